@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+// AgentOS-Sim: a coordination middleware for LLM-agent clusters and the deterministic
+// simulation framework that tests it. Module boundaries follow ../shared/design.md section 2:
+// Sim and Core never import each other; Scenarios is where they meet.
+import PackageDescription
+
+let package = Package(
+    name: "AgentOSSim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Sim", targets: ["Sim"]),
+        .library(name: "Core", targets: ["Core"]),
+        .library(name: "FakeLLM", targets: ["FakeLLM"]),
+        .library(name: "Scenarios", targets: ["Scenarios"]),
+        .executable(name: "agentos", targets: ["agentos"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "Sim",
+            dependencies: [
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "Core"),
+        .target(name: "FakeLLM"),
+        .target(name: "Scenarios", dependencies: ["Sim", "Core", "FakeLLM"]),
+        .executableTarget(
+            name: "agentos",
+            dependencies: [
+                "Sim", "Core", "FakeLLM", "Scenarios",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SimTests", dependencies: ["Sim"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
+        // Depends on the executable so `swift test` builds the binary the cross-process
+        // determinism tests launch.
+        .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim"]),
+    ]
+)

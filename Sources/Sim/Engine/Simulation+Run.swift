@@ -1,0 +1,62 @@
+/// Why a run stopped.
+public enum RunStop: String, Sendable, Codable {
+    /// The next event lies past the deadline; `now` was advanced to the deadline.
+    case deadline
+    /// No event is left.
+    case quiescent
+    /// The condition held.
+    case condition
+    /// The step budget ran out (a likely livelock, or a budget set too low).
+    case stepBudget = "step_budget"
+    /// `requestStop()` was called.
+    case stopped
+}
+
+/// The outcome of the liveness phase.
+public struct LivenessResult: Sendable {
+    public let converged: Bool
+    public let healedAt: SimInstant
+    public let stoppedAt: SimInstant
+    public let stop: RunStop
+}
+
+extension Simulation {
+    /// Runs until the deadline, quiescence, the step budget, or `condition` (checked after each
+    /// step) holds, whichever comes first. After `requestStop()` every run returns `.stopped`.
+    @discardableResult
+    public func run(
+        until deadline: SimInstant = .distantFuture, stepBudget: UInt64 = .max, condition: (() -> Bool)? = nil
+    ) -> RunStop {
+        var steps: UInt64 = 0
+        while true {
+            if stopRequested { return .stopped }
+            if let condition, condition() { return .condition }
+            guard let next = engine.queue.min else { return .quiescent }
+            if next.time > deadline {
+                if engine.now < deadline { engine.now = deadline }
+                return .deadline
+            }
+            if steps >= stepBudget { return .stepBudget }
+            _ = engine.step()
+            steps += 1
+        }
+    }
+
+    /// Runs until no event is left (or the budget runs out).
+    @discardableResult
+    public func runUntilQuiescent(stepBudget: UInt64 = .max) -> RunStop {
+        run(until: .distantFuture, stepBudget: stepBudget)
+    }
+
+    /// The liveness phase: cancels the rest of the fault timeline, heals every fault (restarting
+    /// crashed nodes), then runs until `condition` holds or `budget` of virtual time passes.
+    public func healAndAwait(
+        budget: SimDuration, stepBudget: UInt64 = .max, condition: @escaping () -> Bool
+    ) -> LivenessResult {
+        engine.timelineCancelled = true
+        engine.apply(.healAll)
+        let healedAt = now
+        let stop = run(until: healedAt + budget, stepBudget: stepBudget, condition: condition)
+        return LivenessResult(converged: stop == .condition, healedAt: healedAt, stoppedAt: now, stop: stop)
+    }
+}

@@ -1,0 +1,284 @@
+import DequeModule
+import HeapModule
+
+/// How to build one node: a name and a factory called at every (re)start.
+public struct NodeSpec<W: SimWorld> {
+    public let name: String
+    public let startAt: SimInstant
+    public let make: (NodeBoot) -> any SimProcess<W>
+
+    public init(_ name: String, startAt: SimInstant = .zero, make: @escaping (NodeBoot) -> any SimProcess<W>) {
+        self.name = name
+        self.startAt = startAt
+        self.make = make
+    }
+}
+
+/// The deterministic discrete-event simulator. One seed, one node list, one network config and
+/// one fault timeline determine every event; events are ordered by (virtual time, sequence
+/// number) and ties are broken only by insertion order.
+///
+/// The class is a thin handle: all hot state lives in the `Engine` struct, which the class
+/// reaches once per step, so the event loop pays no dynamic exclusivity checks. Callbacks
+/// (`eventSink`, run conditions) may read the simulation between steps; an `eventSink` runs
+/// inside a step and may only call `requestStop()`.
+public final class Simulation<W: SimWorld> {
+    var engine: Engine<W>
+    var stopRequested = false
+
+    public init(seed: UInt64, network: NetworkConfig = NetworkConfig(), nodes: [NodeSpec<W>], faults: [FaultEntry] = [])
+        throws
+    {
+        engine = try Engine(seed: seed, network: network, nodes: nodes, faults: faults)
+    }
+
+    // MARK: Queries
+
+    public var seed: UInt64 { engine.seed }
+    public var network: NetworkConfig { engine.network }
+    public var names: [String] { engine.names }
+    /// The fault timeline this run was given (recorded in trace headers).
+    public var timeline: [FaultEntry] { engine.timeline }
+    public var now: SimInstant { engine.now }
+    /// Queue events processed (deliveries, timers, faults, boots).
+    public var stepCount: UInt64 { engine.stepCount }
+    /// Trace events produced; each one is folded into `fingerprint`.
+    public var eventCount: UInt64 { engine.eventCount }
+    /// The rolling FNV-1a hash over the canonical encoding of every trace event so far.
+    public var fingerprint: FNV64 { engine.fingerprint }
+    public var fingerprintHex: String { FNV64.hex(engine.fingerprint.value) }
+    /// Called with every trace event, after it is hashed. Nil by default: nothing is retained.
+    public var eventSink: ((TraceEntry<W>) -> Void)? {
+        get { engine.eventSink }
+        set { engine.eventSink = newValue }
+    }
+
+    public var nodeCount: Int { engine.slots.count }
+    public func nodeID(named name: String) -> NodeID? { engine.nodeIDs[name] }
+    public func name(of node: NodeID) -> String { engine.names[node.index] }
+    public func status(of node: NodeID) -> NodeStatus { engine.slots[node.index].status }
+    public func incarnation(of node: NodeID) -> UInt32 { engine.slots[node.index].incarnation }
+    /// The live instance of a node (nil while it is down), for checkers and tests.
+    public func process(of node: NodeID) -> (any SimProcess<W>)? { engine.slots[node.index].process }
+    /// Queue events not yet processed.
+    public var pendingCount: Int { engine.queue.count }
+    /// Messages held by clogs.
+    public var heldCount: Int { engine.heldMessages.count }
+
+    /// Ends the current `run` after the event in progress; every later run returns `.stopped`.
+    public func requestStop() { stopRequested = true }
+
+    /// Processes the next queue event. False when the queue is empty.
+    @discardableResult
+    public func step() -> Bool { engine.step() }
+
+    /// Applies one fault now, outside the timeline.
+    public func apply(_ action: FaultAction) { engine.apply(action) }
+}
+
+/// The simulator's state and event loop, as a value so that field accesses are checked
+/// statically.
+struct Engine<W: SimWorld> {
+    let seed: UInt64
+    let network: NetworkConfig
+    let names: [String]
+    let timeline: [FaultEntry]
+
+    var now: SimInstant = .zero
+    var stepCount: UInt64 = 0
+    var eventCount: UInt64 = 0
+    var fingerprint = FNV64()
+    var eventSink: ((TraceEntry<W>) -> Void)?
+
+    var queue = Heap<Scheduled<W>>()
+    var nextSequence: UInt64 = 0
+    var nextMessageID: UInt64 = 0
+    var nextTimerGeneration: UInt64 = 0
+    var slots: [NodeSlot<W>]
+    let factories: [(NodeBoot) -> any SimProcess<W>]
+    let nodeIDs: [String: NodeID]
+    var links: LinkTable
+    var netRandom: SimRandom
+    var cuts: CutTable
+    var heldMessages: [Delivery<W>] = []
+    var partitions: [(id: String, pairs: [(Int, Int)])] = []
+    var timelineCancelled = false
+    var effectBuffer: [Effect<W>] = []
+
+    init(seed: UInt64, network: NetworkConfig, nodes: [NodeSpec<W>], faults: [FaultEntry]) throws {
+        self.seed = seed
+        self.network = network
+        self.names = nodes.map(\.name)
+        var ids: [String: NodeID] = [:]
+        for (index, spec) in nodes.enumerated() {
+            guard ids[spec.name] == nil else { throw SimConfigError.duplicateNode(spec.name) }
+            ids[spec.name] = NodeID(index)
+        }
+        self.nodeIDs = ids
+        try network.validate(names: names)
+        for entry in faults {
+            guard entry.at.nanoseconds >= 0 else {
+                throw SimConfigError.invalid("fault '\(entry.action.summary)' is scheduled before time zero")
+            }
+            for name in entry.action.nodeNames where ids[name] == nil {
+                throw SimConfigError.unknownNode(name, context: "fault '\(entry.action.summary)'")
+            }
+        }
+        self.timeline = faults
+        self.factories = nodes.map(\.make)
+        self.slots = nodes.map { _ in NodeSlot() }
+        self.links = LinkTable(config: network, names: names)
+        self.cuts = CutTable(nodeCount: nodes.count)
+        self.netRandom = SimRandom(seed: seed, key: "net")
+        for (index, spec) in nodes.enumerated() {
+            schedule(at: spec.startAt, .boot(node: index))
+        }
+        for index in faults.indices {
+            schedule(at: faults[index].at, .fault(index: index))
+        }
+    }
+
+    // MARK: The event loop
+
+    mutating func step() -> Bool {
+        guard let next = queue.popMin() else { return false }
+        precondition(next.time >= now, "time went backwards: event at \(next.time) after \(now)")
+        now = next.time
+        stepCount &+= 1
+        switch next.payload {
+        case .deliver(let delivery):
+            deliver(delivery)
+        case .timer(let node, let incarnation, let generation, let timer):
+            fireTimer(node: node, incarnation: incarnation, generation: generation, timer: timer)
+        case .fault(let index):
+            if !timelineCancelled { apply(timeline[index].action) }
+        case .boot(let node):
+            // A node revived by a heal before its scheduled start has started already.
+            if slots[node].incarnation == 0 { boot(node) }
+        }
+        return true
+    }
+
+    mutating func schedule(at time: SimInstant, _ payload: ScheduledPayload<W>) {
+        queue.insert(Scheduled(time: time, sequence: nextSequence, payload: payload))
+        nextSequence &+= 1
+    }
+
+    @inline(__always)
+    mutating func record(_ event: TraceEvent<W>) {
+        fingerprint.combine(now.nanoseconds)
+        event.stableHash(into: &fingerprint)
+        if let sink = eventSink {
+            sink(TraceEntry(index: eventCount, time: now, event: event))
+        }
+        eventCount &+= 1
+    }
+
+    // MARK: Nodes
+
+    mutating func boot(_ index: Int) {
+        precondition(slots[index].status == .down, "boot of node \(names[index]) which is \(slots[index].status)")
+        slots[index].incarnation += 1
+        let incarnation = slots[index].incarnation
+        slots[index].status = .up
+        slots[index].random = SimRandom(seed: seed, key: "node/\(names[index])/\(incarnation)")
+        let boot = NodeBoot(id: NodeID(index), name: names[index], incarnation: incarnation, nodeCount: slots.count)
+        slots[index].process = factories[index](boot)
+        record(.start(node: NodeID(index), incarnation: incarnation))
+        invoke(index, .start)
+    }
+
+    mutating func invoke(_ index: Int, _ input: ProcessInput<W>) {
+        var context = ProcessContext<W>(
+            now: now, node: NodeID(index), incarnation: slots[index].incarnation,
+            random: slots[index].random, effects: effectBuffer)
+        effectBuffer = []
+        slots[index].process!.handle(input, context: &context)
+        slots[index].random = context.random
+        for effect in context.effects {
+            apply(effect, from: index)
+        }
+        context.effects.removeAll(keepingCapacity: true)
+        effectBuffer = context.effects
+    }
+
+    mutating func apply(_ effect: Effect<W>, from index: Int) {
+        switch effect {
+        case .send(let to, let message):
+            precondition(to.index >= 0 && to.index < slots.count, "node \(names[index]) sent to unknown node \(to)")
+            let id = nextMessageID
+            nextMessageID &+= 1
+            record(.send(id: id, from: NodeID(index), to: to, message))
+            transmit(id: id, from: index, to: to.index, message)
+        case .setTimer(let timer, let delay):
+            let generation = nextTimerGeneration
+            nextTimerGeneration &+= 1
+            slots[index].timers[timer] = generation
+            schedule(at: now + delay, .timer(node: index, incarnation: slots[index].incarnation, generation: generation, timer))
+        case .cancelTimer(let timer):
+            slots[index].timers[timer] = nil
+        case .observe(let observation):
+            record(.observe(node: NodeID(index), observation))
+        }
+    }
+
+    mutating func fireTimer(node index: Int, incarnation: UInt32, generation: UInt64, timer: W.Timer) {
+        // A timer of an earlier incarnation, or one re-armed or cancelled since, is stale.
+        guard slots[index].incarnation == incarnation, slots[index].status != .down,
+            slots[index].timers[timer] == generation
+        else { return }
+        if slots[index].status == .paused {
+            slots[index].pausedInbox.append(.timer(node: index, incarnation: incarnation, generation: generation, timer))
+            return
+        }
+        slots[index].timers[timer] = nil
+        record(.timer(node: NodeID(index), timer))
+        invoke(index, .timer(timer))
+    }
+}
+
+/// A node's lifecycle state.
+public enum NodeStatus: String, Sendable, Codable {
+    case up
+    case paused
+    case down
+}
+
+struct NodeSlot<W: SimWorld> {
+    var status: NodeStatus = .down
+    var incarnation: UInt32 = 0
+    /// Bumped at every crash; a message in flight carries the value at send time and is lost
+    /// if the receiver crashed meanwhile.
+    var crashCount: UInt32 = 0
+    var process: (any SimProcess<W>)?
+    var random = SimRandom(seed: 0)
+    var timers: [W.Timer: UInt64] = [:]
+    var pausedInbox: Deque<ScheduledPayload<W>> = []
+}
+
+struct Delivery<W: SimWorld> {
+    let id: UInt64
+    let from: Int32
+    let to: Int32
+    let receiverCrashCount: UInt32
+    let message: W.Message
+}
+
+enum ScheduledPayload<W: SimWorld> {
+    case deliver(Delivery<W>)
+    case timer(node: Int, incarnation: UInt32, generation: UInt64, W.Timer)
+    case fault(index: Int)
+    case boot(node: Int)
+}
+
+struct Scheduled<W: SimWorld>: Comparable {
+    let time: SimInstant
+    let sequence: UInt64
+    let payload: ScheduledPayload<W>
+
+    static func < (lhs: Scheduled, rhs: Scheduled) -> Bool {
+        lhs.time == rhs.time ? lhs.sequence < rhs.sequence : lhs.time < rhs.time
+    }
+
+    static func == (lhs: Scheduled, rhs: Scheduled) -> Bool { lhs.sequence == rhs.sequence }
+}

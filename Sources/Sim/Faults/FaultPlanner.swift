@@ -1,0 +1,146 @@
+/// An inclusive range of virtual durations, drawn uniformly with integer arithmetic.
+public struct DurationRange: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var min: SimDuration
+    public var max: SimDuration
+
+    public init(_ min: SimDuration, _ max: SimDuration) {
+        precondition(min <= max && min.nanoseconds >= 0, "bad duration range \(min)...\(max)")
+        self.min = min
+        self.max = max
+    }
+
+    public func draw(_ random: inout SimRandom) -> SimDuration {
+        SimDuration(nanoseconds: random.int64(in: min.nanoseconds...max.nanoseconds))
+    }
+
+    public var description: String { "\(min)...\(max)" }
+
+    func validate(_ what: String) throws {
+        guard min.nanoseconds >= 0, min <= max else {
+            throw SimConfigError.invalid("\(what): range must satisfy 0 <= min <= max (got \(min)...\(max))")
+        }
+    }
+}
+
+/// One kind of fault injected at random: how often (the gap between two injections) and for how
+/// long each lasts. Absent kinds are off.
+public struct FaultRate: Codable, Hashable, Sendable {
+    public var every: DurationRange
+    public var lasting: DurationRange
+
+    public init(every: DurationRange, lasting: DurationRange) {
+        self.every = every
+        self.lasting = lasting
+    }
+}
+
+/// Which faults a seed-generated timeline contains, FoundationDB-style: each kind on its own
+/// schedule, composable, any of them off.
+public struct FaultMix: Codable, Hashable, Sendable {
+    public var crash: FaultRate?
+    public var pause: FaultRate?
+    public var partition: FaultRate?
+    /// Of the partitions, how many are one-way.
+    public var oneWayPartitionChance: Ratio
+    public var clog: FaultRate?
+
+    public init(
+        crash: FaultRate? = nil, pause: FaultRate? = nil, partition: FaultRate? = nil,
+        oneWayPartitionChance: Ratio = .oneIn(4), clog: FaultRate? = nil
+    ) {
+        self.crash = crash
+        self.pause = pause
+        self.partition = partition
+        self.oneWayPartitionChance = oneWayPartitionChance
+        self.clog = clog
+    }
+
+    public static let none = FaultMix()
+
+    public var isEmpty: Bool { crash == nil && pause == nil && partition == nil && clog == nil }
+
+    public func validate() throws {
+        for (name, rate) in [("crash", crash), ("pause", pause), ("partition", partition), ("clog", clog)] {
+            guard let rate else { continue }
+            try rate.every.validate("\(name).every")
+            try rate.lasting.validate("\(name).lasting")
+            guard rate.every.min.nanoseconds > 0 else {
+                throw SimConfigError.invalid("\(name).every must be positive (got \(rate.every))")
+            }
+        }
+    }
+}
+
+/// Draws a fault timeline from a seed. Each fault is paired with its undo (restart, resume,
+/// heal, unclog), so every generated fault ends inside the window.
+public enum FaultPlanner {
+    public static func plan(
+        mix: FaultMix, nodes: [String], from start: SimInstant, until end: SimInstant, random: inout SimRandom
+    ) -> [FaultEntry] {
+        guard !nodes.isEmpty, start < end else { return [] }
+        var entries: [FaultEntry] = []
+        if let rate = mix.crash {
+            for (at, undo) in arrivals(rate, start, end, &random) {
+                let node = random.element(of: nodes)!
+                entries.append(FaultEntry(at: at, action: .crash(node: node)))
+                entries.append(FaultEntry(at: undo, action: .restart(node: node)))
+            }
+        }
+        if let rate = mix.pause {
+            for (at, undo) in arrivals(rate, start, end, &random) {
+                let node = random.element(of: nodes)!
+                entries.append(FaultEntry(at: at, action: .pause(node: node)))
+                entries.append(FaultEntry(at: undo, action: .resume(node: node)))
+            }
+        }
+        if let rate = mix.partition, nodes.count > 1 {
+            for (number, (at, undo)) in arrivals(rate, start, end, &random).enumerated() {
+                var shuffled = nodes
+                random.permute(&shuffled)
+                let cut = random.int(in: 1...(shuffled.count - 1))
+                let id = "p\(number + 1)"
+                let oneWay = random.chance(mix.oneWayPartitionChance)
+                let action = FaultAction.partition(
+                    id: id, from: Array(shuffled[..<cut]).sorted(), to: Array(shuffled[cut...]).sorted(), oneWay: oneWay)
+                entries.append(FaultEntry(at: at, action: action))
+                entries.append(FaultEntry(at: undo, action: .heal(id: id)))
+            }
+        }
+        if let rate = mix.clog {
+            for (at, undo) in arrivals(rate, start, end, &random) {
+                if nodes.count > 1, random.chance(.oneIn(2)) {
+                    var pair = nodes
+                    random.permute(&pair)
+                    entries.append(FaultEntry(at: at, action: .clogLink(from: pair[0], to: pair[1])))
+                    entries.append(FaultEntry(at: undo, action: .unclogLink(from: pair[0], to: pair[1])))
+                } else {
+                    let node = random.element(of: nodes)!
+                    entries.append(FaultEntry(at: at, action: .clogNode(node: node)))
+                    entries.append(FaultEntry(at: undo, action: .unclogNode(node: node)))
+                }
+            }
+        }
+        return sortedStable(entries)
+    }
+
+    /// Sorts by time, ties kept in generation order (`sort` alone is not guaranteed stable).
+    public static func sortedStable(_ entries: [FaultEntry]) -> [FaultEntry] {
+        entries.enumerated()
+            .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map(\.element)
+    }
+
+    private static func arrivals(
+        _ rate: FaultRate, _ start: SimInstant, _ end: SimInstant, _ random: inout SimRandom
+    ) -> [(SimInstant, SimInstant)] {
+        var result: [(SimInstant, SimInstant)] = []
+        var t = start + rate.every.draw(&random)
+        while t < end {
+            var undo = t + rate.lasting.draw(&random)
+            if undo >= end { undo = end }
+            result.append((t, undo))
+            t = t + rate.every.draw(&random)
+        }
+        return result
+    }
+}

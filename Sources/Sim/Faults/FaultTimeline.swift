@@ -1,0 +1,68 @@
+/// One fault the kernel can apply. Nodes are named, so a timeline reads well in a trace header
+/// and survives a change in node declaration order.
+public enum FaultAction: Codable, Hashable, Sendable {
+    /// Volatile state, timers and undelivered inbound messages vanish.
+    case crash(node: String)
+    /// A fresh instance from the node's factory, incarnation + 1, a fresh random stream.
+    case restart(node: String)
+    /// A hung process: inputs wait, timers fire late.
+    case pause(node: String)
+    case resume(node: String)
+    /// Blocks `from` -> `to` (and `to` -> `from` unless `oneWay`). Partitions stack; each is
+    /// healed by its id.
+    case partition(id: String, from: [String], to: [String], oneWay: Bool)
+    case heal(id: String)
+    /// Holds every message to or from the node until it is unclogged.
+    case clogNode(node: String)
+    case unclogNode(node: String)
+    /// Holds the messages of one direction of one link.
+    case clogLink(from: String, to: String)
+    case unclogLink(from: String, to: String)
+    /// Heals every partition, unclogs everything, resumes paused nodes and restarts crashed ones.
+    case healAll
+
+    /// The node names the action refers to, for validation.
+    var nodeNames: [String] {
+        switch self {
+        case .crash(let n), .restart(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n):
+            [n]
+        case .partition(_, let from, let to, _): from + to
+        case .clogLink(let from, let to), .unclogLink(let from, let to): [from, to]
+        case .heal, .healAll: []
+        }
+    }
+
+    /// A short readable form for timelines and reports.
+    public var summary: String {
+        switch self {
+        case .crash(let n): "crash \(n)"
+        case .restart(let n): "restart \(n)"
+        case .pause(let n): "pause \(n)"
+        case .resume(let n): "resume \(n)"
+        case .partition(let id, let from, let to, let oneWay):
+            "partition \(id) [\(from.joined(separator: ","))] \(oneWay ? "->" : "|") [\(to.joined(separator: ","))]"
+        case .heal(let id): "heal \(id)"
+        case .clogNode(let n): "clog \(n)"
+        case .unclogNode(let n): "unclog \(n)"
+        case .clogLink(let from, let to): "clog \(from)->\(to)"
+        case .unclogLink(let from, let to): "unclog \(from)->\(to)"
+        case .healAll: "heal all"
+        }
+    }
+
+    func stableHash(into hasher: inout FNV64) {
+        hasher.combine(summary)
+    }
+}
+
+/// A fault at a virtual instant. A run's timeline is part of its inputs and is recorded in the
+/// trace header, so a replay re-applies exactly the same faults.
+public struct FaultEntry: Codable, Hashable, Sendable {
+    public var at: SimInstant
+    public var action: FaultAction
+
+    public init(at: SimInstant, action: FaultAction) {
+        self.at = at
+        self.action = action
+    }
+}

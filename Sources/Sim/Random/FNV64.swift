@@ -1,0 +1,57 @@
+/// FNV-1a, 64-bit: the stable hash behind trace fingerprints and stream keys. The standard
+/// library's `Hasher` is seeded per process and must never reach a trace or a decision.
+public struct FNV64: Sendable, Hashable {
+    public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
+    public static let prime: UInt64 = 0x0000_0100_0000_01B3
+
+    public private(set) var value: UInt64 = FNV64.offsetBasis
+
+    public init() {}
+
+    @inline(__always)
+    public mutating func combine(byte: UInt8) {
+        value = (value ^ UInt64(byte)) &* FNV64.prime
+    }
+
+    /// The eight little-endian bytes of `word`, so the result does not depend on the host.
+    @inline(__always)
+    public mutating func combine(_ word: UInt64) {
+        var v = value
+        var w = word
+        for _ in 0..<8 {
+            v = (v ^ (w & 0xFF)) &* FNV64.prime
+            w >>= 8
+        }
+        value = v
+    }
+
+    @inline(__always)
+    public mutating func combine(_ value: Int64) { combine(UInt64(bitPattern: value)) }
+
+    @inline(__always)
+    public mutating func combine(_ value: Int) { combine(UInt64(bitPattern: Int64(value))) }
+
+    @inline(__always)
+    public mutating func combine(_ value: UInt32) { combine(UInt64(value)) }
+
+    @inline(__always)
+    public mutating func combine(_ value: Bool) { combine(byte: value ? 1 : 0) }
+
+    /// A string's UTF-8 bytes, length-prefixed so that ("ab", "c") and ("a", "bc") differ.
+    public mutating func combine(_ string: String) {
+        combine(UInt64(string.utf8.count))
+        for byte in string.utf8 { combine(byte: byte) }
+    }
+
+    public static func hash(_ string: String) -> UInt64 {
+        var hasher = FNV64()
+        for byte in string.utf8 { hasher.combine(byte: byte) }
+        return hasher.value
+    }
+
+    /// `0x` and sixteen hex digits, as traces and reports print hashes.
+    public static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// A trace file that cannot be used, described in one line.
+public enum TraceFileError: Error, CustomStringConvertible, Equatable {
+    case cannotRead(path: String, reason: String)
+    case cannotWrite(path: String)
+    case empty(path: String)
+    case malformedHeader(reason: String)
+    case notATrace(format: String)
+    case unsupportedVersion(found: Int, supported: Int)
+    case worldMismatch(found: String, expected: String)
+    case unknownWorld(String)
+    case configDoesNotParse(reason: String)
+    case malformedEvent(line: Int, reason: String)
+    case truncated(eventsRead: Int)
+    case footerMismatch(reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotRead(let path, let reason): "cannot read trace '\(path)': \(reason)"
+        case .cannotWrite(let path): "cannot write trace '\(path)'"
+        case .empty(let path): "trace '\(path)' is empty"
+        case .malformedHeader(let reason): "trace header is not valid JSON: \(reason)"
+        case .notATrace(let format): "not an agentos trace (format '\(format)')"
+        case .unsupportedVersion(let found, let supported):
+            "trace format version \(found) is not supported (this build reads version \(supported))"
+        case .worldMismatch(let found, let expected): "trace is of world '\(found)', expected '\(expected)'"
+        case .unknownWorld(let world): "trace is of unknown world '\(world)'"
+        case .configDoesNotParse(let reason): "trace configuration does not parse: \(reason)"
+        case .malformedEvent(let line, let reason): "trace line \(line) is not a valid event: \(reason)"
+        case .truncated(let eventsRead):
+            "trace is truncated: no end line after \(eventsRead) events (the run was cut short or the file was cut)"
+        case .footerMismatch(let reason): "trace end line does not match its events: \(reason)"
+        }
+    }
+}
+
+/// A trace read back from disk: the header (decoded on demand), the event lines and the footer.
+public struct RecordedTrace: Sendable {
+    public let headerLine: String
+    public let eventLines: [String]
+    public let footer: TraceFooter
+    public let world: String
+
+    private struct Probe: Decodable {
+        var format: String
+        var version: Int
+        var world: String
+    }
+
+    private struct EventProbe: Decodable {
+        var i: UInt64
+        var t: SimInstant
+        var k: String
+    }
+
+    /// Reads and checks a whole trace file: header format and version, every event line, footer.
+    public static func load(path: String) throws -> RecordedTrace {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "unreadable" : "no such file"
+            throw TraceFileError.cannotRead(path: path, reason: reason)
+        }
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    public static func parse(_ text: String, path: String = "<memory>") throws -> RecordedTrace {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        guard let headerLine = lines.first, !headerLine.isEmpty else { throw TraceFileError.empty(path: path) }
+        let decoder = JSONDecoder()
+        let probe: Probe
+        do {
+            probe = try decoder.decode(Probe.self, from: Data(headerLine.utf8))
+        } catch {
+            throw TraceFileError.malformedHeader(reason: oneLine(error))
+        }
+        guard probe.format == TraceHeader<Int>.currentFormat else { throw TraceFileError.notATrace(format: probe.format) }
+        guard probe.version == TraceHeader<Int>.currentVersion else {
+            throw TraceFileError.unsupportedVersion(found: probe.version, supported: TraceHeader<Int>.currentVersion)
+        }
+        var events: [String] = []
+        events.reserveCapacity(lines.count)
+        var footer: TraceFooter?
+        for (offset, line) in lines.dropFirst().enumerated() {
+            let lineNumber = offset + 2
+            guard footer == nil else {
+                throw TraceFileError.malformedEvent(line: lineNumber, reason: "text after the end line")
+            }
+            let bytes = Data(line.utf8)
+            if line.hasPrefix("{\"end\"") {
+                do {
+                    footer = try decoder.decode(TraceFooter.self, from: bytes)
+                    continue
+                } catch {
+                    throw TraceFileError.malformedEvent(line: lineNumber, reason: oneLine(error))
+                }
+            }
+            let event: EventProbe
+            do {
+                event = try decoder.decode(EventProbe.self, from: bytes)
+            } catch {
+                throw TraceFileError.malformedEvent(line: lineNumber, reason: oneLine(error))
+            }
+            guard event.i == UInt64(events.count) else {
+                throw TraceFileError.malformedEvent(line: lineNumber, reason: "index \(event.i), expected \(events.count)")
+            }
+            events.append(line)
+        }
+        guard let footer else { throw TraceFileError.truncated(eventsRead: events.count) }
+        guard footer.events == UInt64(events.count) else {
+            throw TraceFileError.footerMismatch(reason: "it counts \(footer.events) events, the file holds \(events.count)")
+        }
+        return RecordedTrace(headerLine: headerLine, eventLines: events, footer: footer, world: probe.world)
+    }
+
+    /// The header decoded with the world's configuration type.
+    public func header<Config: Codable>(as _: Config.Type) throws -> TraceHeader<Config> {
+        do {
+            let header = try JSONDecoder().decode(TraceHeader<Config>.self, from: Data(headerLine.utf8))
+            guard header.seedValue != nil else {
+                throw TraceFileError.configDoesNotParse(reason: "seed '\(header.seed)' is not an unsigned 64-bit integer")
+            }
+            return header
+        } catch let error as TraceFileError {
+            throw error
+        } catch {
+            throw TraceFileError.configDoesNotParse(reason: oneLine(error))
+        }
+    }
+}
+
+/// Decoding errors as one readable line: what was wrong, and where.
+public func oneLine(_ error: Error) -> String {
+    guard let decoding = error as? DecodingError else {
+        return String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+    func path(_ context: DecodingError.Context) -> String {
+        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        return keys.isEmpty ? "top level" : keys.joined(separator: ".")
+    }
+    switch decoding {
+    case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)' at \(path(context))"
+    case .typeMismatch(let type, let context): return "wrong type at \(path(context)), expected \(type)"
+    case .valueNotFound(let type, let context): return "null at \(path(context)), expected \(type)"
+    case .dataCorrupted(let context):
+        let detail = context.debugDescription.replacingOccurrences(of: "\n", with: " ")
+        return "\(detail) at \(path(context))"
+    @unknown default: return String(describing: decoding)
+    }
+}

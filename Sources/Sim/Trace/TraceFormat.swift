@@ -1,0 +1,147 @@
+import Foundation
+
+/// The first line of a trace file: everything needed to run the same simulation again.
+public struct TraceHeader<Config: Codable>: Codable {
+    public static var currentFormat: String { "agentos-sim-trace" }
+    public static var currentVersion: Int { 1 }
+
+    public var format: String
+    public var version: Int
+    /// Which world built the run (`kernel-demo`, a scenario world, ...); replay dispatches on it.
+    public var world: String
+    /// A string, not a JSON number: seeds use all 64 bits and some JSON readers keep only 53.
+    public var seed: String
+    public var network: NetworkConfig
+    public var faults: [FaultEntry]
+    public var config: Config
+
+    public init(world: String, seed: UInt64, network: NetworkConfig, faults: [FaultEntry], config: Config) {
+        self.format = Self.currentFormat
+        self.version = Self.currentVersion
+        self.world = world
+        self.seed = String(seed)
+        self.network = network
+        self.faults = faults
+        self.config = config
+    }
+
+    public var seedValue: UInt64? { UInt64(seed) }
+}
+
+/// The last line of a complete trace. Its absence means the file was cut short.
+public struct TraceFooter: Codable, Equatable, Sendable {
+    public var end: Bool
+    public var events: UInt64
+    public var steps: UInt64
+    public var time: SimInstant
+    public var hash: String
+}
+
+/// One event as a JSON object, keys sorted so the same event always renders to the same line.
+struct EventLine<W: SimWorld>: Encodable {
+    var i: UInt64
+    var t: SimInstant
+    var k: String
+    var id: UInt64?
+    var copy: UInt64?
+    var from: String?
+    var to: String?
+    var node: String?
+    var inc: UInt32?
+    var reason: String?
+    var msg: W.Message?
+    var timer: W.Timer?
+    var obs: W.Observation?
+    var fault: FaultAction?
+}
+
+/// Renders trace entries as canonical JSON Lines, with node names instead of indices.
+public struct TraceRenderer<W: SimWorld> {
+    let names: [String]
+    let encoder: JSONEncoder
+
+    public init(names: [String]) {
+        self.names = names
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    }
+
+    public func render(_ entry: TraceEntry<W>) -> String {
+        var line = EventLine<W>(i: entry.index, t: entry.time, k: entry.event.kind)
+        switch entry.event {
+        case .send(let id, let from, let to, let message):
+            line.id = id; line.from = names[from.index]; line.to = names[to.index]; line.msg = message
+        case .deliver(let id, let from, let to):
+            line.id = id; line.from = names[from.index]; line.to = names[to.index]
+        case .drop(let id, let from, let to, let reason):
+            line.id = id; line.from = names[from.index]; line.to = names[to.index]; line.reason = reason.rawValue
+        case .duplicate(let id, let copy):
+            line.id = id; line.copy = copy
+        case .hold(let id, let to, let reason):
+            line.id = id; line.to = names[to.index]; line.reason = reason.rawValue
+        case .timer(let node, let timer):
+            line.node = names[node.index]; line.timer = timer
+        case .start(let node, let incarnation):
+            line.node = names[node.index]; line.inc = incarnation
+        case .fault(let action):
+            line.fault = action
+        case .observe(let node, let observation):
+            line.node = names[node.index]; line.obs = observation
+        }
+        return encodeLine(line)
+    }
+
+    func encodeLine<T: Encodable>(_ value: T) -> String {
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            preconditionFailure("a trace value failed to encode: \(error)")
+        }
+    }
+}
+
+/// Streams a run to a JSON Lines file: header, one line per event, footer. Buffered; nothing
+/// is kept in memory beyond the buffer.
+public final class TraceWriter<W: SimWorld> {
+    private let handle: FileHandle
+    private let renderer: TraceRenderer<W>
+    private var buffer: [UInt8] = []
+    public let path: String
+
+    /// Creates (or truncates) the file, writes the header, and starts recording `simulation`.
+    public init<Config: Codable>(path: String, header: TraceHeader<Config>, simulation: Simulation<W>) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw TraceFileError.cannotWrite(path: path)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw TraceFileError.cannotWrite(path: path) }
+        self.handle = handle
+        self.path = path
+        self.renderer = TraceRenderer(names: simulation.names)
+        buffer.reserveCapacity(1 << 16)
+        append(renderer.encodeLine(header))
+        simulation.eventSink = { [unowned self] entry in self.append(self.renderer.render(entry)) }
+    }
+
+    private func append(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    private func flush() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the footer and closes the file. A trace without a footer reads as truncated.
+    public func finish(simulation: Simulation<W>) throws {
+        simulation.eventSink = nil
+        append(
+            renderer.encodeLine(
+                TraceFooter(
+                    end: true, events: simulation.eventCount, steps: simulation.stepCount, time: simulation.now,
+                    hash: simulation.fingerprintHex)))
+        flush()
+        try handle.close()
+    }
+}
