@@ -1,0 +1,53 @@
+import Foundation
+
+/// Runs the built `agentos` binary as a child process: the cross-process tests must not share
+/// any in-process state with the runs they compare.
+struct CLIResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+enum CLI {
+    /// The binary sits next to the test bundle in the build folder (the test target depends on
+    /// the executable, so `swift test` builds it).
+    static var binary: URL {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var folder = testBinary.deletingLastPathComponent()
+        // On Linux the test runner is `<build>/<Package>PackageTests.xctest`; on macOS it is inside a bundle.
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("agentos").path), folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("agentos")
+    }
+
+    static func run(_ arguments: [String]) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a full pipe cannot block the child.
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLIResult(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory
+            .appendingPathComponent("agentos-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)").path
+    }
+}
+
+extension CLIResult {
+    /// The value of a `key: value` line of the output.
+    func field(_ key: String) -> String? {
+        stdout.split(separator: "\n").first { $0.hasPrefix("\(key): ") }.map { String($0.dropFirst(key.count + 2)) }
+    }
+}
