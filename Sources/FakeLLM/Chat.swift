@@ -1,0 +1,156 @@
+/// The OpenAI chat-completions request, as much of it as the fake serves. Unknown fields are
+/// ignored, as OpenAI-compatible servers do.
+public struct ChatRequest: Codable, Hashable, Sendable {
+    public var model: String
+    public var messages: [ChatMessage]
+    public var maxTokens: Int?
+    /// One string or a list in the wire format; always a list here.
+    public var stop: [String]
+    /// Accepted for compatibility; the fake's answers do not depend on it.
+    public var temperature: Double?
+
+    public init(model: String, messages: [ChatMessage], maxTokens: Int? = nil, stop: [String] = [], temperature: Double? = nil) {
+        self.model = model
+        self.messages = messages
+        self.maxTokens = maxTokens
+        self.stop = stop
+        self.temperature = temperature
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, stop, temperature
+        case maxTokens = "max_tokens"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        model = try container.decode(String.self, forKey: .model)
+        messages = try container.decode([ChatMessage].self, forKey: .messages)
+        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
+        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
+        if let single = try? container.decodeIfPresent(String.self, forKey: .stop) {
+            stop = [single]
+        } else {
+            stop = try container.decodeIfPresent([String].self, forKey: .stop) ?? []
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(model, forKey: .model)
+        try container.encode(messages, forKey: .messages)
+        try container.encodeIfPresent(maxTokens, forKey: .maxTokens)
+        if !stop.isEmpty { try container.encode(stop, forKey: .stop) }
+        try container.encodeIfPresent(temperature, forKey: .temperature)
+    }
+
+    /// Checks what a real server would refuse with a 400; nil when the request is servable.
+    public func validationError() -> ChatFailure? {
+        if model.isEmpty { return .invalidRequest("'model' must not be empty", param: "model") }
+        if messages.isEmpty { return .invalidRequest("'messages' must contain at least one message", param: "messages") }
+        for (index, message) in messages.enumerated() where !["system", "user", "assistant", "developer", "tool"].contains(message.role) {
+            return .invalidRequest("messages[\(index)].role '\(message.role)' is not a valid role", param: "messages")
+        }
+        if let maxTokens, maxTokens < 1 { return .invalidRequest("'max_tokens' must be at least 1, got \(maxTokens)", param: "max_tokens") }
+        if stop.count > 4 { return .invalidRequest("'stop' takes at most 4 sequences, got \(stop.count)", param: "stop") }
+        if stop.contains(where: \.isEmpty) { return .invalidRequest("'stop' sequences must not be empty", param: "stop") }
+        return nil
+    }
+
+    /// The text the model is asked about: every message, in order.
+    public var promptText: String {
+        messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n")
+    }
+}
+
+public struct ChatMessage: Codable, Hashable, Sendable {
+    public var role: String
+    public var content: String
+
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// The OpenAI chat-completions response.
+public struct ChatResponse: Codable, Hashable, Sendable {
+    public struct Choice: Codable, Hashable, Sendable {
+        public var index: Int
+        public var message: ChatMessage
+        public var finishReason: String
+
+        enum CodingKeys: String, CodingKey {
+            case index, message
+            case finishReason = "finish_reason"
+        }
+    }
+
+    public struct Usage: Codable, Hashable, Sendable {
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var totalTokens: Int
+
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+            case totalTokens = "total_tokens"
+        }
+    }
+
+    public var id: String
+    public var object: String
+    public var created: Int64
+    public var model: String
+    public var choices: [Choice]
+    public var usage: Usage
+
+    public var content: String { choices.first?.message.content ?? "" }
+    public var finishReason: String { choices.first?.finishReason ?? "" }
+}
+
+/// An error answer in OpenAI's shape: an HTTP status and `{"error": {...}}`.
+public struct ChatFailure: Codable, Hashable, Sendable, Error {
+    public struct Body: Codable, Hashable, Sendable {
+        public var message: String
+        public var type: String
+        public var param: String?
+        public var code: String?
+    }
+
+    public var status: Int
+    public var error: Body
+    /// For 429s: when the caller may try again, in nanoseconds from the answer.
+    public var retryAfterNanos: Int64?
+
+    public static func invalidRequest(_ message: String, param: String? = nil) -> ChatFailure {
+        ChatFailure(status: 400, error: Body(message: message, type: "invalid_request_error", param: param, code: nil))
+    }
+
+    public static func rateLimited(_ message: String, retryAfterNanos: Int64) -> ChatFailure {
+        ChatFailure(
+            status: 429, error: Body(message: message, type: "requests", param: nil, code: "rate_limit_exceeded"),
+            retryAfterNanos: retryAfterNanos)
+    }
+
+    public static func serverError(_ message: String) -> ChatFailure {
+        ChatFailure(status: 500, error: Body(message: message, type: "server_error", param: nil, code: nil))
+    }
+
+    public static func overloaded(_ message: String) -> ChatFailure {
+        ChatFailure(status: 503, error: Body(message: message, type: "server_error", param: nil, code: "overloaded"))
+    }
+
+    /// The JSON body a server sends with this failure.
+    public var responseBody: ErrorEnvelope { ErrorEnvelope(error: error) }
+}
+
+public struct ErrorEnvelope: Codable, Hashable, Sendable {
+    public var error: ChatFailure.Body
+}
+
+/// What one call produced: a response, or an error answer.
+public enum ChatOutcome: Hashable, Sendable {
+    case success(ChatResponse)
+    case failure(ChatFailure)
+}

@@ -1,0 +1,241 @@
+/// An inclusive integer range, drawn uniformly.
+public struct IntRange: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var min: Int64
+    public var max: Int64
+
+    public init(_ min: Int64, _ max: Int64) {
+        self.min = min
+        self.max = max
+    }
+
+    public func draw<R: RandomSource>(_ random: inout R) -> Int64 { random.draw(in: min...max) }
+
+    public var description: String { "\(min)...\(max)" }
+
+    func validate(_ name: String) throws {
+        guard min >= 0, min <= max else { throw FakeLLMConfigError("\(name) must satisfy 0 <= min <= max (got \(self))") }
+    }
+}
+
+/// How long a call takes, in integer nanoseconds: time to first token, plus time per output
+/// token; with `tailChance` the whole call is `tailFactor` times slower. Output lengths are
+/// simulated token counts (the answer text itself stays short).
+public struct LatencyProfile: Codable, Hashable, Sendable {
+    public var firstTokenNanos: IntRange
+    public var perTokenNanos: IntRange
+    public var tailChance: Odds
+    public var tailFactor: Int64
+    public var generationTokens: IntRange
+    public var votingTokens: IntRange
+
+
+    func validate() throws {
+        try firstTokenNanos.validate("latency.firstTokenNanos")
+        try perTokenNanos.validate("latency.perTokenNanos")
+        try generationTokens.validate("latency.generationTokens")
+        try votingTokens.validate("latency.votingTokens")
+        guard generationTokens.min >= 1, votingTokens.min >= 1 else { throw FakeLLMConfigError("token ranges must start at 1 or more") }
+        guard tailFactor >= 1 else { throw FakeLLMConfigError("latency.tailFactor must be at least 1 (got \(tailFactor))") }
+    }
+}
+
+/// What one endpoint can serve: calls at once (like one vLLM server), calls waiting, and
+/// OpenAI-style per-minute limits (nil = unlimited).
+public struct CapacityProfile: Codable, Hashable, Sendable {
+    public var concurrency: Int
+    public var queueLimit: Int
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw FakeLLMConfigError("capacity.concurrency must be at least 1 (got \(concurrency))") }
+        guard queueLimit >= 0 else { throw FakeLLMConfigError("capacity.queueLimit must be >= 0 (got \(queueLimit))") }
+        if let rpm = requestsPerMinute, rpm < 1 { throw FakeLLMConfigError("capacity.requestsPerMinute must be >= 1") }
+        if let tpm = tokensPerMinute, tpm < 1 { throw FakeLLMConfigError("capacity.tokensPerMinute must be >= 1") }
+    }
+}
+
+/// How often each kind of misbehaviour happens, each on its own odds.
+public struct FlakinessProfile: Codable, Hashable, Sendable {
+    // Content faults of a generation answer.
+    public var missingPlan: Odds
+    public var missingOutput: Odds
+    public var wrongCase: Odds
+    // Content faults of a vote.
+    public var voteWithoutSentence: Odds
+    public var voteOutOfRange: Odds
+    public var multiDigitVote: Odds
+    // Content faults of any answer.
+    public var truncated: Odds
+    public var empty: Odds
+    public var garbage: Odds
+    // Transport faults.
+    public var error500: Odds
+    public var timeout: Odds
+    public var slow: Odds
+    public var slowFactor: Int64
+
+
+    public static let none = FlakinessProfile(
+        missingPlan: .never, missingOutput: .never, wrongCase: .never, voteWithoutSentence: .never,
+        voteOutOfRange: .never, multiDigitVote: .never, truncated: .never, empty: .never, garbage: .never,
+        error500: .never, timeout: .never, slow: .never, slowFactor: 10)
+
+    func validate() throws {
+        guard slowFactor >= 1 else { throw FakeLLMConfigError("flakiness.slowFactor must be at least 1 (got \(slowFactor))") }
+    }
+}
+
+/// All calls that arrive in `[start, end)` (nanoseconds of the endpoint's clock) fail with 500.
+public struct OutageWindow: Codable, Hashable, Sendable {
+    public var start: Int64
+    public var end: Int64
+
+    public init(start: Int64, end: Int64) {
+        self.start = start
+        self.end = end
+    }
+}
+
+public struct FakeLLMConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One endpoint's behaviour. In a file, name a `profile` and override any field; fields left out
+/// keep the profile's values, down to single fields of `latency`, `capacity` and `flakiness`:
+/// `{"profile": "flaky", "flakiness": {"timeout": [0, 1]}, "capacity": {"concurrency": 4}}`.
+public struct FakeLLMConfig: Codable, Hashable, Sendable {
+    public var profile: String
+    public var model: String
+    public var latency: LatencyProfile
+    public var capacity: CapacityProfile
+    public var flakiness: FlakinessProfile
+    public var outages: [OutageWindow]
+
+    enum CodingKeys: String, CodingKey {
+        case profile, model, latency, capacity, flakiness, outages
+    }
+
+    public init(
+        profile: String, model: String, latency: LatencyProfile, capacity: CapacityProfile, flakiness: FlakinessProfile,
+        outages: [OutageWindow] = []
+    ) {
+        self.profile = profile
+        self.model = model
+        self.latency = latency
+        self.capacity = capacity
+        self.flakiness = flakiness
+        self.outages = outages
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decodeIfPresent(String.self, forKey: .profile) ?? FakeLLMProfile.realistic.rawValue
+        guard let base = FakeLLMProfile(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .profile, in: container,
+                debugDescription: "unknown fake LLM profile '\(name)' (known: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self = base.config
+        model = try container.decodeIfPresent(String.self, forKey: .model) ?? model
+        outages = try container.decodeIfPresent([OutageWindow].self, forKey: .outages) ?? outages
+        latency = try Self.overriding(latency, in: container, forKey: .latency)
+        capacity = try Self.overriding(capacity, in: container, forKey: .capacity)
+        flakiness = try Self.overriding(flakiness, in: container, forKey: .flakiness)
+        do { try validate() } catch let error as FakeLLMConfigError {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    /// Decodes a partial object over `base`: the base is encoded, the given fields replace
+    /// its fields, and the merged object is decoded, so every field keeps its own type check.
+    private static func overriding<T: Codable>(
+        _ base: T, in container: KeyedDecodingContainer<CodingKeys>, forKey key: CodingKeys
+    ) throws -> T {
+        guard container.contains(key) else { return base }
+        let patch = try container.decode(PartialObject.self, forKey: key)
+        return try patch.applied(to: base, codingPath: container.codingPath + [key])
+    }
+
+    public func validate() throws {
+        guard !model.isEmpty else { throw FakeLLMConfigError("model must not be empty") }
+        try latency.validate()
+        try capacity.validate()
+        try flakiness.validate()
+        for window in outages where window.start > window.end {
+            throw FakeLLMConfigError("outage window must satisfy start <= end (got \(window.start)...\(window.end))")
+        }
+    }
+}
+
+/// The named profiles. `realistic` is shaped like Llama-3.1-8B on vLLM with one GPU, `hosted`
+/// like a small hosted model behind OpenAI's per-minute limits (the seed README warns about
+/// its tokens-per-minute limit).
+public enum FakeLLMProfile: String, CaseIterable, Sendable {
+    case perfect
+    case realistic
+    case hosted
+    case flaky
+    case overloaded
+
+    static let ms: Int64 = 1_000_000
+
+    public var config: FakeLLMConfig {
+        switch self {
+        case .perfect:
+            return FakeLLMConfig(
+                profile: rawValue, model: "fake-perfect",
+                latency: LatencyProfile(
+                    firstTokenNanos: IntRange(5 * Self.ms, 10 * Self.ms), perTokenNanos: IntRange(0, 0), tailChance: .never,
+                    tailFactor: 1, generationTokens: IntRange(50, 100), votingTokens: IntRange(10, 20)),
+                capacity: CapacityProfile(concurrency: 64, queueLimit: 4096, requestsPerMinute: nil, tokensPerMinute: nil),
+                flakiness: .none)
+        case .realistic:
+            // Llama-3.1-8B on one GPU under vLLM: ~0.1 s to first token, ~25 ms per token per
+            // request, samples of a few hundred tokens, short votes, a batch of 16 at once.
+            return FakeLLMConfig(
+                profile: rawValue, model: "fake-llama-3.1-8b",
+                latency: LatencyProfile(
+                    firstTokenNanos: IntRange(50 * Self.ms, 150 * Self.ms), perTokenNanos: IntRange(20 * Self.ms, 30 * Self.ms),
+                    tailChance: Odds(1, 50), tailFactor: 3, generationTokens: IntRange(150, 400), votingTokens: IntRange(40, 120)),
+                capacity: CapacityProfile(concurrency: 16, queueLimit: 256, requestsPerMinute: nil, tokensPerMinute: nil),
+                flakiness: FlakinessProfile(
+                    missingPlan: .perMille(5), missingOutput: .perMille(5), wrongCase: .perMille(5),
+                    voteWithoutSentence: .perMille(10), voteOutOfRange: .perMille(2), multiDigitVote: .perMille(2),
+                    truncated: .perMille(5), empty: .perMille(1), garbage: .perMille(1), error500: .perMille(2),
+                    timeout: .perMille(1), slow: .perMille(5), slowFactor: 10))
+        case .hosted:
+            return FakeLLMConfig(
+                profile: rawValue, model: "fake-hosted-nano",
+                latency: LatencyProfile(
+                    firstTokenNanos: IntRange(200 * Self.ms, 600 * Self.ms), perTokenNanos: IntRange(5 * Self.ms, 10 * Self.ms),
+                    tailChance: Odds(1, 20), tailFactor: 4, generationTokens: IntRange(150, 400), votingTokens: IntRange(40, 120)),
+                capacity: CapacityProfile(concurrency: 64, queueLimit: 1024, requestsPerMinute: 500, tokensPerMinute: 200_000),
+                flakiness: FlakinessProfile(
+                    missingPlan: .percent(2), missingOutput: .percent(1), wrongCase: .percent(2),
+                    voteWithoutSentence: .percent(3), voteOutOfRange: .perMille(5), multiDigitVote: .perMille(5),
+                    truncated: .percent(1), empty: .perMille(2), garbage: .perMille(2), error500: .perMille(5),
+                    timeout: .perMille(2), slow: .percent(1), slowFactor: 10))
+        case .flaky:
+            var config = FakeLLMProfile.realistic.config
+            config.profile = rawValue
+            config.model = "fake-flaky"
+            config.flakiness = FlakinessProfile(
+                missingPlan: .percent(5), missingOutput: .percent(5), wrongCase: .percent(5),
+                voteWithoutSentence: .percent(8), voteOutOfRange: .percent(4), multiDigitVote: .percent(4),
+                truncated: .percent(5), empty: .percent(3), garbage: .percent(3), error500: .percent(5),
+                timeout: .percent(2), slow: .percent(5), slowFactor: 20)
+            return config
+        case .overloaded:
+            var config = FakeLLMProfile.realistic.config
+            config.profile = rawValue
+            config.model = "fake-overloaded"
+            config.latency.tailChance = Odds(1, 5)
+            config.latency.tailFactor = 5
+            config.capacity = CapacityProfile(concurrency: 2, queueLimit: 8, requestsPerMinute: 60, tokensPerMinute: 20_000)
+            return config
+        }
+    }
+}

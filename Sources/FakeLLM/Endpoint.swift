@@ -1,0 +1,89 @@
+/// What the driver (the simulator or the HTTP shell) must do for the endpoint.
+public enum EndpointAction: Hashable, Sendable {
+    /// Answer call `id` now with `outcome`: a rejection (429, 503) that never took a slot.
+    case reject(id: UInt64, ChatFailure)
+    /// Call `id` occupies a slot until `at` (endpoint clock, nanoseconds). At that time deliver
+    /// `outcome` if there is one (nil: the call never answers), then call `finish(id:now:)`.
+    case complete(id: UInt64, at: Int64, outcome: ChatOutcome?)
+}
+
+/// One LLM server as a pure state machine: a concurrency limit with a FIFO queue (like one vLLM
+/// server), a bounded queue, and fixed one-minute windows of requests and tokens that answer
+/// 429 with a retry-after, as OpenAI's limits do.
+public struct FakeLLMEndpoint: Sendable {
+    public let generator: FakeLLMGenerator
+    public private(set) var inFlight = 0
+    private var waiting: [(id: UInt64, call: GeneratedCall)] = []
+    private var waitingHead = 0
+    private var windowIndex: Int64 = -1
+    private var windowRequests = 0
+    private var windowTokens = 0
+    private var callsReceived: UInt64 = 0
+
+    public static let windowNanos: Int64 = 60_000_000_000
+
+    public init(config: FakeLLMConfig) {
+        generator = FakeLLMGenerator(config: config)
+    }
+
+    public var config: FakeLLMConfig { generator.config }
+    public var queueDepth: Int { waiting.count - waitingHead }
+
+    /// A call arrives at `now`. `random` is the call's own stream.
+    public mutating func receive<R: RandomSource>(
+        _ request: ChatRequest, id: UInt64, now: Int64, random: inout R
+    ) -> [EndpointAction] {
+        if let invalid = request.validationError() { return [.reject(id: id, invalid)] }
+        callsReceived &+= 1
+        let call = generator.generate(request, callNumber: callsReceived, now: now, random: &random)
+        if let limited = admit(tokens: call.budgetTokens, now: now) { return [.reject(id: id, limited)] }
+        if inFlight < config.capacity.concurrency {
+            inFlight += 1
+            return [.complete(id: id, at: now + call.serviceNanos, outcome: call.outcome)]
+        }
+        guard queueDepth < config.capacity.queueLimit else {
+            return [.reject(id: id, .overloaded("the server has \(queueDepth) requests waiting; try again later"))]
+        }
+        waiting.append((id, call))
+        return []
+    }
+
+    /// Call `id` left its slot at `now`: the next waiting call starts.
+    public mutating func finish(id: UInt64, now: Int64) -> [EndpointAction] {
+        precondition(inFlight > 0, "finish(\(id)) with no call in flight")
+        inFlight -= 1
+        guard queueDepth > 0 else { return [] }
+        let next = waiting[waitingHead]
+        waitingHead += 1
+        if waitingHead > 64, waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+        inFlight += 1
+        return [.complete(id: next.id, at: now + next.call.serviceNanos, outcome: next.call.outcome)]
+    }
+
+    /// Counts the call against the current minute's limits; a 429 if it would exceed one.
+    private mutating func admit(tokens: Int, now: Int64) -> ChatFailure? {
+        let capacity = config.capacity
+        guard capacity.requestsPerMinute != nil || capacity.tokensPerMinute != nil else { return nil }
+        let index = now / Self.windowNanos
+        if index != windowIndex {
+            windowIndex = index
+            windowRequests = 0
+            windowTokens = 0
+        }
+        let retryAfter = (index + 1) * Self.windowNanos - now
+        if let rpm = capacity.requestsPerMinute, windowRequests + 1 > rpm {
+            return .rateLimited("Rate limit reached for requests per minute: limit \(rpm), used \(windowRequests)", retryAfterNanos: retryAfter)
+        }
+        if let tpm = capacity.tokensPerMinute, windowTokens + tokens > tpm {
+            return .rateLimited(
+                "Rate limit reached for tokens per minute: limit \(tpm), used \(windowTokens), requested \(tokens)",
+                retryAfterNanos: retryAfter)
+        }
+        windowRequests += 1
+        windowTokens += tokens
+        return nil
+    }
+}

@@ -1,0 +1,171 @@
+/// A misformatted answer, one kind at a time.
+public enum ContentFault: String, Codable, CaseIterable, Sendable {
+    case missingPlan = "missing_plan"
+    case missingOutput = "missing_output"
+    case wrongCase = "wrong_case"
+    case voteWithoutSentence = "vote_without_sentence"
+    case voteOutOfRange = "vote_out_of_range"
+    case multiDigitVote = "multi_digit_vote"
+    case truncated
+    case empty
+    case garbage
+}
+
+/// A failure of the call itself rather than of its content.
+public enum TransportFault: String, Codable, CaseIterable, Sendable {
+    /// Answers HTTP 500.
+    case error500 = "error_500"
+    /// Never answers.
+    case timeout
+    /// Answers, `slowFactor` times later than it would have.
+    case slow
+    /// Inside an outage window: answers 500 at once.
+    case outage
+}
+
+/// Everything one call produces, computed up front: what to answer (nil: never), and how long
+/// the call occupies its slot on the endpoint.
+public struct GeneratedCall: Hashable, Sendable {
+    public let outcome: ChatOutcome?
+    public let serviceNanos: Int64
+    public let digest: UInt64
+    public let kind: PromptKind
+    public let contentFault: ContentFault?
+    public let transportFault: TransportFault?
+    /// Tokens the call counts against a tokens-per-minute limit.
+    public let budgetTokens: Int
+}
+
+/// The pure answer function: configuration, request, the call's random stream and the
+/// endpoint's clock in; answer and delays out. No clocks, no IO.
+public struct FakeLLMGenerator: Sendable {
+    public let config: FakeLLMConfig
+
+    public init(config: FakeLLMConfig) { self.config = config }
+
+    public func generate<R: RandomSource>(
+        _ request: ChatRequest, callNumber: UInt64, now: Int64, random: inout R
+    ) -> GeneratedCall {
+        let prompt = request.promptText
+        let digest = PromptDigest.of(prompt)
+        let kind = PromptKind.classify(prompt)
+        let promptTokens = TokenEstimate.count(prompt)
+        let flakiness = config.flakiness
+        let budgetTokens = promptTokens + (request.maxTokens ?? 2000)
+
+        func failed(_ fault: TransportFault, _ failure: ChatFailure?, after nanos: Int64) -> GeneratedCall {
+            GeneratedCall(
+                outcome: failure.map { .failure($0) }, serviceNanos: nanos, digest: digest, kind: kind, contentFault: nil,
+                transportFault: fault, budgetTokens: budgetTokens)
+        }
+
+        let firstToken = config.latency.firstTokenNanos.draw(&random)
+        if config.outages.contains(where: { $0.start <= now && now < $0.end }) {
+            return failed(.outage, .serverError("the model is unavailable (outage)"), after: firstToken)
+        }
+        if random.happens(flakiness.error500) {
+            return failed(.error500, .serverError("internal error while generating"), after: firstToken)
+        }
+
+        // The simulated length of the answer, capped by max_tokens.
+        let tokenRange = kind == .generation ? config.latency.generationTokens : config.latency.votingTokens
+        var completionTokens = Int(tokenRange.draw(&random))
+        var finishReason = "stop"
+        if let maxTokens = request.maxTokens, completionTokens > maxTokens {
+            completionTokens = maxTokens
+            finishReason = "length"
+        }
+        var latency = firstToken + config.latency.perTokenNanos.draw(&random) * Int64(completionTokens)
+        if random.happens(config.latency.tailChance) { latency *= config.latency.tailFactor }
+
+        if random.happens(flakiness.timeout) {
+            return failed(.timeout, nil, after: latency)
+        }
+        var transportFault: TransportFault?
+        if random.happens(flakiness.slow) {
+            latency *= flakiness.slowFactor
+            transportFault = .slow
+        }
+
+        let contentFault = drawContentFault(kind: kind, random: &random)
+        var content = answer(kind: kind, digest: digest, fault: contentFault, random: &random)
+        if let cut = earliestStop(in: content, stops: request.stop) {
+            content = String(content[..<cut])
+        }
+        if finishReason == "length", let budget = request.maxTokens, TokenEstimate.count(content) > budget {
+            content = String(content.utf8.prefix(budget * 4)) ?? String(content.prefix(budget * 4))
+        }
+
+        let response = ChatResponse(
+            id: "chatcmpl-\(String(digest, radix: 16))-\(callNumber)", object: "chat.completion",
+            created: now / 1_000_000_000, model: request.model.isEmpty ? config.model : request.model,
+            choices: [.init(index: 0, message: ChatMessage(role: "assistant", content: content), finishReason: finishReason)],
+            usage: .init(promptTokens: promptTokens, completionTokens: completionTokens, totalTokens: promptTokens + completionTokens))
+        return GeneratedCall(
+            outcome: .success(response), serviceNanos: latency, digest: digest, kind: kind, contentFault: contentFault,
+            transportFault: transportFault, budgetTokens: budgetTokens)
+    }
+
+    /// At most one content fault per answer, drawn in a fixed order so the stream use is stable.
+    private func drawContentFault<R: RandomSource>(kind: PromptKind, random: inout R) -> ContentFault? {
+        let f = config.flakiness
+        let candidates: [(ContentFault, Odds)] =
+            kind == .generation
+            ? [(.missingPlan, f.missingPlan), (.missingOutput, f.missingOutput), (.wrongCase, f.wrongCase)]
+            : [(.voteWithoutSentence, f.voteWithoutSentence), (.voteOutOfRange, f.voteOutOfRange), (.multiDigitVote, f.multiDigitVote)]
+        for (fault, odds) in candidates + [(.truncated, f.truncated), (.empty, f.empty), (.garbage, f.garbage)]
+        where random.happens(odds) {
+            return fault
+        }
+        return nil
+    }
+
+    /// The answer text. Always starts with the digest tag of its prompt, except when the fault
+    /// is `empty` or `garbage`.
+    func answer<R: RandomSource>(kind: PromptKind, digest: UInt64, fault: ContentFault?, random: inout R) -> String {
+        let tag = PromptDigest.tag(digest)
+        // A per-call variant so that samples of one prompt differ, as temperature 0.7 makes them.
+        let variant = String(random.next() & 0xFFFF_FFFF, radix: 16)
+        var text: String
+        switch kind {
+        case .generation:
+            let plan = "\(tag) plan-\(variant): split the task into steps, solve each, check against the hints."
+            let output = "\(tag) result-\(variant)"
+            switch fault {
+            case .missingPlan: text = "Here is my answer.\nOUTPUT: \(output)"
+            case .missingOutput: text = "PLAN: \(plan)\nThat is all."
+            case .wrongCase: text = "plan: \(plan)\noutput: \(output)"
+            default: text = "PLAN: \(plan)\nOUTPUT: \(output)"
+            }
+        case .voting(let choices):
+            let pick = 1 + Int(random.draw(below: UInt64(choices)))
+            let reasoning = "\(tag) I compared all \(choices) choices for correctness and completeness."
+            switch fault {
+            case .voteWithoutSentence: text = "\(reasoning) Choice \(pick) looks strongest to me."
+            case .voteOutOfRange: text = "\(reasoning) The best choice is \(choices + 1 + Int(random.draw(below: 3)))"
+            case .multiDigitVote:
+                // Valid if there are ten or more choices; otherwise out of range. A parser that
+                // reads only the last digit gets both wrong.
+                let vote = choices >= 10 ? 10 + Int(random.draw(below: UInt64(choices - 9))) : 10 + pick
+                text = "\(reasoning) The best choice is \(vote)"
+            default: text = "\(reasoning) The best choice is \(pick)"
+            }
+        }
+        switch fault {
+        case .truncated:
+            let keep = max(1, text.count * Int(1 + random.draw(below: 60)) / 100)
+            text = String(text.prefix(keep))
+        case .empty:
+            text = ""
+        case .garbage:
+            text = (0..<8).map { _ in String(random.next(), radix: 36) }.joined(separator: "~")
+        default:
+            break
+        }
+        return text
+    }
+
+    private func earliestStop(in text: String, stops: [String]) -> String.Index? {
+        stops.compactMap { text.range(of: $0)?.lowerBound }.min()
+    }
+}
