@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -29,10 +30,15 @@ let package = Package(
         .target(name: "Core"),
         .target(name: "FakeLLM"),
         .target(name: "Scenarios", dependencies: ["Sim", "Core", "FakeLLM"]),
+        // The real shell: the same Core and FakeLLM behind HTTP, with real time.
+        .target(
+            name: "Server",
+            dependencies: ["Core", "FakeLLM", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Sim", "Core", "FakeLLM", "Scenarios",
+                "Sim", "Core", "FakeLLM", "Scenarios", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

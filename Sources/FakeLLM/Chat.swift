@@ -116,6 +116,19 @@ public struct ChatFailure: Codable, Hashable, Sendable, Error {
         public var type: String
         public var param: String?
         public var code: String?
+
+        public init(message: String, type: String, param: String? = nil, code: String? = nil) {
+            self.message = message
+            self.type = type
+            self.param = param
+            self.code = code
+        }
+    }
+
+    public init(status: Int, error: Body, retryAfterNanos: Int64? = nil) {
+        self.status = status
+        self.error = error
+        self.retryAfterNanos = retryAfterNanos
     }
 
     public var status: Int

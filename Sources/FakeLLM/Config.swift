@@ -48,6 +48,19 @@ public struct CapacityProfile: Codable, Hashable, Sendable {
     public var tokensPerMinute: Int?
 
 
+    enum CodingKeys: String, CodingKey {
+        case concurrency, queueLimit, requestsPerMinute, tokensPerMinute
+    }
+
+    /// Absent limits are written as `null`, so a config file sees every knob it may override.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(concurrency, forKey: .concurrency)
+        try container.encode(queueLimit, forKey: .queueLimit)
+        try container.encode(requestsPerMinute, forKey: .requestsPerMinute)
+        try container.encode(tokensPerMinute, forKey: .tokensPerMinute)
+    }
+
     func validate() throws {
         guard concurrency >= 1 else { throw FakeLLMConfigError("capacity.concurrency must be at least 1 (got \(concurrency))") }
         guard queueLimit >= 0 else { throw FakeLLMConfigError("capacity.queueLimit must be >= 0 (got \(queueLimit))") }

@@ -4,17 +4,21 @@ import Foundation
 /// The `agentos` command. Exit codes are the same for every subcommand: 0 success, 1 a failed
 /// check (a violation, a divergence), 2 bad input (a bad flag, an unreadable trace or config).
 @main
-struct AgentOS: ParsableCommand {
+struct AgentOS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentos",
         abstract: "AgentOS-Sim: deterministic simulation testing for LLM-agent coordination.",
-        subcommands: [SimCommand.self, BenchCommand.self]
+        subcommands: [SimCommand.self, BenchCommand.self, FakeLLMCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch let error as CLIError {

@@ -116,6 +116,11 @@ struct EndpointTests {
         expected.outages = [OutageWindow(start: 5, end: 9)]
         #expect(decoded == expected)
         #expect(try JSONDecoder().decode(FakeLLMConfig.self, from: Data("{}".utf8)) == FakeLLMProfile.realistic.config)
+        // A limit the profile leaves unset can be set, and one it sets can be lifted.
+        let limits = #"{"profile": "perfect", "capacity": {"tokensPerMinute": 2500}}"#
+        #expect(try JSONDecoder().decode(FakeLLMConfig.self, from: Data(limits.utf8)).capacity.tokensPerMinute == 2500)
+        let lifted = #"{"profile": "overloaded", "capacity": {"requestsPerMinute": null}}"#
+        #expect(try JSONDecoder().decode(FakeLLMConfig.self, from: Data(lifted.utf8)).capacity.requestsPerMinute == nil)
     }
 
     @Test("a bad config names the problem: unknown profile, unknown knob, wrong type, impossible value")

@@ -1,0 +1,70 @@
+import FakeLLM
+
+/// The fake LLM's endpoint state machine driven by real time: one actor owns the state, each
+/// HTTP request awaits the moment its call completes, then sleeps until then.
+public actor LiveFakeLLM {
+    public enum Admission: Sendable {
+        case rejected(ChatFailure)
+        /// The call completes at `at` (nanoseconds since the server started); nil outcome: it
+        /// never answers.
+        case scheduled(id: UInt64, at: Int64, outcome: ChatOutcome?)
+    }
+
+    private var endpoint: FakeLLMEndpoint
+    private var random: SeededSource
+    private let start = ContinuousClock.now
+    private let speedup: Int64
+    private var nextID: UInt64 = 0
+    private var waiters: [UInt64: CheckedContinuation<Admission, Never>] = [:]
+    private var ready: [UInt64: Admission] = [:]
+
+    /// `speedup` divides every delay (1 = real speed), for tests and demos.
+    public init(config: FakeLLMConfig, seed: UInt64, speedup: Int64 = 1) {
+        precondition(speedup >= 1, "speedup must be at least 1, got \(speedup)")
+        endpoint = FakeLLMEndpoint(config: config)
+        random = SeededSource(seed: seed)
+        self.speedup = speedup
+    }
+
+    public var config: FakeLLMConfig { endpoint.config }
+
+    /// Virtual nanoseconds since the server started (real time times `speedup`).
+    public func now() -> Int64 {
+        let elapsed = ContinuousClock.now - start
+        return (elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) * speedup
+    }
+
+    /// Real time to wait until virtual instant `at`.
+    public func delay(until at: Int64) -> Duration {
+        .nanoseconds(max(0, at - now()) / speedup)
+    }
+
+    /// Submits a call; returns once it has a slot (or is rejected).
+    public func submit(_ request: ChatRequest) async -> Admission {
+        let id = nextID
+        nextID += 1
+        apply(endpoint.receive(request, id: id, now: now(), random: &random))
+        if let admission = ready.removeValue(forKey: id) { return admission }
+        return await withCheckedContinuation { waiters[id] = $0 }
+    }
+
+    /// The call left its slot: the next waiting call starts.
+    public func finish(id: UInt64) {
+        apply(endpoint.finish(id: id, now: now()))
+    }
+
+    private func apply(_ actions: [EndpointAction]) {
+        for action in actions {
+            let (id, admission): (UInt64, Admission)
+            switch action {
+            case .reject(let rejected, let failure): (id, admission) = (rejected, .rejected(failure))
+            case .complete(let started, let at, let outcome): (id, admission) = (started, .scheduled(id: started, at: at, outcome: outcome))
+            }
+            if let waiter = waiters.removeValue(forKey: id) {
+                waiter.resume(returning: admission)
+            } else {
+                ready[id] = admission
+            }
+        }
+    }
+}

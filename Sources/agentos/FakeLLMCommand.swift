@@ -1,0 +1,61 @@
+import ArgumentParser
+import FakeLLM
+import Foundation
+import Hummingbird
+import Server
+
+/// Serves the fake LLM over HTTP with an OpenAI-compatible API, so any OpenAI client (and the
+/// real shell) can use it by URL without internet.
+struct FakeLLMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fake-llm",
+        abstract: "Serve the fake LLM as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET /v1/models)."
+    )
+
+    @Option(help: "Address to bind; loopback unless told otherwise.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free port and prints it).")
+    var port = 8000
+
+    @Option(help: "Profile: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var profile = "realistic"
+
+    @Option(help: "A fake LLM configuration file (JSON): a profile plus overrides of any knob.")
+    var config: String?
+
+    @Option(help: "Seed of the answers' random stream.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Divide every delay by this factor (1 = real speed).")
+    var speedup: Int64 = 1
+
+    @Option(help: "Seconds a call the fake decided never to answer holds its connection before a 504.")
+    var hangSeconds: Int64 = 300
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
+        guard hangSeconds >= 0 else { throw ValidationError("--hang-seconds must be >= 0") }
+        if config == nil, FakeLLMProfile(rawValue: profile) == nil {
+            throw ValidationError("unknown profile '\(profile)' (known: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
+    func run() async throws {
+        let llmConfig = try config.map { try loadJSON(FakeLLMConfig.self, path: $0, what: "fake LLM config") }
+            ?? FakeLLMProfile(rawValue: profile)!.config
+        let live = LiveFakeLLM(config: llmConfig, seed: seed, speedup: speedup)
+        let router = Router()
+        FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds)).register(on: router)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agentos-fake-llm"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                // Unbuffered, so a parent process reading the port sees it at once.
+                FileHandle.standardOutput.write(
+                    Data("fake LLM (\(llmConfig.profile), model \(llmConfig.model)) listening on http://\(host):\(bound)\n".utf8))
+            })
+        try await app.runService()
+    }
+}
