@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -27,7 +28,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        .target(name: "Core"),
+        .target(name: "Core", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FakeLLM"),
         .target(name: "Scenarios", dependencies: ["Sim", "Core", "FakeLLM"]),
         // The real shell: the same Core and FakeLLM behind HTTP, with real time.

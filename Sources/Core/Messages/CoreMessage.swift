@@ -1,0 +1,133 @@
+/// Every message between roles: one Codable family whose encoding is readable in traces.
+public enum CoreMessage: Codable, Hashable, Sendable {
+    // Client <-> gateway (the seed's client API).
+    case submit(requestID: UInt64, query: Query)
+    case submitted(requestID: UInt64, taskID: TaskID)
+    case submitRejected(requestID: UInt64, reason: String)
+    case statusQuery(requestID: UInt64, taskID: TaskID)
+    case statusReply(requestID: UInt64, status: TaskStatusView)
+
+    // Any role <-> store.
+    case storeRequest(requestID: UInt64, StoreRequest)
+    case storeReply(requestID: UInt64, StoreReply)
+
+    // Gateway <-> regional coordinator.
+    case assign(taskID: TaskID, epoch: Epoch)
+    case regionHeartbeat(region: Address, load: Int)
+    case cannotPlace(taskID: TaskID, epoch: Epoch, reason: String)
+
+    // Regional coordinator <-> agent proxy.
+    case run(taskID: TaskID, epoch: Epoch)
+    case proxyHeartbeat(proxy: Address, workload: Int)
+    case membership(proxies: [ProxyLoad])
+
+    // Task owner <-> LLM worker (both agent proxies).
+    case llmWork(LLMWork)
+    case llmWorkReply(callID: UInt64, result: LLMWorkResult)
+
+    // LLM worker <-> LLM endpoint (fake or real: the core cannot tell).
+    case llmRequest(LLMRequest)
+    case llmReply(LLMReply)
+}
+
+/// What a client sees of a task, in the seed's status vocabulary.
+public enum TaskStatusView: Codable, Hashable, Sendable {
+    case pending
+    case running
+    case completed(result: String)
+    case aborted(reason: String)
+    case nonExist
+
+    public var name: String {
+        switch self {
+        case .pending: "pending"
+        case .running: "running"
+        case .completed: "completed"
+        case .aborted: "aborted"
+        case .nonExist: "non_exist"
+        }
+    }
+
+    public init(_ task: TaskRecord?) {
+        guard let task else {
+            self = .nonExist
+            return
+        }
+        switch task.status {
+        case .pending: self = .pending
+        case .running: self = .running
+        case .completed: self = .completed(result: task.result ?? "")
+        case .aborted: self = .aborted(reason: task.reason ?? "")
+        }
+    }
+}
+
+public struct ProxyLoad: Codable, Hashable, Sendable {
+    public var proxy: Address
+    public var workload: Int
+
+    public init(proxy: Address, workload: Int) {
+        self.proxy = proxy
+        self.workload = workload
+    }
+}
+
+/// The two kinds of LLM call of the tree-of-thoughts loop.
+public enum CallKind: String, Codable, Hashable, Sendable {
+    case generation
+    case voting
+}
+
+/// A call a task owner asks a worker to make, with what the worker's scheduler needs.
+public struct LLMWork: Codable, Hashable, Sendable {
+    public var callID: UInt64
+    public var owner: Address
+    public var taskID: TaskID
+    public var kind: CallKind
+    public var prompt: String
+    public var stop: [String]
+    public var maxTokens: Int
+    /// `sjf`: the task's total calls, R x (S + V).
+    public var totalCalls: Int
+    /// `srtf`: the task's remaining calls, voters weighted one half (in half-calls).
+    public var remainingHalfCalls: Int
+}
+
+public enum LLMWorkResult: Codable, Hashable, Sendable {
+    case text(String)
+    /// The worker's queue is full: try another worker or later.
+    case queueFull
+    /// Every attempt failed; the reason says why.
+    case failed(reason: String)
+}
+
+/// A chat-completions call to an LLM endpoint.
+public struct LLMRequest: Codable, Hashable, Sendable {
+    public var id: UInt64
+    public var prompt: String
+    public var stop: [String]
+    public var maxTokens: Int
+
+    public init(id: UInt64, prompt: String, stop: [String], maxTokens: Int) {
+        self.id = id
+        self.prompt = prompt
+        self.stop = stop
+        self.maxTokens = maxTokens
+    }
+}
+
+public struct LLMReply: Codable, Hashable, Sendable {
+    public enum Result: Codable, Hashable, Sendable {
+        case text(String)
+        /// An HTTP-style error; `retryAfter` for rate limits.
+        case error(status: Int, message: String, retryAfter: Nanos?)
+    }
+
+    public var id: UInt64
+    public var result: Result
+
+    public init(id: UInt64, result: Result) {
+        self.id = id
+        self.result = result
+    }
+}

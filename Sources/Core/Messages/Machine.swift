@@ -1,0 +1,59 @@
+/// The sans-IO contract every role follows (design section 3): an input and the current time
+/// in, effects out. A role never reads a clock, draws system randomness, sleeps, spawns tasks
+/// or does IO; storage and LLM calls are messages to other nodes.
+public protocol CoreMachine {
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect]
+}
+
+public enum CoreInput: Sendable {
+    case start
+    case message(from: Address, CoreMessage)
+    case timer(CoreTimer)
+}
+
+/// What a role is told about itself with each input.
+public struct CoreContext: Sendable {
+    public let now: Nanos
+    public let address: Address
+    /// 1 on the first start, +1 on every restart.
+    public let incarnation: UInt32
+
+    public init(now: Nanos, address: Address, incarnation: UInt32) {
+        self.now = now
+        self.address = address
+        self.incarnation = incarnation
+    }
+}
+
+public enum CoreEffect: Sendable, Equatable {
+    case send(to: Address, CoreMessage)
+    case setTimer(CoreTimer, after: Nanos)
+    case cancelTimer(CoreTimer)
+    case observe(CoreObservation)
+}
+
+/// The roles' timers. Arming an armed timer moves it.
+public enum CoreTimer: Codable, Hashable, Sendable {
+    case heartbeat
+    case sweep
+    case storeRetry(requestID: UInt64)
+    case llmTimeout(callID: UInt64)
+    case llmRetry(callID: UInt64)
+    case workTimeout(callID: UInt64)
+    case clientPoll(requestID: UInt64)
+}
+
+/// Request ids are unique across a node's incarnations, so a late reply to an earlier life is
+/// never taken for a reply to this one.
+public struct RequestIDs: Sendable {
+    private var next: UInt64
+
+    public init(incarnation: UInt32) {
+        next = UInt64(incarnation) << 40
+    }
+
+    public mutating func make() -> UInt64 {
+        next += 1
+        return next
+    }
+}

@@ -1,0 +1,45 @@
+/// What roles ask of the store node.
+public enum StoreRequest: Codable, Hashable, Sendable {
+    case createTask(userID: Int64, taskType: String, description: String, request: String, clientKey: String)
+    case getTask(TaskID)
+    case claim(TaskID, epoch: Epoch, region: Address, proxy: Address)
+    case saveProgress(TaskID, node: String, epoch: Epoch, result: String, inputDigest: String)
+    case finish(TaskID, epoch: Epoch, outcome: TaskOutcome)
+    case abort(TaskID, epoch: Epoch, reason: String)
+    case getProgressList(TaskID)
+    /// Unfinished tasks, all of them or those owned by one region.
+    case unfinishedTasks(region: Address?)
+}
+
+public enum StoreReply: Codable, Hashable, Sendable {
+    case created(TaskID)
+    case task(TaskRecord?)
+    case write(WriteOutcome)
+    case progress([ProgressRecord])
+    case tasks([TaskRecord])
+    /// The store could not execute the request (an SQLite error).
+    case failed(String)
+}
+
+/// Facts the roles record for the invariant checkers and the trace.
+public enum CoreObservation: Codable, Hashable, Sendable {
+    /// The store judged a write; `before` is the task's epoch before it.
+    case write(task: TaskID, request: WriteKind, epoch: Epoch, before: Epoch?, outcome: WriteOutcome)
+    /// A task owner starts computing a node from these parent results.
+    case nodeStarted(task: TaskID, node: String, epoch: Epoch, inputDigest: String)
+    /// A task owner stopped work on a task because the store fenced it.
+    case ownerFenced(task: TaskID, epoch: Epoch, current: Epoch?)
+    /// The gateway acknowledged a task to a client.
+    case taskAcknowledged(task: TaskID)
+    /// A role rejected a client query.
+    case queryRejected(reason: String)
+    /// A free-form note for readers of the trace.
+    case note(String)
+}
+
+public enum WriteKind: Codable, Hashable, Sendable {
+    case claim(region: Address, proxy: Address)
+    case progress(node: String, resultDigest: String, inputDigest: String)
+    case finish(status: TaskStatus, resultDigest: String)
+    case abort
+}

@@ -1,0 +1,56 @@
+/// The store as a node: it executes each request against its `TaskStore` and replies. The
+/// `TaskStore` outlives the node's crashes (the durable database); the node's crash loses only
+/// the replies in flight. Every write's verdict is recorded for the checkers.
+public struct StoreNode: CoreMachine {
+    public let store: TaskStore
+
+    public init(store: TaskStore) { self.store = store }
+
+    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        guard case .message(let from, .storeRequest(let requestID, let request)) = input else { return [] }
+        var effects: [CoreEffect] = []
+        let reply: StoreReply
+        do {
+            reply = try execute(request, observe: { effects.append(.observe($0)) })
+        } catch {
+            reply = .failed(String(describing: error))
+        }
+        effects.append(.send(to: from, .storeReply(requestID: requestID, reply)))
+        return effects
+    }
+
+    func execute(_ request: StoreRequest, observe: (CoreObservation) -> Void) throws -> StoreReply {
+        switch request {
+        case .createTask(let userID, let taskType, let description, let requestText, let clientKey):
+            return .created(try store.createTask(userID: userID, taskType: taskType, description: description, request: requestText, clientKey: clientKey).taskID)
+        case .getTask(let id):
+            return .task(try store.getTask(id))
+        case .claim(let id, let epoch, let region, let proxy):
+            let before = try store.getTask(id)?.epoch
+            let outcome = try store.claim(id, epoch: epoch, region: region, proxy: proxy)
+            observe(.write(task: id, request: .claim(region: region, proxy: proxy), epoch: epoch, before: before, outcome: outcome))
+            return .write(outcome)
+        case .saveProgress(let id, let node, let epoch, let result, let inputDigest):
+            let before = try store.getTask(id)?.epoch
+            let outcome = try store.saveProgress(id, node: node, epoch: epoch, result: result, inputDigest: inputDigest)
+            let kind = WriteKind.progress(node: node, resultDigest: StableDigest.hex(StableDigest.of(result)), inputDigest: inputDigest)
+            observe(.write(task: id, request: kind, epoch: epoch, before: before, outcome: outcome))
+            return .write(outcome)
+        case .finish(let id, let epoch, let outcome):
+            let before = try store.getTask(id)?.epoch
+            let verdict = try store.finish(id, epoch: epoch, outcome: outcome)
+            let digest = StableDigest.hex(StableDigest.of(outcome.result ?? outcome.reason ?? ""))
+            observe(.write(task: id, request: .finish(status: outcome.status, resultDigest: digest), epoch: epoch, before: before, outcome: verdict))
+            return .write(verdict)
+        case .abort(let id, let epoch, let reason):
+            let before = try store.getTask(id)?.epoch
+            let verdict = try store.abort(id, epoch: epoch, reason: reason)
+            observe(.write(task: id, request: .abort, epoch: epoch, before: before, outcome: verdict))
+            return .write(verdict)
+        case .getProgressList(let id):
+            return .progress(try store.getProgressList(id))
+        case .unfinishedTasks(let region):
+            return .tasks(try store.unfinishedTasks(ownedBy: region))
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// Where a task stands. Statuses only move forward: pending -> running -> completed | aborted.
+public enum TaskStatus: String, Codable, Hashable, Sendable, Comparable {
+    /// Stored, no proxy has claimed it yet.
+    case pending
+    /// A proxy has claimed it at least once.
+    case running
+    case completed
+    case aborted
+
+    public var isFinished: Bool { self == .completed || self == .aborted }
+
+    var rank: Int {
+        switch self {
+        case .pending: 0
+        case .running: 1
+        case .completed, .aborted: 2
+        }
+    }
+
+    public static func < (lhs: TaskStatus, rhs: TaskStatus) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// A task row: the seed's Tasks columns plus owner, status, result, and the idempotency key.
+public struct TaskRecord: Codable, Hashable, Sendable {
+    public var taskID: TaskID
+    public var userID: Int64
+    public var taskType: String
+    public var epoch: Epoch
+    public var taskDescription: String
+    public var ownerRegion: String
+    public var ownerProxy: String
+    public var status: TaskStatus
+    public var result: String?
+    public var reason: String?
+    public var requestDocumentID: Int64?
+    public var responseDocumentID: Int64?
+}
+
+/// A Progress row: one node's saved result, with the epoch that wrote it and the digest of its
+/// inputs.
+public struct ProgressRecord: Codable, Hashable, Sendable {
+    public var taskID: TaskID
+    public var nodeID: String
+    public var epoch: Epoch
+    public var result: String
+    public var inputDigest: String
+}
+
+/// Why the store refused a write.
+public enum RejectReason: String, Codable, Hashable, Sendable {
+    /// A data write whose epoch is not the task's current epoch: its writer has been fenced.
+    case staleEpoch = "stale_epoch"
+    /// A claim not strictly greater than the current epoch.
+    case notNewer = "not_newer"
+    /// The task is already completed or aborted.
+    case finished
+    /// A different value for something already written (a node result, a final outcome).
+    case conflict
+    case noSuchTask = "no_such_task"
+}
+
+/// Every write's reply: applied, or rejected with the task's current epoch, so a stale owner
+/// learns it is stale and stops.
+public enum WriteOutcome: Codable, Hashable, Sendable {
+    /// `repeated`: the same write had already been applied (an idempotent retry).
+    case applied(current: Epoch, repeated: Bool)
+    case rejected(current: Epoch?, reason: RejectReason)
+
+    public var isApplied: Bool { if case .applied = self { true } else { false } }
+}
+
+/// How a task ended.
+public enum TaskOutcome: Codable, Hashable, Sendable {
+    case completed(result: String)
+    case aborted(reason: String)
+
+    public var status: TaskStatus {
+        switch self {
+        case .completed: .completed
+        case .aborted: .aborted
+        }
+    }
+}
+
+public struct StoreError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,107 @@
+import GRDB
+
+/// The fenced writes of design section 5, each in one transaction.
+extension TaskStore {
+    /// An ownership change: applied only if `epoch` is strictly greater than the stored epoch.
+    /// The claim is written before the new owner starts, so the old owner is fenced at once.
+    /// A proxy claim (`proxy` non-empty) marks the task running.
+    public func claim(_ id: TaskID, epoch: Epoch, region: String, proxy: String) throws -> WriteOutcome {
+        try database.write { db in
+            guard let task = try Self.fetchTask(db, id) else { return .rejected(current: nil, reason: .noSuchTask) }
+            if task.status.isFinished { return .rejected(current: task.epoch, reason: .finished) }
+            if task.epoch == epoch, task.ownerRegion == region, task.ownerProxy == proxy {
+                return .applied(current: epoch, repeated: true)  // a retry of this very claim
+            }
+            guard EpochRules.judgeClaim(epoch, current: task.epoch) == .applied else {
+                return .rejected(current: task.epoch, reason: .notNewer)
+            }
+            let status: TaskStatus = proxy.isEmpty ? task.status : .running
+            try db.execute(
+                sql: """
+                    UPDATE Tasks SET global_epoch = ?, regional_epoch = ?, owner_region = ?, owner_proxy = ?, status = ?
+                    WHERE task_id = ?
+                    """, arguments: [epoch.global, epoch.regional, region, proxy, status.rawValue, id])
+            return .applied(current: epoch, repeated: false)
+        }
+    }
+
+    /// A node's result, written by the owner at exactly the current epoch. A node keeps its
+    /// first result: the same result again is an idempotent retry, a different one a conflict.
+    public func saveProgress(_ id: TaskID, node: String, epoch: Epoch, result: String, inputDigest: String) throws
+        -> WriteOutcome
+    {
+        try database.write { db in
+            guard let task = try Self.fetchTask(db, id) else { return .rejected(current: nil, reason: .noSuchTask) }
+            if let existing = try Row.fetchOne(
+                db, sql: "SELECT * FROM Progress WHERE task_id = ? AND node_id = ?", arguments: [id, node]).map(Self.progress)
+            {
+                if existing.result == result, existing.inputDigest == inputDigest, existing.epoch == epoch {
+                    return .applied(current: task.epoch, repeated: true)
+                }
+                return .rejected(current: task.epoch, reason: epoch == task.epoch ? .conflict : .staleEpoch)
+            }
+            // Fencing comes before anything else, also when the node has no row yet.
+            guard EpochRules.judgeDataWrite(epoch, current: task.epoch) == .applied else {
+                return .rejected(current: task.epoch, reason: .staleEpoch)
+            }
+            if task.status.isFinished { return .rejected(current: task.epoch, reason: .finished) }
+            try db.execute(
+                sql: """
+                    INSERT INTO Progress (task_id, node_id, global_epoch, regional_epoch, result, input_digest)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, node, epoch.global, epoch.regional, result, inputDigest])
+            return .applied(current: task.epoch, repeated: false)
+        }
+    }
+
+    /// The owner's final write at exactly the current epoch: completed with a result, or
+    /// aborted with a reason. The response is also stored as a Document.
+    public func finish(_ id: TaskID, epoch: Epoch, outcome: TaskOutcome) throws -> WriteOutcome {
+        try database.write { db in
+            guard let task = try Self.fetchTask(db, id) else { return .rejected(current: nil, reason: .noSuchTask) }
+            if task.status.isFinished {
+                let same = task.status == outcome.status && task.epoch == epoch && task.result == outcome.result && task.reason == outcome.reason
+                return same ? .applied(current: task.epoch, repeated: true) : .rejected(current: task.epoch, reason: .finished)
+            }
+            guard EpochRules.judgeDataWrite(epoch, current: task.epoch) == .applied else {
+                return .rejected(current: task.epoch, reason: .staleEpoch)
+            }
+            try Self.writeOutcome(db, id, outcome)
+            return .applied(current: task.epoch, repeated: false)
+        }
+    }
+
+    /// The gateway's abort of a task no region or proxy could take: a claim (strictly greater
+    /// epoch, which fences every owner) and the final status in one transaction.
+    public func abort(_ id: TaskID, epoch: Epoch, reason: String) throws -> WriteOutcome {
+        try database.write { db in
+            guard let task = try Self.fetchTask(db, id) else { return .rejected(current: nil, reason: .noSuchTask) }
+            if task.status.isFinished {
+                let same = task.status == .aborted && task.reason == reason && task.epoch == epoch
+                return same ? .applied(current: task.epoch, repeated: true) : .rejected(current: task.epoch, reason: .finished)
+            }
+            guard EpochRules.judgeClaim(epoch, current: task.epoch) == .applied else {
+                return .rejected(current: task.epoch, reason: .notNewer)
+            }
+            try db.execute(
+                sql: "UPDATE Tasks SET global_epoch = ?, regional_epoch = ?, owner_region = '', owner_proxy = '' WHERE task_id = ?",
+                arguments: [epoch.global, epoch.regional, id])
+            try Self.writeOutcome(db, id, .aborted(reason: reason))
+            return .applied(current: epoch, repeated: false)
+        }
+    }
+
+    private static func writeOutcome(_ db: Database, _ id: TaskID, _ outcome: TaskOutcome) throws {
+        try db.execute(
+            sql: "INSERT INTO Documents (doc_type, doc_content) VALUES ('response', ?)",
+            arguments: [outcome.result ?? outcome.reason ?? ""])
+        try db.execute(
+            sql: "UPDATE Tasks SET status = ?, result = ?, reason = ?, response_doc_id = ? WHERE task_id = ?",
+            arguments: [outcome.status.rawValue, outcome.result, outcome.reason, db.lastInsertedRowID, id])
+    }
+}
+
+extension TaskOutcome {
+    var result: String? { if case .completed(let result) = self { result } else { nil } }
+    var reason: String? { if case .aborted(let reason) = self { reason } else { nil } }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+@testable import Core
+
+func e(_ g: Int64, _ r: Int64) -> Epoch { Epoch(global: g, regional: r) }
+
+/// Both an in-memory store and a file store in WAL mode run every store test.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case memory, file
+    var testDescription: String { rawValue }
+
+    func make() throws -> TaskStore {
+        switch self {
+        case .memory: return try TaskStore()
+        case .file:
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+            return try TaskStore(path: path)
+        }
+    }
+}
+
+@Suite("TaskStore over real SQLite")
+struct TaskStoreTests {
+    @Test("the README's four epoch cases give their verdicts", arguments: StoreKind.allCases)
+    func readmeEpochCases(kind: StoreKind) throws {
+        let store = try kind.make()
+        func task(at epoch: Epoch) throws -> TaskID {
+            let id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
+            if epoch != .initial { #expect(try store.claim(id, epoch: epoch, region: "r", proxy: "p").isApplied) }
+            return id
+        }
+        let a = try task(at: e(0, 1))
+        #expect(try store.claim(a, epoch: e(0, 0), region: "r", proxy: "q") == .rejected(current: e(0, 1), reason: .notNewer))
+        let b = try task(at: .initial)
+        #expect(try store.claim(b, epoch: e(1, 2), region: "r", proxy: "q") == .applied(current: e(1, 2), repeated: false))
+        let c = try task(at: e(5, 6))
+        #expect(try store.claim(c, epoch: e(4, 3), region: "r", proxy: "q") == .rejected(current: e(5, 6), reason: .notNewer))
+        let d = try task(at: e(2, 5))
+        #expect(try store.claim(d, epoch: e(2, 2), region: "r", proxy: "q") == .rejected(current: e(2, 5), reason: .notNewer))
+        // The seed's fenced description update follows the same order.
+        #expect(try store.updateTaskDescription(d, epoch: e(2, 2), description: "x") == .rejected(current: e(2, 5), reason: .notNewer))
+        #expect(try store.updateTaskDescription(d, epoch: e(3, 0), description: "x").isApplied)
+        #expect(try store.getTaskDescription(d) == "x")
+    }
+
+    @Test("a data write at a stale epoch is rejected even when the node has no progress row", arguments: StoreKind.allCases)
+    func staleDataWriteWithoutRow(kind: StoreKind) throws {
+        let store = try kind.make()
+        let id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
+        _ = try store.claim(id, epoch: e(1, 0), region: "r1", proxy: "")
+        _ = try store.claim(id, epoch: e(1, 1), region: "r1", proxy: "p1")
+        _ = try store.claim(id, epoch: e(1, 2), region: "r1", proxy: "p2")  // p1 is now fenced
+        #expect(try store.saveProgress(id, node: "n", epoch: e(1, 1), result: "x", inputDigest: "i") == .rejected(current: e(1, 2), reason: .staleEpoch))
+        #expect(try store.getProgress(id, node: "n") == nil)
+        #expect(try store.finish(id, epoch: e(1, 1), outcome: .completed(result: "x")) == .rejected(current: e(1, 2), reason: .staleEpoch))
+        // A newer epoch than the current one is not "current" either.
+        #expect(try store.saveProgress(id, node: "n", epoch: e(1, 3), result: "x", inputDigest: "i") == .rejected(current: e(1, 2), reason: .staleEpoch))
+        #expect(try store.saveProgress(id, node: "n", epoch: e(1, 2), result: "x", inputDigest: "i") == .applied(current: e(1, 2), repeated: false))
+    }
+
+    @Test("retries are idempotent; a node keeps its first result", arguments: StoreKind.allCases)
+    func idempotentRetries(kind: StoreKind) throws {
+        let store = try kind.make()
+        let (id, created) = try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7")
+        #expect(created)
+        #expect(try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7") == (id, false))
+        #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p") == .applied(current: e(1, 1), repeated: false))
+        #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p") == .applied(current: e(1, 1), repeated: true))
+        #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "other") == .rejected(current: e(1, 1), reason: .notNewer))
+        #expect(try store.saveProgress(id, node: "a", epoch: e(1, 1), result: "A", inputDigest: "i") == .applied(current: e(1, 1), repeated: false))
+        #expect(try store.saveProgress(id, node: "a", epoch: e(1, 1), result: "A", inputDigest: "i") == .applied(current: e(1, 1), repeated: true))
+        #expect(try store.saveProgress(id, node: "a", epoch: e(1, 1), result: "B", inputDigest: "i") == .rejected(current: e(1, 1), reason: .conflict))
+        // A later owner cannot overwrite a saved node either.
+        _ = try store.claim(id, epoch: e(1, 2), region: "r", proxy: "q")
+        #expect(!(try store.saveProgress(id, node: "a", epoch: e(1, 2), result: "C", inputDigest: "i")).isApplied)
+        #expect(try store.getProgress(id, node: "a")?.result == "A")
+        #expect(try store.finish(id, epoch: e(1, 2), outcome: .completed(result: "A")) == .applied(current: e(1, 2), repeated: false))
+        #expect(try store.finish(id, epoch: e(1, 2), outcome: .completed(result: "A")) == .applied(current: e(1, 2), repeated: true))
+        #expect(try store.finish(id, epoch: e(1, 2), outcome: .aborted(reason: "no")) == .rejected(current: e(1, 2), reason: .finished))
+        let task = try #require(try store.getTask(id))
+        #expect(task.status == .completed && task.result == "A")
+        #expect(try store.getDocument(task.responseDocumentID!) == "A")
+        #expect(try store.getDocument(task.requestDocumentID!) == "{}")
+    }
+
+    @Test("claims set owners and status; finished tasks refuse claims; the gateway abort fences everyone", arguments: StoreKind.allCases)
+    func claimsAndAbort(kind: StoreKind) throws {
+        let store = try kind.make()
+        let id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
+        #expect(try store.getTask(id)?.status == .pending)
+        _ = try store.claim(id, epoch: e(1, 0), region: "r1", proxy: "")
+        #expect(try store.getTask(id)?.status == .pending)
+        #expect(try store.unfinishedTasks(ownedBy: "r1").map(\.taskID) == [id])
+        _ = try store.claim(id, epoch: e(1, 1), region: "r1", proxy: "p")
+        #expect(try store.getTask(id)?.status == .running)
+        // Moving to another region keeps the status running: statuses never go back.
+        _ = try store.claim(id, epoch: e(2, 0), region: "r2", proxy: "")
+        #expect(try store.getTask(id)?.status == .running)
+        #expect(try store.unfinishedTasks(ownedBy: "r1").isEmpty)
+        #expect(try store.abort(id, epoch: e(2, 0), reason: "x") == .rejected(current: e(2, 0), reason: .notNewer))
+        #expect(try store.abort(id, epoch: e(3, 0), reason: "no region") == .applied(current: e(3, 0), repeated: false))
+        #expect(try store.claim(id, epoch: e(4, 0), region: "r1", proxy: "") == .rejected(current: e(3, 0), reason: .finished))
+        #expect(try store.getTask(id)?.reason == "no region")
+        #expect(try store.unfinishedTasks().isEmpty)
+    }
+
+    @Test("the seed's document, task and progress API works as documented", arguments: StoreKind.allCases)
+    func seedAPI(kind: StoreKind) throws {
+        let store = try kind.make()
+        let doc = try store.storeDocument(type: "query", content: "hello")
+        #expect(try store.getDocument(doc) == "hello")
+        #expect(try store.deleteDocument(doc))
+        #expect(try store.getDocument(doc) == nil)
+        let id = try store.createTask(userID: 9, taskType: "code_generation", description: "{\"x\":1}").taskID
+        #expect(try store.getTask(id)?.userID == 9)
+        #expect(try store.updateTaskType(id, type: "other"))
+        #expect(try store.getTask(id)?.taskType == "other")
+        _ = try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p")
+        _ = try store.saveProgress(id, node: "b", epoch: e(1, 1), result: "B", inputDigest: "ib")
+        _ = try store.saveProgress(id, node: "a", epoch: e(1, 1), result: "A", inputDigest: "ia")
+        #expect(try store.getProgressList(id).map(\.nodeID) == ["a", "b"])
+        #expect(try store.getProgress(id, node: "b")?.epoch == e(1, 1))
+        #expect(try store.deleteProgress(id, node: "b"))
+        #expect(try store.getProgressList(id).count == 1)
+        #expect(try store.deleteTask(id))
+        #expect(try store.getTask(id) == nil)
+        #expect(try store.claim(id, epoch: e(5, 0), region: "r", proxy: "") == .rejected(current: nil, reason: .noSuchTask))
+    }
+
+    @Test("values with quotes and SQL are stored verbatim (parameterised SQL only)")
+    func sqlInjectionIsInert() throws {
+        let store = try TaskStore()
+        let nasty = "x'); DROP TABLE Tasks; --"
+        let id = try store.createTask(userID: 1, taskType: nasty, description: nasty).taskID
+        #expect(try store.getTask(id)?.taskType == nasty)
+        #expect(try store.allTasks().count == 1)
+    }
+
+    @Test("a file store keeps every task across reopening")
+    func fileStoreIsDurable() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("durable-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+        var id: TaskID = 0
+        do {
+            let store = try TaskStore(path: path)
+            id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
+            _ = try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p")
+            _ = try store.saveProgress(id, node: "n", epoch: e(1, 1), result: "R", inputDigest: "i")
+        }
+        let reopened = try TaskStore(path: path)
+        #expect(try reopened.getTask(id)?.epoch == e(1, 1))
+        #expect(try reopened.getProgress(id, node: "n")?.result == "R")
+    }
+}
