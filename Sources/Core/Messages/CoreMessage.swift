@@ -17,8 +17,10 @@ public enum CoreMessage: Codable, Hashable, Sendable {
     case cannotPlace(taskID: TaskID, epoch: Epoch, reason: String)
 
     // Regional coordinator <-> agent proxy.
-    case run(taskID: TaskID, epoch: Epoch)
-    case proxyHeartbeat(proxy: Address, workload: Int)
+    /// Run the task at `epoch`; `owner` is the `proxy#incarnation` the claim names, so a
+    /// restarted proxy never acts on a claim made for its previous life.
+    case run(taskID: TaskID, epoch: Epoch, owner: String)
+    case proxyHeartbeat(proxy: Address, incarnation: UInt32, workload: Int)
     case membership(proxies: [ProxyLoad])
 
     // Task owner <-> LLM worker (both agent proxies).

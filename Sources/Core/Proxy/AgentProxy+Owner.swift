@@ -1,0 +1,176 @@
+/// One task this proxy owns at one epoch.
+struct TaskRun {
+    var epoch: Epoch
+    var plan: TaskPlan?
+    /// Saved node results; nil until loaded from the store.
+    var progress: [String: String]?
+    var nodes: [String: NodeRun] = [:]
+    var inputDigests: [String: String] = [:]
+    var saving: Set<String> = []
+    var finishing = false
+}
+
+/// The task-owner role: load the task and its stored progress, run every node whose parents
+/// are done and that has no saved result, save each result at the owner's epoch, and stop at
+/// once when the store says the epoch is stale.
+extension AgentProxy {
+    mutating func startRun(_ taskID: TaskID, epoch: Epoch, into effects: inout [CoreEffect]) {
+        if let existing = runs[taskID] {
+            guard epoch > existing.epoch else { return }  // a reminder of what is already running
+            stopRun(taskID, into: &effects)
+        }
+        runs[taskID] = TaskRun(epoch: epoch)
+        calls.call(.getTask(taskID), for: .loadTask(taskID, epoch), into: &effects)
+        calls.call(.getProgressList(taskID), for: .loadProgress(taskID, epoch), into: &effects)
+    }
+
+    /// Drops every trace of a task: its nodes, its outstanding calls, its store requests.
+    mutating func stopRun(_ taskID: TaskID, into effects: inout [CoreEffect]) {
+        guard runs.removeValue(forKey: taskID) != nil else { return }
+        for callID in outstanding.keys.sorted() where outstanding[callID]!.task == taskID {
+            outstanding[callID] = nil
+            effects.append(.cancelTimer(.workTimeout(callID: callID)))
+        }
+        calls.drop(where: { $0.task == taskID }, into: &effects)
+    }
+
+    mutating func stored<R: EntropySource>(
+        _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard let run = runs[purpose.task] else { return }
+        switch (purpose, reply) {
+        case (.loadTask(let taskID, let epoch), .task(let record)):
+            guard epoch == run.epoch else { return }
+            guard let record, !record.status.isFinished, record.epoch == epoch else {
+                // The task moved on (finished, or claimed by someone newer) before we started.
+                effects.append(.observe(.ownerFenced(task: taskID, epoch: epoch, current: record?.epoch)))
+                stopRun(taskID, into: &effects)
+                return
+            }
+            guard let plan = CanonicalJSON.decode(TaskPlan.self, from: record.taskDescription) else {
+                finish(taskID, outcome: .aborted(reason: "the stored task description does not parse"), into: &effects)
+                return
+            }
+            runs[taskID]!.plan = plan
+            advance(taskID, context: context, random: &random, into: &effects)
+        case (.loadProgress(let taskID, let epoch), .progress(let rows)):
+            guard epoch == run.epoch else { return }
+            runs[taskID]!.progress = Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { first, _ in first })
+            advance(taskID, context: context, random: &random, into: &effects)
+        case (.save(let taskID, let epoch, let node, let output), .write(let outcome)):
+            guard epoch == run.epoch else { return }
+            runs[taskID]!.saving.remove(node)
+            switch outcome {
+            case .applied:
+                runs[taskID]!.progress?[node] = output
+                advance(taskID, context: context, random: &random, into: &effects)
+            case .rejected(let current, .conflict):
+                // Someone at this very epoch saved this node first: adopt the stored result.
+                effects.append(.observe(.note("task \(taskID) node \(node): save conflict at \(current.map(\.description) ?? "?"); reloading")))
+                runs[taskID]!.progress = nil
+                calls.call(.getProgressList(taskID), for: .loadProgress(taskID, epoch), into: &effects)
+            case .rejected(let current, _):
+                fenced(taskID, current: current, into: &effects)
+            }
+        case (.finish(let taskID, let epoch), .write(let outcome)):
+            guard epoch == run.epoch else { return }
+            if case .rejected(let current, let reason) = outcome, reason != .finished {
+                fenced(taskID, current: current, into: &effects)
+            } else {
+                runs[taskID] = nil
+            }
+        default:
+            // The store failed the request: let go; the region hands the task out again.
+            stopRun(purpose.task, into: &effects)
+        }
+    }
+
+    /// The store fenced this owner: stop all work on the task at once.
+    private mutating func fenced(_ taskID: TaskID, current: Epoch?, into effects: inout [CoreEffect]) {
+        effects.append(.observe(.ownerFenced(task: taskID, epoch: runs[taskID]!.epoch, current: current)))
+        stopRun(taskID, into: &effects)
+    }
+
+    /// Starts every node whose parents are saved and that is neither saved, running nor being
+    /// saved; finishes the task when every node is saved.
+    mutating func advance<R: EntropySource>(_ taskID: TaskID, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
+        guard let run = runs[taskID], let plan = run.plan, let progress = run.progress, !run.finishing else { return }
+        let graph = plan.graph
+        if graph.nodes.allSatisfy({ progress[$0.id] != nil }) {
+            finish(taskID, outcome: .completed(result: TaskResult.combine(graph: graph, results: progress)), into: &effects)
+            return
+        }
+        for id in graph.topologicalOrder() ?? [] {
+            let node = graph.node(id)!
+            guard progress[id] == nil, run.nodes[id] == nil, !run.saving.contains(id),
+                node.dependsOn.allSatisfy({ progress[$0] != nil })
+            else { continue }
+            let parents = node.dependsOn.sorted().map { ($0, progress[$0]!) }
+            let digest = InputDigest.of(taskDescription: plan.query.taskDescription, node: node, parentResults: progress)
+            let settings = NodeRunSettings(
+                rounds: plan.query.nRounds, samples: plan.query.nSamples, voters: plan.query.nVoters, voting: self.settings.voting,
+                roundRetries: self.settings.roundRetries)
+            var nodeRun = NodeRun(task: node.prompt ?? plan.query.taskDescription, parentResults: parents, settings: settings)
+            let step = nodeRun.start()
+            runs[taskID]!.nodes[id] = nodeRun
+            runs[taskID]!.inputDigests[id] = digest
+            effects.append(.observe(.nodeStarted(task: taskID, node: id, epoch: run.epoch, inputDigest: digest)))
+            apply(step, task: taskID, node: id, context: context, random: &random, into: &effects)
+        }
+    }
+
+    /// Feeds one call's answer to its node.
+    mutating func record<R: EntropySource>(
+        _ call: Outstanding, result: Result<String, CallFailure>, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard var nodeRun = runs[call.task]?.nodes[call.node] else { return }
+        let step = nodeRun.record(call.call, result: result, random: &random)
+        runs[call.task]!.nodes[call.node] = nodeRun
+        apply(step, task: call.task, node: call.node, context: context, random: &random, into: &effects)
+    }
+
+    private mutating func apply<R: EntropySource>(
+        _ step: NodeStep, task taskID: TaskID, node: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard let run = runs[taskID] else { return }
+        switch step {
+        case .wait:
+            break
+        case .issue(let requests):
+            for request in requests {
+                send(Outstanding(task: taskID, node: node, call: request, worker: "", queueFullCount: 0), avoiding: nil, random: &random, into: &effects)
+            }
+        case .succeeded(let output):
+            runs[taskID]!.nodes[node] = nil
+            runs[taskID]!.saving.insert(node)
+            let request = StoreRequest.saveProgress(taskID, node: node, epoch: run.epoch, result: output, inputDigest: run.inputDigests[node] ?? "")
+            calls.call(request, for: .save(taskID, run.epoch, node: node, output: output), into: &effects)
+        case .failed(let reason):
+            runs[taskID]!.nodes[node] = nil
+            finish(taskID, outcome: .aborted(reason: "node '\(node)' failed: \(reason)"), into: &effects)
+        }
+    }
+
+    private mutating func finish(_ taskID: TaskID, outcome: TaskOutcome, into effects: inout [CoreEffect]) {
+        guard let run = runs[taskID] else { return }
+        runs[taskID]!.finishing = true
+        // Nothing else of this task is worth finishing once its outcome is decided.
+        for callID in outstanding.keys.sorted() where outstanding[callID]!.task == taskID {
+            outstanding[callID] = nil
+            effects.append(.cancelTimer(.workTimeout(callID: callID)))
+        }
+        runs[taskID]!.nodes = [:]
+        calls.call(.finish(taskID, epoch: run.epoch, outcome: outcome), for: .finish(taskID, run.epoch), into: &effects)
+    }
+}
+
+/// A task's result from its saved node results: the single sink's result, or one line per sink
+/// (`id: result`) in id order. The checkers use the same function to tell whether a completed
+/// result is what the stored progress yields.
+public enum TaskResult {
+    public static func combine(graph: TaskGraph, results: [String: String]) -> String {
+        let sinks = graph.sinks
+        if sinks.count == 1 { return results[sinks[0]] ?? "" }
+        return sinks.map { "\($0): \(results[$0] ?? "")" }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,196 @@
+public struct ProxySettings: Codable, Hashable, Sendable {
+    public var proxy: Address
+    public var region: Address
+    public var store: Address
+    /// The LLM endpoint this proxy's worker calls.
+    public var llm: Address
+    public var heartbeatInterval: Nanos
+    public var balancing: BalancingPolicy
+    public var voting: VotingPolicy
+    public var worker: LLMWorkerSettings
+    public var roundRetries: Int
+    public var maxTokens: Int
+    /// How long an owner waits for a worker's answer (queueing included) before counting the
+    /// call as failed; a crashed worker never answers.
+    public var workTimeout: Nanos
+    /// How often a call that met a full queue is sent to another worker before it fails.
+    public var queueFullRetries: Int
+    public var storeTimeout: Nanos
+    public var storeAttemptsMax: Int
+
+    public init(
+        proxy: Address, region: Address, store: Address = "store", llm: Address, heartbeatInterval: Nanos = Time.second,
+        balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
+        roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 600 * Time.second, queueFullRetries: Int = 3,
+        storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
+    ) {
+        self.proxy = proxy
+        self.region = region
+        self.store = store
+        self.llm = llm
+        self.heartbeatInterval = heartbeatInterval
+        self.balancing = balancing
+        self.voting = voting
+        self.worker = worker
+        self.roundRetries = roundRetries
+        self.maxTokens = maxTokens
+        self.workTimeout = workTimeout
+        self.queueFullRetries = queueFullRetries
+        self.storeTimeout = storeTimeout
+        self.storeAttemptsMax = storeAttemptsMax
+    }
+}
+
+/// An agent proxy, with the reference's two roles: the owner of the tasks its region hands it
+/// (`AgentProxy+Owner.swift`), and an LLM worker that serves calls from every owner in the
+/// region (`LLMWorker`). It heartbeats to its region and learns its fellow workers from the
+/// replies.
+public struct AgentProxy: CoreMachine {
+    enum Purpose {
+        case loadTask(TaskID, Epoch)
+        case loadProgress(TaskID, Epoch)
+        case save(TaskID, Epoch, node: String, output: String)
+        case finish(TaskID, Epoch)
+
+        var task: TaskID {
+            switch self {
+            case .loadTask(let task, _), .loadProgress(let task, _), .save(let task, _, _, _), .finish(let task, _): task
+            }
+        }
+    }
+
+    /// A call sent to a worker and not yet answered.
+    struct Outstanding {
+        var task: TaskID
+        var node: String
+        var call: CallRequest
+        var worker: Address
+        var queueFullCount: Int
+    }
+
+    public let settings: ProxySettings
+    public let incarnation: UInt32
+    var calls: StoreCalls<Purpose>
+    var worker: LLMWorker
+    var callIDs: RequestIDs
+    /// Fellow workers (this proxy included) with their reported workloads, in name order.
+    var workers: [ProxyLoad]
+    var sentSinceReport: [Address: Int] = [:]
+    var runs: [TaskID: TaskRun] = [:]
+    var outstanding: [UInt64: Outstanding] = [:]
+
+    public init(settings: ProxySettings, incarnation: UInt32) {
+        self.settings = settings
+        self.incarnation = incarnation
+        calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
+        worker = LLMWorker(settings: settings.worker, endpoint: settings.llm, incarnation: incarnation)
+        callIDs = RequestIDs(incarnation: incarnation)
+        workers = [ProxyLoad(proxy: settings.proxy, workload: 0)]
+    }
+
+    /// The owner identity the region's claims name: `proxy#incarnation`.
+    public var identity: String { "\(settings.proxy)#\(incarnation)" }
+
+    /// Tasks this proxy is running (for tests and checkers).
+    public var runningTasks: [TaskID: Epoch] { runs.mapValues(\.epoch) }
+
+    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        var effects: [CoreEffect] = []
+        switch input {
+        case .start:
+            effects.append(.setTimer(.heartbeat, after: random.jittered(0, spread: settings.heartbeatInterval)))
+        case .timer(.heartbeat):
+            let heartbeat = CoreMessage.proxyHeartbeat(proxy: settings.proxy, incarnation: incarnation, workload: worker.load)
+            effects.append(.send(to: settings.region, heartbeat))
+            effects.append(.setTimer(.heartbeat, after: random.jittered(settings.heartbeatInterval, spread: settings.heartbeatInterval / 10)))
+        case .timer(.storeRetry(let requestID)):
+            if let purpose = calls.retry(requestID, into: &effects) {
+                // The store is unreachable: let go of the task; the region will hand it out again.
+                stopRun(purpose.task, into: &effects)
+            }
+        case .timer(.workTimeout(let callID)):
+            guard let call = outstanding.removeValue(forKey: callID) else { break }
+            let reason = "worker \(call.worker) did not answer within \(settings.workTimeout / Time.millisecond) ms"
+            record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+        case .timer(.llmTimeout(let requestID)):
+            worker.timedOut(requestID, into: &effects)
+        case .timer(.llmRetry(let requestID)):
+            worker.retryDue(requestID, into: &effects)
+        case .timer:
+            break
+        case .message(_, let message):
+            receive(message, context: context, random: &random, into: &effects)
+        }
+        return effects
+    }
+
+    private mutating func receive<R: EntropySource>(
+        _ message: CoreMessage, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        switch message {
+        case .membership(let proxies):
+            workers = proxies.isEmpty ? [ProxyLoad(proxy: settings.proxy, workload: worker.load)] : proxies.sorted { $0.proxy < $1.proxy }
+            sentSinceReport = [:]
+        case .run(let taskID, let epoch, let owner):
+            guard owner == identity else { return }  // a claim made for another life of this proxy
+            startRun(taskID, epoch: epoch, into: &effects)
+        case .storeReply(let requestID, let reply):
+            guard let purpose = calls.reply(requestID, into: &effects) else { return }
+            stored(reply, for: purpose, context: context, random: &random, into: &effects)
+        case .llmWork(let work):
+            worker.receive(work, into: &effects)
+        case .llmReply(let reply):
+            worker.reply(reply, into: &effects)
+        case .llmWorkReply(let callID, let result):
+            guard let call = outstanding.removeValue(forKey: callID) else { return }
+            effects.append(.cancelTimer(.workTimeout(callID: callID)))
+            switch result {
+            case .text(let text):
+                record(call, result: .success(text), context: context, random: &random, into: &effects)
+            case .failed(let reason):
+                record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+            case .queueFull:
+                if call.queueFullCount < settings.queueFullRetries {
+                    var retry = call
+                    retry.queueFullCount += 1
+                    send(retry, avoiding: call.worker, random: &random, into: &effects)
+                } else {
+                    let reason = "worker queues full \(call.queueFullCount + 1) times in a row"
+                    record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+                }
+            }
+        default:
+            break
+        }
+    }
+
+    /// Sends a call to a worker chosen by the balancing policy.
+    mutating func send<R: EntropySource>(_ call: Outstanding, avoiding: Address?, random: inout R, into effects: inout [CoreEffect]) {
+        var candidates = workers.map(\.proxy)
+        if let avoiding, candidates.count > 1 { candidates.removeAll { $0 == avoiding } }
+        let target: Address
+        switch settings.balancing {
+        case .random:
+            target = candidates[random.index(below: candidates.count)]
+        case .leastLoaded:
+            let reported = Dictionary(uniqueKeysWithValues: workers.map { ($0.proxy, $0.workload) })
+            let loads = candidates.map { reported[$0, default: 0] + sentSinceReport[$0, default: 0] }
+            let lowest = loads.min()!
+            let least = candidates.indices.filter { loads[$0] == lowest }
+            target = candidates[least[random.index(below: least.count)]]
+        }
+        sentSinceReport[target, default: 0] += 1
+        var call = call
+        call.worker = target
+        let callID = callIDs.make()
+        outstanding[callID] = call
+        let query = runs[call.task]?.plan?.query
+        let work = LLMWork(
+            callID: callID, owner: settings.proxy, taskID: call.task, kind: call.call.kind, prompt: call.call.prompt,
+            stop: call.call.stop, maxTokens: settings.maxTokens,
+            totalCalls: query.map { $0.nRounds * ($0.nSamples + $0.nVoters) } ?? 0,
+            remainingHalfCalls: runs[call.task]?.nodes[call.node]?.remainingHalfCalls ?? 0)
+        effects.append(.send(to: target, .llmWork(work)))
+        effects.append(.setTimer(.workTimeout(callID: callID), after: settings.workTimeout))
+    }
+}

@@ -1,0 +1,149 @@
+public struct LLMWorkerSettings: Codable, Hashable, Sendable {
+    /// Calls waiting beyond the active ones; more get an explicit `queueFull`.
+    public var queueCapacity: Int
+    /// LLM calls in flight at once.
+    public var concurrency: Int
+    public var scheduling: SchedulingPolicy
+    /// How long one LLM attempt may take.
+    public var timeout: Nanos
+    /// Extra attempts after a failed one.
+    public var retries: Int
+    /// The wait before the first retry; doubled for each next one.
+    public var backoff: Nanos
+
+    public init(
+        queueCapacity: Int = 64, concurrency: Int = 4, scheduling: SchedulingPolicy = .fifo, timeout: Nanos = 60 * Time.second,
+        retries: Int = 2, backoff: Nanos = Time.second
+    ) {
+        self.queueCapacity = queueCapacity
+        self.concurrency = concurrency
+        self.scheduling = scheduling
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+    }
+
+    /// The longest a caller can wait for this worker's answer once its call is active.
+    public var worstCaseService: Nanos {
+        var total = timeout * Nanos(retries + 1)
+        var wait = backoff
+        for _ in 0..<retries {
+            total += wait
+            wait *= 2
+        }
+        return total
+    }
+}
+
+/// The LLM-worker half of an agent proxy: a bounded queue served by a scheduling policy, a cap
+/// on concurrent LLM calls, and on each call a timeout and bounded retries with backoff, so
+/// every caller gets an answer: text, `queueFull`, or `failed` with a reason.
+struct LLMWorker {
+    struct Queued {
+        var work: LLMWork
+        var arrival: UInt64
+    }
+
+    struct Active {
+        var work: LLMWork
+        var attempt: Int
+        var lastError: String
+    }
+
+    let settings: LLMWorkerSettings
+    let endpoint: Address
+    private var queue: [Queued] = []
+    private var arrivals: UInt64 = 0
+    /// Keyed by the id of the attempt's LLM request; a late reply to an earlier attempt finds
+    /// nothing here and is ignored.
+    private var active: [UInt64: Active] = [:]
+    /// Calls waiting out a backoff, keyed by the id of the attempt that failed.
+    private var backingOff: [UInt64: Active] = [:]
+    private var ids: RequestIDs
+
+    init(settings: LLMWorkerSettings, endpoint: Address, incarnation: UInt32) {
+        self.settings = settings
+        self.endpoint = endpoint
+        ids = RequestIDs(incarnation: incarnation)
+    }
+
+    /// Calls waiting plus calls holding a slot: the workload reported in heartbeats.
+    var load: Int { queue.count + active.count + backingOff.count }
+
+    mutating func receive(_ work: LLMWork, into effects: inout [CoreEffect]) {
+        guard queue.count < settings.queueCapacity else {
+            effects.append(.send(to: work.owner, .llmWorkReply(callID: work.callID, result: .queueFull)))
+            return
+        }
+        arrivals += 1
+        queue.append(Queued(work: work, arrival: arrivals))
+        dispatch(into: &effects)
+    }
+
+    mutating func reply(_ reply: LLMReply, into effects: inout [CoreEffect]) {
+        guard let call = active.removeValue(forKey: reply.id) else { return }
+        effects.append(.cancelTimer(.llmTimeout(callID: reply.id)))
+        switch reply.result {
+        case .text(let text):
+            effects.append(.send(to: call.work.owner, .llmWorkReply(callID: call.work.callID, result: .text(text))))
+            dispatch(into: &effects)
+        case .error(let status, let message, let retryAfter):
+            // Client errors other than rate limits will not get better by retrying.
+            let retryable = status == 429 || status >= 500
+            failed(call, attemptID: reply.id, reason: "HTTP \(status): \(message)", retryable: retryable, retryAfter: retryAfter, into: &effects)
+        }
+    }
+
+    mutating func timedOut(_ requestID: UInt64, into effects: inout [CoreEffect]) {
+        guard let call = active.removeValue(forKey: requestID) else { return }
+        failed(call, attemptID: requestID, reason: "no answer within \(settings.timeout / Time.millisecond) ms", retryable: true, retryAfter: nil, into: &effects)
+    }
+
+    mutating func retryDue(_ attemptID: UInt64, into effects: inout [CoreEffect]) {
+        guard var call = backingOff.removeValue(forKey: attemptID) else { return }
+        call.attempt += 1
+        send(call, into: &effects)
+    }
+
+    private mutating func failed(
+        _ call: Active, attemptID: UInt64, reason: String, retryable: Bool, retryAfter: Nanos?, into effects: inout [CoreEffect]
+    ) {
+        var call = call
+        call.lastError = reason
+        guard retryable, call.attempt <= settings.retries else {
+            let summary = "LLM call failed after \(call.attempt) attempt(s): \(reason)"
+            effects.append(.send(to: call.work.owner, .llmWorkReply(callID: call.work.callID, result: .failed(reason: summary))))
+            dispatch(into: &effects)
+            return
+        }
+        let backoff = settings.backoff << Nanos(call.attempt - 1)
+        backingOff[attemptID] = call
+        effects.append(.setTimer(.llmRetry(callID: attemptID), after: max(backoff, retryAfter ?? 0)))
+    }
+
+    /// Starts queued calls while slots are free, in the policy's order.
+    private mutating func dispatch(into effects: inout [CoreEffect]) {
+        while active.count + backingOff.count < settings.concurrency, !queue.isEmpty {
+            let next = queue.indices.min { key(queue[$0]) < key(queue[$1]) }!
+            let queued = queue.remove(at: next)
+            send(Active(work: queued.work, attempt: 1, lastError: ""), into: &effects)
+        }
+    }
+
+    private func key(_ queued: Queued) -> (Int64, UInt64) {
+        switch settings.scheduling {
+        case .fifo: (0, queued.arrival)
+        case .arrivalPriority: (queued.work.taskID, queued.arrival)
+        case .sjf: (Int64(queued.work.totalCalls), queued.arrival)
+        case .srtf: (Int64(queued.work.remainingHalfCalls), queued.arrival)
+        }
+    }
+
+    private mutating func send(_ call: Active, into effects: inout [CoreEffect]) {
+        let id = ids.make()
+        active[id] = call
+        let request = LLMRequest(id: id, prompt: call.work.prompt, stop: call.work.stop, maxTokens: call.work.maxTokens)
+        effects.append(.send(to: endpoint, .llmRequest(request)))
+        effects.append(.setTimer(.llmTimeout(callID: id), after: settings.timeout))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The reference system's prompt templates and answer parsing, without its bugs: votes are
+/// parsed as whole numbers (a vote of 12 is 12, not 2), and the stop string that cuts
+/// intermediate samples matches the template's case.
+public enum Prompts {
+    public static let planMarker = "PLAN:"
+    public static let outputMarker = "OUTPUT:"
+    public static let voteSentence = "The best choice is"
+
+    /// A sample prompt. From round 2 on, the previous round's winning plan comes as hints.
+    public static func generation(task: String, parentResults: [(String, String)], hints: String?) -> String {
+        var text = "Task: \(task)\n"
+        if !parentResults.isEmpty {
+            text += "Results of the steps this one builds on:\n"
+            for (parent, result) in parentResults { text += "- \(parent): \(result)\n" }
+        }
+        if let hints { text += "Hints from the previous round's best plan: \(hints)\n" }
+        text += "Answer in two sections: first \"\(planMarker)\" followed by your plan, then \"\(outputMarker)\" followed by the final answer."
+        return text
+    }
+
+    /// Intermediate rounds only need the plan: stop at the output section.
+    public static func generationStops(finalRound: Bool) -> [String] {
+        finalRound ? [] : [outputMarker]
+    }
+
+    /// A voting prompt listing the samples as `Choice 1:` ... `Choice k:`.
+    public static func voting(task: String, choices: [String]) -> String {
+        var text = "Task: \(task)\nSeveral answers were proposed:\n"
+        for (index, choice) in choices.enumerated() {
+            // A choice's own text must not look like another choice header.
+            let flattened = choice.replacingOccurrences(of: "Choice ", with: "choice ")
+            text += "Choice \(index + 1): \(flattened)\n"
+        }
+        text += "Compare them and end your answer with \"\(voteSentence) N\", where N is the number of the best choice."
+        return text
+    }
+
+    /// The choice a vote names (1-based), or nil when the vote has no sentence or names a
+    /// choice out of range. Reads the whole number after the last sentence.
+    public static func parseVote(_ answer: String, choices: Int) -> Int? {
+        guard let range = answer.range(of: voteSentence, options: .backwards) else { return nil }
+        let rest = answer[range.upperBound...].drop { $0 == " " || $0 == ":" }
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 9, let vote = Int(digits), (1...choices).contains(vote) else { return nil }
+        return vote
+    }
+
+    /// The text after `PLAN:` up to `OUTPUT:` (or the end), trimmed; nil if absent or empty.
+    public static func plan(of answer: String) -> String? {
+        guard let start = answer.range(of: planMarker) else { return nil }
+        var plan = answer[start.upperBound...]
+        if let end = plan.range(of: outputMarker) { plan = plan[..<end.lowerBound] }
+        let trimmed = plan.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// The text after `OUTPUT:`, trimmed; nil if absent or empty.
+    public static func output(of answer: String) -> String? {
+        guard let start = answer.range(of: outputMarker) else { return nil }
+        let trimmed = answer[start.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+}

@@ -1,0 +1,185 @@
+public struct GatewaySettings: Codable, Hashable, Sendable {
+    public var regions: [Address]
+    public var store: Address
+    public var limits: QueryLimits
+    /// A region silent for this long is failed over.
+    public var regionTimeout: Nanos
+    /// How often the gateway reconciles every unfinished task with the store.
+    public var sweepInterval: Nanos
+    public var storeTimeout: Nanos
+    public var storeAttemptsMax: Int
+    /// Placements of one task (first one and failovers) before it is aborted.
+    public var placementsMax: Int
+
+    public init(
+        regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Nanos = 3 * Time.second,
+        sweepInterval: Nanos = 2 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, placementsMax: Int = 8
+    ) {
+        self.regions = regions
+        self.store = store
+        self.limits = limits
+        self.regionTimeout = regionTimeout
+        self.sweepInterval = sweepInterval
+        self.storeTimeout = storeTimeout
+        self.storeAttemptsMax = storeAttemptsMax
+        self.placementsMax = placementsMax
+    }
+}
+
+/// The global coordinator. It stores each accepted query as a task and answers with the task id
+/// only once the task is durable; it hands tasks to live regions by a claim `(g+1, 0)` written
+/// before the region hears of it; it fails over the tasks of silent regions; it answers status
+/// from the store, so a restarted gateway knows every task. Its memory holds only liveness and
+/// outstanding requests: the store is the truth.
+public struct Gateway: CoreMachine {
+    enum Purpose {
+        case create(client: Address, requestID: UInt64)
+        case status(client: Address, requestID: UInt64)
+        case claim(task: TaskID, epoch: Epoch, region: Address)
+        case abort(task: TaskID)
+        case sweep
+    }
+
+    public let settings: GatewaySettings
+    var calls: StoreCalls<Purpose>
+    var lastHeard: [Address: Nanos] = [:]
+    var loads: [Address: Int] = [:]
+    var placements: [TaskID: Int] = [:]
+    /// Tasks with a claim in flight, so a sweep does not race it with a second claim.
+    var claiming: Set<TaskID> = []
+
+    public init(settings: GatewaySettings, incarnation: UInt32) {
+        precondition(!settings.regions.isEmpty, "a gateway needs at least one region")
+        self.settings = settings
+        calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
+    }
+
+    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        var effects: [CoreEffect] = []
+        switch input {
+        case .start:
+            // Every region gets a full timeout to be heard from after a (re)start.
+            for region in settings.regions { lastHeard[region] = context.now }
+            effects.append(.setTimer(.sweep, after: settings.sweepInterval))
+        case .timer(.sweep):
+            calls.call(.unfinishedTasks(region: nil), for: .sweep, into: &effects)
+            effects.append(.setTimer(.sweep, after: settings.sweepInterval))
+        case .timer(.storeRetry(let requestID)):
+            if let purpose = calls.retry(requestID, into: &effects) { gaveUp(purpose, into: &effects) }
+        case .timer:
+            break
+        case .message(let from, let message):
+            receive(message, from: from, context: context, random: &random, into: &effects)
+        }
+        return effects
+    }
+
+    private mutating func receive<R: EntropySource>(
+        _ message: CoreMessage, from: Address, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        switch message {
+        case .submit(let requestID, let query):
+            switch TaskPlan.validate(query, limits: settings.limits) {
+            case .failure(let rejection):
+                effects.append(.observe(.queryRejected(reason: rejection.reason)))
+                effects.append(.send(to: from, .submitRejected(requestID: requestID, reason: rejection.reason)))
+            case .success(let plan):
+                // The client's own request id makes a retried submit find the task it created.
+                let request = StoreRequest.createTask(
+                    userID: 0, taskType: query.taskName, description: CanonicalJSON.encode(plan), request: CanonicalJSON.encode(query),
+                    clientKey: "\(from)#\(requestID)")
+                calls.call(request, for: .create(client: from, requestID: requestID), into: &effects)
+            }
+        case .statusQuery(let requestID, let taskID):
+            calls.call(.getTask(taskID), for: .status(client: from, requestID: requestID), into: &effects)
+        case .regionHeartbeat(let region, let load):
+            guard settings.regions.contains(region) else { return }
+            lastHeard[region] = context.now
+            loads[region] = load
+        case .cannotPlace(let taskID, let epoch, _):
+            place(taskID, current: epoch, avoiding: from, context: context, random: &random, into: &effects)
+        case .storeReply(let requestID, let reply):
+            guard let purpose = calls.reply(requestID, into: &effects) else { return }
+            stored(reply, for: purpose, context: context, random: &random, into: &effects)
+        default:
+            break
+        }
+    }
+
+    private mutating func stored<R: EntropySource>(
+        _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        switch (purpose, reply) {
+        case (.create(let client, let requestID), .created(let taskID)):
+            // The task is durable: only now does the client learn its id.
+            effects.append(.observe(.taskAcknowledged(task: taskID)))
+            effects.append(.send(to: client, .submitted(requestID: requestID, taskID: taskID)))
+            place(taskID, current: .initial, avoiding: nil, context: context, random: &random, into: &effects)
+        case (.status(let client, let requestID), .task(let record)):
+            effects.append(.send(to: client, .statusReply(requestID: requestID, status: TaskStatusView(record))))
+        case (.claim(let taskID, let epoch, let region), .write(let outcome)):
+            claiming.remove(taskID)
+            if outcome.isApplied { effects.append(.send(to: region, .assign(taskID: taskID, epoch: epoch))) }
+        case (.abort(let taskID), _):
+            claiming.remove(taskID)
+            placements[taskID] = nil
+        case (.sweep, .tasks(let tasks)):
+            let unfinished = Set(tasks.map(\.taskID))
+            placements = placements.filter { unfinished.contains($0.key) }
+            for task in tasks where !claiming.contains(task.taskID) {
+                if task.ownerRegion.isEmpty {
+                    // Stored but never placed (the gateway crashed in between, or a claim was lost).
+                    place(task.taskID, current: task.epoch, avoiding: nil, context: context, random: &random, into: &effects)
+                } else if !isLive(task.ownerRegion, now: context.now) {
+                    place(task.taskID, current: task.epoch, avoiding: task.ownerRegion, context: context, random: &random, into: &effects)
+                }
+            }
+        default:
+            // A store failure: client-facing requests are retried by the client, the rest by the sweep.
+            if case .claim(let taskID, _, _) = purpose { claiming.remove(taskID) }
+        }
+    }
+
+    private mutating func gaveUp(_ purpose: Purpose, into effects: inout [CoreEffect]) {
+        switch purpose {
+        case .claim(let taskID, _, _), .abort(let taskID): claiming.remove(taskID)
+        case .create, .status, .sweep: break  // the client retries; the sweep comes back
+        }
+    }
+
+    func isLive(_ region: Address, now: Nanos) -> Bool {
+        guard let heard = lastHeard[region] else { return false }
+        return now - heard <= settings.regionTimeout
+    }
+
+    /// Claims the task for the least-loaded live region (ties at random), or aborts it once it
+    /// has been placed too often. Without any live region the task waits for the next sweep.
+    private mutating func place<R: EntropySource>(
+        _ taskID: TaskID, current: Epoch, avoiding: Address?, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard !claiming.contains(taskID) else { return }
+        var candidates = settings.regions.filter { isLive($0, now: context.now) && $0 != avoiding }
+        if candidates.isEmpty, let avoiding, isLive(avoiding, now: context.now) { candidates = [avoiding] }
+        // With no live region there is nobody to blame: the task waits for the next sweep
+        // without using up a placement.
+        guard !candidates.isEmpty else {
+            effects.append(.observe(.note("task \(taskID): no live region; waiting")))
+            return
+        }
+        let attempts = placements[taskID, default: 0] + 1
+        placements[taskID] = attempts
+        if attempts > settings.placementsMax {
+            claiming.insert(taskID)
+            let reason = "no region could run the task: placed \(attempts - 1) times without completing"
+            calls.call(.abort(taskID, epoch: current.nextRegionClaim, reason: reason), for: .abort(task: taskID), into: &effects)
+            return
+        }
+        let lowest = candidates.map { loads[$0, default: 0] }.min()!
+        let least = candidates.filter { loads[$0, default: 0] == lowest }
+        let region = least[random.index(below: least.count)]
+        let epoch = current.nextRegionClaim
+        loads[region, default: 0] += 1
+        claiming.insert(taskID)
+        calls.call(.claim(taskID, epoch: epoch, region: region, proxy: ""), for: .claim(task: taskID, epoch: epoch, region: region), into: &effects)
+    }
+}

@@ -1,0 +1,167 @@
+public struct RegionSettings: Codable, Hashable, Sendable {
+    public var region: Address
+    public var gateway: Address
+    public var store: Address
+    public var heartbeatInterval: Nanos
+    /// A proxy silent for this long is evicted and its tasks re-assigned.
+    public var proxyTimeout: Nanos
+    public var sweepInterval: Nanos
+    public var storeTimeout: Nanos
+    public var storeAttemptsMax: Int
+    /// A task with no live proxy for this long is handed back to the gateway.
+    public var placementTimeout: Nanos
+
+    public init(
+        region: Address, gateway: Address = "gateway", store: Address = "store", heartbeatInterval: Nanos = Time.second,
+        proxyTimeout: Nanos = 3 * Time.second, sweepInterval: Nanos = 2 * Time.second, storeTimeout: Nanos = Time.second,
+        storeAttemptsMax: Int = 4, placementTimeout: Nanos = 10 * Time.second
+    ) {
+        self.region = region
+        self.gateway = gateway
+        self.store = store
+        self.heartbeatInterval = heartbeatInterval
+        self.proxyTimeout = proxyTimeout
+        self.sweepInterval = sweepInterval
+        self.storeTimeout = storeTimeout
+        self.storeAttemptsMax = storeAttemptsMax
+        self.placementTimeout = placementTimeout
+    }
+}
+
+/// A regional coordinator: membership of its proxies (heartbeats with workload, eviction after
+/// a timeout), hand-over of its tasks to proxies by a claim `(g, r+1)` written before the proxy
+/// starts, re-assignment when the owner is evicted or restarted, heartbeats to the gateway.
+/// It reconciles with the store on a sweep, so lost messages and its own restarts heal.
+public struct RegionalCoordinator: CoreMachine {
+    enum Purpose {
+        case fetch(TaskID)
+        case sweep
+        case claim(task: TaskID, epoch: Epoch, proxy: Address, owner: String)
+    }
+
+    struct Member {
+        var lastHeard: Nanos
+        var incarnation: UInt32
+        var workload: Int
+    }
+
+    public let settings: RegionSettings
+    var calls: StoreCalls<Purpose>
+    var members: [Address: Member] = [:]
+    var startedAt: Nanos = 0
+    var claiming: Set<TaskID> = []
+    /// Calls handed to each proxy since its last heartbeat, added to its reported workload.
+    var assignedSinceReport: [Address: Int] = [:]
+    var unplacedSince: [TaskID: Nanos] = [:]
+    var ownedCount = 0
+
+    public init(settings: RegionSettings, incarnation: UInt32) {
+        self.settings = settings
+        calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
+    }
+
+    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        var effects: [CoreEffect] = []
+        switch input {
+        case .start:
+            startedAt = context.now
+            effects.append(.setTimer(.heartbeat, after: random.jittered(0, spread: settings.heartbeatInterval)))
+            effects.append(.setTimer(.sweep, after: settings.sweepInterval))
+        case .timer(.heartbeat):
+            effects.append(.send(to: settings.gateway, .regionHeartbeat(region: settings.region, load: ownedCount)))
+            effects.append(.setTimer(.heartbeat, after: random.jittered(settings.heartbeatInterval, spread: settings.heartbeatInterval / 10)))
+        case .timer(.sweep):
+            calls.call(.unfinishedTasks(region: settings.region), for: .sweep, into: &effects)
+            effects.append(.setTimer(.sweep, after: settings.sweepInterval))
+        case .timer(.storeRetry(let requestID)):
+            if case .claim(let task, _, _, _)? = calls.retry(requestID, into: &effects) { claiming.remove(task) }
+        case .timer:
+            break
+        case .message(_, .proxyHeartbeat(let proxy, let incarnation, let workload)):
+            members[proxy] = Member(lastHeard: context.now, incarnation: incarnation, workload: workload)
+            assignedSinceReport[proxy] = 0
+            let view = liveMembers(now: context.now).map { ProxyLoad(proxy: $0, workload: members[$0]!.workload) }
+            effects.append(.send(to: proxy, .membership(proxies: view)))
+        case .message(_, .assign(let taskID, _)):
+            calls.call(.getTask(taskID), for: .fetch(taskID), into: &effects)
+        case .message(_, .storeReply(let requestID, let reply)):
+            guard let purpose = calls.reply(requestID, into: &effects) else { break }
+            stored(reply, for: purpose, context: context, random: &random, into: &effects)
+        case .message:
+            break
+        }
+        return effects
+    }
+
+    /// Live proxies in name order.
+    func liveMembers(now: Nanos) -> [Address] {
+        members.keys.sorted().filter { now - members[$0]!.lastHeard <= settings.proxyTimeout }
+    }
+
+    private mutating func stored<R: EntropySource>(
+        _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        switch (purpose, reply) {
+        case (.fetch, .task(let record?)):
+            reconcile(record, context: context, random: &random, into: &effects)
+        case (.sweep, .tasks(let tasks)):
+            ownedCount = tasks.count
+            let owned = Set(tasks.map(\.taskID))
+            unplacedSince = unplacedSince.filter { owned.contains($0.key) }
+            for task in tasks { reconcile(task, context: context, random: &random, into: &effects) }
+        case (.claim(let taskID, let epoch, let proxy, let owner), .write(let outcome)):
+            claiming.remove(taskID)
+            if outcome.isApplied { effects.append(.send(to: proxy, .run(taskID: taskID, epoch: epoch, owner: owner))) }
+        default:
+            if case .claim(let taskID, _, _, _) = purpose { claiming.remove(taskID) }
+        }
+    }
+
+    /// Makes sure a task this region owns has a live owner that knows it: reminds a live owner,
+    /// or claims the task for the least-loaded live proxy.
+    private mutating func reconcile<R: EntropySource>(
+        _ task: TaskRecord, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard task.ownerRegion == settings.region, !task.status.isFinished, !claiming.contains(task.taskID) else { return }
+        let now = context.now
+        let live = liveMembers(now: now)
+        if let (proxy, incarnation) = Self.parseOwner(task.ownerProxy), live.contains(proxy) {
+            if members[proxy]!.incarnation == incarnation {
+                // A reminder is harmless: the owner ignores a run it already has.
+                effects.append(.send(to: proxy, .run(taskID: task.taskID, epoch: task.epoch, owner: task.ownerProxy)))
+                unplacedSince[task.taskID] = nil
+                return
+            }
+        } else if !task.ownerProxy.isEmpty, now - startedAt < settings.proxyTimeout {
+            return  // just (re)started: give the owner a chance to be heard before replacing it
+        }
+        guard !live.isEmpty else {
+            let since = unplacedSince[task.taskID] ?? now
+            unplacedSince[task.taskID] = since
+            if now - since >= settings.placementTimeout {
+                unplacedSince[task.taskID] = now
+                let reason = "no live proxy in \(settings.region) for \((now - since) / Time.millisecond) ms"
+                effects.append(.send(to: settings.gateway, .cannotPlace(taskID: task.taskID, epoch: task.epoch, reason: reason)))
+            }
+            return
+        }
+        unplacedSince[task.taskID] = nil
+        let loads = live.map { members[$0]!.workload + assignedSinceReport[$0, default: 0] }
+        let lowest = loads.min()!
+        let least = live.indices.filter { loads[$0] == lowest }.map { live[$0] }
+        let proxy = least[random.index(below: least.count)]
+        assignedSinceReport[proxy, default: 0] += 1
+        let owner = "\(proxy)#\(members[proxy]!.incarnation)"
+        let epoch = task.epoch.nextProxyClaim
+        claiming.insert(task.taskID)
+        calls.call(
+            .claim(task.taskID, epoch: epoch, region: settings.region, proxy: owner),
+            for: .claim(task: task.taskID, epoch: epoch, proxy: proxy, owner: owner), into: &effects)
+    }
+
+    /// `proxy-1-2#3` -> ("proxy-1-2", 3).
+    static func parseOwner(_ owner: String) -> (Address, UInt32)? {
+        guard let hash = owner.lastIndex(of: "#"), let incarnation = UInt32(owner[owner.index(after: hash)...]) else { return nil }
+        return (String(owner[..<hash]), incarnation)
+    }
+}

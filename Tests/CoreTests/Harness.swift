@@ -1,0 +1,243 @@
+import Foundation
+@testable import Core
+
+/// SplitMix64 for tests.
+struct TestRandom: EntropySource {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A scripted LLM: answers by the protocol, optionally misbehaving per call.
+struct ScriptedLLM {
+    enum Answer {
+        case text(String)
+        case error(Int)
+        case silence
+    }
+
+    var calls: [LLMRequest] = []
+    /// Decides the answer to the n-th call (0-based); nil means a well-formed answer.
+    var script: (Int, LLMRequest) -> Answer? = { _, _ in nil }
+    var latency: Nanos = 100 * Time.millisecond
+
+    mutating func answer(_ request: LLMRequest) -> Answer {
+        let number = calls.count
+        calls.append(request)
+        if let scripted = script(number, request) { return scripted }
+        return .text(Self.wellFormed(request, variant: number))
+    }
+
+    static func wellFormed(_ request: LLMRequest, variant: Int) -> String {
+        if request.prompt.contains("Choice 1:") { return "I pick one. The best choice is 1" }
+        let digest = StableDigest.hex(StableDigest.of(request.prompt))
+        let text = "PLAN: plan-\(variant) for \(digest)\nOUTPUT: answer-\(variant) for \(digest)"
+        if let stop = request.stop.first, let cut = text.range(of: stop) { return String(text[..<cut.lowerBound]) }
+        return text
+    }
+}
+
+/// A tiny deterministic cluster for driving the roles together: zero-latency FIFO delivery,
+/// timers, crashes, restarts and cut links, a real SQLite store node, and a scripted LLM.
+final class Cluster {
+    var now: Nanos = 0
+    var machines: [Address: any CoreMachine] = [:]
+    var factories: [Address: (UInt32) -> any CoreMachine] = [:]
+    var incarnations: [Address: UInt32] = [:]
+    var messages: [(from: Address, to: Address, message: CoreMessage, at: Nanos)] = []
+    var timers: [(at: Nanos, seq: Int, address: Address, incarnation: UInt32, timer: CoreTimer)] = []
+    var armed: [Address: [CoreTimer: Int]] = [:]
+    var seq = 0
+    var down: Set<Address> = []
+    var cut: Set<String> = []
+    var observations: [(Address, CoreObservation)] = []
+    var clientInbox: [(Address, CoreMessage)] = []
+    var llm = ScriptedLLM()
+    var random = TestRandom(state: 42)
+    let store: TaskStore
+
+    init() throws {
+        store = try TaskStore()
+    }
+
+    /// The standard topology: a store, a gateway, `regions` regions with `proxies` proxies each.
+    static func standard(
+        regions: Int = 2, proxies: Int = 2, proxySettings: (inout ProxySettings) -> Void = { _ in },
+        gatewaySettings: (inout GatewaySettings) -> Void = { _ in }
+    ) throws -> Cluster {
+        let cluster = try Cluster()
+        let store = cluster.store
+        cluster.add("store") { _ in StoreNode(store: store) }
+        let regionNames = (1...regions).map { "region-\($0)" }
+        var gateway = GatewaySettings(regions: regionNames)
+        gatewaySettings(&gateway)
+        cluster.add("gateway") { Gateway(settings: gateway, incarnation: $0) }
+        for (r, region) in regionNames.enumerated() {
+            cluster.add(region) { RegionalCoordinator(settings: RegionSettings(region: region), incarnation: $0) }
+            for p in 1...proxies {
+                var settings = ProxySettings(proxy: "proxy-\(r + 1)-\(p)", region: region, llm: "llm")
+                proxySettings(&settings)
+                cluster.add(settings.proxy) { AgentProxy(settings: settings, incarnation: $0) }
+            }
+        }
+        return cluster
+    }
+
+    func add(_ address: Address, _ factory: @escaping (UInt32) -> any CoreMachine) {
+        factories[address] = factory
+        start(address)
+    }
+
+    func start(_ address: Address) {
+        let incarnation = (incarnations[address] ?? 0) + 1
+        incarnations[address] = incarnation
+        machines[address] = factories[address]!(incarnation)
+        down.remove(address)
+        armed[address] = [:]
+        deliver(.start, to: address)
+    }
+
+    func crash(_ address: Address) {
+        down.insert(address)
+        machines[address] = nil
+        armed[address] = [:]
+        messages.removeAll { $0.to == address }
+    }
+
+    func restart(_ address: Address) {
+        crash(address)
+        start(address)
+    }
+
+    func cutLink(_ a: Address, _ b: Address) {
+        cut.insert("\(a)>\(b)")
+        cut.insert("\(b)>\(a)")
+    }
+
+    func heal() { cut.removeAll() }
+
+    func send(_ message: CoreMessage, from: Address, to: Address) {
+        messages.append((from, to, message, now))
+    }
+
+    func deliver(_ input: CoreInput, to address: Address) {
+        guard var machine = machines[address] else { return }
+        let context = CoreContext(now: now, address: address, incarnation: incarnations[address]!)
+        let effects = machine.handle(input, context: context, random: &random)
+        machines[address] = machine
+        for effect in effects {
+            switch effect {
+            case .send(let to, let message):
+                if to == "llm" {
+                    handleLLM(message, from: address)
+                } else if !cut.contains("\(address)>\(to)") {
+                    messages.append((address, to, message, now))
+                }
+            case .setTimer(let timer, let delay):
+                seq += 1
+                armed[address, default: [:]][timer] = seq
+                timers.append((now + delay, seq, address, incarnations[address]!, timer))
+            case .cancelTimer(let timer):
+                armed[address]?[timer] = nil
+            case .observe(let observation):
+                observations.append((address, observation))
+            }
+        }
+    }
+
+    func handleLLM(_ message: CoreMessage, from: Address) {
+        guard case .llmRequest(let request) = message else { return }
+        let at = now + llm.latency
+        switch llm.answer(request) {
+        case .text(let text): messages.append(("llm", from, .llmReply(LLMReply(id: request.id, result: .text(text))), at))
+        case .error(let status):
+            messages.append(("llm", from, .llmReply(LLMReply(id: request.id, result: .error(status: status, message: "scripted", retryAfter: nil))), at))
+        case .silence: break
+        }
+    }
+
+    /// Runs until `deadline`: messages due now first (in order), then the next timer.
+    func run(for duration: Nanos) {
+        let deadline = now + duration
+        while true {
+            if let index = messages.indices.filter({ messages[$0].at <= now }).first {
+                let (from, to, message, _) = messages.remove(at: index)
+                if to.hasPrefix("client") {
+                    clientInbox.append((to, message))
+                } else if !down.contains(to) {
+                    deliver(.message(from: from, message), to: to)
+                }
+                continue
+            }
+            let nextMessage = messages.map(\.at).min()
+            let nextTimer = timers.map(\.at).min()
+            guard let next = [nextMessage, nextTimer].compactMap({ $0 }).min(), next <= deadline else {
+                now = deadline
+                return
+            }
+            now = max(now, next)
+            if nextMessage == next { continue }
+            let index = timers.indices.min { (timers[$0].at, timers[$0].seq) < (timers[$1].at, timers[$1].seq) }!
+            let timer = timers.remove(at: index)
+            guard !down.contains(timer.address), incarnations[timer.address] == timer.incarnation,
+                armed[timer.address]?[timer.timer] == timer.seq
+            else { continue }
+            armed[timer.address]?[timer.timer] = nil
+            deliver(.timer(timer.timer), to: timer.address)
+        }
+    }
+
+    // MARK: Client helpers
+
+    var nextRequestID: UInt64 = 0
+
+    func submit(_ query: Query, client: Address = "client-1") -> UInt64 {
+        nextRequestID += 1
+        send(.submit(requestID: nextRequestID, query: query), from: client, to: "gateway")
+        return nextRequestID
+    }
+
+    func taskID(for requestID: UInt64) -> TaskID? {
+        for (_, message) in clientInbox {
+            if case .submitted(requestID, let taskID) = message { return taskID }
+        }
+        return nil
+    }
+
+    func rejection(for requestID: UInt64) -> String? {
+        for (_, message) in clientInbox {
+            if case .submitRejected(requestID, let reason) = message { return reason }
+        }
+        return nil
+    }
+
+    func status(_ taskID: TaskID) -> TaskStatusView {
+        nextRequestID += 1
+        let id = nextRequestID
+        send(.statusQuery(requestID: id, taskID: taskID), from: "client-1", to: "gateway")
+        run(for: 10 * Time.millisecond)
+        for (_, message) in clientInbox.reversed() {
+            if case .statusReply(id, let status) = message { return status }
+        }
+        return .nonExist
+    }
+
+    func writes(_ filter: (WriteKind) -> Bool = { _ in true }) -> [(TaskID, WriteKind, Epoch, WriteOutcome)] {
+        observations.compactMap {
+            if case .write(let task, let kind, let epoch, _, let outcome) = $0.1, filter(kind) { (task, kind, epoch, outcome) } else { nil }
+        }
+    }
+
+    var nodeStarts: [(TaskID, String, Epoch)] {
+        observations.compactMap { if case .nodeStarted(let t, let n, let e, _) = $0.1 { (t, n, e) } else { nil } }
+    }
+}
+
+func query(_ rounds: Int = 2, _ samples: Int = 3, _ voters: Int = 3, graph: TaskGraph? = nil, name: String = "code_generation") -> Query {
+    Query(taskName: name, taskDescription: "Write a function that adds two numbers.", nRounds: rounds, nSamples: samples, nVoters: voters, graph: graph)
+}

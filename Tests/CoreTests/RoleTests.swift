@@ -1,0 +1,188 @@
+import Testing
+@testable import Core
+
+@Suite("The roles together: placement, failover, fencing, resume")
+struct RoleTests {
+    @Test("a submitted task completes and its status reports the result")
+    func taskCompletesEndToEnd() throws {
+        let cluster = try Cluster.standard()
+        let request = cluster.submit(query())
+        cluster.run(for: 60 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        guard case .completed(let result) = cluster.status(taskID) else { Issue.record("status \(cluster.status(taskID))"); return }
+        #expect(result.hasPrefix("answer-"))
+        let record = try #require(try cluster.store.getTask(taskID))
+        #expect(record.status == .completed)
+        #expect(try cluster.store.getDocument(record.responseDocumentID!) == result)
+        // Every saved result carries the digest of exactly the inputs it was computed from.
+        let plan = try #require(CanonicalJSON.decode(TaskPlan.self, from: record.taskDescription))
+        for row in try cluster.store.getProgressList(taskID) {
+            let node = plan.graph.node(row.nodeID)!
+            #expect(row.inputDigest == InputDigest.of(taskDescription: plan.query.taskDescription, node: node, parentResults: [:]))
+        }
+    }
+
+    @Test("the client learns the task id only once the task is durable")
+    func acknowledgeOnlyWhenDurable() throws {
+        var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"]), incarnation: 1)
+        var random = TestRandom(state: 1)
+        let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
+        _ = gateway.handle(.start, context: context, random: &random)
+        let effects = gateway.handle(.message(from: "client-1", .submit(requestID: 7, query: query())), context: context, random: &random)
+        #expect(!effects.contains { if case .send(_, .submitted) = $0 { true } else { false } })
+        guard case .send("store", .storeRequest(let requestID, .createTask(_, _, _, _, let key)))? = effects.first else {
+            Issue.record("expected a createTask first: \(effects)")
+            return
+        }
+        #expect(key == "client-1#7")
+        let reply = gateway.handle(.message(from: "store", .storeReply(requestID: requestID, .created(5))), context: context, random: &random)
+        #expect(reply.contains(.send(to: "client-1", .submitted(requestID: 7, taskID: 5))))
+        #expect(reply.contains { if case .send("store", .storeRequest(_, .claim(5, let epoch, "region-1", ""))) = $0 { epoch == Epoch(global: 1, regional: 0) } else { false } })
+    }
+
+    @Test("bad queries are rejected at the gateway with a reason, and nothing is stored")
+    func badQueriesRejected() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cyclic = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["b"]), GraphNode(id: "b", dependsOn: ["a"])])
+        let dangling = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["ghost"])])
+        var oversized = query()
+        oversized.taskDescription = String(repeating: "x", count: 20_000)
+        let cases: [(Query, String)] = [
+            (query(name: "summarize"), "unknown task_name 'summarize'"),
+            (query(graph: cyclic), "graph: it has a cycle"),
+            (query(graph: dangling), "depends on unknown node 'ghost'"),
+            (query(0, 3, 3), "n_rounds must be between 1 and 10, got 0"),
+            (query(1, -2, 3), "n_samples must be between 1 and 16, got -2"),
+            (query(1, 3, 0), "n_voters must be between 1 and 16, got 0"),
+            (oversized, "task_description is 20000 bytes"),
+        ]
+        for (bad, reason) in cases {
+            let request = cluster.submit(bad)
+            cluster.run(for: 10 * Time.millisecond)
+            let rejection = try #require(cluster.rejection(for: request))
+            #expect(rejection.contains(reason), "\(rejection)")
+        }
+        #expect(try cluster.store.allTasks().isEmpty)
+    }
+
+    @Test("claims step (g+1, 0) for a region and (g, r+1) for a proxy, before the owner starts")
+    func claimOrder() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        _ = cluster.submit(query(1, 1, 1))
+        cluster.run(for: 30 * Time.second)
+        let claims = cluster.writes { if case .claim = $0 { true } else { false } }.filter { $0.3.isApplied }
+        #expect(claims.map(\.2) == [Epoch(global: 1, regional: 0), Epoch(global: 1, regional: 1)])
+        let claimIndex = try #require(cluster.observations.firstIndex { if case .write(_, .claim(_, let proxy), _, _, let o) = $0.1 { !proxy.isEmpty && o.isApplied } else { false } })
+        let startIndex = try #require(cluster.observations.firstIndex { if case .nodeStarted = $0.1 { true } else { false } })
+        #expect(claimIndex < startIndex)
+    }
+
+    @Test("a crashed proxy's task moves to another proxy, which resumes without re-running saved nodes")
+    func proxyFailoverResumes() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        let chain = TaskGraph(nodes: [GraphNode(id: "a"), GraphNode(id: "b", dependsOn: ["a"]), GraphNode(id: "c", dependsOn: ["b"])])
+        let request = cluster.submit(query(1, 2, 2, graph: chain))
+        // Run until node a is saved, then crash its owner.
+        while !cluster.writes({ if case .progress("a", _, _) = $0 { true } else { false } }).contains(where: { $0.3.isApplied }) {
+            cluster.run(for: 100 * Time.millisecond)
+        }
+        let taskID = try #require(cluster.taskID(for: request))
+        let owner = try #require(RegionalCoordinator.parseOwner(try cluster.store.getTask(taskID)!.ownerProxy)).0
+        cluster.crash(owner)
+        cluster.run(for: 60 * Time.second)
+        guard case .completed = cluster.status(taskID) else { Issue.record("not completed: \(cluster.status(taskID))"); return }
+        #expect(cluster.nodeStarts.filter { $0.1 == "a" }.count == 1, "node a must not run again")
+        let record = try cluster.store.getTask(taskID)!
+        #expect(record.epoch > Epoch(global: 1, regional: 1))
+        #expect(RegionalCoordinator.parseOwner(record.ownerProxy)?.0 != owner)
+    }
+
+    @Test("a zombie owner cut off from its region is fenced at its next write and stops")
+    func zombieOwnerIsFenced() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        cluster.llm.latency = 2 * Time.second  // so the task is still running when the cut comes
+        let request = cluster.submit(query(3, 2, 2))
+        cluster.run(for: 3 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        let zombieOwner = try #require(try cluster.store.getTask(taskID)).ownerProxy
+        let zombie = try #require(RegionalCoordinator.parseOwner(zombieOwner), "owner '\(zombieOwner)' \(cluster.observations.map { "\($0.1)" })").0
+        let zombieEpoch = try cluster.store.getTask(taskID)!.epoch
+        cluster.cutLink(zombie, "region-1")  // it keeps talking to the store and the LLM
+        cluster.run(for: 90 * Time.second)
+        guard case .completed = cluster.status(taskID) else { Issue.record("not completed: \(cluster.status(taskID))"); return }
+        // The zombie's writes at its old epoch were all rejected after the new claim.
+        let newClaim = try #require(cluster.observations.firstIndex {
+            if case .write(taskID, .claim, let epoch, _, let outcome) = $0.1 { epoch > zombieEpoch && outcome.isApplied } else { false }
+        })
+        let staleApplied = cluster.observations[newClaim...].contains {
+            if case .write(taskID, .progress, zombieEpoch, _, let outcome) = $0.1 { outcome.isApplied } else { false }
+        }
+        #expect(!staleApplied)
+        #expect(cluster.observations.contains { if case .ownerFenced(taskID, zombieEpoch, _) = $0.1 { true } else { false } })
+        #expect((cluster.machines[zombie] as! AgentProxy).runningTasks[taskID] == nil, "the zombie must stop work on the task")
+    }
+
+    @Test("a crashed region's tasks move to another region by a (g+1, 0) claim")
+    func regionFailover() throws {
+        let cluster = try Cluster.standard(regions: 2, proxies: 1)
+        let request = cluster.submit(query(3, 2, 2))
+        cluster.run(for: 2 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        let first = try #require(try cluster.store.getTask(taskID))
+        cluster.crash(first.ownerRegion)
+        // Its proxies go with it, as when a whole region fails.
+        for p in 1...1 { cluster.crash("proxy-\(first.ownerRegion.last!)-\(p)") }
+        cluster.run(for: 120 * Time.second)
+        let record = try cluster.store.getTask(taskID)!
+        #expect(record.status == .completed)
+        #expect(record.ownerRegion != first.ownerRegion)
+        #expect(record.epoch.global == first.epoch.global + 1)
+    }
+
+    @Test("a restarted gateway answers every task's status from the store and still places new tasks")
+    func gatewayRestartAnswersFromStore() throws {
+        let cluster = try Cluster.standard()
+        let first = cluster.submit(query(1, 1, 1))
+        cluster.run(for: 30 * Time.second)
+        let done = try #require(cluster.taskID(for: first))
+        cluster.restart("gateway")
+        guard case .completed = cluster.status(done) else { Issue.record("\(cluster.status(done))"); return }
+        #expect(cluster.status(999) == .nonExist)
+        let second = cluster.submit(query(1, 1, 1))
+        cluster.run(for: 30 * Time.second)
+        guard case .completed = cluster.status(try #require(cluster.taskID(for: second))) else { Issue.record("second task"); return }
+    }
+
+    @Test("a task stored but never placed (gateway crash) is placed by the restarted gateway's sweep")
+    func unplacedTaskIsPlacedAfterRestart() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let id = try cluster.store.createTask(userID: 0, taskType: "code_generation", description: CanonicalJSON.encode(
+            TaskPlan(query: query(1, 1, 1), graph: TaskGraph(nodes: [GraphNode(id: "main")])))).taskID
+        cluster.run(for: 30 * Time.second)
+        guard case .completed = cluster.status(id) else { Issue.record("\(cluster.status(id))"); return }
+    }
+
+    @Test("a node that cannot succeed aborts its task, and the reason reaches the client")
+    func abortPropagates() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1) { $0.worker.retries = 1; $0.worker.backoff = 100 * Time.millisecond }
+        cluster.llm.script = { _, _ in .error(500) }
+        let request = cluster.submit(query(1, 2, 2))
+        cluster.run(for: 60 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
+        #expect(reason.contains("node 'main' failed"))
+        #expect(reason.contains("all 2 samples failed"))
+        #expect(reason.contains("HTTP 500"))
+    }
+
+    @Test("an LLM call that never answers times out and is retried")
+    func llmTimeoutAndRetry() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1) { $0.worker.timeout = 2 * Time.second }
+        cluster.llm.script = { number, _ in number == 0 ? .silence : nil }
+        let request = cluster.submit(query(1, 1, 1))
+        cluster.run(for: 30 * Time.second)
+        guard case .completed = cluster.status(try #require(cluster.taskID(for: request))) else { Issue.record("not completed"); return }
+        #expect(cluster.llm.calls.count == 2, "the silent call and its retry")
+        #expect(cluster.llm.calls[0].prompt == cluster.llm.calls[1].prompt)
+    }
+}
