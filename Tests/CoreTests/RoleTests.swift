@@ -185,4 +185,35 @@ struct RoleTests {
         #expect(cluster.llm.calls.count == 2, "the silent call and its retry")
         #expect(cluster.llm.calls[0].prompt == cluster.llm.calls[1].prompt)
     }
+
+    @Test("a proxy that restarts between two heartbeats is noticed by its incarnation and its task re-claimed")
+    func quickRestartIsRecovered() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        cluster.llm.latency = Time.second
+        let request = cluster.submit(query(3, 2, 2))
+        cluster.run(for: 3 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        let before = try #require(try cluster.store.getTask(taskID))
+        #expect(before.ownerProxy == "proxy-1-1#1")
+        cluster.restart("proxy-1-1")  // dies and comes back at once: reference bug 13
+        cluster.run(for: 60 * Time.second)
+        let after = try #require(try cluster.store.getTask(taskID))
+        #expect(after.status == .completed)
+        #expect(after.ownerProxy == "proxy-1-1#2")
+        #expect(after.epoch > before.epoch)
+    }
+
+    @Test("a store outage stalls work but every owner resumes after it (no 'term expired' abandonment)")
+    func storeOutageIsSurvived() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        cluster.llm.latency = Time.second
+        let request = cluster.submit(query(3, 2, 2))
+        cluster.run(for: 3 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        cluster.crash("store")
+        cluster.run(for: 20 * Time.second)
+        cluster.start("store")  // the durable database survives; in-flight replies were lost
+        cluster.run(for: 90 * Time.second)
+        #expect(try cluster.store.getTask(taskID)?.status == .completed)
+    }
 }
