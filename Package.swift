@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "SimTests", dependencies: ["Sim"]),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Core", "Sim", "FakeLLM"]),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
         .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim"]),

@@ -234,7 +234,7 @@ final class Cluster {
     }
 
     var nodeStarts: [(TaskID, String, Epoch)] {
-        observations.compactMap { if case .nodeStarted(let t, let n, let e, _) = $0.1 { (t, n, e) } else { nil } }
+        observations.compactMap { if case .nodeStarted(let t, let n, let e, _, _) = $0.1 { (t, n, e) } else { nil } }
     }
 }
 

@@ -25,8 +25,8 @@ public enum StoreReply: Codable, Hashable, Sendable {
 public enum CoreObservation: Codable, Hashable, Sendable {
     /// The store judged a write; `before` is the task's epoch before it.
     case write(task: TaskID, request: WriteKind, epoch: Epoch, before: Epoch?, outcome: WriteOutcome)
-    /// A task owner starts computing a node from these parent results.
-    case nodeStarted(task: TaskID, node: String, epoch: Epoch, inputDigest: String)
+    /// A task owner starts computing a node from these parent results (digests, by parent id).
+    case nodeStarted(task: TaskID, node: String, epoch: Epoch, inputDigest: String, parents: [ParentResult])
     /// A task owner stopped work on a task because the store fenced it.
     case ownerFenced(task: TaskID, epoch: Epoch, current: Epoch?)
     /// The gateway acknowledged a task to a client.
@@ -35,6 +35,17 @@ public enum CoreObservation: Codable, Hashable, Sendable {
     case queryRejected(reason: String)
     /// A free-form note for readers of the trace.
     case note(String)
+}
+
+/// A parent's result as a node's owner used it: the digest of the text.
+public struct ParentResult: Codable, Hashable, Sendable {
+    public var node: String
+    public var resultDigest: String
+
+    public init(node: String, resultDigest: String) {
+        self.node = node
+        self.resultDigest = resultDigest
+    }
 }
 
 public enum WriteKind: Codable, Hashable, Sendable {

@@ -114,7 +114,8 @@ extension AgentProxy {
             let step = nodeRun.start()
             runs[taskID]!.nodes[id] = nodeRun
             runs[taskID]!.inputDigests[id] = digest
-            effects.append(.observe(.nodeStarted(task: taskID, node: id, epoch: run.epoch, inputDigest: digest)))
+            let used = parents.map { ParentResult(node: $0.0, resultDigest: StableDigest.hex(StableDigest.of($0.1))) }
+            effects.append(.observe(.nodeStarted(task: taskID, node: id, epoch: run.epoch, inputDigest: digest, parents: used)))
             apply(step, task: taskID, node: id, context: context, random: &random, into: &effects)
         }
     }

@@ -109,17 +109,27 @@ public final class TraceWriter<W: SimWorld> {
     public let path: String
 
     /// Creates (or truncates) the file, writes the header, and starts recording `simulation`.
-    public init<Config: Codable>(path: String, header: TraceHeader<Config>, simulation: Simulation<W>) throws {
+    public convenience init<Config: Codable>(path: String, header: TraceHeader<Config>, simulation: Simulation<W>) throws {
+        try self.init(path: path, header: header, names: simulation.names)
+        simulation.eventSink = { [unowned self] entry in self.write(entry) }
+    }
+
+    /// Creates (or truncates) the file and writes the header; the caller feeds `write(_:)`
+    /// from its own event sink.
+    public init<Config: Codable>(path: String, header: TraceHeader<Config>, names: [String]) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw TraceFileError.cannotWrite(path: path)
         }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw TraceFileError.cannotWrite(path: path) }
         self.handle = handle
         self.path = path
-        self.renderer = TraceRenderer(names: simulation.names)
+        self.renderer = TraceRenderer(names: names)
         buffer.reserveCapacity(1 << 16)
         append(renderer.encodeLine(header))
-        simulation.eventSink = { [unowned self] entry in self.append(self.renderer.render(entry)) }
+    }
+
+    public func write(_ entry: TraceEntry<W>) {
+        append(renderer.render(entry))
     }
 
     private func append(_ line: String) {

@@ -1,0 +1,187 @@
+import Foundation
+import Core
+import Sim
+
+/// 5. A node runs only after all its parents have applied results, on exactly those results;
+/// a node with an applied result never runs again; its saved result carries the digest of the
+/// inputs it started from, which the final audit recomputes from the stored parents.
+public struct ProgressCorrectnessChecker: InvariantChecker {
+    public let invariant = Invariant.progressCorrectness
+    public private(set) var violations: [Violation] = []
+    /// Applied results by task and node: (result digest, input digest, event).
+    var applied: [TaskID: [String: (String, String, String)]] = [:]
+    /// Input digests nodes started from, by task, node and epoch.
+    var started: [TaskID: [String: [Epoch: (String, String)]]] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        switch event.observation {
+        case .core(.nodeStarted(let task, let node, let epoch, let inputDigest, let parents)):
+            if let (_, _, where_) = applied[task]?[node] {
+                violations.append(Violation(
+                    invariant: invariant, task: task, node: node, time: event.time,
+                    detail: "the node ran again at \(epoch) although its result was already saved", events: [where_, event.summary]))
+            }
+            for parent in parents {
+                guard let (digest, _, where_) = applied[task]?[parent.node] else {
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: node, time: event.time,
+                        detail: "started before its parent '\(parent.node)' had a saved result", events: [event.summary]))
+                    continue
+                }
+                if digest != parent.resultDigest {
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: node, time: event.time,
+                        detail: "started from parent '\(parent.node)' result \(parent.resultDigest), but the saved result is \(digest)",
+                        events: [where_, event.summary]))
+                }
+            }
+            started[task, default: [:]][node, default: [:]][epoch] = (inputDigest, event.summary)
+        case .core(.write(let task, .progress(let node, let resultDigest, let inputDigest), let epoch, _, .applied(_, let repeated))):
+            if !repeated, let (startedFrom, where_) = started[task]?[node]?[epoch], startedFrom != inputDigest {
+                violations.append(Violation(
+                    invariant: invariant, task: task, node: node, time: event.time,
+                    detail: "saved with input digest \(inputDigest) but started from \(startedFrom)", events: [where_, event.summary]))
+            }
+            if applied[task]?[node] == nil { applied[task, default: [:]][node] = (resultDigest, inputDigest, event.summary) }
+        default:
+            break
+        }
+    }
+
+    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+        for task in snapshot.tasks {
+            guard let plan = CanonicalJSONPlan.decode(task.taskDescription) else { continue }
+            let rows = snapshot.progress[task.taskID] ?? []
+            let results = Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { first, _ in first })
+            for row in rows {
+                guard let node = plan.graph.node(row.nodeID) else {
+                    violations.append(Violation(
+                        invariant: invariant, task: task.taskID, node: row.nodeID, time: end,
+                        detail: "a saved result for a node the task's graph does not have", events: []))
+                    continue
+                }
+                let expected = InputDigest.of(taskDescription: plan.query.taskDescription, node: node, parentResults: results)
+                if expected != row.inputDigest {
+                    violations.append(Violation(
+                        invariant: invariant, task: task.taskID, node: row.nodeID, time: end,
+                        detail: "saved input digest \(row.inputDigest), but the stored parents give \(expected)", events: []))
+                }
+            }
+        }
+    }
+}
+
+/// 6. A client's statuses only move forward; a completed result never changes and equals what
+/// the stored progress yields; an acknowledged task id is never reported unknown.
+public struct ClientViewChecker: InvariantChecker {
+    public let invariant = Invariant.clientView
+    public private(set) var violations: [Violation] = []
+    var acknowledged: Set<TaskID> = []
+    var last: [String: [TaskID: (TaskStatusView, String)]] = [:]
+    var completed: [TaskID: (String, String)] = [:]
+
+    public init() {}
+
+    static func rank(_ status: TaskStatusView) -> Int {
+        switch status {
+        case .nonExist: -1
+        case .pending: 0
+        case .running: 1
+        case .completed, .aborted: 2
+        }
+    }
+
+    public mutating func observe(_ event: ObservedEvent) {
+        switch event.observation {
+        case .client(.acknowledged(_, let task)), .core(.taskAcknowledged(let task)):
+            acknowledged.insert(task)
+        case .client(.status(let task, let status)):
+            if status == .nonExist, acknowledged.contains(task) {
+                violations.append(Violation(
+                    invariant: invariant, task: task, node: nil, time: event.time,
+                    detail: "an acknowledged task was reported as unknown (non_exist)", events: [event.summary]))
+            }
+            if let (previous, where_) = last[event.node]?[task] {
+                if Self.rank(status) < Self.rank(previous) {
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: nil, time: event.time,
+                        detail: "status went back from \(previous.name) to \(status.name)", events: [where_, event.summary]))
+                } else if Self.rank(previous) == 2, status != previous {
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: nil, time: event.time,
+                        detail: "a final status changed from \(previous) to \(status)", events: [where_, event.summary]))
+                }
+            }
+            last[event.node, default: [:]][task] = (status, event.summary)
+            if case .completed(let result) = status, completed[task] == nil { completed[task] = (result, event.summary) }
+        default:
+            break
+        }
+    }
+
+    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+        for task in snapshot.tasks where task.status == .completed {
+            guard let plan = CanonicalJSONPlan.decode(task.taskDescription) else { continue }
+            let rows = snapshot.progress[task.taskID] ?? []
+            let yielded = TaskResult.combine(graph: plan.graph, results: Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { a, _ in a }))
+            if task.result != yielded {
+                violations.append(Violation(
+                    invariant: invariant, task: task.taskID, node: nil, time: end,
+                    detail: "the completed result is not what the stored progress yields", events: []))
+            }
+            if let (seen, where_) = completed[task.taskID], seen != task.result {
+                violations.append(Violation(
+                    invariant: invariant, task: task.taskID, node: nil, time: end,
+                    detail: "a client saw a completed result that differs from the stored one", events: [where_]))
+            }
+        }
+    }
+}
+
+/// 7. After the faults heal, every acknowledged task completes, or is aborted with a stated
+/// reason, within the liveness budget.
+public struct LivenessChecker: InvariantChecker {
+    public let invariant = Invariant.liveness
+    public private(set) var violations: [Violation] = []
+    var acknowledged: [TaskID: String] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        if case .core(.taskAcknowledged(let task)) = event.observation, acknowledged[task] == nil {
+            acknowledged[task] = event.summary
+        }
+    }
+
+    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+        let byID = Dictionary(uniqueKeysWithValues: snapshot.tasks.map { ($0.taskID, $0) })
+        for (task, where_) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            guard let record = byID[task] else {
+                violations.append(Violation(
+                    invariant: invariant, task: task, node: nil, time: end, detail: "an acknowledged task is missing from the database",
+                    events: [where_]))
+                continue
+            }
+            switch record.status {
+            case .completed: break
+            case .aborted where !(record.reason ?? "").isEmpty: break
+            case .aborted:
+                violations.append(Violation(invariant: invariant, task: task, node: nil, time: end, detail: "aborted without a reason", events: [where_]))
+            case .pending, .running:
+                violations.append(Violation(
+                    invariant: invariant, task: task, node: nil, time: end,
+                    detail: "still \(record.status.rawValue) at the end of the liveness phase (epoch \(record.epoch), owner '\(record.ownerRegion)/\(record.ownerProxy)')",
+                    events: [where_]))
+            }
+        }
+    }
+}
+
+/// The checkers read task descriptions the way the roles store them.
+enum CanonicalJSONPlan {
+    static func decode(_ text: String) -> TaskPlan? {
+        try? JSONDecoder().decode(TaskPlan.self, from: Data(text.utf8))
+    }
+}

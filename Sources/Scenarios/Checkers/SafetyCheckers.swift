@@ -1,0 +1,140 @@
+import Core
+import Sim
+
+/// The store's applied write verdicts, unpacked.
+struct AppliedWrite {
+    var task: TaskID
+    var kind: WriteKind
+    var epoch: Epoch
+    var before: Epoch?
+    var repeated: Bool
+
+    init?(_ event: ObservedEvent) {
+        guard case .core(.write(let task, let kind, let epoch, let before, .applied(_, let repeated))) = event.observation else { return nil }
+        (self.task, self.kind, self.epoch, self.before, self.repeated) = (task, kind, epoch, before, repeated)
+    }
+
+    /// Claims and gateway aborts change the task's epoch.
+    var isClaim: Bool {
+        switch kind {
+        case .claim, .abort: true
+        case .progress, .finish: false
+        }
+    }
+}
+
+/// 1. Each applied claim strictly raises the task's epoch; progress epochs never go down.
+public struct EpochMonotonicityChecker: InvariantChecker {
+    public let invariant = Invariant.epochMonotonicity
+    public private(set) var violations: [Violation] = []
+    var claimed: [TaskID: (Epoch, String)] = [:]
+    var progressEpoch: [TaskID: (Epoch, String)] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        guard let write = AppliedWrite(event), !write.repeated else { return }
+        if write.isClaim {
+            if let (last, where_) = claimed[write.task], write.epoch <= last {
+                violations.append(Violation(
+                    invariant: invariant, task: write.task, node: nil, time: event.time,
+                    detail: "claim \(write.epoch) applied after claim \(last): the epoch did not rise", events: [where_, event.summary]))
+            } else if let before = write.before, write.epoch <= before {
+                violations.append(Violation(
+                    invariant: invariant, task: write.task, node: nil, time: event.time,
+                    detail: "claim \(write.epoch) applied over stored epoch \(before)", events: [event.summary]))
+            }
+            claimed[write.task] = (write.epoch, event.summary)
+        } else if case .progress = write.kind {
+            if let (last, where_) = progressEpoch[write.task], write.epoch < last {
+                violations.append(Violation(
+                    invariant: invariant, task: write.task, node: nil, time: event.time,
+                    detail: "progress written at \(write.epoch) after progress at \(last)", events: [where_, event.summary]))
+            }
+            progressEpoch[write.task] = (write.epoch, event.summary)
+        }
+    }
+}
+
+/// 2. Every applied data write carried the task's current epoch at the moment it applied.
+public struct FencingChecker: InvariantChecker {
+    public let invariant = Invariant.fencing
+    public private(set) var violations: [Violation] = []
+    var current: [TaskID: (Epoch, String)] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        guard let write = AppliedWrite(event) else { return }
+        if write.isClaim {
+            current[write.task] = (write.epoch, event.summary)
+            return
+        }
+        let (epoch, claim) = current[write.task] ?? (.initial, "(no claim)")
+        guard write.epoch != epoch, !write.repeated else { return }
+        var node: String?
+        if case .progress(let id, _, _) = write.kind { node = id }
+        violations.append(Violation(
+            invariant: invariant, task: write.task, node: node, time: event.time,
+            detail: "a data write at \(write.epoch) was applied while the task's epoch was \(epoch): its writer was fenced",
+            events: [claim, event.summary]))
+    }
+}
+
+/// 3. Each epoch of a task is claimed once, by one owner.
+public struct UniqueOwnershipChecker: InvariantChecker {
+    public let invariant = Invariant.uniqueOwnership
+    public private(set) var violations: [Violation] = []
+    var owners: [TaskID: [Epoch: (String, String)]] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        guard let write = AppliedWrite(event), case .claim(let region, let proxy) = write.kind else { return }
+        let owner = "\(region)/\(proxy)"
+        if let (existing, where_) = owners[write.task]?[write.epoch] {
+            if existing != owner || !write.repeated {
+                violations.append(Violation(
+                    invariant: invariant, task: write.task, node: nil, time: event.time,
+                    detail: "epoch \(write.epoch) claimed by \(existing) and again by \(owner)", events: [where_, event.summary]))
+            }
+            return
+        }
+        owners[write.task, default: [:]][write.epoch] = (owner, event.summary)
+    }
+}
+
+/// 4. Once a node's result is applied, it never changes (also in the final database).
+public struct ProgressImmutabilityChecker: InvariantChecker {
+    public let invariant = Invariant.progressImmutability
+    public private(set) var violations: [Violation] = []
+    var results: [TaskID: [String: (String, String)]] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        guard let write = AppliedWrite(event), case .progress(let node, let digest, _) = write.kind else { return }
+        if let (first, where_) = results[write.task]?[node] {
+            if first != digest {
+                violations.append(Violation(
+                    invariant: invariant, task: write.task, node: node, time: event.time,
+                    detail: "result \(first) was replaced by \(digest)", events: [where_, event.summary]))
+            }
+            return
+        }
+        results[write.task, default: [:]][node] = (digest, event.summary)
+    }
+
+    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+        for (task, rows) in snapshot.progress.sorted(by: { $0.key < $1.key }) {
+            for row in rows {
+                let stored = StableDigest.hex(StableDigest.of(row.result))
+                if let (first, where_) = results[task]?[row.nodeID], first != stored {
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: row.nodeID, time: end,
+                        detail: "the database holds result \(stored), but \(first) was applied", events: [where_]))
+                }
+            }
+        }
+    }
+}

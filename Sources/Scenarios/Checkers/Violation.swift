@@ -1,0 +1,95 @@
+import Core
+import Sim
+
+/// The seven invariants of design section 6.
+public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvertible {
+    case epochMonotonicity = 1
+    case fencing
+    case uniqueOwnership
+    case progressImmutability
+    case progressCorrectness
+    case clientView
+    case liveness
+
+    public var name: String {
+        switch self {
+        case .epochMonotonicity: "epoch monotonicity"
+        case .fencing: "fencing"
+        case .uniqueOwnership: "unique ownership"
+        case .progressImmutability: "progress immutability"
+        case .progressCorrectness: "progress correctness"
+        case .clientView: "client view"
+        case .liveness: "liveness"
+        }
+    }
+
+    public var description: String { "invariant \(rawValue) (\(name))" }
+}
+
+/// One broken invariant: what, where, when, and the events that show it.
+public struct Violation: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var invariant: Invariant
+    public var task: TaskID?
+    public var node: String?
+    public var time: SimInstant
+    public var detail: String
+    /// The trace events involved, as `#index t=... node: observation`.
+    public var events: [String]
+
+    public var description: String {
+        var text = "\(invariant) violated"
+        if let task { text += " on task \(task)" }
+        if let node { text += " node '\(node)'" }
+        text += " at t=\(time): \(detail)"
+        for event in events { text += "\n    \(event)" }
+        return text
+    }
+}
+
+/// One observation as the checkers see it, with its place in the trace.
+public struct ObservedEvent: Sendable {
+    public var index: UInt64
+    public var time: SimInstant
+    public var node: String
+    public var observation: WorldObservation
+
+    public init(index: UInt64, time: SimInstant, node: String, observation: WorldObservation) {
+        self.index = index
+        self.time = time
+        self.node = node
+        self.observation = observation
+    }
+
+    public var summary: String { "#\(index) t=\(time) \(node): \(observation)" }
+}
+
+/// What the final audit reads: the store's rows at the end of the run.
+public struct StoreSnapshot: Sendable {
+    public var tasks: [TaskRecord]
+    public var progress: [TaskID: [ProgressRecord]]
+
+    public init(tasks: [TaskRecord], progress: [TaskID: [ProgressRecord]]) {
+        self.tasks = tasks
+        self.progress = progress
+    }
+
+    public init(store: TaskStore) throws {
+        tasks = try store.allTasks()
+        var progress: [TaskID: [ProgressRecord]] = [:]
+        for task in tasks { progress[task.taskID] = try store.getProgressList(task.taskID) }
+        self.progress = progress
+    }
+}
+
+/// A checker of one invariant: fed every observation in trace order, then the final audit.
+public protocol InvariantChecker {
+    var invariant: Invariant { get }
+    mutating func observe(_ event: ObservedEvent)
+    /// `end`: the virtual time the run ended; `livenessFrom`: when the faults were healed.
+    mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant)
+    var violations: [Violation] { get }
+}
+
+extension InvariantChecker {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {}
+}

@@ -1,0 +1,182 @@
+import Core
+import FakeLLM
+import Sim
+
+/// Replacements for roles, for tests that plant bugs (a store that accepts stale epochs, a
+/// gateway that forgets): the shipped roles are used unless a test says otherwise.
+public struct RoleOverrides {
+    public var store: ((TaskStore) -> any CoreMachine)?
+    public var gateway: ((GatewaySettings, UInt32) -> any CoreMachine)?
+    public var proxy: ((ProxySettings, UInt32) -> any CoreMachine)?
+
+    public init(
+        store: ((TaskStore) -> any CoreMachine)? = nil, gateway: ((GatewaySettings, UInt32) -> any CoreMachine)? = nil,
+        proxy: ((ProxySettings, UInt32) -> any CoreMachine)? = nil
+    ) {
+        self.store = store
+        self.gateway = gateway
+        self.proxy = proxy
+    }
+
+    public static var none: RoleOverrides { RoleOverrides() }
+}
+
+/// The trace header's world name for scenario runs.
+public let scenarioWorldName = "agentos-scenario"
+
+/// A built run, ready to execute: the simulation, its durable store, and its observer.
+public final class ScenarioRun {
+    public let scenario: Scenario
+    public let seed: UInt64
+    public let faults: [FaultEntry]
+    public let simulation: Simulation<CoreWorld>
+    public let store: TaskStore
+    let observer: RunObserver
+    var writer: TraceWriter<CoreWorld>?
+
+    /// Builds the run. Without `faults`, the timeline is drawn from the seed and the scenario's
+    /// fault mix (plus its fixed faults).
+    public init(scenario: Scenario, seed: UInt64, faults: [FaultEntry]? = nil, overrides: RoleOverrides = .none) throws {
+        if let problem = scenario.problem() { throw ScenarioError.invalid(problem) }
+        self.scenario = scenario
+        self.seed = seed
+        self.faults = faults ?? Self.plannedFaults(scenario: scenario, seed: seed)
+        let store = try TaskStore()
+        self.store = store
+        let topology = scenario.topology
+        let clients = (1...scenario.workload.clients).map { "client-\($0)" }
+        let names = ["store", "gateway"] + topology.regionNames + topology.proxyNames + topology.llmNames + clients
+        let directory = Directory(names: names)
+        observer = RunObserver(directory: directory)
+
+        var specs: [NodeSpec<CoreWorld>] = []
+        func core(_ name: String, _ make: @escaping (UInt32) -> any CoreMachine) {
+            specs.append(NodeSpec(name) { boot in CoreProcess(machine: make(boot.incarnation), address: name, directory: directory) })
+        }
+        core("store") { _ in overrides.store?(store) ?? StoreNode(store: store) }
+        let gatewaySettings = GatewaySettings(regions: topology.regionNames)
+        core("gateway") { overrides.gateway?(gatewaySettings, $0) ?? Gateway(settings: gatewaySettings, incarnation: $0) }
+        for region in topology.regionNames {
+            core(region) { RegionalCoordinator(settings: RegionSettings(region: region), incarnation: $0) }
+        }
+        let policies = scenario.policies
+        var proxyIndex = 0
+        for (r, region) in topology.regionNames.enumerated() {
+            for proxy in topology.proxyNames(region: r + 1) {
+                let llm = topology.llmNames[proxyIndex % topology.llmEndpoints]
+                proxyIndex += 1
+                let worker = LLMWorkerSettings(
+                    queueCapacity: topology.workerQueue, concurrency: topology.workerConcurrency, scheduling: policies.scheduling)
+                let settings = ProxySettings(
+                    proxy: proxy, region: region, llm: llm, balancing: policies.balancing, voting: policies.voting, worker: worker)
+                core(proxy) { overrides.proxy?(settings, $0) ?? AgentProxy(settings: settings, incarnation: $0) }
+            }
+        }
+        for llm in topology.llmNames {
+            let config = topology.llm
+            specs.append(NodeSpec(llm) { _ in LLMEndpointProcess(config: config) })
+        }
+        let gateway = directory.id("gateway")
+        for client in clients {
+            let workload = scenario.workload
+            specs.append(NodeSpec(client) { _ in ClientProcess(name: client, workload: workload, gateway: gateway) })
+        }
+        do {
+            simulation = try Simulation(seed: seed, network: scenario.network, nodes: specs, faults: self.faults)
+        } catch let error as SimConfigError {
+            throw ScenarioError.invalid(error.description)
+        }
+        let observer = self.observer
+        simulation.eventSink = { [unowned self] entry in
+            observer.observe(entry)
+            self.writer?.write(entry)
+        }
+    }
+
+    /// The seed's fault timeline: drawn over the safety phase, from 5 s in (once the cluster
+    /// has formed), plus the scenario's fixed faults.
+    public static func plannedFaults(scenario: Scenario, seed: UInt64) -> [FaultEntry] {
+        var random = SimRandom(seed: seed, key: "faults")
+        let drawn = FaultPlanner.plan(
+            mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.topology), from: .zero + .seconds(5),
+            until: .zero + scenario.phases.safety, random: &random)
+        return FaultPlanner.sortedStable(drawn + scenario.faults.fixed)
+    }
+
+    public var header: TraceHeader<Scenario> {
+        TraceHeader(world: scenarioWorldName, seed: seed, network: scenario.network, faults: faults, config: scenario)
+    }
+
+    /// Streams the trace to `path` from now on.
+    public func record(to path: String) throws {
+        writer = try TraceWriter(path: path, header: header, names: simulation.names)
+    }
+
+    /// The safety phase, then the liveness phase; then the final audit.
+    public func execute() throws -> RunReport {
+        drive()
+        try writer?.finish(simulation: simulation)
+        writer = nil
+        return try report()
+    }
+
+    var livenessResult: LivenessResult?
+
+    /// Runs both phases (also what an exact replay re-runs).
+    public func drive() {
+        simulation.run(until: .zero + scenario.phases.safety)
+        let observer = self.observer
+        let clients = scenario.workload.clients
+        livenessResult = simulation.healAndAwait(budget: scenario.phases.liveness) { observer.converged(clients: clients) }
+    }
+
+    func report() throws -> RunReport {
+        observer.checkers.audit(try StoreSnapshot(store: store), end: simulation.now)
+        let tasks = try store.allTasks()
+        let violations = observer.checkers.violations
+        return RunReport(
+            scenario: scenario.name, seed: String(seed), passed: violations.isEmpty, violations: violations,
+            tasks: observer.acknowledged.count, completed: tasks.filter { $0.status == .completed }.count,
+            aborted: tasks.filter { $0.status == .aborted }.count, unfinished: tasks.filter { !$0.status.isFinished }.count,
+            rejected: observer.rejected, latencyP50: observer.percentile(50), latencyP99: observer.percentile(99),
+            llmCalls: observer.llmCalls, wastedCalls: observer.wastedCalls, faultsInjected: observer.faultsInjected,
+            events: simulation.eventCount, steps: simulation.stepCount, virtualEnd: simulation.now.nanoseconds,
+            livenessConverged: livenessResult?.converged ?? false, hash: simulation.fingerprintHex)
+    }
+}
+
+public enum ScenarioError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    case unknownScenario(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason): "invalid scenario: \(reason)"
+        case .unknownScenario(let name, let known): "unknown scenario '\(name)' (known: \(known.joined(separator: ", ")))"
+        }
+    }
+}
+
+/// What one run found.
+public struct RunReport: Codable, Hashable, Sendable {
+    public var scenario: String
+    public var seed: String
+    public var passed: Bool
+    public var violations: [Violation]
+    public var tasks: Int
+    public var completed: Int
+    public var aborted: Int
+    public var unfinished: Int
+    public var rejected: Int
+    /// Client-observed latency from first submit to final status, virtual nanoseconds.
+    public var latencyP50: Int64?
+    public var latencyP99: Int64?
+    public var llmCalls: Int
+    public var wastedCalls: Int
+    public var faultsInjected: Int
+    public var events: UInt64
+    public var steps: UInt64
+    public var virtualEnd: Int64
+    public var livenessConverged: Bool
+    public var hash: String
+}

@@ -1,0 +1,189 @@
+import Core
+import FakeLLM
+import Sim
+
+/// The named scenarios, and the swarm generator.
+public enum ScenarioLibrary {
+    public static let names = [
+        "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "rate-limited",
+        "graph-dag", "poisson", "fault-tolerance", "swarm",
+    ]
+
+    /// A named scenario; `swarm` draws a different one for every seed.
+    public static func scenario(named name: String, seed: UInt64) throws -> Scenario {
+        switch name {
+        case "smoke": return smoke
+        case "proxy-crash": return proxyCrash
+        case "region-failover": return regionFailover
+        case "zombie-owner": return zombieOwner
+        case "store-outage": return storeOutage
+        case "gateway-restart": return gatewayRestart
+        case "llm-flaky": return llmFlaky
+        case "rate-limited": return rateLimited
+        case "graph-dag": return graphDAG
+        case "poisson": return poisson
+        case "fault-tolerance": return faultTolerance
+        case "swarm": return swarm(seed: seed)
+        default: throw ScenarioError.unknownScenario(name, known: names)
+        }
+    }
+
+    static func rate(every: (Int64, Int64), lasting: (Int64, Int64)) -> FaultRate {
+        FaultRate(
+            every: DurationRange(.seconds(every.0), .seconds(every.1)), lasting: DurationRange(.seconds(lasting.0), .seconds(lasting.1)))
+    }
+
+    /// No faults: four tasks through a 2 x 2 cluster with a realistic LLM.
+    public static var smoke: Scenario {
+        Scenario(name: "smoke", phases: Phases(safety: .seconds(60), liveness: .seconds(600)))
+    }
+
+    public static var proxyCrash: Scenario {
+        var scenario = Scenario(name: "proxy-crash")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)))
+        scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (15, 30), lasting: (2, 15))))
+        return scenario
+    }
+
+    /// Region 1 fails whole (coordinator and proxies) for a minute.
+    public static var regionFailover: Scenario {
+        var scenario = Scenario(name: "region-failover")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 3)
+        let region1 = ["region-1"] + scenario.topology.proxyNames(region: 1)
+        scenario.faults = FaultSpec(
+            fixed: region1.map { FaultEntry(at: .zero + .seconds(10), action: .crash(node: $0)) }
+                + region1.map { FaultEntry(at: .zero + .seconds(70), action: .restart(node: $0)) })
+        return scenario
+    }
+
+    /// Owners hang longer than the eviction timeout, or lose their region one way, and wake up
+    /// to find their task claimed by someone else.
+    public static var zombieOwner: Scenario {
+        var scenario = Scenario(name: "zombie-owner")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 3)
+        scenario.faults = FaultSpec(
+            mix: FaultMix(
+                pause: rate(every: (8, 20), lasting: (4, 15)), partition: rate(every: (10, 25), lasting: (4, 12)),
+                oneWayPartitionChance: Ratio(1, 2)),
+            targetProxies: true, targetRegions: true)
+        return scenario
+    }
+
+    /// The store crashes now and then: in-flight replies are lost, the database survives.
+    public static var storeOutage: Scenario {
+        var scenario = Scenario(name: "store-outage")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 3)
+        scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 25), lasting: (1, 8))), targetProxies: false, targetStore: true)
+        return scenario
+    }
+
+    public static var gatewayRestart: Scenario {
+        var scenario = Scenario(name: "gateway-restart")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(8)))
+        scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 20), lasting: (1, 6))), targetProxies: false, targetGateway: true)
+        return scenario
+    }
+
+    public static var llmFlaky: Scenario {
+        var scenario = Scenario(name: "llm-flaky")
+        scenario.topology.llm = FakeLLMProfile.flaky.config
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4)
+        return scenario
+    }
+
+    /// A hosted model behind a small tokens-per-minute budget, hit by bursts.
+    public static var rateLimited: Scenario {
+        var scenario = Scenario(name: "rate-limited")
+        var llm = FakeLLMProfile.hosted.config
+        llm.capacity.tokensPerMinute = 60_000
+        scenario.topology.llm = llm
+        scenario.topology.llmEndpoints = 1
+        scenario.workload = Workload(
+            clients: 2, requestsPerClient: 6, pattern: .sendBatchInterval(min: .seconds(5), max: .seconds(10), batch: 3))
+        return scenario
+    }
+
+    /// Multi-node task graphs: a diamond and a chain, with proxy crashes.
+    public static var graphDAG: Scenario {
+        var scenario = Scenario(name: "graph-dag")
+        let diamond = TaskGraph(nodes: [
+            GraphNode(id: "spec"), GraphNode(id: "code", dependsOn: ["spec"]), GraphNode(id: "tests", dependsOn: ["spec"]),
+            GraphNode(id: "review", dependsOn: ["code", "tests"]),
+        ])
+        let chain = TaskGraph(nodes: [GraphNode(id: "a"), GraphNode(id: "b", dependsOn: ["a"]), GraphNode(id: "c", dependsOn: ["b"])])
+        scenario.workload = Workload(
+            clients: 1, requestsPerClient: 4,
+            tasks: [TaskTemplate(rounds: 1, samples: 3, voters: 3, graph: diamond), TaskTemplate(rounds: 2, samples: 2, voters: 2, graph: chain)])
+        scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (15, 30), lasting: (2, 10))))
+        return scenario
+    }
+
+    /// The reference's benchmark: open-loop Poisson arrivals at 0.2 requests/s over its five
+    /// code-generation tasks, four proxies with one LLM server each.
+    public static var poisson: Scenario {
+        var scenario = Scenario(name: "poisson")
+        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4)
+        scenario.workload = Workload(clients: 1, requestsPerClient: 60, pattern: .poisson(perHour: 720), tasks: TaskTemplate.referenceBenchmark)
+        scenario.phases = Phases(safety: .seconds(300), liveness: .seconds(900))
+        return scenario
+    }
+
+    /// The reference's fault-tolerance experiment: the Poisson benchmark for 300 s with a proxy
+    /// crashing every 60 s and coming back 10 s later.
+    public static var faultTolerance: Scenario {
+        var scenario = poisson
+        scenario.name = "fault-tolerance"
+        let proxies = scenario.topology.proxyNames
+        scenario.faults = FaultSpec(
+            fixed: (1...4).flatMap { k -> [FaultEntry] in
+                let proxy = proxies[(k - 1) % proxies.count]
+                return [
+                    FaultEntry(at: .zero + .seconds(Int64(60 * k)), action: .crash(node: proxy)),
+                    FaultEntry(at: .zero + .seconds(Int64(60 * k + 10)), action: .restart(node: proxy)),
+                ]
+            })
+        return scenario
+    }
+
+    /// A scenario drawn from the seed: topology, policies, LLM behaviour, workload and fault
+    /// mix, with each fault kind on or off and at wildly different rates.
+    public static func swarm(seed: UInt64) -> Scenario {
+        var random = SimRandom(seed: seed, key: "swarm")
+        func pick<T>(_ options: [T]) -> T { options[random.index(below: options.count)] }
+        func coin() -> Bool { random.chance(.oneIn(2)) }
+        var scenario = Scenario(name: "swarm")
+        scenario.topology = Topology(
+            regions: random.int(in: 1...3), proxiesPerRegion: random.int(in: 1...3), llmEndpoints: random.int(in: 1...3),
+            llm: pick([FakeLLMProfile.perfect, .realistic, .flaky, .hosted]).config, workerConcurrency: random.int(in: 1...6),
+            workerQueue: pick([2, 8, 64]))
+        scenario.policies = Policies(scheduling: pick(SchedulingPolicy.allCases), balancing: pick(BalancingPolicy.allCases), voting: pick(VotingPolicy.allCases))
+        let pattern: ClientPattern = pick([
+            .sendAll, .sendInInterval(min: .seconds(1), max: .seconds(6)), .sendBatchInterval(min: .seconds(2), max: .seconds(8), batch: 2),
+            .sendDynamicBatchInterval(min: .seconds(2), max: .seconds(8), batchMin: 1, batchMax: 3), .poisson(perHour: 1800),
+        ])
+        let templates = (0..<random.int(in: 1...2)).map { _ -> TaskTemplate in
+            let graph: TaskGraph? = random.chance(.oneIn(3))
+                ? TaskGraph(nodes: [GraphNode(id: "a"), GraphNode(id: "b", dependsOn: ["a"]), GraphNode(id: "c", dependsOn: ["a"])]) : nil
+            return TaskTemplate(rounds: random.int(in: 1...2), samples: random.int(in: 1...3), voters: random.int(in: 1...3), graph: graph)
+        }
+        scenario.workload = Workload(clients: random.int(in: 1...2), requestsPerClient: random.int(in: 1...4), pattern: pattern, tasks: templates)
+        // Some kinds off, the others anywhere from rare to relentless.
+        func maybe(_ lasting: (Int64, Int64)) -> FaultRate? {
+            guard coin() else { return nil }
+            let every = pick([(3, 8), (10, 20), (30, 60)] as [(Int64, Int64)])
+            return rate(every: every, lasting: lasting)
+        }
+        scenario.faults = FaultSpec(
+            mix: FaultMix(
+                crash: maybe((1, 10)), pause: maybe((1, 12)), partition: maybe((1, 10)), oneWayPartitionChance: Ratio(1, 3),
+                clog: maybe((1, 6))),
+            targetProxies: true, targetRegions: coin(), targetGateway: random.chance(.oneIn(4)), targetStore: random.chance(.oneIn(4)),
+            targetLLMs: random.chance(.oneIn(4)))
+        if random.chance(.oneIn(4)) {
+            scenario.network.defaultLink.dropChance = Ratio(1, 100)
+            scenario.network.defaultLink.duplicateChance = Ratio(1, 100)
+        }
+        scenario.phases = Phases(safety: .seconds(Int64(random.int(in: 30...60))), liveness: .seconds(900))
+        return scenario
+    }
+}

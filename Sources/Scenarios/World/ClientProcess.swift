@@ -1,0 +1,147 @@
+import Core
+import Sim
+
+/// A simulated client of the seed README: submits its requests in its pattern, resubmits until
+/// acknowledged (the same request id, so the gateway finds the task it created), then polls each
+/// task's status every few seconds until it is completed or aborted.
+struct ClientProcess: SimProcess {
+    typealias World = CoreWorld
+
+    struct Request {
+        var submittedAt: SimInstant
+        var query: Query
+        var task: TaskID?
+        var done = false
+    }
+
+    let name: String
+    let workload: Workload
+    let gateway: NodeID
+    let resubmitAfter: SimDuration = .seconds(5)
+    /// Burst k sends requests `bursts[k]` (indices into the workload), after gap `gaps[k]`.
+    var bursts: [[Int]] = []
+    var gaps: [SimDuration] = []
+    var requests: [UInt64: Request] = [:]
+    var polls: [UInt64: UInt64] = [:]
+    var nextPoll: UInt64 = 1 << 32
+
+    init(name: String, workload: Workload, gateway: NodeID) {
+        self.name = name
+        self.workload = workload
+        self.gateway = gateway
+    }
+
+    mutating func handle(_ input: ProcessInput<CoreWorld>, context: inout ProcessContext<CoreWorld>) {
+        switch input {
+        case .start:
+            planBursts(&context.random)
+            if !bursts.isEmpty { context.setTimer(.client(.burst(0)), after: gaps[0]) } else { context.observe(.client(.allSubmitted)) }
+        case .timer(.client(.burst(let k))):
+            for index in bursts[k] { submit(index, &context) }
+            if k + 1 < bursts.count {
+                context.setTimer(.client(.burst(k + 1)), after: gaps[k + 1])
+            } else {
+                context.observe(.client(.allSubmitted))
+            }
+        case .timer(.client(.resubmit(let requestID))):
+            guard let request = requests[requestID], request.task == nil, !request.done else { return }
+            context.send(.submit(requestID: requestID, query: request.query), to: gateway)
+            context.setTimer(.client(.resubmit(requestID: requestID)), after: resubmitAfter)
+        case .timer(.client(.poll(let requestID))):
+            guard let task = requests[requestID]?.task, requests[requestID]?.done == false else { return }
+            nextPoll += 1
+            polls[nextPoll] = requestID
+            context.send(.statusQuery(requestID: nextPoll, taskID: task), to: gateway)
+            context.setTimer(.client(.poll(requestID: requestID)), after: workload.pollInterval)
+        case .message(_, let message):
+            receive(message, &context)
+        default:
+            break
+        }
+    }
+
+    private mutating func receive(_ message: CoreMessage, _ context: inout ProcessContext<CoreWorld>) {
+        switch message {
+        case .submitted(let requestID, let task):
+            guard var request = requests[requestID], request.task == nil else { return }
+            request.task = task
+            requests[requestID] = request
+            context.cancelTimer(.client(.resubmit(requestID: requestID)))
+            context.observe(.client(.acknowledged(requestID: requestID, task: task)))
+            context.setTimer(.client(.poll(requestID: requestID)), after: workload.pollInterval)
+        case .submitRejected(let requestID, let reason):
+            guard requests[requestID]?.done == false else { return }
+            requests[requestID]?.done = true
+            context.cancelTimer(.client(.resubmit(requestID: requestID)))
+            context.observe(.client(.rejected(requestID: requestID, reason: reason)))
+        case .statusReply(let pollID, let status):
+            guard let requestID = polls.removeValue(forKey: pollID), let request = requests[requestID], let task = request.task else { return }
+            context.observe(.client(.status(task: task, status: status)))
+            switch status {
+            case .completed, .aborted:
+                guard !request.done else { return }
+                requests[requestID]?.done = true
+                context.cancelTimer(.client(.poll(requestID: requestID)))
+                if case .completed = status {
+                    context.observe(.client(.finished(task: task, latency: (context.now - request.submittedAt).nanoseconds, completed: true)))
+                } else {
+                    context.observe(.client(.finished(task: task, latency: (context.now - request.submittedAt).nanoseconds, completed: false)))
+                }
+            default:
+                break
+            }
+        default:
+            break
+        }
+    }
+
+    private mutating func submit(_ index: Int, _ context: inout ProcessContext<CoreWorld>) {
+        let requestID = UInt64(index + 1)
+        let template = workload.tasks[index % workload.tasks.count]
+        let query = template.query(description: "Request \(index + 1) of \(name): write and test function number \(index + 1).")
+        requests[requestID] = Request(submittedAt: context.now, query: query)
+        context.observe(.client(.submitted(requestID: requestID)))
+        context.send(.submit(requestID: requestID, query: query), to: gateway)
+        context.setTimer(.client(.resubmit(requestID: requestID)), after: resubmitAfter)
+    }
+
+    /// Draws the burst sizes and gaps of the pattern from the client's own stream.
+    private mutating func planBursts(_ random: inout SimRandom) {
+        let total = workload.requestsPerClient
+        var sent = 0
+        var first = true
+        func gap(_ min: SimDuration, _ max: SimDuration) -> SimDuration {
+            SimDuration(nanoseconds: random.int64(in: min.nanoseconds...max.nanoseconds))
+        }
+        while sent < total {
+            let size: Int
+            let wait: SimDuration
+            switch workload.pattern {
+            case .sendAll:
+                size = total
+                wait = .zero
+            case .sendInInterval(let min, let max):
+                size = 1
+                wait = first ? .zero : gap(min, max)
+            case .sendBatchInterval(let min, let max, let batch):
+                size = batch
+                wait = first ? .zero : gap(min, max)
+            case .sendDynamicBatchInterval(let min, let max, let low, let high):
+                size = random.int(in: low...high)
+                wait = first ? .zero : gap(min, max)
+            case .poisson(let perHour):
+                // Exponential gaps, integer-only: a geometric number of 1 ms steps, each an
+                // arrival with probability perHour / 3,600,000.
+                size = 1
+                var steps: Int64 = 1
+                while !random.chance(Ratio(UInt64(perHour), 3_600_000)) { steps += 1 }
+                wait = .milliseconds(steps)
+            }
+            let count = min(size, total - sent)
+            bursts.append(Array(sent..<(sent + count)))
+            gaps.append(wait)
+            sent += count
+            first = false
+        }
+    }
+}

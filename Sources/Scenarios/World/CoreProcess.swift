@@ -1,0 +1,91 @@
+import Core
+import FakeLLM
+import Sim
+
+/// Runs a Core role as a simulated node: translates the kernel's inputs into the role's, and
+/// the role's effects into the kernel's.
+struct CoreProcess: SimProcess {
+    typealias World = CoreWorld
+
+    var machine: any CoreMachine
+    let address: Address
+    let directory: Directory
+
+    mutating func handle(_ input: ProcessInput<CoreWorld>, context: inout ProcessContext<CoreWorld>) {
+        let coreInput: CoreInput
+        switch input {
+        case .start: coreInput = .start
+        case .message(let from, let message): coreInput = .message(from: directory.name(from), message)
+        case .timer(.core(let timer)): coreInput = .timer(timer)
+        case .timer: return
+        }
+        let coreContext = CoreContext(now: context.now.nanoseconds, address: address, incarnation: context.incarnation)
+        let effects = machine.handle(coreInput, context: coreContext, random: &context.random)
+        for effect in effects {
+            switch effect {
+            case .send(let to, let message): context.send(message, to: directory.id(to))
+            case .setTimer(let timer, let delay): context.setTimer(.core(timer), after: .nanoseconds(delay))
+            case .cancelTimer(let timer): context.cancelTimer(.core(timer))
+            case .observe(let observation): context.observe(.core(observation))
+            }
+        }
+    }
+}
+
+/// A fake LLM server as a simulated node: `FakeLLMEndpoint` answers in virtual time.
+struct LLMEndpointProcess: SimProcess {
+    typealias World = CoreWorld
+
+    struct Pending {
+        var caller: NodeID
+        var requestID: UInt64
+        var outcome: ChatOutcome?
+    }
+
+    var endpoint: FakeLLMEndpoint
+    var pending: [UInt64: Pending] = [:]
+    var nextCall: UInt64 = 0
+
+    init(config: FakeLLMConfig) {
+        endpoint = FakeLLMEndpoint(config: config)
+    }
+
+    mutating func handle(_ input: ProcessInput<CoreWorld>, context: inout ProcessContext<CoreWorld>) {
+        switch input {
+        case .message(let from, .llmRequest(let request)):
+            nextCall += 1
+            let chat = ChatRequest(
+                model: endpoint.config.model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
+                stop: request.stop)
+            pending[nextCall] = Pending(caller: from, requestID: request.id, outcome: nil)
+            apply(endpoint.receive(chat, id: nextCall, now: context.now.nanoseconds, random: &context.random), &context)
+        case .timer(.llmDone(let callID)):
+            guard let call = pending.removeValue(forKey: callID) else { return }
+            if let outcome = call.outcome { reply(call, outcome, &context) }
+            apply(endpoint.finish(id: callID, now: context.now.nanoseconds), &context)
+        default:
+            break
+        }
+    }
+
+    private mutating func apply(_ actions: [EndpointAction], _ context: inout ProcessContext<CoreWorld>) {
+        for action in actions {
+            switch action {
+            case .reject(let id, let failure):
+                if let call = pending.removeValue(forKey: id) { reply(call, .failure(failure), &context) }
+            case .complete(let id, let at, let outcome):
+                pending[id]?.outcome = outcome
+                context.setTimer(.llmDone(callID: id), after: .nanoseconds(max(0, at - context.now.nanoseconds)))
+            }
+        }
+    }
+
+    private func reply(_ call: Pending, _ outcome: ChatOutcome, _ context: inout ProcessContext<CoreWorld>) {
+        let result: LLMReply.Result
+        switch outcome {
+        case .success(let response): result = .text(response.content)
+        case .failure(let failure): result = .error(status: failure.status, message: failure.error.message, retryAfter: failure.retryAfterNanos)
+        }
+        context.send(.llmReply(LLMReply(id: call.requestID, result: result)), to: call.caller)
+    }
+}
