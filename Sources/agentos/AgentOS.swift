@@ -8,7 +8,10 @@ struct AgentOS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentos",
         abstract: "AgentOS-Sim: deterministic simulation testing for LLM-agent coordination.",
-        subcommands: [SimCommand.self, BenchCommand.self, FakeLLMCommand.self]
+        subcommands: [
+            RunCommand.self, ExploreCommand.self, ReplayCommand.self, ShrinkCommand.self, ScenariosCommand.self, SimCommand.self,
+            BenchCommand.self, FakeLLMCommand.self, ExploreBatchCommand.self,
+        ]
     )
 
     static func main() async {

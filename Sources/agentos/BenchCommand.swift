@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import Scenarios
 import Sim
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release for meaningful figures).",
-        subcommands: [BenchKernel.self]
+        subcommands: [BenchKernel.self, BenchSwarm.self, BenchFaults.self]
     )
 }
 
@@ -80,4 +81,60 @@ struct KernelBenchResult: Encodable {
     let eventsPerSecond: Double
     let peakResidentBytes: UInt64?
     let hash: String
+}
+
+/// Swarm seeds per second on one core, and peak memory.
+struct BenchSwarm: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "swarm", abstract: "Swarm seeds per second (one core) and peak memory.")
+
+    @Option(help: "How many seeds.")
+    var seeds = 300
+
+    @Option(help: "The first seed.")
+    var start: UInt64 = 1
+
+    func run() throws {
+        #if DEBUG
+        FileHandle.standardError.write(Data("warning: debug build; use `swift run -c release agentos bench swarm`\n".utf8))
+        #endif
+        var events: UInt64 = 0
+        var failures = 0
+        let (_, wall) = try measure {
+            for seed in start..<(start + UInt64(seeds)) {
+                let report = try ScenarioRun(scenario: ScenarioLibrary.swarm(seed: seed), seed: seed).execute()
+                events += report.events
+                if !report.passed { failures += 1 }
+            }
+        }
+        print("swarm benchmark: \(seeds) seeds from \(start), one core")
+        print(String(format: "  %.1f seeds/s, %.0f events/s, %.2f s wall, %llu events, %d failing seeds", Double(seeds) / wall, Double(events) / wall, wall, events, failures))
+        print("  peak RSS: \(formatBytes(peakResidentBytes()))")
+    }
+}
+
+/// The reference's 300-second fault-tolerance experiment, simulated.
+struct BenchFaults: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "faults", abstract: "Wall time to simulate the reference's fault-tolerance benchmark (300 s, 0.2 req/s, a proxy crash every 60 s).")
+
+    @Option(help: "The seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Repetitions (the best is reported).")
+    var repeats = 5
+
+    func run() throws {
+        var best = Double.infinity
+        var report: RunReport?
+        for _ in 0..<repeats {
+            let (result, wall) = try measure { try ScenarioRun(scenario: ScenarioLibrary.faultTolerance, seed: seed).execute() }
+            best = min(best, wall)
+            report = result
+        }
+        guard let report else { return }
+        print("fault-tolerance benchmark (seed \(seed)): \(report.tasks) tasks, \(report.completed) completed, \(report.faultsInjected) faults, \(report.events) events, virtual \(SimDuration(nanoseconds: report.virtualEnd))")
+        print("  mean task latency (virtual): p50 \(seconds(report.latencyP50)), p99 \(seconds(report.latencyP99)); \(report.passed ? "all invariants hold" : "VIOLATIONS: \(report.violations.count)")")
+        print(String(format: "  wall: %.3f s (best of %d)", best, repeats))
+        print("  peak RSS: \(formatBytes(peakResidentBytes()))")
+    }
 }

@@ -120,6 +120,11 @@ struct SimReplay: ParsableCommand {
     var json = false
 
     func run() throws {
+        try Self.verdict(file: file, json: json)
+    }
+
+    /// Replays a kernel-demo trace and prints the verdict; exit 1 on a divergence.
+    static func verdict(file: String, json: Bool) throws {
         let report: ReplayReport
         do {
             let recorded = try RecordedTrace.load(path: file)

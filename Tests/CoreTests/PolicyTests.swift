@@ -112,7 +112,7 @@ struct BalancingTests {
         var random = TestRandom(state: 3)
         let context = CoreContext(now: 0, address: "p1", incarnation: 1)
         _ = proxy.handle(
-            .message(from: "r", .membership(proxies: [ProxyLoad(proxy: "p1", workload: 5), ProxyLoad(proxy: "p2", workload: 0), ProxyLoad(proxy: "p3", workload: 2)])),
+            .message(from: "r", .membership(proxies: [ProxyLoad(proxy: "p1", incarnation: 1, workload: 5), ProxyLoad(proxy: "p2", incarnation: 1, workload: 0), ProxyLoad(proxy: "p3", incarnation: 1, workload: 2)])),
             context: context, random: &random)
         var effects: [CoreEffect] = []
         for _ in 0..<calls {

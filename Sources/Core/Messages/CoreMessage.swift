@@ -66,10 +66,13 @@ public enum TaskStatusView: Codable, Hashable, Sendable {
 
 public struct ProxyLoad: Codable, Hashable, Sendable {
     public var proxy: Address
+    /// Which life of the proxy this is: calls sent to an earlier life are lost.
+    public var incarnation: UInt32
     public var workload: Int
 
-    public init(proxy: Address, workload: Int) {
+    public init(proxy: Address, incarnation: UInt32, workload: Int) {
         self.proxy = proxy
+        self.incarnation = incarnation
         self.workload = workload
     }
 }

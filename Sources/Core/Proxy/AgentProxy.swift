@@ -11,7 +11,8 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var roundRetries: Int
     public var maxTokens: Int
     /// How long an owner waits for a worker's answer (queueing included) before counting the
-    /// call as failed; a crashed worker never answers.
+    /// call as failed. A backstop: a worker that leaves the membership or restarts fails its
+    /// calls at once.
     public var workTimeout: Nanos
     /// How often a call that met a full queue is sent to another worker before it fails.
     public var queueFullRetries: Int
@@ -21,7 +22,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public init(
         proxy: Address, region: Address, store: Address = "store", llm: Address, heartbeatInterval: Nanos = Time.second,
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
-        roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 600 * Time.second, queueFullRetries: Int = 3,
+        roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 300 * Time.second, queueFullRetries: Int = 3,
         storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
     ) {
         self.proxy = proxy
@@ -65,6 +66,7 @@ public struct AgentProxy: CoreMachine {
         var node: String
         var call: CallRequest
         var worker: Address
+        var workerIncarnation: UInt32 = 0
         var queueFullCount: Int
     }
 
@@ -85,7 +87,7 @@ public struct AgentProxy: CoreMachine {
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
         worker = LLMWorker(settings: settings.worker, endpoint: settings.llm, incarnation: incarnation)
         callIDs = RequestIDs(incarnation: incarnation)
-        workers = [ProxyLoad(proxy: settings.proxy, workload: 0)]
+        workers = [ProxyLoad(proxy: settings.proxy, incarnation: incarnation, workload: 0)]
     }
 
     /// The owner identity the region's claims name: `proxy#incarnation`.
@@ -129,8 +131,10 @@ public struct AgentProxy: CoreMachine {
     ) {
         switch message {
         case .membership(let proxies):
-            workers = proxies.isEmpty ? [ProxyLoad(proxy: settings.proxy, workload: worker.load)] : proxies.sorted { $0.proxy < $1.proxy }
+            workers = proxies.isEmpty
+                ? [ProxyLoad(proxy: settings.proxy, incarnation: incarnation, workload: worker.load)] : proxies.sorted { $0.proxy < $1.proxy }
             sentSinceReport = [:]
+            failCallsOfDepartedWorkers(context: context, random: &random, into: &effects)
         case .run(let taskID, let epoch, let owner):
             guard owner == identity else { return }  // a claim made for another life of this proxy
             startRun(taskID, epoch: epoch, into: &effects)
@@ -164,6 +168,21 @@ public struct AgentProxy: CoreMachine {
         }
     }
 
+    /// A worker that left the membership (evicted) or came back as a new life (restarted) lost
+    /// the calls it held: they fail now rather than at the backstop timeout.
+    private mutating func failCallsOfDepartedWorkers<R: EntropySource>(
+        context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        let lives = Dictionary(workers.map { ($0.proxy, $0.incarnation) }, uniquingKeysWith: { first, _ in first })
+        for callID in outstanding.keys.sorted() {
+            guard let call = outstanding[callID], lives[call.worker] != call.workerIncarnation else { continue }
+            outstanding[callID] = nil
+            effects.append(.cancelTimer(.workTimeout(callID: callID)))
+            let reason = lives[call.worker] == nil ? "worker \(call.worker) left the membership" : "worker \(call.worker) restarted"
+            record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+        }
+    }
+
     /// Sends a call to a worker chosen by the balancing policy.
     mutating func send<R: EntropySource>(_ call: Outstanding, avoiding: Address?, random: inout R, into effects: inout [CoreEffect]) {
         var candidates = workers.map(\.proxy)
@@ -182,6 +201,7 @@ public struct AgentProxy: CoreMachine {
         sentSinceReport[target, default: 0] += 1
         var call = call
         call.worker = target
+        call.workerIncarnation = workers.first { $0.proxy == target }?.incarnation ?? 0
         let callID = callIDs.make()
         outstanding[callID] = call
         let query = runs[call.task]?.plan?.query

@@ -80,7 +80,7 @@ public struct RegionalCoordinator: CoreMachine {
         case .message(_, .proxyHeartbeat(let proxy, let incarnation, let workload)):
             members[proxy] = Member(lastHeard: context.now, incarnation: incarnation, workload: workload)
             assignedSinceReport[proxy] = 0
-            let view = liveMembers(now: context.now).map { ProxyLoad(proxy: $0, workload: members[$0]!.workload) }
+            let view = liveMembers(now: context.now).map { ProxyLoad(proxy: $0, incarnation: members[$0]!.incarnation, workload: members[$0]!.workload) }
             effects.append(.send(to: proxy, .membership(proxies: view)))
         case .message(_, .assign(let taskID, _)):
             calls.call(.getTask(taskID), for: .fetch(taskID), into: &effects)

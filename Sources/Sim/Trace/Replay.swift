@@ -35,7 +35,10 @@ public enum TraceReplay {
     ) -> ReplayReport {
         let renderer = TraceRenderer<W>(names: simulation.names)
         var divergence: Divergence?
+        // The run's own sink (its observers, its liveness condition's bookkeeping) keeps working.
+        let previous = simulation.eventSink
         simulation.eventSink = { entry in
+            previous?(entry)
             guard divergence == nil else { return }
             let actual = renderer.render(entry)
             let index = Int(entry.index)
@@ -46,7 +49,7 @@ public enum TraceReplay {
             }
         }
         drive(simulation)
-        simulation.eventSink = nil
+        simulation.eventSink = previous
         let replayedEvents = simulation.eventCount
         if divergence == nil, replayedEvents < UInt64(recorded.eventLines.count) {
             // The replay ended early: the first recorded event it never produced is the divergence.
@@ -81,12 +84,14 @@ public enum Determinism {
             let renderer = TraceRenderer<W>(names: simulation.names)
             var lines: [String] = []
             var times: [SimInstant] = []
+            let previous = simulation.eventSink
             simulation.eventSink = { entry in
+                previous?(entry)
                 lines.append(renderer.render(entry))
                 times.append(entry.time)
             }
             drive(simulation)
-            simulation.eventSink = nil
+            simulation.eventSink = previous
             return (lines, times, simulation.fingerprintHex)
         }
         let first = try record()

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Core
+import Foundation
+import Scenarios
+import Sim
+
+/// A named scenario, or a scenario file (JSON).
+func resolveScenario(_ nameOrFile: String, seed: UInt64) throws -> Scenario {
+    if nameOrFile.hasSuffix(".json") || nameOrFile.contains("/") {
+        let scenario = try loadJSON(Scenario.self, path: nameOrFile, what: "scenario file")
+        if let problem = scenario.problem() { throw CLIError("scenario file '\(nameOrFile)': \(problem)") }
+        return scenario
+    }
+    do {
+        return try ScenarioLibrary.scenario(named: nameOrFile, seed: seed)
+    } catch let error as ScenarioError {
+        throw CLIError(error.description)
+    }
+}
+
+func seconds(_ nanos: Int64?) -> String {
+    guard let nanos else { return "n/a" }
+    return String(format: "%.1fs", Double(nanos) / 1e9)
+}
+
+func printReport(_ report: RunReport, wall: Double?, replay: String) {
+    print("tasks: \(report.tasks) acknowledged, \(report.completed) completed, \(report.aborted) aborted, \(report.unfinished) unfinished, \(report.rejected) rejected")
+    print("latency (virtual, submit to final status): p50 \(seconds(report.latencyP50)), p99 \(seconds(report.latencyP99))")
+    print("LLM calls: \(report.llmCalls) (\(report.wastedCalls) owner calls wasted on runs that saved nothing)")
+    print("faults injected: \(report.faultsInjected)")
+    var line = "events: \(report.events) (\(report.steps) steps), virtual time \(SimDuration(nanoseconds: report.virtualEnd))"
+    if let wall { line += String(format: ", wall %.3f s", wall) }
+    print(line)
+    print("liveness: \(report.livenessConverged ? "converged" : "did not converge")")
+    print("hash: \(report.hash)")
+    if report.passed {
+        print("result: PASS")
+    } else {
+        print("result: FAIL, \(report.violations.count) violation(s)")
+        for violation in report.violations.prefix(20) { print("  \(violation)") }
+        if report.violations.count > 20 { print("  ... and \(report.violations.count - 20) more") }
+        print("replay: \(replay)")
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one seed of a scenario: a safety phase with faults, a liveness phase, then the invariant checks.",
+        discussion: "Exit status: 0 pass, 1 an invariant was violated, 2 bad input."
+    )
+
+    @Option(help: "A scenario name (see `agentos scenarios list`) or a scenario file (JSON).")
+    var scenario = "smoke"
+
+    @Option(help: "The seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Write the trace (JSON Lines) to this file.")
+    var trace: String?
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() throws {
+        let resolved = try resolveScenario(scenario, seed: seed)
+        let rerun = "agentos run --scenario \(scenario) --seed \(seed)"
+        let replay = trace.map { "agentos replay \($0)" } ?? "\(rerun) --trace FILE"
+        if !json {
+            // First, so a crash never loses them.
+            print("scenario: \(resolved.name), seed: \(seed)")
+            print("rerun: \(rerun)")
+            if let trace { print("replay: agentos replay \(trace)") }
+        }
+        let runner: ScenarioRun
+        do { runner = try ScenarioRun(scenario: resolved, seed: seed) } catch { throw CLIError(oneLineError(error)) }
+        if let trace { try runner.record(to: trace) }
+        let (report, wall) = try measure { try runner.execute() }
+        if json { printJSON(report) } else { printReport(report, wall: wall, replay: replay) }
+        if !report.passed { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a trace: re-run its scenario, seed and faults on today's code and check the invariants, or with --exact verify it event by event.",
+        discussion: "Exit status: 0 pass (or identical), 1 a violation (or a divergence), 2 the trace cannot be used."
+    )
+
+    @Argument(help: "The trace file.")
+    var file: String
+
+    @Flag(help: "Verify the recorded events one by one and name the first divergence.")
+    var exact = false
+
+    @Flag(help: "Print a readable timeline of the events that matter.")
+    var timeline = false
+
+    @Option(help: "Only timeline events about one task: task=ID.")
+    var focus: String?
+
+    @Flag(help: "Print the verdict as JSON.")
+    var json = false
+
+    func run() throws {
+        let recorded: RecordedTrace
+        do { recorded = try RecordedTrace.load(path: file) } catch let error as TraceFileError { throw CLIError(error.description) }
+        var focusTask: TaskID?
+        if let focus {
+            guard focus.hasPrefix("task="), let id = TaskID(focus.dropFirst(5)) else { throw CLIError("--focus takes task=ID, got '\(focus)'") }
+            focusTask = id
+        }
+        if timeline || focusTask != nil {
+            for line in Timeline.render(recorded, task: focusTask) { print(line) }
+        }
+        if recorded.world == GossipRun.worldName {
+            try SimReplay.verdict(file: file, json: json)
+            return
+        }
+        do {
+            if exact {
+                let report = try ScenarioReplay.exact(recorded)
+                if json { printJSON(ReplayVerdict(report)) } else if report.identical {
+                    print("identical: \(report.replayedEvents) events, hash \(report.replayedHash)")
+                } else if let divergence = report.divergence {
+                    print("diverged: \(divergence)")
+                } else {
+                    print("diverged: every event matches but the hash differs (recorded \(report.recordedHash), replayed \(report.replayedHash))")
+                }
+                if !report.identical { throw ExitCode(ExitStatus.failed) }
+            } else {
+                let (scenario, seed, _) = try ScenarioReplay.inputs(recorded)
+                if !json { print("scenario: \(scenario.name), seed: \(seed) (recorded inputs, today's code)") }
+                let report = try ScenarioReplay.rerun(recorded)
+                if json { printJSON(report) } else { printReport(report, wall: nil, replay: "agentos replay \(file) --timeline") }
+                if !report.passed { throw ExitCode(ExitStatus.failed) }
+            }
+        } catch let error as TraceFileError {
+            throw CLIError(error.description)
+        } catch let error as ScenarioError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+struct ShrinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shrink",
+        abstract: "Minimise a failing trace while the same invariant still fails, and write the smaller trace."
+    )
+
+    @Argument(help: "A failing scenario trace.")
+    var file: String
+
+    @Option(help: "Where to write the shrunk trace (default: FILE with .shrunk before the extension).")
+    var output: String?
+
+    @Option(help: "The most runs to spend.")
+    var budget = 400
+
+    func run() throws {
+        let recorded: RecordedTrace
+        let inputs: (scenario: Scenario, seed: UInt64, faults: [FaultEntry])
+        do {
+            recorded = try RecordedTrace.load(path: file)
+            inputs = try ScenarioReplay.inputs(recorded)
+        } catch let error as TraceFileError {
+            throw CLIError(error.description)
+        }
+        let first = try ScenarioRun(scenario: inputs.scenario, seed: inputs.seed, faults: inputs.faults).execute()
+        guard let invariant = first.violations.first?.invariant else {
+            throw CLIError("the trace's run passes on today's code: nothing to shrink")
+        }
+        print("shrinking while \(invariant) fails (seed \(inputs.seed), \(inputs.faults.count) faults, \(inputs.scenario.workload.clients * inputs.scenario.workload.requestsPerClient) requests)")
+        let result = try ScenarioShrinker.shrink(
+            scenario: inputs.scenario, seed: inputs.seed, faults: inputs.faults, invariant: invariant, budget: budget,
+            progress: { print("  \($0)") })
+        let path = output ?? (file.hasSuffix(".jsonl") ? String(file.dropLast(6)) + ".shrunk.jsonl" : file + ".shrunk")
+        let run = try ScenarioRun(scenario: result.scenario, seed: inputs.seed, faults: result.faults)
+        try run.record(to: path)
+        let report = try run.execute()
+        print("after \(result.runs) runs: \(result.faults.count) faults, \(result.scenario.workload.clients * result.scenario.workload.requestsPerClient) requests, safety phase \(result.scenario.phases.safety), \(report.events) events")
+        print("still violated: \(report.violations.first.map(\.description) ?? "nothing (unexpected)")")
+        print("wrote \(path)")
+        print("replay: agentos replay \(path) --timeline")
+    }
+}
+
+struct ScenariosCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenarios",
+        abstract: "List the named scenarios, or print one as JSON to start a scenario file from.",
+        subcommands: [List.self, Show.self]
+    )
+
+    struct List: ParsableCommand {
+        func run() throws {
+            for name in ScenarioLibrary.names { print(name) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        @Argument(help: "A scenario name.")
+        var name: String
+
+        @Option(help: "The seed (it shapes `swarm`).")
+        var seed: UInt64 = 1
+
+        func run() throws {
+            printJSON(try resolveScenario(name, seed: seed))
+        }
+    }
+}
