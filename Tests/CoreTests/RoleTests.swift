@@ -125,6 +125,7 @@ struct RoleTests {
     @Test("a crashed region's tasks move to another region by a (g+1, 0) claim")
     func regionFailover() throws {
         let cluster = try Cluster.standard(regions: 2, proxies: 1)
+        cluster.llm.latency = 2 * Time.second  // still running when its region fails
         let request = cluster.submit(query(3, 2, 2))
         cluster.run(for: 2 * Time.second)
         let taskID = try #require(cluster.taskID(for: request))

@@ -13,7 +13,7 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
 
     public init(
         regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Nanos = 3 * Time.second,
-        sweepInterval: Nanos = 2 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, placementsMax: Int = 8
+        sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, placementsMax: Int = 8
     ) {
         self.regions = regions
         self.store = store

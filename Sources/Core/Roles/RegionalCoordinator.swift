@@ -13,7 +13,7 @@ public struct RegionSettings: Codable, Hashable, Sendable {
 
     public init(
         region: Address, gateway: Address = "gateway", store: Address = "store", heartbeatInterval: Nanos = Time.second,
-        proxyTimeout: Nanos = 3 * Time.second, sweepInterval: Nanos = 2 * Time.second, storeTimeout: Nanos = Time.second,
+        proxyTimeout: Nanos = 3 * Time.second, sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second,
         storeAttemptsMax: Int = 4, placementTimeout: Nanos = 10 * Time.second
     ) {
         self.region = region
@@ -78,7 +78,12 @@ public struct RegionalCoordinator: CoreMachine {
         case .timer:
             break
         case .message(_, .proxyHeartbeat(let proxy, let incarnation, let workload)):
+            let joined = members[proxy].map { context.now - $0.lastHeard > settings.proxyTimeout || $0.incarnation != incarnation } ?? true
             members[proxy] = Member(lastHeard: context.now, incarnation: incarnation, workload: workload)
+            if joined, !unplacedSince.isEmpty {
+                // Tasks are waiting for a proxy and one just (re)joined: place them now, not at the next sweep.
+                calls.call(.unfinishedTasks(region: settings.region), for: .sweep, into: &effects)
+            }
             assignedSinceReport[proxy] = 0
             let view = liveMembers(now: context.now).map { ProxyLoad(proxy: $0, incarnation: members[$0]!.incarnation, workload: members[$0]!.workload) }
             effects.append(.send(to: proxy, .membership(proxies: view)))

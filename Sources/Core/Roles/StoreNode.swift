@@ -26,27 +26,23 @@ public struct StoreNode: CoreMachine {
         case .getTask(let id):
             return .task(try store.getTask(id))
         case .claim(let id, let epoch, let region, let proxy):
-            let before = try store.getTask(id)?.epoch
-            let outcome = try store.claim(id, epoch: epoch, region: region, proxy: proxy)
-            observe(.write(task: id, request: .claim(region: region, proxy: proxy), epoch: epoch, before: before, outcome: outcome))
-            return .write(outcome)
+            let judged = try store.claimJudged(id, epoch: epoch, region: region, proxy: proxy)
+            observe(.write(task: id, request: .claim(region: region, proxy: proxy), epoch: epoch, before: judged.before, outcome: judged.outcome))
+            return .write(judged.outcome)
         case .saveProgress(let id, let node, let epoch, let result, let inputDigest):
-            let before = try store.getTask(id)?.epoch
-            let outcome = try store.saveProgress(id, node: node, epoch: epoch, result: result, inputDigest: inputDigest)
+            let judged = try store.saveProgressJudged(id, node: node, epoch: epoch, result: result, inputDigest: inputDigest)
             let kind = WriteKind.progress(node: node, resultDigest: StableDigest.hex(StableDigest.of(result)), inputDigest: inputDigest)
-            observe(.write(task: id, request: kind, epoch: epoch, before: before, outcome: outcome))
-            return .write(outcome)
+            observe(.write(task: id, request: kind, epoch: epoch, before: judged.before, outcome: judged.outcome))
+            return .write(judged.outcome)
         case .finish(let id, let epoch, let outcome):
-            let before = try store.getTask(id)?.epoch
-            let verdict = try store.finish(id, epoch: epoch, outcome: outcome)
+            let judged = try store.finishJudged(id, epoch: epoch, outcome: outcome)
             let digest = StableDigest.hex(StableDigest.of(outcome.result ?? outcome.reason ?? ""))
-            observe(.write(task: id, request: .finish(status: outcome.status, resultDigest: digest), epoch: epoch, before: before, outcome: verdict))
-            return .write(verdict)
+            observe(.write(task: id, request: .finish(status: outcome.status, resultDigest: digest), epoch: epoch, before: judged.before, outcome: judged.outcome))
+            return .write(judged.outcome)
         case .abort(let id, let epoch, let reason):
-            let before = try store.getTask(id)?.epoch
-            let verdict = try store.abort(id, epoch: epoch, reason: reason)
-            observe(.write(task: id, request: .abort, epoch: epoch, before: before, outcome: verdict))
-            return .write(verdict)
+            let judged = try store.abortJudged(id, epoch: epoch, reason: reason)
+            observe(.write(task: id, request: .abort, epoch: epoch, before: judged.before, outcome: judged.outcome))
+            return .write(judged.outcome)
         case .getProgressList(let id):
             return .progress(try store.getProgressList(id))
         case .unfinishedTasks(let region):

@@ -9,9 +9,9 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
     public let invariant = Invariant.progressCorrectness
     public private(set) var violations: [Violation] = []
     /// Applied results by task and node: (result digest, input digest, event).
-    var applied: [TaskID: [String: (String, String, String)]] = [:]
+    var applied: [TaskID: [String: (String, String, ObservedEvent)]] = [:]
     /// Input digests nodes started from, by task, node and epoch.
-    var started: [TaskID: [String: [Epoch: (String, String)]]] = [:]
+    var started: [TaskID: [String: [Epoch: (String, ObservedEvent)]]] = [:]
 
     public init() {}
 
@@ -21,7 +21,7 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
             if let (_, _, where_) = applied[task]?[node] {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: node, time: event.time,
-                    detail: "the node ran again at \(epoch) although its result was already saved", events: [where_, event.summary]))
+                    detail: "the node ran again at \(epoch) although its result was already saved", events: [where_.summary, event.summary]))
             }
             for parent in parents {
                 guard let (digest, _, where_) = applied[task]?[parent.node] else {
@@ -34,17 +34,17 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: node, time: event.time,
                         detail: "started from parent '\(parent.node)' result \(parent.resultDigest), but the saved result is \(digest)",
-                        events: [where_, event.summary]))
+                        events: [where_.summary, event.summary]))
                 }
             }
-            started[task, default: [:]][node, default: [:]][epoch] = (inputDigest, event.summary)
+            started[task, default: [:]][node, default: [:]][epoch] = (inputDigest, event)
         case .core(.write(let task, .progress(let node, let resultDigest, let inputDigest), let epoch, _, .applied(_, let repeated))):
             if !repeated, let (startedFrom, where_) = started[task]?[node]?[epoch], startedFrom != inputDigest {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: node, time: event.time,
-                    detail: "saved with input digest \(inputDigest) but started from \(startedFrom)", events: [where_, event.summary]))
+                    detail: "saved with input digest \(inputDigest) but started from \(startedFrom)", events: [where_.summary, event.summary]))
             }
-            if applied[task]?[node] == nil { applied[task, default: [:]][node] = (resultDigest, inputDigest, event.summary) }
+            if applied[task]?[node] == nil { applied[task, default: [:]][node] = (resultDigest, inputDigest, event) }
         default:
             break
         }
@@ -79,8 +79,8 @@ public struct ClientViewChecker: InvariantChecker {
     public let invariant = Invariant.clientView
     public private(set) var violations: [Violation] = []
     var acknowledged: Set<TaskID> = []
-    var last: [String: [TaskID: (TaskStatusView, String)]] = [:]
-    var completed: [TaskID: (String, String)] = [:]
+    var last: [String: [TaskID: (TaskStatusView, ObservedEvent)]] = [:]
+    var completed: [TaskID: (String, ObservedEvent)] = [:]
 
     public init() {}
 
@@ -107,15 +107,15 @@ public struct ClientViewChecker: InvariantChecker {
                 if Self.rank(status) < Self.rank(previous) {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: nil, time: event.time,
-                        detail: "status went back from \(previous.name) to \(status.name)", events: [where_, event.summary]))
+                        detail: "status went back from \(previous.name) to \(status.name)", events: [where_.summary, event.summary]))
                 } else if Self.rank(previous) == 2, status != previous {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: nil, time: event.time,
-                        detail: "a final status changed from \(previous) to \(status)", events: [where_, event.summary]))
+                        detail: "a final status changed from \(previous) to \(status)", events: [where_.summary, event.summary]))
                 }
             }
-            last[event.node, default: [:]][task] = (status, event.summary)
-            if case .completed(let result) = status, completed[task] == nil { completed[task] = (result, event.summary) }
+            last[event.node, default: [:]][task] = (status, event)
+            if case .completed(let result) = status, completed[task] == nil { completed[task] = (result, event) }
         default:
             break
         }
@@ -134,7 +134,7 @@ public struct ClientViewChecker: InvariantChecker {
             if let (seen, where_) = completed[task.taskID], seen != task.result {
                 violations.append(Violation(
                     invariant: invariant, task: task.taskID, node: nil, time: end,
-                    detail: "a client saw a completed result that differs from the stored one", events: [where_]))
+                    detail: "a client saw a completed result that differs from the stored one", events: [where_.summary]))
             }
         }
     }
@@ -145,13 +145,13 @@ public struct ClientViewChecker: InvariantChecker {
 public struct LivenessChecker: InvariantChecker {
     public let invariant = Invariant.liveness
     public private(set) var violations: [Violation] = []
-    var acknowledged: [TaskID: String] = [:]
+    var acknowledged: [TaskID: ObservedEvent] = [:]
 
     public init() {}
 
     public mutating func observe(_ event: ObservedEvent) {
         if case .core(.taskAcknowledged(let task)) = event.observation, acknowledged[task] == nil {
-            acknowledged[task] = event.summary
+            acknowledged[task] = event
         }
     }
 
@@ -161,19 +161,19 @@ public struct LivenessChecker: InvariantChecker {
             guard let record = byID[task] else {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: nil, time: end, detail: "an acknowledged task is missing from the database",
-                    events: [where_]))
+                    events: [where_.summary]))
                 continue
             }
             switch record.status {
             case .completed: break
             case .aborted where !(record.reason ?? "").isEmpty: break
             case .aborted:
-                violations.append(Violation(invariant: invariant, task: task, node: nil, time: end, detail: "aborted without a reason", events: [where_]))
+                violations.append(Violation(invariant: invariant, task: task, node: nil, time: end, detail: "aborted without a reason", events: [where_.summary]))
             case .pending, .running:
                 violations.append(Violation(
                     invariant: invariant, task: task, node: nil, time: end,
                     detail: "still \(record.status.rawValue) at the end of the liveness phase (epoch \(record.epoch), owner '\(record.ownerRegion)/\(record.ownerProxy)')",
-                    events: [where_]))
+                    events: [where_.summary]))
             }
         }
     }

@@ -27,8 +27,8 @@ struct AppliedWrite {
 public struct EpochMonotonicityChecker: InvariantChecker {
     public let invariant = Invariant.epochMonotonicity
     public private(set) var violations: [Violation] = []
-    var claimed: [TaskID: (Epoch, String)] = [:]
-    var progressEpoch: [TaskID: (Epoch, String)] = [:]
+    var claimed: [TaskID: (Epoch, ObservedEvent)] = [:]
+    var progressEpoch: [TaskID: (Epoch, ObservedEvent)] = [:]
 
     public init() {}
 
@@ -38,20 +38,20 @@ public struct EpochMonotonicityChecker: InvariantChecker {
             if let (last, where_) = claimed[write.task], write.epoch <= last {
                 violations.append(Violation(
                     invariant: invariant, task: write.task, node: nil, time: event.time,
-                    detail: "claim \(write.epoch) applied after claim \(last): the epoch did not rise", events: [where_, event.summary]))
+                    detail: "claim \(write.epoch) applied after claim \(last): the epoch did not rise", events: [where_.summary, event.summary]))
             } else if let before = write.before, write.epoch <= before {
                 violations.append(Violation(
                     invariant: invariant, task: write.task, node: nil, time: event.time,
                     detail: "claim \(write.epoch) applied over stored epoch \(before)", events: [event.summary]))
             }
-            claimed[write.task] = (write.epoch, event.summary)
+            claimed[write.task] = (write.epoch, event)
         } else if case .progress = write.kind {
             if let (last, where_) = progressEpoch[write.task], write.epoch < last {
                 violations.append(Violation(
                     invariant: invariant, task: write.task, node: nil, time: event.time,
-                    detail: "progress written at \(write.epoch) after progress at \(last)", events: [where_, event.summary]))
+                    detail: "progress written at \(write.epoch) after progress at \(last)", events: [where_.summary, event.summary]))
             }
-            progressEpoch[write.task] = (write.epoch, event.summary)
+            progressEpoch[write.task] = (write.epoch, event)
         }
     }
 }
@@ -60,24 +60,24 @@ public struct EpochMonotonicityChecker: InvariantChecker {
 public struct FencingChecker: InvariantChecker {
     public let invariant = Invariant.fencing
     public private(set) var violations: [Violation] = []
-    var current: [TaskID: (Epoch, String)] = [:]
+    var current: [TaskID: (Epoch, ObservedEvent)] = [:]
 
     public init() {}
 
     public mutating func observe(_ event: ObservedEvent) {
         guard let write = AppliedWrite(event) else { return }
         if write.isClaim {
-            current[write.task] = (write.epoch, event.summary)
+            current[write.task] = (write.epoch, event)
             return
         }
-        let (epoch, claim) = current[write.task] ?? (.initial, "(no claim)")
+        let (epoch, claim) = current[write.task] ?? (.initial, nil)
         guard write.epoch != epoch, !write.repeated else { return }
         var node: String?
         if case .progress(let id, _, _) = write.kind { node = id }
         violations.append(Violation(
             invariant: invariant, task: write.task, node: node, time: event.time,
             detail: "a data write at \(write.epoch) was applied while the task's epoch was \(epoch): its writer was fenced",
-            events: [claim, event.summary]))
+            events: [claim?.summary ?? "(no claim)", event.summary]))
     }
 }
 
@@ -85,7 +85,7 @@ public struct FencingChecker: InvariantChecker {
 public struct UniqueOwnershipChecker: InvariantChecker {
     public let invariant = Invariant.uniqueOwnership
     public private(set) var violations: [Violation] = []
-    var owners: [TaskID: [Epoch: (String, String)]] = [:]
+    var owners: [TaskID: [Epoch: (String, ObservedEvent)]] = [:]
 
     public init() {}
 
@@ -96,11 +96,11 @@ public struct UniqueOwnershipChecker: InvariantChecker {
             if existing != owner || !write.repeated {
                 violations.append(Violation(
                     invariant: invariant, task: write.task, node: nil, time: event.time,
-                    detail: "epoch \(write.epoch) claimed by \(existing) and again by \(owner)", events: [where_, event.summary]))
+                    detail: "epoch \(write.epoch) claimed by \(existing) and again by \(owner)", events: [where_.summary, event.summary]))
             }
             return
         }
-        owners[write.task, default: [:]][write.epoch] = (owner, event.summary)
+        owners[write.task, default: [:]][write.epoch] = (owner, event)
     }
 }
 
@@ -108,7 +108,7 @@ public struct UniqueOwnershipChecker: InvariantChecker {
 public struct ProgressImmutabilityChecker: InvariantChecker {
     public let invariant = Invariant.progressImmutability
     public private(set) var violations: [Violation] = []
-    var results: [TaskID: [String: (String, String)]] = [:]
+    var results: [TaskID: [String: (String, ObservedEvent)]] = [:]
 
     public init() {}
 
@@ -118,11 +118,11 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
             if first != digest {
                 violations.append(Violation(
                     invariant: invariant, task: write.task, node: node, time: event.time,
-                    detail: "result \(first) was replaced by \(digest)", events: [where_, event.summary]))
+                    detail: "result \(first) was replaced by \(digest)", events: [where_.summary, event.summary]))
             }
             return
         }
-        results[write.task, default: [:]][node] = (digest, event.summary)
+        results[write.task, default: [:]][node] = (digest, event)
     }
 
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
@@ -132,7 +132,7 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
                 if let (first, where_) = results[task]?[row.nodeID], first != stored {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: row.nodeID, time: end,
-                        detail: "the database holds result \(stored), but \(first) was applied", events: [where_]))
+                        detail: "the database holds result \(stored), but \(first) was applied", events: [where_.summary]))
                 }
             }
         }

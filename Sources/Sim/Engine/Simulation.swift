@@ -90,7 +90,11 @@ struct Engine<W: SimWorld> {
     var fingerprint = FNV64()
     var eventSink: ((TraceEntry<W>) -> Void)?
 
-    var queue = Heap<Scheduled<W>>()
+    /// The event queue holds small, trivially copyable keys; the payloads live in a slab, so
+    /// heap sifts move 24 bytes rather than whole messages.
+    var queue = Heap<Scheduled>()
+    var payloads: [ScheduledPayload<W>?] = []
+    var freeSlots: [Int32] = []
     var nextSequence: UInt64 = 0
     var nextMessageID: UInt64 = 0
     var nextTimerGeneration: UInt64 = 0
@@ -145,7 +149,10 @@ struct Engine<W: SimWorld> {
         precondition(next.time >= now, "time went backwards: event at \(next.time) after \(now)")
         now = next.time
         stepCount &+= 1
-        switch next.payload {
+        let payload = payloads[Int(next.slot)]!
+        payloads[Int(next.slot)] = nil
+        freeSlots.append(next.slot)
+        switch payload {
         case .deliver(let delivery):
             deliver(delivery)
         case .timer(let node, let incarnation, let generation, let timer):
@@ -160,7 +167,15 @@ struct Engine<W: SimWorld> {
     }
 
     mutating func schedule(at time: SimInstant, _ payload: ScheduledPayload<W>) {
-        queue.insert(Scheduled(time: time, sequence: nextSequence, payload: payload))
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            payloads[Int(slot)] = payload
+        } else {
+            slot = Int32(payloads.count)
+            payloads.append(payload)
+        }
+        queue.insert(Scheduled(time: time, sequence: nextSequence, slot: slot))
         nextSequence &+= 1
     }
 
@@ -271,10 +286,11 @@ enum ScheduledPayload<W: SimWorld> {
     case boot(node: Int)
 }
 
-struct Scheduled<W: SimWorld>: Comparable {
+/// A queue entry: ordered by (time, sequence); `slot` finds the payload.
+struct Scheduled: Comparable {
     let time: SimInstant
     let sequence: UInt64
-    let payload: ScheduledPayload<W>
+    let slot: Int32
 
     static func < (lhs: Scheduled, rhs: Scheduled) -> Bool {
         lhs.time == rhs.time ? lhs.sequence < rhs.sequence : lhs.time < rhs.time

@@ -1,0 +1,173 @@
+import Core
+import Sim
+
+/// A hand-written canonical hash of every Core message: a tag per case, then every field.
+/// Messages are hashed once per send, which made the generic `Codable` hashing a tenth of a
+/// scenario's cost. A test checks that every field reaches the hash.
+extension CoreMessage {
+    public func stableHash(into h: inout FNV64) {
+        switch self {
+        case .submit(let id, let query): h.combine(byte: 1); h.combine(id); query.hash(into: &h)
+        case .submitted(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)
+        case .submitRejected(let id, let reason): h.combine(byte: 3); h.combine(id); h.combine(reason)
+        case .statusQuery(let id, let task): h.combine(byte: 4); h.combine(id); h.combine(task)
+        case .statusReply(let id, let status): h.combine(byte: 5); h.combine(id); status.hash(into: &h)
+        case .storeRequest(let id, let request): h.combine(byte: 6); h.combine(id); request.hash(into: &h)
+        case .storeReply(let id, let reply): h.combine(byte: 7); h.combine(id); reply.hash(into: &h)
+        case .assign(let task, let epoch): h.combine(byte: 8); h.combine(task); epoch.hash(into: &h)
+        case .regionHeartbeat(let region, let load): h.combine(byte: 9); h.combine(region); h.combine(load)
+        case .cannotPlace(let task, let epoch, let reason): h.combine(byte: 10); h.combine(task); epoch.hash(into: &h); h.combine(reason)
+        case .run(let task, let epoch, let owner): h.combine(byte: 11); h.combine(task); epoch.hash(into: &h); h.combine(owner)
+        case .proxyHeartbeat(let proxy, let incarnation, let workload):
+            h.combine(byte: 12); h.combine(proxy); h.combine(incarnation); h.combine(workload)
+        case .membership(let proxies):
+            h.combine(byte: 13); h.combine(proxies.count)
+            for load in proxies { h.combine(load.proxy); h.combine(load.incarnation); h.combine(load.workload) }
+        case .llmWork(let work):
+            h.combine(byte: 14); h.combine(work.callID); h.combine(work.owner); h.combine(work.taskID); h.combine(work.kind.rawValue)
+            h.combine(work.prompt); FNV64.combineAll(work.stop, into: &h); h.combine(work.maxTokens); h.combine(work.totalCalls); h.combine(work.remainingHalfCalls)
+        case .llmWorkReply(let callID, let result):
+            h.combine(byte: 15); h.combine(callID)
+            switch result {
+            case .text(let text): h.combine(byte: 1); h.combine(text)
+            case .queueFull: h.combine(byte: 2)
+            case .failed(let reason): h.combine(byte: 3); h.combine(reason)
+            }
+        case .llmRequest(let request):
+            h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); FNV64.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
+        case .llmReply(let reply):
+            h.combine(byte: 17); h.combine(reply.id)
+            switch reply.result {
+            case .text(let text): h.combine(byte: 1); h.combine(text)
+            case .error(let status, let message, let retryAfter):
+                h.combine(byte: 2); h.combine(status); h.combine(message); h.combine(retryAfter ?? -1)
+            }
+        }
+    }
+}
+
+extension Epoch {
+    func hash(into h: inout FNV64) { h.combine(global); h.combine(regional) }
+}
+
+extension Query {
+    func hash(into h: inout FNV64) {
+        h.combine(taskName); h.combine(taskDescription); h.combine(nRounds); h.combine(nSamples); h.combine(nVoters)
+        guard let graph else { return h.combine(byte: 0) }
+        h.combine(byte: 1); h.combine(graph.nodes.count)
+        for node in graph.nodes {
+            h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); FNV64.combineAll(node.dependsOn, into: &h)
+        }
+    }
+}
+
+extension FNV64 {
+    static func combineAll(_ strings: [String], into h: inout FNV64) {
+        h.combine(strings.count)
+        for string in strings { h.combine(string) }
+    }
+}
+
+extension TaskStatusView {
+    func hash(into h: inout FNV64) {
+        switch self {
+        case .pending: h.combine(byte: 1)
+        case .running: h.combine(byte: 2)
+        case .completed(let result): h.combine(byte: 3); h.combine(result)
+        case .aborted(let reason): h.combine(byte: 4); h.combine(reason)
+        case .nonExist: h.combine(byte: 5)
+        }
+    }
+}
+
+extension TaskOutcome {
+    func hash(into h: inout FNV64) {
+        switch self {
+        case .completed(let result): h.combine(byte: 1); h.combine(result)
+        case .aborted(let reason): h.combine(byte: 2); h.combine(reason)
+        }
+    }
+}
+
+extension StoreRequest {
+    func hash(into h: inout FNV64) {
+        switch self {
+        case .createTask(let user, let type, let description, let request, let key):
+            h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(request); h.combine(key)
+        case .getTask(let task): h.combine(byte: 2); h.combine(task)
+        case .claim(let task, let epoch, let region, let proxy):
+            h.combine(byte: 3); h.combine(task); epoch.hash(into: &h); h.combine(region); h.combine(proxy)
+        case .saveProgress(let task, let node, let epoch, let result, let digest):
+            h.combine(byte: 4); h.combine(task); h.combine(node); epoch.hash(into: &h); h.combine(result); h.combine(digest)
+        case .finish(let task, let epoch, let outcome): h.combine(byte: 5); h.combine(task); epoch.hash(into: &h); outcome.hash(into: &h)
+        case .abort(let task, let epoch, let reason): h.combine(byte: 6); h.combine(task); epoch.hash(into: &h); h.combine(reason)
+        case .getProgressList(let task): h.combine(byte: 7); h.combine(task)
+        case .unfinishedTasks(let region): h.combine(byte: 8); h.combine(region ?? "\u{0}")
+        }
+    }
+}
+
+extension StoreReply {
+    func hash(into h: inout FNV64) {
+        switch self {
+        case .created(let task): h.combine(byte: 1); h.combine(task)
+        case .task(let record):
+            h.combine(byte: 2)
+            if let record { record.hash(into: &h) } else { h.combine(byte: 0) }
+        case .write(let outcome): h.combine(byte: 3); outcome.hash(into: &h)
+        case .progress(let rows):
+            h.combine(byte: 4); h.combine(rows.count)
+            for row in rows {
+                h.combine(row.taskID); h.combine(row.nodeID); row.epoch.hash(into: &h); h.combine(row.result); h.combine(row.inputDigest)
+            }
+        case .tasks(let records):
+            h.combine(byte: 5); h.combine(records.count)
+            for record in records { record.hash(into: &h) }
+        case .failed(let reason): h.combine(byte: 6); h.combine(reason)
+        }
+    }
+}
+
+extension WriteOutcome {
+    func hash(into h: inout FNV64) {
+        switch self {
+        case .applied(let current, let repeated): h.combine(byte: 1); current.hash(into: &h); h.combine(repeated)
+        case .rejected(let current, let reason):
+            h.combine(byte: 2); if let current { current.hash(into: &h) } else { h.combine(byte: 0) }; h.combine(reason.rawValue)
+        }
+    }
+}
+
+extension TaskRecord {
+    func hash(into h: inout FNV64) {
+        h.combine(taskID); h.combine(userID); h.combine(taskType); epoch.hash(into: &h); h.combine(taskDescription)
+        h.combine(ownerRegion); h.combine(ownerProxy); h.combine(status.rawValue); h.combine(result ?? "\u{0}"); h.combine(reason ?? "\u{0}")
+        h.combine(requestDocumentID ?? -1); h.combine(responseDocumentID ?? -1)
+    }
+}
+
+extension WorldTimer {
+    public func stableHash(into h: inout FNV64) {
+        switch self {
+        case .core(let timer):
+            h.combine(byte: 1)
+            switch timer {
+            case .heartbeat: h.combine(byte: 1)
+            case .sweep: h.combine(byte: 2)
+            case .storeRetry(let id): h.combine(byte: 3); h.combine(id)
+            case .llmTimeout(let id): h.combine(byte: 4); h.combine(id)
+            case .llmRetry(let id): h.combine(byte: 5); h.combine(id)
+            case .workTimeout(let id): h.combine(byte: 6); h.combine(id)
+            case .clientPoll(let id): h.combine(byte: 7); h.combine(id)
+            }
+        case .client(let timer):
+            h.combine(byte: 2)
+            switch timer {
+            case .burst(let k): h.combine(byte: 1); h.combine(k)
+            case .resubmit(let id): h.combine(byte: 2); h.combine(id)
+            case .poll(let id): h.combine(byte: 3); h.combine(id)
+            }
+        case .llmDone(let id): h.combine(byte: 3); h.combine(id)
+        }
+    }
+}
