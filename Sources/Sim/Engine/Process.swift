@@ -43,6 +43,13 @@ public struct NodeBoot: Sendable {
     /// 1 on the first start, +1 on every restart.
     public let incarnation: UInt32
     public let nodeCount: Int
+
+    @inlinable public init(id: NodeID, name: String, incarnation: UInt32, nodeCount: Int) {
+        self.id = id
+        self.name = name
+        self.incarnation = incarnation
+        self.nodeCount = nodeCount
+    }
 }
 
 /// One effect of a handler, applied by the kernel in the order the handler produced them.
@@ -60,9 +67,10 @@ public struct ProcessContext<W: SimWorld> {
     public let node: NodeID
     public let incarnation: UInt32
     public var random: SimRandom
-    public internal(set) var effects: [Effect<W>]
+    /// The effects so far, applied in order after the handler returns.
+    public var effects: [Effect<W>]
 
-    init(now: SimInstant, node: NodeID, incarnation: UInt32, random: SimRandom, effects: [Effect<W>]) {
+    @usableFromInline init(now: SimInstant, node: NodeID, incarnation: UInt32, random: SimRandom, effects: [Effect<W>]) {
         self.now = now
         self.node = node
         self.incarnation = incarnation

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// Why a run stopped.
 public enum RunStop: String, Sendable, Codable {
     /// The next event lies past the deadline; `now` was advanced to the deadline.
@@ -18,12 +20,19 @@ public struct LivenessResult: Sendable {
     public let healedAt: SimInstant
     public let stoppedAt: SimInstant
     public let stop: RunStop
+
+    @inlinable public init(converged: Bool, healedAt: SimInstant, stoppedAt: SimInstant, stop: RunStop) {
+        self.converged = converged
+        self.healedAt = healedAt
+        self.stoppedAt = stoppedAt
+        self.stop = stop
+    }
 }
 
 extension Simulation {
     /// Runs until the deadline, quiescence, the step budget, or `condition` (checked after each
     /// step) holds, whichever comes first. After `requestStop()` every run returns `.stopped`.
-    @discardableResult
+    @inlinable @discardableResult
     public func run(
         until deadline: SimInstant = .distantFuture, stepBudget: UInt64 = .max, condition: (() -> Bool)? = nil
     ) -> RunStop {
@@ -43,14 +52,14 @@ extension Simulation {
     }
 
     /// Runs until no event is left (or the budget runs out).
-    @discardableResult
+    @inlinable @discardableResult
     public func runUntilQuiescent(stepBudget: UInt64 = .max) -> RunStop {
         run(until: .distantFuture, stepBudget: stepBudget)
     }
 
     /// The liveness phase: cancels the rest of the fault timeline, heals every fault (restarting
     /// crashed nodes), then runs until `condition` holds or `budget` of virtual time passes.
-    public func healAndAwait(
+    @inlinable public func healAndAwait(
         budget: SimDuration, stepBudget: UInt64 = .max, condition: @escaping () -> Bool
     ) -> LivenessResult {
         engine.timelineCancelled = true

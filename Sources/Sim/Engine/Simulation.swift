@@ -23,8 +23,8 @@ public struct NodeSpec<W: SimWorld> {
 /// (`eventSink`, run conditions) may read the simulation between steps; an `eventSink` runs
 /// inside a step and may only call `requestStop()`.
 public final class Simulation<W: SimWorld> {
-    var engine: Engine<W>
-    var stopRequested = false
+    @usableFromInline var engine: Engine<W>
+    @usableFromInline var stopRequested = false
 
     public init(seed: UInt64, network: NetworkConfig = NetworkConfig(), nodes: [NodeSpec<W>], faults: [FaultEntry] = [])
         throws
@@ -66,48 +66,49 @@ public final class Simulation<W: SimWorld> {
     public var heldCount: Int { engine.heldMessages.count }
 
     /// Ends the current `run` after the event in progress; every later run returns `.stopped`.
-    public func requestStop() { stopRequested = true }
+    @inlinable public func requestStop() { stopRequested = true }
 
     /// Processes the next queue event. False when the queue is empty.
-    @discardableResult
+    @inlinable @discardableResult
     public func step() -> Bool { engine.step() }
 
     /// Applies one fault now, outside the timeline.
-    public func apply(_ action: FaultAction) { engine.apply(action) }
+    @inlinable public func apply(_ action: FaultAction) { engine.apply(action) }
 }
 
 /// The simulator's state and event loop, as a value so that field accesses are checked
 /// statically.
+@usableFromInline
 struct Engine<W: SimWorld> {
-    let seed: UInt64
-    let network: NetworkConfig
-    let names: [String]
-    let timeline: [FaultEntry]
+    @usableFromInline let seed: UInt64
+    @usableFromInline let network: NetworkConfig
+    @usableFromInline let names: [String]
+    @usableFromInline let timeline: [FaultEntry]
 
-    var now: SimInstant = .zero
-    var stepCount: UInt64 = 0
-    var eventCount: UInt64 = 0
-    var fingerprint = FNV64()
-    var eventSink: ((TraceEntry<W>) -> Void)?
+    @usableFromInline var now: SimInstant = .zero
+    @usableFromInline var stepCount: UInt64 = 0
+    @usableFromInline var eventCount: UInt64 = 0
+    @usableFromInline var fingerprint = FNV64()
+    @usableFromInline var eventSink: ((TraceEntry<W>) -> Void)?
 
     /// The event queue holds small, trivially copyable keys; the payloads live in a slab, so
     /// heap sifts move 24 bytes rather than whole messages.
-    var queue = Heap<Scheduled>()
-    var payloads: [ScheduledPayload<W>?] = []
-    var freeSlots: [Int32] = []
-    var nextSequence: UInt64 = 0
-    var nextMessageID: UInt64 = 0
-    var nextTimerGeneration: UInt64 = 0
-    var slots: [NodeSlot<W>]
-    let factories: [(NodeBoot) -> any SimProcess<W>]
-    let nodeIDs: [String: NodeID]
-    var links: LinkTable
-    var netRandom: SimRandom
-    var cuts: CutTable
-    var heldMessages: [Delivery<W>] = []
-    var partitions: [(id: String, pairs: [(Int, Int)])] = []
-    var timelineCancelled = false
-    var effectBuffer: [Effect<W>] = []
+    @usableFromInline var queue = Heap<Scheduled>()
+    @usableFromInline var payloads: [ScheduledPayload<W>?] = []
+    @usableFromInline var freeSlots: [Int32] = []
+    @usableFromInline var nextSequence: UInt64 = 0
+    @usableFromInline var nextMessageID: UInt64 = 0
+    @usableFromInline var nextTimerGeneration: UInt64 = 0
+    @usableFromInline var slots: [NodeSlot<W>]
+    @usableFromInline let factories: [(NodeBoot) -> any SimProcess<W>]
+    @usableFromInline let nodeIDs: [String: NodeID]
+    @usableFromInline var links: LinkTable
+    @usableFromInline var netRandom: SimRandom
+    @usableFromInline var cuts: CutTable
+    @usableFromInline var heldMessages: [Delivery<W>] = []
+    @usableFromInline var partitions: [(id: String, pairs: [(Int, Int)])] = []
+    @usableFromInline var timelineCancelled = false
+    @usableFromInline var effectBuffer: [Effect<W>] = []
 
     init(seed: UInt64, network: NetworkConfig, nodes: [NodeSpec<W>], faults: [FaultEntry]) throws {
         self.seed = seed
@@ -144,7 +145,7 @@ struct Engine<W: SimWorld> {
 
     // MARK: The event loop
 
-    mutating func step() -> Bool {
+    @inlinable mutating func step() -> Bool {
         guard let next = queue.popMin() else { return false }
         precondition(next.time >= now, "time went backwards: event at \(next.time) after \(now)")
         now = next.time
@@ -166,7 +167,7 @@ struct Engine<W: SimWorld> {
         return true
     }
 
-    mutating func schedule(at time: SimInstant, _ payload: ScheduledPayload<W>) {
+    @inlinable mutating func schedule(at time: SimInstant, _ payload: ScheduledPayload<W>) {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -180,7 +181,7 @@ struct Engine<W: SimWorld> {
     }
 
     @inline(__always)
-    mutating func record(_ event: TraceEvent<W>) {
+    @inlinable mutating func record(_ event: TraceEvent<W>) {
         fingerprint.combine(now.nanoseconds)
         event.stableHash(into: &fingerprint)
         if let sink = eventSink {
@@ -191,7 +192,7 @@ struct Engine<W: SimWorld> {
 
     // MARK: Nodes
 
-    mutating func boot(_ index: Int) {
+    @inlinable mutating func boot(_ index: Int) {
         precondition(slots[index].status == .down, "boot of node \(names[index]) which is \(slots[index].status)")
         slots[index].incarnation += 1
         let incarnation = slots[index].incarnation
@@ -203,7 +204,7 @@ struct Engine<W: SimWorld> {
         invoke(index, .start)
     }
 
-    mutating func invoke(_ index: Int, _ input: ProcessInput<W>) {
+    @inlinable mutating func invoke(_ index: Int, _ input: ProcessInput<W>) {
         var context = ProcessContext<W>(
             now: now, node: NodeID(index), incarnation: slots[index].incarnation,
             random: slots[index].random, effects: effectBuffer)
@@ -217,7 +218,7 @@ struct Engine<W: SimWorld> {
         effectBuffer = context.effects
     }
 
-    mutating func apply(_ effect: Effect<W>, from index: Int) {
+    @inlinable mutating func apply(_ effect: Effect<W>, from index: Int) {
         switch effect {
         case .send(let to, let message):
             precondition(to.index >= 0 && to.index < slots.count, "node \(names[index]) sent to unknown node \(to)")
@@ -237,7 +238,7 @@ struct Engine<W: SimWorld> {
         }
     }
 
-    mutating func fireTimer(node index: Int, incarnation: UInt32, generation: UInt64, timer: W.Timer) {
+    @inlinable mutating func fireTimer(node index: Int, incarnation: UInt32, generation: UInt64, timer: W.Timer) {
         // A timer of an earlier incarnation, or one re-armed or cancelled since, is stale.
         guard slots[index].incarnation == incarnation, slots[index].status != .down,
             slots[index].timers[timer] == generation
@@ -259,26 +260,37 @@ public enum NodeStatus: String, Sendable, Codable {
     case down
 }
 
+@usableFromInline
 struct NodeSlot<W: SimWorld> {
-    var status: NodeStatus = .down
-    var incarnation: UInt32 = 0
+    @usableFromInline var status: NodeStatus = .down
+    @usableFromInline var incarnation: UInt32 = 0
     /// Bumped at every crash; a message in flight carries the value at send time and is lost
     /// if the receiver crashed meanwhile.
-    var crashCount: UInt32 = 0
-    var process: (any SimProcess<W>)?
-    var random = SimRandom(seed: 0)
-    var timers: [W.Timer: UInt64] = [:]
-    var pausedInbox: Deque<ScheduledPayload<W>> = []
+    @usableFromInline var crashCount: UInt32 = 0
+    @usableFromInline var process: (any SimProcess<W>)?
+    @usableFromInline var random = SimRandom(seed: 0)
+    @usableFromInline var timers: [W.Timer: UInt64] = [:]
+    @usableFromInline var pausedInbox: Deque<ScheduledPayload<W>> = []
 }
 
+@usableFromInline
 struct Delivery<W: SimWorld> {
-    let id: UInt64
-    let from: Int32
-    let to: Int32
-    let receiverCrashCount: UInt32
-    let message: W.Message
+    @usableFromInline let id: UInt64
+    @usableFromInline let from: Int32
+    @usableFromInline let to: Int32
+    @usableFromInline let receiverCrashCount: UInt32
+    @usableFromInline let message: W.Message
+
+    @inlinable init(id: UInt64, from: Int32, to: Int32, receiverCrashCount: UInt32, message: W.Message) {
+        self.id = id
+        self.from = from
+        self.to = to
+        self.receiverCrashCount = receiverCrashCount
+        self.message = message
+    }
 }
 
+@usableFromInline
 enum ScheduledPayload<W: SimWorld> {
     case deliver(Delivery<W>)
     case timer(node: Int, incarnation: UInt32, generation: UInt64, W.Timer)
@@ -287,14 +299,21 @@ enum ScheduledPayload<W: SimWorld> {
 }
 
 /// A queue entry: ordered by (time, sequence); `slot` finds the payload.
+@usableFromInline
 struct Scheduled: Comparable {
-    let time: SimInstant
-    let sequence: UInt64
-    let slot: Int32
+    @usableFromInline let time: SimInstant
+    @usableFromInline let sequence: UInt64
+    @usableFromInline let slot: Int32
 
-    static func < (lhs: Scheduled, rhs: Scheduled) -> Bool {
+    @inlinable init(time: SimInstant, sequence: UInt64, slot: Int32) {
+        self.time = time
+        self.sequence = sequence
+        self.slot = slot
+    }
+
+    @inlinable static func < (lhs: Scheduled, rhs: Scheduled) -> Bool {
         lhs.time == rhs.time ? lhs.sequence < rhs.sequence : lhs.time < rhs.time
     }
 
-    static func == (lhs: Scheduled, rhs: Scheduled) -> Bool { lhs.sequence == rhs.sequence }
+    @inlinable static func == (lhs: Scheduled, rhs: Scheduled) -> Bool { lhs.sequence == rhs.sequence }
 }

@@ -50,7 +50,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
         }
     }
 
-    func stableHash(into hasher: inout FNV64) {
+    @usableFromInline func stableHash(into hasher: inout FNV64) {
         hasher.combine(summary)
     }
 }

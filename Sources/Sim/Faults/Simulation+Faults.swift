@@ -1,7 +1,9 @@
+import DequeModule
+
 extension Engine {
     /// Applies one fault now. Faults are idempotent: crashing a crashed node does nothing but
     /// leave the event in the trace, which keeps hand-written timelines forgiving.
-    mutating func apply(_ action: FaultAction) {
+    @inlinable mutating func apply(_ action: FaultAction) {
         record(.fault(action))
         switch action {
         case .crash(let name):
@@ -50,7 +52,7 @@ extension Engine {
         }
     }
 
-    private func index(_ name: String) -> Int {
+    @usableFromInline func index(_ name: String) -> Int {
         guard let id = nodeIDs[name] else {
             preconditionFailure("fault names unknown node '\(name)'; the initializer validates names")
         }
@@ -58,11 +60,11 @@ extension Engine {
     }
 
     /// Down after a crash, as opposed to not started yet: only the former is restarted.
-    func hasCrashed(_ node: Int) -> Bool {
+    @inlinable func hasCrashed(_ node: Int) -> Bool {
         slots[node].status == .down && slots[node].incarnation > 0
     }
 
-    mutating func crash(_ node: Int) {
+    @inlinable mutating func crash(_ node: Int) {
         guard slots[node].status != .down else { return }
         slots[node].status = .down
         slots[node].process = nil
@@ -71,7 +73,7 @@ extension Engine {
         slots[node].crashCount += 1
     }
 
-    mutating func resume(_ node: Int) {
+    @inlinable mutating func resume(_ node: Int) {
         guard slots[node].status == .paused else { return }
         slots[node].status = .up
         // What waited while the process hung arrives now, in the order it arrived.
@@ -88,7 +90,7 @@ extension Engine {
         }
     }
 
-    mutating func healEverything() {
+    @inlinable mutating func healEverything() {
         for position in cuts.partitioned.indices { cuts.partitioned[position] = 0 }
         partitions.removeAll()
         for position in cuts.cloggedLinks.indices { cuts.cloggedLinks[position] = 0 }

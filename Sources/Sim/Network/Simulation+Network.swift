@@ -1,8 +1,11 @@
+import DequeModule
+
 /// Link behaviour resolved into a dense table once, so a send costs one array read.
+@usableFromInline
 struct LinkTable {
-    let nodeCount: Int
-    var configs: [LinkConfig]
-    var index: [Int32]
+    @usableFromInline let nodeCount: Int
+    @usableFromInline var configs: [LinkConfig]
+    @usableFromInline var index: [Int32]
 
     init(config: NetworkConfig, names: [String]) {
         nodeCount = names.count
@@ -18,16 +21,17 @@ struct LinkTable {
     }
 
     @inline(__always)
-    func link(_ from: Int, _ to: Int) -> LinkConfig { configs[Int(index[from * nodeCount + to])] }
+    @inlinable func link(_ from: Int, _ to: Int) -> LinkConfig { configs[Int(index[from * nodeCount + to])] }
 }
 
 /// Which directed links are cut (partitions stack, so these are counts) or clogged.
+@usableFromInline
 struct CutTable {
-    let nodeCount: Int
-    var partitioned: [UInt16]
-    var cloggedLinks: [UInt16]
-    var cloggedNodes: [Bool]
-    var anyClog = false
+    @usableFromInline let nodeCount: Int
+    @usableFromInline var partitioned: [UInt16]
+    @usableFromInline var cloggedLinks: [UInt16]
+    @usableFromInline var cloggedNodes: [Bool]
+    @usableFromInline var anyClog = false
 
     init(nodeCount: Int) {
         self.nodeCount = nodeCount
@@ -37,21 +41,21 @@ struct CutTable {
     }
 
     @inline(__always)
-    func isPartitioned(_ from: Int, _ to: Int) -> Bool { partitioned[from * nodeCount + to] > 0 }
+    @inlinable func isPartitioned(_ from: Int, _ to: Int) -> Bool { partitioned[from * nodeCount + to] > 0 }
 
     @inline(__always)
-    func isClogged(_ from: Int, _ to: Int) -> Bool {
+    @inlinable func isClogged(_ from: Int, _ to: Int) -> Bool {
         anyClog && (cloggedNodes[from] || cloggedNodes[to] || cloggedLinks[from * nodeCount + to] > 0)
     }
 
-    mutating func recomputeAnyClog() {
+    @inlinable mutating func recomputeAnyClog() {
         anyClog = cloggedNodes.contains(true) || cloggedLinks.contains { $0 > 0 }
     }
 }
 
 extension Engine {
     /// Puts a message on the wire: partition check, loss, latency, duplication.
-    mutating func transmit(id: UInt64, from: Int, to: Int, _ message: W.Message) {
+    @inlinable mutating func transmit(id: UInt64, from: Int, to: Int, _ message: W.Message) {
         if cuts.isPartitioned(from, to) {
             record(.drop(id: id, from: NodeID(from), to: NodeID(to), .partition))
             return
@@ -76,7 +80,7 @@ extension Engine {
     }
 
     /// A message reaches its receiver's side of the network.
-    mutating func deliver(_ delivery: Delivery<W>) {
+    @inlinable mutating func deliver(_ delivery: Delivery<W>) {
         let fromIndex = Int(delivery.from)
         let toIndex = Int(delivery.to)
         let from = NodeID(fromIndex)
@@ -107,7 +111,7 @@ extension Engine {
 
     /// Releases the held messages whose link is no longer clogged, in the order they were held,
     /// each after the link's minimum latency, so a released link keeps its order.
-    mutating func releaseUnclogged() {
+    @inlinable mutating func releaseUnclogged() {
         guard !heldMessages.isEmpty else { return }
         var stillHeld: [Delivery<W>] = []
         for delivery in heldMessages {

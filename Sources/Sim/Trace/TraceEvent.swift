@@ -42,7 +42,7 @@ public enum TraceEvent<W: SimWorld> {
     }
 
     /// The canonical encoding that the trace hash consumes: a tag, then the fields in order.
-    func stableHash(into hasher: inout FNV64) {
+    @inlinable func stableHash(into hasher: inout FNV64) {
         switch self {
         case .send(let id, let from, let to, let message):
             hasher.combine(byte: 1); hasher.combine(id); hasher.combine(from.index); hasher.combine(to.index)
@@ -73,4 +73,10 @@ public struct TraceEntry<W: SimWorld> {
     public let index: UInt64
     public let time: SimInstant
     public let event: TraceEvent<W>
+
+    @inlinable public init(index: UInt64, time: SimInstant, event: TraceEvent<W>) {
+        self.index = index
+        self.time = time
+        self.event = event
+    }
 }
