@@ -46,7 +46,10 @@ let package = Package(
         .testTarget(name: "SimTests", dependencies: ["Sim"]),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Core", "Sim", "FakeLLM"]),
+        .testTarget(
+            name: "ScenarioTests",
+            dependencies: ["Scenarios", "Core", "Sim", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
         .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim"]),

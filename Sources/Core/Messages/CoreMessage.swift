@@ -96,6 +96,21 @@ public struct LLMWork: Codable, Hashable, Sendable {
     public var totalCalls: Int
     /// `srtf`: the task's remaining calls, voters weighted one half (in half-calls).
     public var remainingHalfCalls: Int
+
+    public init(
+        callID: UInt64, owner: Address, taskID: TaskID, kind: CallKind, prompt: String, stop: [String], maxTokens: Int, totalCalls: Int,
+        remainingHalfCalls: Int
+    ) {
+        self.callID = callID
+        self.owner = owner
+        self.taskID = taskID
+        self.kind = kind
+        self.prompt = prompt
+        self.stop = stop
+        self.maxTokens = maxTokens
+        self.totalCalls = totalCalls
+        self.remainingHalfCalls = remainingHalfCalls
+    }
 }
 
 public enum LLMWorkResult: Codable, Hashable, Sendable {

@@ -62,14 +62,14 @@ struct StoreCalls<Purpose> {
 
 /// Encodes values for the store and prompts with sorted keys, so the same value always gives
 /// the same bytes (and the same digests).
-enum CanonicalJSON {
-    static func encode<T: Encodable>(_ value: T) -> String {
+public enum CanonicalJSON {
+    public static func encode<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoderFactory.make()
         guard let data = try? encoder.encode(value) else { preconditionFailure("a core value failed to encode: \(value)") }
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from text: String) -> T? {
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) -> T? {
         try? JSONDecoderFactory.make().decode(type, from: Data(text.utf8))
     }
 }

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@Suite("agentos run, replay, explore and shrink, as separate processes", .serialized)
+struct ScenarioCommandTests {
+    @Test("a scenario seed gives the same hash in two processes; another seed differs")
+    func sameHashAcrossProcesses() throws {
+        let a = try CLI.run(["run", "--scenario", "swarm", "--seed", "5"])
+        let b = try CLI.run(["run", "--scenario", "swarm", "--seed", "5"])
+        let c = try CLI.run(["run", "--scenario", "swarm", "--seed", "6"])
+        #expect(a.status == 0, "\(a.stdout)\(a.stderr)")
+        let hash = try #require(a.field("hash"))
+        #expect(b.field("hash") == hash)
+        #expect(c.field("hash") != hash)
+        #expect(a.stdout.hasPrefix("scenario: swarm, seed: 5\nrerun: agentos run --scenario swarm --seed 5\n"))
+    }
+
+    @Test("agentos run --scenario smoke --seed 1 passes")
+    func smokePasses() throws {
+        let result = try CLI.run(["run", "--scenario", "smoke", "--seed", "1", "--json"])
+        #expect(result.status == 0)
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(report?["passed"] as? Bool == true)
+        #expect(report?["completed"] as? Int == 4)
+    }
+
+    @Test("a recorded scenario trace replays identically in another process, and re-runs clean on today's code")
+    func exactReplayAcrossProcesses() throws {
+        let path = CLI.temporaryPath("scenario.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = try CLI.run(["run", "--scenario", "proxy-crash", "--seed", "3", "--trace", path])
+        #expect(run.status == 0, "\(run.stdout)")
+        let exact = try CLI.run(["replay", path, "--exact"])
+        #expect(exact.status == 0, "\(exact.stdout)\(exact.stderr)")
+        #expect(exact.stdout.contains("identical:") && exact.stdout.contains(run.field("hash")!))
+        let rerun = try CLI.run(["replay", path])
+        #expect(rerun.status == 0)
+        #expect(rerun.stdout.contains("result: PASS"))
+        let timeline = try CLI.run(["replay", path, "--focus", "task=2"])
+        #expect(timeline.stdout.contains("\"task\":2"))
+        #expect(!timeline.stdout.contains("\"task\":3,"))
+    }
+
+    @Test("explore sweeps seeds in child processes and reports JSON and JUnit")
+    func exploreReports() throws {
+        let junit = CLI.temporaryPath("junit.xml")
+        defer { try? FileManager.default.removeItem(atPath: junit) }
+        let result = try CLI.run(["explore", "--scenario", "swarm", "--seeds", "12", "--batch", "5", "--jobs", "2", "--shard", "0/2", "--json", "--junit", junit])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(summary?["seeds"] as? Int == 6, "shard 0/2 of 12 seeds")
+        #expect(summary?["passed"] as? Int == 6)
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains("tests=\"6\" failures=\"0\""))
+    }
+
+    @Test("bad input: unknown scenario, bad shard, bad scenario file, unusable trace, nothing to shrink")
+    func badInput() throws {
+        let unknown = try CLI.run(["run", "--scenario", "nope"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown scenario 'nope' (known: smoke"))
+        let shard = try CLI.run(["explore", "--shard", "3/2"])
+        #expect(shard.status == 2)
+        #expect(shard.stderr.contains("--shard takes I/K"))
+        let file = CLI.temporaryPath("bad.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "{\"name\": 3}".write(toFile: file, atomically: true, encoding: .utf8)
+        let badFile = try CLI.run(["run", "--scenario", file])
+        #expect(badFile.status == 2)
+        #expect(badFile.stderr.contains("does not parse"))
+        let trace = try CLI.run(["replay", file])
+        #expect(trace.status == 2)
+        let passing = CLI.temporaryPath("passing.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: passing) }
+        _ = try CLI.run(["run", "--scenario", "smoke", "--trace", passing])
+        let shrink = try CLI.run(["shrink", passing])
+        #expect(shrink.status == 2)
+        #expect(shrink.stderr.contains("nothing to shrink"))
+    }
+}

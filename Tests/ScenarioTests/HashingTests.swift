@@ -1,0 +1,57 @@
+import Core
+import Testing
+@testable import Scenarios
+import Sim
+
+@Suite("Trace hashing of simulated payloads")
+struct HashingTests {
+    func hash(_ message: CoreMessage) -> UInt64 {
+        var h = FNV64()
+        message.stableHash(into: &h)
+        return h.value
+    }
+
+    @Test("every field of a message reaches its hash")
+    func everyFieldCounts() {
+        let work = LLMWork(callID: 1, owner: "p", taskID: 2, kind: .generation, prompt: "x", stop: ["OUTPUT:"], maxTokens: 10, totalCalls: 3, remainingHalfCalls: 4)
+        var variants: [LLMWork] = []
+        var w = work; w.callID = 9; variants.append(w)
+        w = work; w.owner = "q"; variants.append(w)
+        w = work; w.taskID = 9; variants.append(w)
+        w = work; w.kind = .voting; variants.append(w)
+        w = work; w.prompt = "y"; variants.append(w)
+        w = work; w.stop = []; variants.append(w)
+        w = work; w.maxTokens = 11; variants.append(w)
+        w = work; w.totalCalls = 4; variants.append(w)
+        w = work; w.remainingHalfCalls = 5; variants.append(w)
+        let hashes = Set(([work] + variants).map { hash(.llmWork($0)) })
+        #expect(hashes.count == variants.count + 1)
+
+        let query = Query(taskName: "code_generation", taskDescription: "d", nRounds: 1, nSamples: 2, nVoters: 3)
+        var graphQuery = query
+        graphQuery.graph = TaskGraph(nodes: [GraphNode(id: "a")])
+        var dependent = query
+        dependent.graph = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["b"])])
+        let messages: [CoreMessage] = [
+            .submit(requestID: 1, query: query), .submit(requestID: 1, query: graphQuery), .submit(requestID: 1, query: dependent),
+            .submitted(requestID: 1, taskID: 1), .statusQuery(requestID: 1, taskID: 1),
+            .statusReply(requestID: 1, status: .completed(result: "a")), .statusReply(requestID: 1, status: .completed(result: "b")),
+            .storeRequest(requestID: 1, .claim(1, epoch: Epoch(global: 1, regional: 0), region: "r", proxy: "")),
+            .storeRequest(requestID: 1, .claim(1, epoch: Epoch(global: 1, regional: 1), region: "r", proxy: "")),
+            .storeReply(requestID: 1, .write(.applied(current: .initial, repeated: false))),
+            .storeReply(requestID: 1, .write(.applied(current: .initial, repeated: true))),
+            .run(taskID: 1, epoch: .initial, owner: "p#1"), .run(taskID: 1, epoch: .initial, owner: "p#2"),
+            .membership(proxies: [ProxyLoad(proxy: "p", incarnation: 1, workload: 0)]),
+            .membership(proxies: [ProxyLoad(proxy: "p", incarnation: 2, workload: 0)]),
+        ]
+        #expect(Set(messages.map(hash)).count == messages.count)
+    }
+
+    @Test("the generic Codable hashing separates structure and refuses dictionaries")
+    func codableHashing() {
+        struct Pair: SimPayload { var a: String; var b: String }
+        func h(_ p: Pair) -> UInt64 { var f = FNV64(); p.stableHash(into: &f); return f.value }
+        #expect(h(Pair(a: "ab", b: "c")) != h(Pair(a: "a", b: "bc")))
+        #expect(h(Pair(a: "x", b: "y")) == h(Pair(a: "x", b: "y")))
+    }
+}
