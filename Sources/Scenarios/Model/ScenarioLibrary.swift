@@ -122,7 +122,8 @@ public enum ScenarioLibrary {
     /// code-generation tasks, four proxies with one LLM server each.
     public static var poisson: Scenario {
         var scenario = Scenario(name: "poisson")
-        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4)
+        // One vLLM server per proxy batches many calls at once: 16 concurrent calls per worker.
+        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 16)
         scenario.workload = Workload(clients: 1, requestsPerClient: 60, pattern: .poisson(perHour: 720), tasks: TaskTemplate.referenceBenchmark)
         scenario.phases = Phases(safety: .seconds(300), liveness: .seconds(900))
         return scenario
