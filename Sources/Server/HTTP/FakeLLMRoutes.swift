@@ -16,8 +16,9 @@ public struct FakeLLMRoutes: Sendable {
         self.bodyLimit = bodyLimit
     }
 
-    public func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/ready") { _, _ in jsonResponse(.ok, ["status": "ready"]) }
+    /// `withReady: false` when the process serves its own `/ready` (`agentos serve`).
+    public func register<Context: RequestContext>(on router: Router<Context>, withReady: Bool = true) {
+        if withReady { router.get("/ready") { _, _ in jsonResponse(.ok, ["status": "ready"]) } }
         router.get("/v1/models") { _, _ in
             let model = await live.config.model
             return jsonResponse(

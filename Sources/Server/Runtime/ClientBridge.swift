@@ -1,0 +1,65 @@
+import Core
+import Foundation
+
+/// The seed's client API in front of the gateway role: an HTTP request becomes a message to the
+/// gateway, and the gateway's reply resumes the waiting request. Its address carries the
+/// process's start time, so request ids (and the gateway's idempotency keys) never repeat
+/// across restarts.
+actor ClientBridge: LocalEndpoint {
+    enum Answer: Sendable {
+        case submitted(TaskID)
+        case rejected(String)
+        case status(TaskStatusView)
+        case timedOut
+    }
+
+    nonisolated let address: Address
+    private let transport: Transport
+    private let timeout: Duration
+    private var nextID: UInt64 = 0
+    private var waiting: [UInt64: CheckedContinuation<Answer, Never>] = [:]
+
+    init(address: Address, transport: Transport, timeout: Duration = .seconds(15)) {
+        self.address = address
+        self.transport = transport
+        self.timeout = timeout
+    }
+
+    func submit(_ query: Query) async -> Answer {
+        await ask { .submit(requestID: $0, query: query) }
+    }
+
+    func status(_ task: TaskID) async -> Answer {
+        await ask { .statusQuery(requestID: $0, taskID: task) }
+    }
+
+    private func ask(_ make: (UInt64) -> CoreMessage) async -> Answer {
+        nextID += 1
+        let id = nextID
+        let message = make(id)
+        let transport = self.transport
+        let address = self.address
+        let timeout = self.timeout
+        return await withCheckedContinuation { continuation in
+            waiting[id] = continuation
+            Task { await transport.send(message, from: address, to: "gateway") }
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.answer(id, .timedOut)
+            }
+        }
+    }
+
+    private func answer(_ id: UInt64, _ answer: Answer) {
+        waiting.removeValue(forKey: id)?.resume(returning: answer)
+    }
+
+    nonisolated func deliver(_ envelope: Envelope) async {
+        switch envelope.message {
+        case .submitted(let id, let task): await answer(id, .submitted(task))
+        case .submitRejected(let id, let reason): await answer(id, .rejected(reason))
+        case .statusReply(let id, let status): await answer(id, .status(status))
+        default: break
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Core
+import Foundation
+
+/// Where every role of a real cluster lives: each address maps to the base URL of the process
+/// that hosts it. One process may host any subset of the roles.
+public struct ClusterLayout: Codable, Hashable, Sendable {
+    public var regions: Int
+    public var proxiesPerRegion: Int
+    /// Role address -> base URL (`http://127.0.0.1:8000`). `fake-llm` names the process that
+    /// serves the embedded fake LLM, if any.
+    public var urls: [String: String]
+    public var scheduling: SchedulingPolicy
+    public var balancing: BalancingPolicy
+    public var voting: VotingPolicy
+
+    public init(
+        regions: Int, proxiesPerRegion: Int, urls: [String: String], scheduling: SchedulingPolicy = .fifo,
+        balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive
+    ) {
+        self.regions = regions
+        self.proxiesPerRegion = proxiesPerRegion
+        self.urls = urls
+        self.scheduling = scheduling
+        self.balancing = balancing
+        self.voting = voting
+    }
+
+    public var regionNames: [Address] { (1...regions).map { "region-\($0)" } }
+    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { "proxy-\(region)-\($0)" } }
+    public var proxyNames: [Address] { (1...regions).flatMap { proxyNames(region: $0) } }
+    /// Every Core role, in start order.
+    public var roleNames: [Address] { ["store", "gateway"] + regionNames + proxyNames }
+
+    /// Every role (and the fake LLM) in one process at `url`.
+    public static func singleProcess(regions: Int, proxiesPerRegion: Int, url: String) -> ClusterLayout {
+        var layout = ClusterLayout(regions: regions, proxiesPerRegion: proxiesPerRegion, urls: [:])
+        for role in layout.roleNames + ["fake-llm"] { layout.urls[role] = url }
+        return layout
+    }
+
+    /// Why the layout cannot run, in one line.
+    public func problem() -> String? {
+        guard (1...8).contains(regions), (1...16).contains(proxiesPerRegion) else { return "regions must be 1...8 and proxiesPerRegion 1...16" }
+        for role in roleNames where urls[role] == nil { return "no URL for role '\(role)'" }
+        for (role, url) in urls.sorted(by: { $0.key < $1.key }) {
+            guard let parsed = URL(string: url), parsed.scheme == "http", parsed.host != nil, parsed.port != nil else {
+                return "role '\(role)': '\(url)' is not an http://host:port URL"
+            }
+        }
+        return nil
+    }
+
+    /// The region a proxy belongs to.
+    public func region(of proxy: Address) -> Address? {
+        for region in 1...regions where proxyNames(region: region).contains(proxy) { return "region-\(region)" }
+        return nil
+    }
+}
+
+/// One message between roles on the wire: Core's own message encoding, plus the sender.
+public struct Envelope: Codable, Sendable {
+    public var from: Address
+    public var message: CoreMessage
+
+    public init(from: Address, message: CoreMessage) {
+        self.from = from
+        self.message = message
+    }
+}
+
+/// SplitMix64 as the roles' entropy in the real shell.
+struct ShellEntropy: EntropySource {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

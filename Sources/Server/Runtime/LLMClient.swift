@@ -1,0 +1,64 @@
+import AsyncHTTPClient
+import Core
+import FakeLLM
+import Foundation
+import Logging
+import NIOCore
+
+/// The LLM endpoint as the proxies see it (`llm-1`): turns each `llmRequest` into an
+/// OpenAI-compatible chat-completions call and answers with an `llmReply`. The key comes from
+/// an environment variable and is never logged.
+final class LLMClient: LocalEndpoint, @unchecked Sendable {
+    // Immutable after init, except `transport`, set once before any traffic.
+    let url: String
+    let model: String
+    let apiKey: String?
+    let timeout: TimeAmount
+    weak var transport: Transport?
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    init(url: String, model: String, apiKey: String?, timeout: TimeAmount, metrics: ServerMetrics, logger: Logger) {
+        self.url = url
+        self.model = model
+        self.apiKey = apiKey
+        self.timeout = timeout
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func deliver(_ envelope: Envelope) async {
+        guard case .llmRequest(let request) = envelope.message else { return }
+        let result = await call(request)
+        await transport?.send(.llmReply(LLMReply(id: request.id, result: result)), from: "llm-1", to: envelope.from)
+    }
+
+    func call(_ request: LLMRequest) async -> LLMReply.Result {
+        metrics.llmCalls.increment()
+        let started = ContinuousClock.now
+        defer { metrics.llmLatency.record(ContinuousClock.now - started) }
+        do {
+            let chat = ChatRequest(
+                model: model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
+                stop: request.stop, temperature: 0.7)
+            var http = HTTPClientRequest(url: url)
+            http.method = .POST
+            http.headers.add(name: "Content-Type", value: "application/json")
+            if let apiKey { http.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+            http.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(chat)))
+            let response = try await HTTPClient.shared.execute(http, timeout: timeout)
+            let body = Data(buffer: try await response.body.collect(upTo: 8 << 20))
+            if response.status == .ok, let decoded = try? JSONDecoder().decode(ChatResponse.self, from: body) {
+                return .text(decoded.content)
+            }
+            metrics.llmErrors.increment()
+            let message = (try? JSONDecoder().decode(ErrorEnvelope.self, from: body))?.error.message ?? "HTTP \(response.status.code)"
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0) }.map { $0 * Time.second }
+            return .error(status: Int(response.status.code), message: message, retryAfter: retryAfter)
+        } catch {
+            metrics.llmErrors.increment()
+            logger.debug("LLM call failed", metadata: ["error": "\(error)"])
+            return .error(status: 503, message: "LLM endpoint unreachable: \(error)", retryAfter: nil)
+        }
+    }
+}

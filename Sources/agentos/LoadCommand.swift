@@ -1,0 +1,200 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The seed README's testing client against a real gateway URL.
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Drive a running gateway with the seed's client patterns (or the reference's Poisson benchmark) and report latency.",
+        discussion: "Exit status: 0 every task completed, 1 some failed, were aborted or timed out, 2 bad input."
+    )
+
+    enum Pattern: String, ExpressibleByArgument, CaseIterable {
+        case sendAll = "send_all"
+        case sendInInterval = "send_in_interval"
+        case sendBatchInterval = "send_batch_interval"
+        case sendDynamicBatchInterval = "send_dynamic_batch_interval"
+        case poisson
+    }
+
+    @Option(help: "The gateway's base URL.") var url = "http://127.0.0.1:8000"
+    @Option(help: "send_all, send_in_interval, send_batch_interval, send_dynamic_batch_interval, poisson.") var pattern = Pattern.sendAll
+    @Option(help: "How many requests.") var requests = 10
+    @Option(help: "Shortest gap between sends or bursts, seconds.") var intervalMin = 1.0
+    @Option(help: "Longest gap between sends or bursts, seconds.") var intervalMax = 5.0
+    @Option(help: "Burst size (send_batch_interval).") var batch = 3
+    @Option(help: "Smallest burst (send_dynamic_batch_interval).") var batchMin = 1
+    @Option(help: "Largest burst (send_dynamic_batch_interval).") var batchMax = 4
+    @Option(help: "Arrivals per second (poisson).") var rate = 0.2
+    @Option(help: "Task name.") var taskName = "code_generation"
+    @Option(help: "Rounds per task.") var rounds = 2
+    @Option(help: "Samples per round.") var samples = 3
+    @Option(help: "Voters per round.") var voters = 3
+    @Flag(help: "Cycle through the reference benchmark's five tasks instead of --rounds/--samples/--voters.") var reference = false
+    @Option(help: "Seconds between status polls (the seed's 3).") var poll = 3.0
+    @Option(help: "Seconds a task may take before it counts as timed out.") var timeout = 900.0
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard requests >= 1 else { throw ValidationError("--requests must be at least 1") }
+        guard intervalMin >= 0, intervalMin <= intervalMax else { throw ValidationError("need 0 <= --interval-min <= --interval-max") }
+        guard batch >= 1, batchMin >= 1, batchMin <= batchMax else { throw ValidationError("batch sizes must be at least 1, min <= max") }
+        guard rate > 0, poll > 0, timeout > 0 else { throw ValidationError("--rate, --poll and --timeout must be positive") }
+        guard URL(string: url)?.scheme == "http" || URL(string: url)?.scheme == "https" else { throw ValidationError("--url must be http(s)://host:port") }
+    }
+
+    /// The bursts: how many requests, after what gap.
+    func plan() -> [(gap: Double, size: Int)] {
+        var bursts: [(Double, Int)] = []
+        var sent = 0
+        while sent < requests {
+            let first = bursts.isEmpty
+            let gap = first ? 0 : Double.random(in: intervalMin...intervalMax)
+            let size: Int
+            switch pattern {
+            case .sendAll: size = requests
+            case .sendInInterval: size = 1
+            case .sendBatchInterval: size = batch
+            case .sendDynamicBatchInterval: size = Int.random(in: batchMin...batchMax)
+            case .poisson:
+                bursts.append((first ? 0 : -log(Double.random(in: Double.ulpOfOne..<1)) / rate, 1))
+                sent += 1
+                continue
+            }
+            bursts.append((gap, min(size, requests - sent)))
+            sent += min(size, requests - sent)
+        }
+        return bursts
+    }
+
+    func query(_ index: Int) -> [String: Any] {
+        let shapes = [(3, 5, 5), (3, 3, 3), (2, 3, 3), (3, 4, 3), (3, 5, 3)]
+        let (r, s, v) = reference ? shapes[index % shapes.count] : (rounds, samples, voters)
+        return ["task_name": taskName, "task_description": "Load request \(index + 1): write a function and test it.", "n_rounds": r, "n_samples": s, "n_voters": v]
+    }
+
+    func run() async throws {
+        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        let bursts = plan()
+        let tracker = LoadTracker(total: requests, progress: !json && isatty(2) != 0)
+        let started = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            var index = 0
+            for burst in bursts {
+                if burst.gap > 0 { try? await Task.sleep(for: .milliseconds(Int64(burst.gap * 1000))) }
+                for _ in 0..<burst.size {
+                    let body = query(index)
+                    index += 1
+                    group.addTask { await tracker.record(await runOne(base: base, body: body)) }
+                }
+            }
+        }
+        let wall = ContinuousClock.now - started
+        let report = await tracker.report(wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18)
+        if json { printJSON(report) } else { report.print() }
+        if report.completed < report.requests { throw ExitCode(ExitStatus.failed) }
+    }
+
+    /// Submits one query and polls its status until it is final.
+    func runOne(base: String, body: [String: Any]) async -> LoadOutcome {
+        let started = ContinuousClock.now
+        func seconds() -> Double {
+            let elapsed = ContinuousClock.now - started
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        guard let submitted = try? await http("POST", "\(base)/query", body: try JSONSerialization.data(withJSONObject: body)) else {
+            return .failed("gateway unreachable")
+        }
+        guard submitted.status == 200, let task = submitted.json?["task_id"] as? Int else {
+            return .failed("rejected (HTTP \(submitted.status)): \(submitted.json?["err"] as? String ?? "?")")
+        }
+        while seconds() < timeout {
+            try? await Task.sleep(for: .milliseconds(Int64(poll * 1000)))
+            guard let status = try? await http("GET", "\(base)/task/status?task_id=\(task)", body: nil) else { continue }
+            switch status.json?["status"] as? String {
+            case "completed": return .completed(latency: seconds())
+            case "aborted": return .aborted(status.json?["err"] as? String ?? "no reason")
+            case "non_exist": return .failed("task \(task) reported unknown")
+            default: continue
+            }
+        }
+        return .failed("task \(task) not final after \(Int(timeout)) s")
+    }
+
+    func http(_ method: String, _ url: String, body: Data?) async throws -> (status: Int, json: [String: Any]?) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
+        return (Int(response.status.code), try? JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+}
+
+enum LoadOutcome: Sendable {
+    case completed(latency: Double)
+    case aborted(String)
+    case failed(String)
+}
+
+actor LoadTracker {
+    let total: Int
+    var bar: ProgressBar
+    var latencies: [Double] = []
+    var aborted: [String] = []
+    var failures: [String] = []
+
+    init(total: Int, progress: Bool) {
+        self.total = total
+        bar = ProgressBar(total: total, label: "tasks", enabled: progress)
+    }
+
+    func record(_ outcome: LoadOutcome) {
+        switch outcome {
+        case .completed(let latency): latencies.append(latency)
+        case .aborted(let reason): aborted.append(reason)
+        case .failed(let reason): failures.append(reason)
+        }
+        bar.update(latencies.count + aborted.count + failures.count, note: "\(aborted.count + failures.count) not completed")
+    }
+
+    func report(wallSeconds: Double) -> LoadReport {
+        bar.finish()
+        let sorted = latencies.sorted()
+        func percentile(_ p: Double) -> Double? {
+            sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+        }
+        return LoadReport(
+            requests: total, completed: latencies.count, aborted: aborted.count, failed: failures.count, p50: percentile(0.5),
+            p90: percentile(0.9), p99: percentile(0.99), max: sorted.last, throughputPerMinute: Double(latencies.count) / wallSeconds * 60,
+            wallSeconds: wallSeconds, failures: Array((aborted + failures).prefix(20)))
+    }
+}
+
+struct LoadReport: Encodable {
+    let requests: Int
+    let completed: Int
+    let aborted: Int
+    let failed: Int
+    let p50: Double?
+    let p90: Double?
+    let p99: Double?
+    let max: Double?
+    let throughputPerMinute: Double
+    let wallSeconds: Double
+    let failures: [String]
+
+    func print() {
+        func s(_ value: Double?) -> String { value.map { String(format: "%.2f s", $0) } ?? "n/a" }
+        Swift.print("requests   completed  aborted  failed")
+        Swift.print(String(format: "%-10d %-10d %-8d %d", requests, completed, aborted, failed))
+        Swift.print("latency: p50 \(s(p50)), p90 \(s(p90)), p99 \(s(p99)), max \(s(max))")
+        Swift.print(String(format: "throughput: %.1f tasks/min over %.1f s", throughputPerMinute, wallSeconds))
+        for failure in failures { Swift.print("  not completed: \(failure)") }
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Core
+import FakeLLM
+import Foundation
+import Logging
+import Server
+
+extension SchedulingPolicy: ExpressibleByArgument {}
+extension BalancingPolicy: ExpressibleByArgument {}
+extension VotingPolicy: ExpressibleByArgument {}
+
+/// Runs the coordination core for real, over HTTP.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the cluster for real: gateway, regions, proxies, SQLite store and the fake LLM, over HTTP.",
+        discussion: """
+            With no flags, one process runs a whole small cluster on loopback: 2 regions x 2 proxies, a SQLite \
+            file under --data-dir, and the fake LLM (realistic profile), serving the seed's client API \
+            (POST /query, GET /task/status?task_id=N) on --port. To split the roles over processes, give every \
+            process the same --cluster file (role -> URL) and its own --roles.
+            """
+    )
+
+    @Option(help: "Address to bind (loopback unless told otherwise).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind (0 picks a free one). With --cluster, defaults to the port of this process's roles.")
+    var port: Int?
+
+    @Option(help: "Regions (single-process mode).")
+    var regions = 2
+
+    @Option(help: "Proxies per region (single-process mode).")
+    var proxies = 2
+
+    @Option(help: "A cluster file (JSON: regions, proxiesPerRegion, urls {role: base URL}, policies).")
+    var cluster: String?
+
+    @Option(help: "Comma-separated roles this process hosts (store, gateway, region-R, proxy-R-P, fake-llm); default all.")
+    var roles: String?
+
+    @Option(help: "Directory of the SQLite store.")
+    var dataDir = "agentos-data"
+
+    @Option(help: "An OpenAI-compatible chat-completions URL for the proxies (default: the embedded fake LLM).")
+    var llmURL: String?
+
+    @Option(help: "The model name sent to the LLM.")
+    var llmModel = "fake-llama-3.1-8b"
+
+    @Option(help: "Environment variable holding the LLM API key (read only with --llm-url; never logged).")
+    var llmKeyEnv = "OPENAI_API_KEY"
+
+    @Option(help: "Fake LLM profile: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var profile = "realistic"
+
+    @Option(help: "A fake LLM configuration file (JSON).")
+    var llmConfig: String?
+
+    @Option(help: "Divide the fake LLM's delays by this factor.")
+    var speedup: Int64 = 1
+
+    @Option(help: "Seed of the fake LLM's answers.")
+    var seed: UInt64 = 1
+
+    @Option(help: "LLM queue scheduling.") var scheduling = SchedulingPolicy.fifo
+    @Option(help: "Load balancing.") var balancing = BalancingPolicy.leastLoaded
+    @Option(help: "Voting.") var voting = VotingPolicy.naive
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
+        guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        if llmConfig == nil, FakeLLMProfile(rawValue: profile) == nil { throw ValidationError("unknown --profile '\(profile)'") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "agentos")
+        logger.logLevel = Logger.Level(rawValue: logLevel)!
+        let fake = try llmConfig.map { try loadJSON(FakeLLMConfig.self, path: $0, what: "fake LLM config") } ?? FakeLLMProfile(rawValue: profile)!.config
+
+        var layout: ClusterLayout
+        var hosted: [String]
+        var bindPort: Int
+        if let cluster {
+            layout = try loadJSON(ClusterLayout.self, path: cluster, what: "cluster file")
+            if let problem = layout.problem() { throw CLIError("cluster file '\(cluster)': \(problem)") }
+            hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
+            guard let first = hosted.first, let url = layout.urls[first], let portFromURL = URL(string: url)?.port else {
+                throw CLIError("--roles names no role with a URL in the cluster file")
+            }
+            bindPort = port ?? portFromURL
+        } else {
+            bindPort = port ?? 8000
+            if bindPort == 0 { bindPort = try freePort(host: host) }
+            layout = ClusterLayout.singleProcess(regions: regions, proxiesPerRegion: proxies, url: "http://\(host):\(bindPort)")
+            if let problem = layout.problem() { throw CLIError(problem) }
+            hosted = roles.map { $0.split(separator: ",").map(String.init) } ?? layout.roleNames + ["fake-llm"]
+        }
+        layout.scheduling = scheduling
+        layout.balancing = balancing
+        layout.voting = voting
+        let key = llmURL == nil ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
+        let options = ServeOptions(
+            host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
+            llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup)
+        let hostName = host
+        let hostedRoles = hosted
+        do {
+            try await ServeHost.run(options, logger: logger) { port in
+                let text = "agentos serving \(hostedRoles.joined(separator: ",")) on http://\(hostName):\(port)\n"
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        } catch let error as ServeError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// A free TCP port on `host`, found by binding port 0.
+func freePort(host: String) throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw CLIError("cannot open a socket to find a free port") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw CLIError("cannot find a free port on \(host)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
