@@ -63,6 +63,6 @@ let package = Package(
         ),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
-        .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim"]),
+        .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim", "Core", "FakeLLM"]),
     ]
 )

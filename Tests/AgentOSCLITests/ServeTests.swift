@@ -1,0 +1,190 @@
+import Core
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A running `agentos serve` child process.
+final class ServeProcess {
+    let process = Process()
+    let arguments: [String]
+
+    init(_ arguments: [String]) throws {
+        self.arguments = arguments
+        process.executableURL = CLI.binary
+        process.arguments = ["serve"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(30)
+        while !text.contains("agentos serving"), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard text.contains("agentos serving") else {
+            process.terminate()
+            throw CLIError("serve did not start: \(text)")
+        }
+    }
+
+    /// A real SIGKILL: no shutdown code runs.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+func freeTestPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func http(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    request.httpBody = body.map { Data($0.utf8) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let json = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? ["raw": String(decoding: data, as: UTF8.self)]
+    return ((response as! HTTPURLResponse).statusCode, json)
+}
+
+/// Polls a task until it is final.
+func waitFinal(_ base: String, task: Int, seconds: Double = 60) async throws -> [String: Any] {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let (status, json) = try? await http("GET", "\(base)/task/status?task_id=\(task)"), status == 200,
+            let state = json["status"] as? String, state == "completed" || state == "aborted"
+        {
+            return json
+        }
+        try await Task.sleep(for: .milliseconds(250))
+    }
+    return ["status": "timeout"]
+}
+
+let query = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":2,"n_samples":2,"n_voters":2}"#
+
+@Suite("agentos serve and load over loopback", .serialized)
+struct ServeTests {
+    @Test("one process serves the whole cluster; load completes every task; bad input gets a 4xx and the server keeps serving")
+    func singleProcessCluster() async throws {
+        let port = freeTestPort()
+        let data = CLI.temporaryPath("data")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try ServeProcess(["--port", String(port), "--data-dir", data, "--profile", "perfect"])
+        let base = "http://127.0.0.1:\(port)"
+        let (ready, readyBody) = try await http("GET", "\(base)/ready")
+        #expect(ready == 200 && (readyBody["roles"] as? [String])?.count == 9)
+
+        let load = try CLI.run(["load", "--url", base, "--requests", "6", "--pattern", "send_batch_interval", "--batch", "2", "--interval-min", "0.1", "--interval-max", "0.3", "--poll", "0.3", "--json"])
+        #expect(load.status == 0, "\(load.stdout)")
+        let report = try JSONSerialization.jsonObject(with: Data(load.stdout.utf8)) as? [String: Any]
+        #expect(report?["completed"] as? Int == 6)
+
+        let bad: [(String, String, Int)] = [
+            ("POST", "not json", 400), ("POST", #"{"task_name":"code_generation"}"#, 400),
+            ("POST", #"{"task_name":"code_generation","task_description":"x","n_rounds":"2","n_samples":1,"n_voters":1}"#, 400),
+            ("POST", #"{"task_name":"code_generation","task_description":"x","n_rounds":1,"n_samples":-1,"n_voters":1}"#, 400),
+            ("POST", String(repeating: "x", count: 2 << 20), 413),
+        ]
+        for (method, body, expected) in bad {
+            let (status, json) = try await http(method, "\(base)/query", body)
+            #expect(status == expected, "\(body.prefix(60))")
+            #expect(json["success"] as? Bool == false)
+            #expect((json["err"] as? String)?.isEmpty == false)
+        }
+        #expect(try await http("GET", "\(base)/task/status?task_id=424242").0 == 404)
+        #expect(try await http("GET", "\(base)/task/status?task_id=-3").0 == 400)
+        #expect(try await http("POST", "\(base)/v1/core/store", "{}").0 == 400)
+        let (after, body) = try await http("POST", "\(base)/query", query)
+        #expect(after == 200 && body["task_id"] != nil, "still serving")
+        let metrics = try await http("GET", "\(base)/metrics").1["raw"] as? String ?? ""
+        #expect(metrics.contains("agentos_queries_accepted_total"))
+        _ = server
+    }
+
+    @Test("roles split over processes: a SIGKILLed proxy process loses no acknowledged task; a restarted gateway still answers; the store rejects a stale owner")
+    func multiProcessFailover() async throws {
+        let (portA, portB, portC) = (freeTestPort(), freeTestPort(), freeTestPort())
+        let data = CLI.temporaryPath("cluster-data")
+        let clusterFile = CLI.temporaryPath("cluster.json")
+        let llmFile = CLI.temporaryPath("llm.json")
+        defer { for path in [data, clusterFile, llmFile] { try? FileManager.default.removeItem(atPath: path) } }
+        let a = "http://127.0.0.1:\(portA)", b = "http://127.0.0.1:\(portB)", c = "http://127.0.0.1:\(portC)"
+        let urls = ["store": a, "gateway": a, "region-1": a, "region-2": a, "fake-llm": a, "proxy-1-1": b, "proxy-2-1": b, "proxy-1-2": c, "proxy-2-2": c]
+        let cluster: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
+        try JSONSerialization.data(withJSONObject: cluster).write(to: URL(fileURLWithPath: clusterFile))
+        // Calls of 300-600 ms: a task of 2 rounds takes a few seconds, long enough to kill mid-run.
+        try #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 300000000, "max": 600000000}}}"#.write(toFile: llmFile, atomically: true, encoding: .utf8)
+        let common = ["--cluster", clusterFile, "--data-dir", data, "--llm-config", llmFile]
+        var processA: ServeProcess? = try ServeProcess(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
+        let processB = try ServeProcess(common + ["--roles", "proxy-1-1,proxy-2-1"])
+        let processC = try ServeProcess(common + ["--roles", "proxy-1-2,proxy-2-2"])
+        try await Task.sleep(for: .seconds(2))  // membership forms
+
+        // Three-node chains, so a task moved mid-run has saved nodes to resume from.
+        let chain = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":1,"n_samples":2,"n_voters":2,"graph":{"nodes":[{"id":"a"},{"id":"b","depends_on":["a"]},{"id":"c","depends_on":["b"]}]}}"#
+        var tasks: [Int] = []
+        for _ in 0..<6 {
+            let (status, body) = try await http("POST", "\(a)/query", chain)
+            #expect(status == 200)
+            if let task = body["task_id"] as? Int { tasks.append(task) }
+        }
+        #expect(tasks.count == 6)
+        try await Task.sleep(for: .milliseconds(1500))
+        processB.kill()  // a real SIGKILL, mid-run
+
+        for task in tasks {
+            let final = try await waitFinal(a, task: task, seconds: 60)
+            #expect(final["status"] as? String == "completed", "task \(task): \(final)")
+        }
+
+        // Restart the gateway's process (and the store with it): every earlier task still answers.
+        processA = nil
+        processA = try ServeProcess(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
+        for task in tasks {
+            let (status, body) = try await http("GET", "\(a)/task/status?task_id=\(task)")
+            #expect(status == 200 && body["status"] as? String == "completed", "task \(task) after restart: \(body)")
+        }
+
+        // A stale owner's write, straight to the store: rejected, and counted.
+        let stale = #"{"from":"proxy-9-9","message":{"storeRequest":{"requestID":1,"_1":{"saveProgress":{"_0":\#(tasks[0]),"node":"main","epoch":{"global":0,"regional":0},"result":"zombie","inputDigest":"x"}}}}}"#
+        #expect(try await http("POST", "\(a)/v1/core/store", stale).0 == 202)
+        try await Task.sleep(for: .milliseconds(300))
+        let metrics = try await http("GET", "\(a)/metrics").1["raw"] as? String ?? ""
+        let rejected = metrics.split(separator: "\n").first { $0.hasPrefix("agentos_store_writes_rejected_stale_total ") }
+        #expect(rejected.map { !$0.hasSuffix(" 0") } == true, "\(rejected ?? "missing")")
+        let (_, final) = try await http("GET", "\(a)/task/status?task_id=\(tasks[0])")
+        #expect((final["result"] as? String)?.contains("zombie") == false)
+
+        // After a clean stop, the database shows the failover: tasks the killed proxies owned
+        // were claimed again, and a moved task kept the nodes its first owner had saved.
+        processA = nil
+        _ = processC
+        let store = try TaskStore(path: (data as NSString).appendingPathComponent("agentos.sqlite"))
+        let moved = try store.allTasks().filter { $0.epoch.regional >= 2 }
+        #expect(!moved.isEmpty, "the SIGKILL hit no running task")
+        let resumed = try moved.contains { task in Set(try store.getProgressList(task.taskID).map(\.epoch)).count >= 2 }
+        #expect(resumed, "no moved task resumed from progress saved by its first owner")
+        #expect(try store.allTasks().allSatisfy { $0.status == .completed })
+    }
+}
