@@ -118,7 +118,31 @@ struct ServeTests {
         let (after, body) = try await http("POST", "\(base)/query", query)
         #expect(after == 200 && body["task_id"] != nil, "still serving")
         let metrics = try await http("GET", "\(base)/metrics").1["raw"] as? String ?? ""
-        #expect(metrics.contains("agentos_queries_accepted_total"))
+        for name in ["agentos_queries_accepted_total 7", "agentos_llm_latency_seconds_count", "agentos_task_latency_seconds_count 6", "agentos_llm_queue_depth{proxy=\"proxy-1-1\"}"] {
+            #expect(metrics.contains(name), "\(name) missing from /metrics")
+        }
+        _ = server
+    }
+
+    @Test("the proxies call an external OpenAI-compatible URL, with the key from the environment")
+    func externalLLMURL() async throws {
+        let (llmPort, port) = (freeTestPort(), freeTestPort())
+        let data = CLI.temporaryPath("ext-data")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let llm = try FakeLLMServer(["--profile", "perfect"])
+        let layoutRoles = "store,gateway,region-1,region-2,proxy-1-1,proxy-1-2,proxy-2-1,proxy-2-2"
+        setenv("AGENTOS_TEST_KEY", "sk-test-secret", 1)
+        let server = try ServeProcess([
+            "--port", String(port), "--data-dir", data, "--roles", layoutRoles,
+            "--llm-url", "http://127.0.0.1:\(llm.port)/v1/chat/completions", "--llm-key-env", "AGENTOS_TEST_KEY",
+        ])
+        _ = llmPort
+        let base = "http://127.0.0.1:\(port)"
+        let (status, body) = try await http("POST", "\(base)/query", query)
+        #expect(status == 200)
+        let final = try await waitFinal(base, task: try #require(body["task_id"] as? Int))
+        #expect(final["status"] as? String == "completed", "\(final)")
+        #expect((final["result"] as? String)?.hasPrefix("[digest 0x") == true, "answered by the external fake LLM")
         _ = server
     }
 

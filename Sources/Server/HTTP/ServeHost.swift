@@ -104,7 +104,7 @@ public enum ServeHost {
             }
         }
         if hosts["gateway"] != nil {
-            let bridge = ClientBridge(address: "client-api-\(incarnation)", transport: transport)
+            let bridge = ClientBridge(address: "client-api-\(incarnation)", transport: transport, metrics: metrics)
             transport.register(bridge.address, bridge)
             GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit).register(on: router)
         }

@@ -18,19 +18,36 @@ actor ClientBridge: LocalEndpoint {
     private let timeout: Duration
     private var nextID: UInt64 = 0
     private var waiting: [UInt64: CheckedContinuation<Answer, Never>] = [:]
+    /// When each task was acknowledged, until a client sees it final (for the task latency
+    /// metric). Bounded: tasks nobody polls to the end are forgotten in bulk.
+    private var acknowledgedAt: [TaskID: ContinuousClock.Instant] = [:]
+    private let metrics: ServerMetrics?
 
-    init(address: Address, transport: Transport, timeout: Duration = .seconds(15)) {
+    init(address: Address, transport: Transport, metrics: ServerMetrics? = nil, timeout: Duration = .seconds(15)) {
         self.address = address
         self.transport = transport
+        self.metrics = metrics
         self.timeout = timeout
     }
 
     func submit(_ query: Query) async -> Answer {
-        await ask { .submit(requestID: $0, query: query) }
+        let answer = await ask { .submit(requestID: $0, query: query) }
+        if case .submitted(let task) = answer, acknowledgedAt[task] == nil {
+            if acknowledgedAt.count >= 100_000 { acknowledgedAt.removeAll() }
+            acknowledgedAt[task] = ContinuousClock.now
+        }
+        return answer
     }
 
     func status(_ task: TaskID) async -> Answer {
-        await ask { .statusQuery(requestID: $0, taskID: task) }
+        let answer = await ask { .statusQuery(requestID: $0, taskID: task) }
+        switch answer {
+        case .status(.completed), .status(.aborted):
+            if let since = acknowledgedAt.removeValue(forKey: task) { metrics?.taskLatency.record(ContinuousClock.now - since) }
+        default:
+            break
+        }
+        return answer
     }
 
     private func ask(_ make: (UInt64) -> CoreMessage) async -> Answer {
