@@ -120,15 +120,7 @@ struct ReplayCommand: ParsableCommand {
         }
         do {
             if exact {
-                let report = try ScenarioReplay.exact(recorded)
-                if json { printJSON(ReplayVerdict(report)) } else if report.identical {
-                    print("identical: \(report.replayedEvents) events, hash \(report.replayedHash)")
-                } else if let divergence = report.divergence {
-                    print("diverged: \(divergence)")
-                } else {
-                    print("diverged: every event matches but the hash differs (recorded \(report.recordedHash), replayed \(report.replayedHash))")
-                }
-                if !report.identical { throw ExitCode(ExitStatus.failed) }
+                try printVerdict(try ScenarioReplay.exact(recorded), json: json)
             } else {
                 let (scenario, seed, _) = try ScenarioReplay.inputs(recorded)
                 if !json { print("scenario: \(scenario.name), seed: \(seed) (recorded inputs, today's code)") }

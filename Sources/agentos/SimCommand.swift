@@ -132,17 +132,22 @@ struct SimReplay: ParsableCommand {
         } catch let error as TraceFileError {
             throw CLIError(error.description)
         }
-        if json {
-            printJSON(ReplayVerdict(report))
-        } else if report.identical {
-            print("identical: \(report.replayedEvents) events, hash \(report.replayedHash)")
-        } else if let divergence = report.divergence {
-            print("diverged: \(divergence)")
-        } else {
-            print("diverged: every event matches but the hash differs (recorded \(report.recordedHash), replayed \(report.replayedHash))")
-        }
-        if !report.identical { throw ExitCode(ExitStatus.failed) }
+        try printVerdict(report, json: json)
     }
+}
+
+/// Prints an exact replay's verdict (any world); exit status 1 unless identical.
+func printVerdict(_ report: ReplayReport, json: Bool) throws {
+    if json {
+        printJSON(ReplayVerdict(report))
+    } else if report.identical {
+        print("identical: \(report.replayedEvents) events, hash \(report.replayedHash)")
+    } else if let divergence = report.divergence {
+        print("diverged: \(divergence)")
+    } else {
+        print("diverged: every event matches but the hash differs (recorded \(report.recordedHash), replayed \(report.replayedHash))")
+    }
+    if !report.identical { throw ExitCode(ExitStatus.failed) }
 }
 
 struct ReplayVerdict: Encodable {

@@ -51,3 +51,44 @@ extension CLIResult {
         stdout.split(separator: "\n").first { $0.hasPrefix("\(key): ") }.map { String($0.dropFirst(key.count + 2)) }
     }
 }
+
+/// A long-running child `agentos` process that prints a line when it is ready.
+final class ChildServer {
+    let process = Process()
+    /// What the child printed up to and including its ready line.
+    let banner: String
+
+    init(_ arguments: [String], readyMarker: String, timeout: TimeInterval = 30) throws {
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(timeout)
+        while !text.contains(readyMarker), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        banner = text
+        guard text.contains(readyMarker) else {
+            process.terminate()
+            throw CLIError("\(arguments.first ?? "agentos") did not start: \(text)")
+        }
+    }
+
+    /// A real SIGKILL: no shutdown code runs.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

@@ -7,35 +7,15 @@ import FoundationNetworking
 
 /// A running `agentos fake-llm` child process on a free loopback port.
 final class FakeLLMServer {
-    let process = Process()
+    let child: ChildServer
     let port: Int
 
     init(_ arguments: [String]) throws {
-        process.executableURL = CLI.binary
-        process.arguments = ["fake-llm", "--port", "0"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !text.contains("listening on"), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on") }),
+        child = try ChildServer(["fake-llm", "--port", "0"] + arguments, readyMarker: "listening on")
+        guard let line = child.banner.split(separator: "\n").first(where: { $0.contains("listening on") }),
             let port = Int(line.split(separator: ":").last ?? "")
-        else {
-            process.terminate()
-            throw CLIError("fake-llm did not report its port: \(text)")
-        }
+        else { throw CLIError("fake-llm did not report its port: \(child.banner)") }
         self.port = port
-    }
-
-    deinit {
-        process.terminate()
-        process.waitUntilExit()
     }
 
     func request(_ method: String, _ path: String, body: Data? = nil) async throws -> (Int, [String: String], Data) {

@@ -6,43 +6,8 @@ import FoundationNetworking
 #endif
 
 /// A running `agentos serve` child process.
-final class ServeProcess {
-    let process = Process()
-    let arguments: [String]
-
-    init(_ arguments: [String]) throws {
-        self.arguments = arguments
-        process.executableURL = CLI.binary
-        process.arguments = ["serve"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(30)
-        while !text.contains("agentos serving"), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard text.contains("agentos serving") else {
-            process.terminate()
-            throw CLIError("serve did not start: \(text)")
-        }
-    }
-
-    /// A real SIGKILL: no shutdown code runs.
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
+func startServe(_ arguments: [String]) throws -> ChildServer {
+    try ChildServer(["serve"] + arguments, readyMarker: "agentos serving")
 }
 
 func freeTestPort() -> Int {
@@ -90,7 +55,7 @@ struct ServeTests {
         let port = freeTestPort()
         let data = CLI.temporaryPath("data")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let server = try ServeProcess(["--port", String(port), "--data-dir", data, "--profile", "perfect"])
+        let server = try startServe(["--port", String(port), "--data-dir", data, "--profile", "perfect"])
         let base = "http://127.0.0.1:\(port)"
         let (ready, readyBody) = try await http("GET", "\(base)/ready")
         #expect(ready == 200 && (readyBody["roles"] as? [String])?.count == 9)
@@ -132,7 +97,7 @@ struct ServeTests {
         let llm = try FakeLLMServer(["--profile", "perfect"])
         let layoutRoles = "store,gateway,region-1,region-2,proxy-1-1,proxy-1-2,proxy-2-1,proxy-2-2"
         setenv("AGENTOS_TEST_KEY", "sk-test-secret", 1)
-        let server = try ServeProcess([
+        let server = try startServe([
             "--port", String(port), "--data-dir", data, "--roles", layoutRoles,
             "--llm-url", "http://127.0.0.1:\(llm.port)/v1/chat/completions", "--llm-key-env", "AGENTOS_TEST_KEY",
         ])
@@ -160,9 +125,9 @@ struct ServeTests {
         // Calls of 300-600 ms: a task of 2 rounds takes a few seconds, long enough to kill mid-run.
         try #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 300000000, "max": 600000000}}}"#.write(toFile: llmFile, atomically: true, encoding: .utf8)
         let common = ["--cluster", clusterFile, "--data-dir", data, "--llm-config", llmFile]
-        var processA: ServeProcess? = try ServeProcess(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
-        let processB = try ServeProcess(common + ["--roles", "proxy-1-1,proxy-2-1"])
-        let processC = try ServeProcess(common + ["--roles", "proxy-1-2,proxy-2-2"])
+        var processA: ChildServer? = try startServe(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
+        let processB = try startServe(common + ["--roles", "proxy-1-1,proxy-2-1"])
+        let processC = try startServe(common + ["--roles", "proxy-1-2,proxy-2-2"])
         try await Task.sleep(for: .seconds(2))  // membership forms
 
         // Three-node chains, so a task moved mid-run has saved nodes to resume from.
@@ -184,7 +149,7 @@ struct ServeTests {
 
         // Restart the gateway's process (and the store with it): every earlier task still answers.
         processA = nil
-        processA = try ServeProcess(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
+        processA = try startServe(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
         for task in tasks {
             let (status, body) = try await http("GET", "\(a)/task/status?task_id=\(task)")
             #expect(status == 200 && body["status"] as? String == "completed", "task \(task) after restart: \(body)")

@@ -1,4 +1,5 @@
 import Core
+import FakeLLM
 import Foundation
 
 /// Where every role of a real cluster lives: each address maps to the base URL of the process
@@ -68,14 +69,5 @@ public struct Envelope: Codable, Sendable {
     }
 }
 
-/// SplitMix64 as the roles' entropy in the real shell.
-struct ShellEntropy: EntropySource {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// The fake LLM's SplitMix64 source serves as the roles' entropy in the real shell.
+extension SeededSource: EntropySource {}

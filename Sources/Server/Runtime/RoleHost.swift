@@ -1,4 +1,5 @@
 import Core
+import FakeLLM
 import Foundation
 import Logging
 
@@ -8,7 +9,7 @@ public actor RoleHost {
     public let address: Address
     public let incarnation: UInt32
     private var machine: any CoreMachine
-    private var random: ShellEntropy
+    private var random: SeededSource
     private let transport: Transport
     private let metrics: ServerMetrics
     private let logger: Logger
@@ -23,7 +24,7 @@ public actor RoleHost {
         self.transport = transport
         self.metrics = metrics
         self.logger = logger
-        random = ShellEntropy(state: UInt64(incarnation) << 32 ^ StableDigest.of(address))
+        random = SeededSource(seed: UInt64(incarnation) << 32 ^ StableDigest.of(address))
     }
 
     func nanos() -> Nanos {
