@@ -40,7 +40,6 @@ public enum CoreTimer: Codable, Hashable, Sendable {
     case llmTimeout(callID: UInt64)
     case llmRetry(callID: UInt64)
     case workTimeout(callID: UInt64)
-    case clientPoll(requestID: UInt64)
 }
 
 /// Request ids are unique across a node's incarnations, so a late reply to an earlier life is

@@ -22,17 +22,6 @@ public struct LLMWorkerSettings: Codable, Hashable, Sendable {
         self.retries = retries
         self.backoff = backoff
     }
-
-    /// The longest a caller can wait for this worker's answer once its call is active.
-    public var worstCaseService: Nanos {
-        var total = timeout * Nanos(retries + 1)
-        var wait = backoff
-        for _ in 0..<retries {
-            total += wait
-            wait *= 2
-        }
-        return total
-    }
 }
 
 /// The LLM-worker half of an agent proxy: a bounded queue served by a scheduling policy, a cap

@@ -28,13 +28,12 @@ final class RunObserver {
 
     func observe(_ entry: TraceEntry<CoreWorld>) {
         switch entry.event {
-        case .send(_, let from, _, let message):
+        case .send(_, _, _, let message):
             switch message {
             case .llmRequest: llmCalls += 1
             case .llmWork(let work): workSent["\(work.owner)|\(work.taskID)", default: 0] += 1
             default: break
             }
-            _ = from
         case .fault(let action):
             if action != .healAll { faultsInjected += 1 }
         case .observe(let node, let observation):

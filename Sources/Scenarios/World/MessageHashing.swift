@@ -158,7 +158,6 @@ extension WorldTimer {
             case .llmTimeout(let id): h.combine(byte: 4); h.combine(id)
             case .llmRetry(let id): h.combine(byte: 5); h.combine(id)
             case .workTimeout(let id): h.combine(byte: 6); h.combine(id)
-            case .clientPoll(let id): h.combine(byte: 7); h.combine(id)
             }
         case .client(let timer):
             h.combine(byte: 2)
