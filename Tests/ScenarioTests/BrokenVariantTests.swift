@@ -132,3 +132,26 @@ struct BrokenVariantTests {
         #expect(violations.contains { $0.invariant == .clientView }, "seed \(seed): \(violations)")
     }
 }
+
+@Suite("Shrinking a failing run")
+struct ShrinkTests {
+    @Test("shrink keeps the same invariant failing with fewer faults and a smaller workload")
+    func shrinkMinimises() throws {
+        let overrides = RoleOverrides(store: { StaleAcceptingStore(inner: StoreNode(store: $0)) })
+        var scenario = ScenarioLibrary.zombieOwner
+        scenario.workload.tasks = chainTasks
+        let faults = ScenarioRun.plannedFaults(scenario: scenario, seed: 1)
+        let original = try ScenarioRun(scenario: scenario, seed: 1, faults: faults, overrides: overrides).execute()
+        #expect(original.violations.contains { $0.invariant == .fencing })
+        let result = try ScenarioShrinker.shrink(
+            scenario: scenario, seed: 1, faults: faults, invariant: .fencing, budget: 150, overrides: overrides)
+        print("shrink steps (\(result.runs) runs): \(result.steps)")
+        #expect(result.report.violations.contains { $0.invariant == .fencing })
+        #expect(result.faults.count < faults.count, "\(result.steps)")
+        let size = { (s: Scenario) in
+            s.workload.clients * s.workload.requestsPerClient * s.workload.tasks.map { $0.rounds * ($0.graph?.nodes.count ?? 1) }.reduce(0, +)
+        }
+        #expect(size(result.scenario) < size(scenario), "\(result.steps)")
+        #expect(result.scenario.phases.safety <= scenario.phases.safety)
+    }
+}

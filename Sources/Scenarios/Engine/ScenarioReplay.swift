@@ -42,7 +42,7 @@ public enum ScenarioShrinker {
 
     public static func shrink(
         scenario: Scenario, seed: UInt64, faults: [FaultEntry], invariant: Invariant, budget: Int = 400,
-        progress: (String) -> Void = { _ in }
+        overrides: RoleOverrides = .none, progress: (String) -> Void = { _ in }
     ) throws -> Result {
         var best = (scenario: scenario, faults: faults)
         var runs = 0
@@ -50,7 +50,8 @@ public enum ScenarioShrinker {
         func fails(_ candidate: Scenario, _ candidateFaults: [FaultEntry]) -> RunReport? {
             guard runs < budget, candidate.problem() == nil else { return nil }
             runs += 1
-            guard let report = try? ScenarioRun(scenario: candidate, seed: seed, faults: candidateFaults).execute() else { return nil }
+            guard let report = try? ScenarioRun(scenario: candidate, seed: seed, faults: candidateFaults, overrides: overrides).execute()
+            else { return nil }
             return report.violations.contains { $0.invariant == invariant } ? report : nil
         }
         guard var lastReport = fails(best.scenario, best.faults) else {
@@ -84,11 +85,16 @@ public enum ScenarioShrinker {
                 smaller.workload.clients = 1
                 if accept((smaller, best.faults), "clients -> 1") { changed = true }
             }
-            while best.scenario.workload.requestsPerClient > 1 {
-                var fewer = best.scenario
-                fewer.workload.requestsPerClient = best.scenario.workload.requestsPerClient / 2
-                guard accept((fewer, best.faults), "requests per client -> \(fewer.workload.requestsPerClient)") else { break }
-                changed = true
+            // Requests: halve while it still fails, then step down one at a time (a failure often
+            // needs a request in flight at one particular moment).
+            for halving in [true, false] {
+                while best.scenario.workload.requestsPerClient > 1 {
+                    var fewer = best.scenario
+                    let count = best.scenario.workload.requestsPerClient
+                    fewer.workload.requestsPerClient = halving ? count / 2 : count - 1
+                    guard accept((fewer, best.faults), "requests per client -> \(fewer.workload.requestsPerClient)") else { break }
+                    changed = true
+                }
             }
             for index in best.scenario.workload.tasks.indices.reversed() where best.scenario.workload.tasks.count > 1 {
                 var fewer = best.scenario
