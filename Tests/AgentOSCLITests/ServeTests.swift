@@ -139,7 +139,16 @@ struct ServeTests {
             if let task = body["task_id"] as? Int { tasks.append(task) }
         }
         #expect(tasks.count == 6)
-        try await Task.sleep(for: .milliseconds(1500))
+        // Kill once the store has taken the 12 claims (two per task) and at least 4 node results,
+        // so some of the killed proxies' tasks have progress to resume from, whatever the speed.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let metrics = try await http("GET", "\(a)/metrics").1["raw"] as? String ?? ""
+            let applied = metrics.split(separator: "\n").first { $0.hasPrefix("agentos_store_writes_applied_total ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            if applied >= 16 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         processB.kill()  // a real SIGKILL, mid-run
 
         for task in tasks {
