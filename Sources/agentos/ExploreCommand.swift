@@ -56,6 +56,10 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    /// Makes the child running this seed die, to test the sweep's own isolation.
+    @Option(help: .hidden)
+    var injectCrashSeed: UInt64?
+
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard jobs >= 1, batch >= 1, keep >= 0 else { throw ValidationError("--jobs, --batch must be at least 1") }
@@ -108,7 +112,8 @@ struct ExploreCommand: ParsableCommand {
     /// Runs every batch in child processes, `jobs` at a time; re-runs the seeds of a crashed
     /// batch one by one.
     func runAll(_ batches: [[UInt64]], total: Int) -> [SeedResult] {
-        let runner = BatchRunner(scenario: scenario, bar: ProgressBar(total: total, label: "seeds", enabled: !json && isatty(2) != 0))
+        let runner = BatchRunner(
+            scenario: scenario, crashSeed: injectCrashSeed, bar: ProgressBar(total: total, label: "seeds", enabled: !json && isatty(2) != 0))
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = jobs
         for seeds in batches { queue.addOperation { runner.run(seeds) } }
@@ -173,11 +178,13 @@ struct ExploreBatchCommand: ParsableCommand {
 
     @Option var scenario: String
     @Option var seeds: String
+    @Option var crashSeed: UInt64?
 
     func run() throws {
         let list = seeds.split(separator: ",").compactMap { UInt64($0) }
         let encoder = JSONEncoder()
         for seed in list {
+            if seed == crashSeed { fatalError("injected crash at seed \(seed), to test the sweep's isolation") }
             let resolved = try resolveScenario(scenario, seed: seed)
             let report = try ScenarioRun(scenario: resolved, seed: seed).execute()
             let result = SeedResult(
@@ -207,17 +214,21 @@ func runChild(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
 /// threads of `explore`, so every mutable field sits behind the lock.
 final class BatchRunner: @unchecked Sendable {
     let scenario: String
+    let crashSeed: UInt64?
     private let lock = NSLock()
     private var results: [UInt64: SeedResult] = [:]
     private var bar: ProgressBar
 
-    init(scenario: String, bar: ProgressBar) {
+    init(scenario: String, crashSeed: UInt64?, bar: ProgressBar) {
         self.scenario = scenario
+        self.crashSeed = crashSeed
         self.bar = bar
     }
 
     func run(_ seeds: [UInt64]) {
-        let outcome = try? runChild(["explore-batch", "--scenario", scenario, "--seeds", seeds.map(String.init).joined(separator: ",")])
+        var arguments = ["explore-batch", "--scenario", scenario, "--seeds", seeds.map(String.init).joined(separator: ",")]
+        if let crashSeed { arguments += ["--crash-seed", String(crashSeed)] }
+        let outcome = try? runChild(arguments)
         var got: [UInt64: SeedResult] = [:]
         for line in (outcome?.stdout ?? "").split(separator: "\n") {
             if let result = try? JSONDecoder().decode(SeedResult.self, from: Data(line.utf8)) { got[result.seed] = result }

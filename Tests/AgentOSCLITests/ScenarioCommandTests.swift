@@ -54,6 +54,17 @@ struct ScenarioCommandTests {
         #expect(xml.contains("tests=\"6\" failures=\"0\""))
     }
 
+    @Test("a seed that kills its process is isolated: the sweep finishes, the seed is reported crashed, every other result is kept")
+    func exploreSurvivesACrash() throws {
+        let result = try CLI.run(["explore", "--scenario", "smoke", "--seeds", "8", "--batch", "4", "--keep", "0", "--inject-crash-seed", "3", "--json"])
+        #expect(result.status == 1)
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(summary?["seeds"] as? Int == 8)
+        #expect(summary?["passed"] as? Int == 7)
+        #expect(summary?["crashed"] as? Int == 1)
+        #expect(summary?["failing"] as? [Int] == [3])
+    }
+
     @Test("bad input: unknown scenario, bad shard, bad scenario file, unusable trace, nothing to shrink")
     func badInput() throws {
         let unknown = try CLI.run(["run", "--scenario", "nope"])
