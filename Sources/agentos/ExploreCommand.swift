@@ -196,8 +196,8 @@ struct ExploreBatchCommand: ParsableCommand {
     }
 }
 
-/// Runs this binary as a child process and collects its output.
-func runChild(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+/// Runs this binary as a child process and collects its output. `status` says how it ended.
+func runChild(_ arguments: [String]) throws -> (status: String, stdout: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     process.arguments = arguments
@@ -207,7 +207,10 @@ func runChild(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
     try process.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let status =
+        process.terminationReason == .uncaughtSignal
+        ? "killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+    return (status, String(decoding: data, as: UTF8.self))
 }
 
 /// Runs batches of seeds in child processes and gathers their results; shared by the worker
@@ -242,7 +245,7 @@ final class BatchRunner: @unchecked Sendable {
         defer { lock.unlock() }
         for (seed, result) in got { results[seed] = result }
         if seeds.count == 1, let seed = missing.first {
-            let reason = outcome.map { "process exited with status \($0.status)" } ?? "process could not start"
+            let reason = outcome.map { "the process \($0.status)" } ?? "the process could not start"
             results[seed] = SeedResult(
                 seed: seed, passed: false, invariants: [], firstViolation: "crashed: \(reason)", hash: "", events: 0, tasks: 0,
                 completed: 0, crashed: reason)
