@@ -209,7 +209,7 @@ func runChild(_ arguments: [String]) throws -> (status: String, stdout: String) 
     process.waitUntilExit()
     let status =
         process.terminationReason == .uncaughtSignal
-        ? "killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+        ? "was killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
     return (status, String(decoding: data, as: UTF8.self))
 }
 
