@@ -58,6 +58,8 @@ final class Cluster {
     var observations: [(Address, CoreObservation)] = []
     var clientInbox: [(Address, CoreMessage)] = []
     var llm = ScriptedLLM()
+    /// Drops the next message this matches, as a lossy network would.
+    var dropNext: ((CoreMessage) -> Bool)?
     var random = TestRandom(state: 42)
     let store: TaskStore
 
@@ -133,7 +135,9 @@ final class Cluster {
         for effect in effects {
             switch effect {
             case .send(let to, let message):
-                if to == "llm" {
+                if let drop = dropNext, drop(message) {
+                    dropNext = nil
+                } else if to == "llm" {
                     handleLLM(message, from: address)
                 } else if !cut.contains("\(address)>\(to)") {
                     messages.append((address, to, message, now))

@@ -117,7 +117,7 @@ struct BalancingTests {
         var effects: [CoreEffect] = []
         for _ in 0..<calls {
             let call = CallRequest(wave: 1, kind: .generation, slot: 0, prompt: "x", stop: [])
-            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, random: &random, into: &effects)
+            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, now: 0, random: &random, into: &effects)
         }
         return effects.compactMap { if case .send(let to, .llmWork) = $0 { to } else { nil } }
     }

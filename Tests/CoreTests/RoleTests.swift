@@ -217,4 +217,15 @@ struct RoleTests {
         cluster.run(for: 90 * Time.second)
         #expect(try cluster.store.getTask(taskID)?.status == .completed)
     }
+
+    @Test("a call lost on the way to its worker is found by the owner's check and sent again, long before the backstop")
+    func lostWorkIsResent() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        cluster.dropNext = { if case .llmWork = $0 { true } else { false } }
+        let request = cluster.submit(query(1, 2, 2))
+        cluster.run(for: 40 * Time.second)  // the backstop is 300 s
+        let taskID = try #require(cluster.taskID(for: request))
+        guard case .completed = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
+        #expect(cluster.dropNext == nil, "the work message was dropped")
+    }
 }

@@ -26,6 +26,10 @@ public enum CoreMessage: Codable, Hashable, Sendable {
     // Task owner <-> LLM worker (both agent proxies).
     case llmWork(LLMWork)
     case llmWorkReply(callID: UInt64, result: LLMWorkResult)
+    /// The owner asks a worker which of these calls it still holds.
+    case llmWorkCheck(owner: Address, callIDs: [UInt64])
+    /// The worker's answer: the ones it holds (queued, running, or waiting to retry).
+    case llmWorkHeld(callIDs: [UInt64])
 
     // LLM worker <-> LLM endpoint (fake or real: the core cannot tell).
     case llmRequest(LLMRequest)

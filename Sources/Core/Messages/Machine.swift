@@ -40,6 +40,8 @@ public enum CoreTimer: Codable, Hashable, Sendable {
     case llmTimeout(callID: UInt64)
     case llmRetry(callID: UInt64)
     case workTimeout(callID: UInt64)
+    /// The owner checks that its outstanding calls are still held by their workers.
+    case workCheck
 }
 
 /// Request ids are unique across a node's incarnations, so a late reply to an earlier life is

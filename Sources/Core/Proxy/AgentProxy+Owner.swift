@@ -139,7 +139,9 @@ extension AgentProxy {
             break
         case .issue(let requests):
             for request in requests {
-                send(Outstanding(task: taskID, node: node, call: request, worker: "", queueFullCount: 0), avoiding: nil, random: &random, into: &effects)
+                send(
+                    Outstanding(task: taskID, node: node, call: request, worker: "", queueFullCount: 0), avoiding: nil, now: context.now,
+                    random: &random, into: &effects)
             }
         case .succeeded(let output):
             runs[taskID]!.nodes[node] = nil

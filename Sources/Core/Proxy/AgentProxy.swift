@@ -16,6 +16,10 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var workTimeout: Nanos
     /// How often a call that met a full queue is sent to another worker before it fails.
     public var queueFullRetries: Int
+    /// How often an owner asks its workers whether they still hold its calls. A call a worker no
+    /// longer holds was lost (the work or its answer dropped) and is sent again at once; a worker
+    /// that ignores three checks in a row is taken as unreachable.
+    public var workCheckInterval: Nanos
     public var storeTimeout: Nanos
     public var storeAttemptsMax: Int
 
@@ -23,7 +27,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
         proxy: Address, region: Address, store: Address = "store", llm: Address, heartbeatInterval: Nanos = Time.second,
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
         roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 300 * Time.second, queueFullRetries: Int = 3,
-        storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
+        workCheckInterval: Nanos = 10 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
     ) {
         self.proxy = proxy
         self.region = region
@@ -37,6 +41,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
         self.maxTokens = maxTokens
         self.workTimeout = workTimeout
         self.queueFullRetries = queueFullRetries
+        self.workCheckInterval = workCheckInterval
         self.storeTimeout = storeTimeout
         self.storeAttemptsMax = storeAttemptsMax
     }
@@ -68,6 +73,11 @@ public struct AgentProxy: CoreMachine {
         var worker: Address
         var workerIncarnation: UInt32 = 0
         var queueFullCount: Int
+        var sentAt: Nanos = 0
+        /// Checks sent to the worker about this call since it last answered one.
+        var unansweredChecks = 0
+        /// Times the call was sent again after its worker lost it.
+        var resends = 0
     }
 
     public let settings: ProxySettings
@@ -114,12 +124,16 @@ public struct AgentProxy: CoreMachine {
             guard let call = outstanding.removeValue(forKey: callID) else { break }
             let reason = "worker \(call.worker) did not answer within \(settings.workTimeout / Time.millisecond) ms"
             record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+        case .timer(.workCheck):
+            checkOutstandingWork(context: context, random: &random, into: &effects)
         case .timer(.llmTimeout(let requestID)):
             worker.timedOut(requestID, into: &effects)
         case .timer(.llmRetry(let requestID)):
             worker.retryDue(requestID, into: &effects)
         case .timer:
             break
+        case .message(let from, .llmWorkHeld(let held)):
+            heldReport(from: from, Set(held), context: context, random: &random, into: &effects)
         case .message(_, let message):
             receive(message, context: context, random: &random, into: &effects)
         }
@@ -143,6 +157,8 @@ public struct AgentProxy: CoreMachine {
             stored(reply, for: purpose, context: context, random: &random, into: &effects)
         case .llmWork(let work):
             worker.receive(work, into: &effects)
+        case .llmWorkCheck(let owner, let callIDs):
+            effects.append(.send(to: owner, .llmWorkHeld(callIDs: worker.held(owner: owner, callIDs: callIDs))))
         case .llmReply(let reply):
             worker.reply(reply, into: &effects)
         case .llmWorkReply(let callID, let result):
@@ -157,7 +173,7 @@ public struct AgentProxy: CoreMachine {
                 if call.queueFullCount < settings.queueFullRetries {
                     var retry = call
                     retry.queueFullCount += 1
-                    send(retry, avoiding: call.worker, random: &random, into: &effects)
+                    send(retry, avoiding: call.worker, now: context.now, random: &random, into: &effects)
                 } else {
                     let reason = "worker queues full \(call.queueFullCount + 1) times in a row"
                     record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
@@ -166,6 +182,56 @@ public struct AgentProxy: CoreMachine {
         default:
             break
         }
+    }
+
+    /// Asks each worker about the calls sent to it at least one interval ago; gives up on a
+    /// worker that ignored three checks in a row.
+    private mutating func checkOutstandingWork<R: EntropySource>(
+        context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        var ask: [Address: [UInt64]] = [:]
+        for callID in outstanding.keys.sorted() {
+            guard var call = outstanding[callID], context.now - call.sentAt >= settings.workCheckInterval else { continue }
+            if call.unansweredChecks >= 3 {
+                lost(callID, reason: "worker \(call.worker) did not answer three checks", context: context, random: &random, into: &effects)
+                continue
+            }
+            call.unansweredChecks += 1
+            outstanding[callID] = call
+            ask[call.worker, default: []].append(callID)
+        }
+        for worker in ask.keys.sorted() {
+            effects.append(.send(to: worker, .llmWorkCheck(owner: settings.proxy, callIDs: ask[worker]!)))
+        }
+        if !outstanding.isEmpty { effects.append(.setTimer(.workCheck, after: settings.workCheckInterval)) }
+    }
+
+    /// A worker said which of the checked calls it holds; the others it lost.
+    private mutating func heldReport<R: EntropySource>(
+        from worker: Address, _ held: Set<UInt64>, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        for callID in outstanding.keys.sorted() {
+            guard let call = outstanding[callID], call.worker == worker, call.unansweredChecks > 0 else { continue }
+            if held.contains(callID) {
+                outstanding[callID]!.unansweredChecks = 0
+            } else {
+                lost(callID, reason: "worker \(worker) no longer held the call", context: context, random: &random, into: &effects)
+            }
+        }
+    }
+
+    /// A call whose worker lost it (or is unreachable) goes to another worker, a few times.
+    private mutating func lost<R: EntropySource>(
+        _ callID: UInt64, reason: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard var call = outstanding.removeValue(forKey: callID) else { return }
+        effects.append(.cancelTimer(.workTimeout(callID: callID)))
+        guard call.resends < 3 else {
+            record(call, result: .failure(CallFailure("\(reason), after \(call.resends) resends")), context: context, random: &random, into: &effects)
+            return
+        }
+        call.resends += 1
+        send(call, avoiding: call.worker, now: context.now, random: &random, into: &effects)
     }
 
     /// A worker that left the membership (evicted) or came back as a new life (restarted) lost
@@ -184,7 +250,9 @@ public struct AgentProxy: CoreMachine {
     }
 
     /// Sends a call to a worker chosen by the balancing policy.
-    mutating func send<R: EntropySource>(_ call: Outstanding, avoiding: Address?, random: inout R, into effects: inout [CoreEffect]) {
+    mutating func send<R: EntropySource>(
+        _ call: Outstanding, avoiding: Address?, now: Nanos, random: inout R, into effects: inout [CoreEffect]
+    ) {
         var candidates = workers.map(\.proxy)
         if let avoiding, candidates.count > 1 { candidates.removeAll { $0 == avoiding } }
         let target: Address
@@ -199,8 +267,11 @@ public struct AgentProxy: CoreMachine {
             target = candidates[least[random.index(below: least.count)]]
         }
         sentSinceReport[target, default: 0] += 1
+        if outstanding.isEmpty { effects.append(.setTimer(.workCheck, after: settings.workCheckInterval)) }
         var call = call
         call.worker = target
+        call.sentAt = now
+        call.unansweredChecks = 0
         call.workerIncarnation = workers.first { $0.proxy == target }?.incarnation ?? 0
         let callID = callIDs.make()
         outstanding[callID] = call

@@ -56,6 +56,16 @@ struct LLMWorker {
         ids = RequestIDs(incarnation: incarnation)
     }
 
+    /// Which of an owner's calls this worker still holds (queued, running, or backing off).
+    func held(owner: Address, callIDs: [UInt64]) -> [UInt64] {
+        let asked = Set(callIDs)
+        var held = Set<UInt64>()
+        for item in queue where item.work.owner == owner && asked.contains(item.work.callID) { held.insert(item.work.callID) }
+        for call in active.values where call.work.owner == owner && asked.contains(call.work.callID) { held.insert(call.work.callID) }
+        for call in backingOff.values where call.work.owner == owner && asked.contains(call.work.callID) { held.insert(call.work.callID) }
+        return held.sorted()
+    }
+
     /// Calls waiting plus calls holding a slot: the workload reported in heartbeats.
     var load: Int { queue.count + active.count + backingOff.count }
 

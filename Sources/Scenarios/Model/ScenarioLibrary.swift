@@ -184,7 +184,26 @@ public enum ScenarioLibrary {
             scenario.network.defaultLink.dropChance = Ratio(1, 100)
             scenario.network.defaultLink.duplicateChance = Ratio(1, 100)
         }
-        scenario.phases = Phases(safety: .seconds(Int64(random.int(in: 30...60))), liveness: .seconds(900))
+        scenario.phases = Phases(safety: .seconds(Int64(random.int(in: 30...60))), liveness: livenessBudget(for: scenario))
         return scenario
+    }
+
+    /// A liveness budget the workload can meet: four times the LLM time its calls need at the
+    /// topology's worker concurrency, and never under 15 minutes. A fixed budget failed seeds
+    /// that drew a heavy workload for a small, slow cluster: capacity, not a coordination bug.
+    static func livenessBudget(for scenario: Scenario) -> SimDuration {
+        let workload = scenario.workload
+        let callsPerRequest = workload.tasks.map { ($0.graph?.nodes.count ?? 1) * $0.rounds * ($0.samples + $0.voters) }
+        let calls = Int64(workload.clients * workload.requestsPerClient * (callsPerRequest.max() ?? 1))
+        // Seconds per call, including the profile's tail, slow answers and timeouts.
+        let secondsPerCall: Int64
+        switch scenario.topology.llm.profile {
+        case "perfect": secondsPerCall = 1
+        case "hosted": secondsPerCall = 4
+        case "flaky": secondsPerCall = 20
+        default: secondsPerCall = 8
+        }
+        let concurrency = Int64(scenario.topology.regions * scenario.topology.proxiesPerRegion * scenario.topology.workerConcurrency)
+        return .seconds(max(900, 4 * calls * secondsPerCall / max(1, concurrency)))
     }
 }

@@ -33,6 +33,10 @@ extension CoreMessage {
             case .queueFull: h.combine(byte: 2)
             case .failed(let reason): h.combine(byte: 3); h.combine(reason)
             }
+        case .llmWorkCheck(let owner, let ids):
+            h.combine(byte: 18); h.combine(owner); h.combine(ids.count); for id in ids { h.combine(id) }
+        case .llmWorkHeld(let ids):
+            h.combine(byte: 19); h.combine(ids.count); for id in ids { h.combine(id) }
         case .llmRequest(let request):
             h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); FNV64.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
         case .llmReply(let reply):
@@ -158,6 +162,7 @@ extension WorldTimer {
             case .llmTimeout(let id): h.combine(byte: 4); h.combine(id)
             case .llmRetry(let id): h.combine(byte: 5); h.combine(id)
             case .workTimeout(let id): h.combine(byte: 6); h.combine(id)
+            case .workCheck: h.combine(byte: 7)
             }
         case .client(let timer):
             h.combine(byte: 2)
