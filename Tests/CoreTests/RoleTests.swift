@@ -228,4 +228,16 @@ struct RoleTests {
         guard case .completed = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
         #expect(cluster.dropNext == nil, "the work message was dropped")
     }
+
+    @Test("a task no region can run is aborted by the gateway after its placements, with the reason for the client")
+    func unplaceableTaskIsAborted() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        cluster.crash("proxy-1-1")  // the region's only proxy, gone for good
+        let request = cluster.submit(query(1, 1, 1))
+        cluster.run(for: 300 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
+        #expect(reason.hasPrefix("no region could run the task: placed 8 times"))
+        #expect(cluster.observations.contains { if case .write(taskID, .abort, _, _, .applied) = $0.1 { true } else { false } })
+    }
 }
