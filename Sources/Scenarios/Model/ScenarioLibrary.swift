@@ -185,6 +185,12 @@ public enum ScenarioLibrary {
             scenario.network.defaultLink.duplicateChance = Ratio(1, 100)
         }
         scenario.phases = Phases(safety: .seconds(Int64(random.int(in: 30...60))), liveness: livenessBudget(for: scenario))
+        // Drawn last, so the draws above (and every earlier swarm seed's shape) stay as they were.
+        if random.chance(.oneIn(4)) {
+            let start = Int64(random.int(in: 5...30)) * 1_000_000_000
+            let length = Int64(random.int(in: 2...20)) * 1_000_000_000
+            scenario.topology.llm.outages = [OutageWindow(start: start, end: start + length)]
+        }
         return scenario
     }
 
