@@ -6,14 +6,16 @@ public struct LLMWorkerSettings: Codable, Hashable, Sendable {
     public var scheduling: SchedulingPolicy
     /// How long one LLM attempt may take.
     public var timeout: Nanos
-    /// Extra attempts after a failed one.
+    /// Extra attempts after a failed one. With the doubling backoff, five retries span about
+    /// 30 s, so a node's three round attempts ride out an LLM outage of a minute and a half
+    /// instead of aborting every task in flight.
     public var retries: Int
     /// The wait before the first retry; doubled for each next one.
     public var backoff: Nanos
 
     public init(
         queueCapacity: Int = 64, concurrency: Int = 4, scheduling: SchedulingPolicy = .fifo, timeout: Nanos = 60 * Time.second,
-        retries: Int = 2, backoff: Nanos = Time.second
+        retries: Int = 5, backoff: Nanos = Time.second
     ) {
         self.queueCapacity = queueCapacity
         self.concurrency = concurrency

@@ -5,7 +5,7 @@ import Sim
 /// The named scenarios, and the swarm generator.
 public enum ScenarioLibrary {
     public static let names = [
-        "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "rate-limited",
+        "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
         "graph-dag", "poisson", "fault-tolerance", "swarm",
     ]
 
@@ -19,6 +19,7 @@ public enum ScenarioLibrary {
         case "store-outage": return storeOutage
         case "gateway-restart": return gatewayRestart
         case "llm-flaky": return llmFlaky
+        case "llm-outage": return llmOutage
         case "rate-limited": return rateLimited
         case "graph-dag": return graphDAG
         case "poisson": return poisson
@@ -88,6 +89,14 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "llm-flaky")
         scenario.topology.llm = FakeLLMProfile.flaky.config
         scenario.workload = Workload(clients: 2, requestsPerClient: 4)
+        return scenario
+    }
+
+    /// Every LLM endpoint fails all calls for 30 s in the middle of the run.
+    public static var llmOutage: Scenario {
+        var scenario = Scenario(name: "llm-outage")
+        scenario.topology.llm.outages = [OutageWindow(start: 15_000_000_000, end: 45_000_000_000)]
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(10)))
         return scenario
     }
 
