@@ -37,14 +37,11 @@ struct FakeLLMCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
         guard hangSeconds >= 0 else { throw ValidationError("--hang-seconds must be >= 0") }
-        if config == nil, FakeLLMProfile(rawValue: profile) == nil {
-            throw ValidationError("unknown profile '\(profile)' (known: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+        try validateFakeLLMProfile(profile, configFile: config)
     }
 
     func run() async throws {
-        let llmConfig = try config.map { try loadJSON(FakeLLMConfig.self, path: $0, what: "fake LLM config") }
-            ?? FakeLLMProfile(rawValue: profile)!.config
+        let llmConfig = try resolveFakeLLMConfig(profile: profile, configFile: config)
         let live = LiveFakeLLM(config: llmConfig, seed: seed, speedup: speedup)
         let router = Router()
         FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds)).register(on: router)
@@ -58,4 +55,17 @@ struct FakeLLMCommand: AsyncParsableCommand {
             })
         try await app.runService()
     }
+}
+
+/// A fake-LLM profile name is checked only when no config file replaces it.
+func validateFakeLLMProfile(_ profile: String, configFile: String?) throws {
+    guard configFile == nil, FakeLLMProfile(rawValue: profile) == nil else { return }
+    throw ValidationError("unknown profile '\(profile)' (known: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
+}
+
+/// The fake LLM's configuration: the file if one is given, else the named profile.
+func resolveFakeLLMConfig(profile: String, configFile: String?) throws -> FakeLLMConfig {
+    if let configFile { return try loadJSON(FakeLLMConfig.self, path: configFile, what: "fake LLM config") }
+    guard let named = FakeLLMProfile(rawValue: profile) else { throw CLIError("unknown profile '\(profile)'") }
+    return named.config
 }

@@ -75,13 +75,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        if llmConfig == nil, FakeLLMProfile(rawValue: profile) == nil { throw ValidationError("unknown --profile '\(profile)'") }
+        try validateFakeLLMProfile(profile, configFile: llmConfig)
     }
 
     func run() async throws {
         var logger = Logger(label: "agentos")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
-        let fake = try llmConfig.map { try loadJSON(FakeLLMConfig.self, path: $0, what: "fake LLM config") } ?? FakeLLMProfile(rawValue: profile)!.config
+        let fake = try resolveFakeLLMConfig(profile: profile, configFile: llmConfig)
 
         var layout: ClusterLayout
         var hosted: [String]
