@@ -4,7 +4,9 @@ public enum EndpointAction: Hashable, Sendable {
     case reject(id: UInt64, ChatFailure)
     /// Call `id` occupies a slot until `at` (endpoint clock, nanoseconds). At that time deliver
     /// `outcome` if there is one (nil: the call never answers), then call `finish(id:now:)`.
-    case complete(id: UInt64, at: Int64, outcome: ChatOutcome?)
+    /// `fault` names the misbehaviour drawn for the call (a `ContentFault` or `TransportFault`
+    /// raw value), for observers that judge what the model really did.
+    case complete(id: UInt64, at: Int64, outcome: ChatOutcome?, fault: String?)
 }
 
 /// One LLM server as a pure state machine: a concurrency limit with a FIFO queue (like one vLLM
@@ -39,7 +41,7 @@ public struct FakeLLMEndpoint: Sendable {
         if let limited = admit(tokens: call.budgetTokens, now: now) { return [.reject(id: id, limited)] }
         if inFlight < config.capacity.concurrency {
             inFlight += 1
-            return [.complete(id: id, at: now + call.serviceNanos, outcome: call.outcome)]
+            return [.complete(id: id, at: now + call.serviceNanos, outcome: call.outcome, fault: call.faultName)]
         }
         guard queueDepth < config.capacity.queueLimit else {
             return [.reject(id: id, .overloaded("the server has \(queueDepth) requests waiting; try again later"))]
@@ -60,7 +62,7 @@ public struct FakeLLMEndpoint: Sendable {
             waitingHead = 0
         }
         inFlight += 1
-        return [.complete(id: next.id, at: now + next.call.serviceNanos, outcome: next.call.outcome)]
+        return [.complete(id: next.id, at: now + next.call.serviceNanos, outcome: next.call.outcome, fault: next.call.faultName)]
     }
 
     /// Counts the call against the current minute's limits; a 429 if it would exceed one.

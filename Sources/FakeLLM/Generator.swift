@@ -34,6 +34,9 @@ public struct GeneratedCall: Hashable, Sendable {
     public let transportFault: TransportFault?
     /// Tokens the call counts against a tokens-per-minute limit.
     public let budgetTokens: Int
+
+    /// The fault drawn for the call, by its raw name, if any.
+    public var faultName: String? { contentFault?.rawValue ?? transportFault?.rawValue }
 }
 
 /// The pure answer function: configuration, request, the call's random stream and the

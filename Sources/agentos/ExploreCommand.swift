@@ -14,6 +14,8 @@ struct SeedResult: Codable {
     var completed: Int
     /// Set by the parent when the seed's process died.
     var crashed: String?
+    /// Every checker's verdict and evidence (nil for a crashed seed).
+    var checks: [CheckVerdict]? = nil
 }
 
 /// A seed sweep. Seeds run in child processes, a batch each, so one crash cannot lose the
@@ -142,18 +144,34 @@ struct ExploreCommand: ParsableCommand {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
-        let failures = results.filter { !$0.passed }.count
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuite name=\"agentos explore \(escape(scenario))\" tests=\"\(results.count)\" failures=\"\(failures)\">\n"
+        // One test case per seed and checker, so a CI page shows which invariant a seed broke and
+        // what each checker examined; a crashed seed is one failing case of its own.
+        var cases: [String] = []
+        var failures = 0
         for result in results {
-            xml += "  <testcase classname=\"\(escape(scenario))\" name=\"seed \(result.seed)\""
-            if result.passed {
-                xml += "/>\n"
-            } else {
+            let rerun = "agentos run --scenario \(escape(scenario)) --seed \(result.seed)"
+            guard let checks = result.checks else {
+                failures += 1
                 let message = escape(result.firstViolation ?? "failed")
-                xml += ">\n    <failure message=\"\(message)\">agentos run --scenario \(escape(scenario)) --seed \(result.seed)</failure>\n  </testcase>\n"
+                cases.append("  <testcase classname=\"\(escape(scenario)).seed-\(result.seed)\" name=\"run\">\n    <failure message=\"\(message)\">\(rerun)</failure>\n  </testcase>\n")
+                continue
+            }
+            for check in checks {
+                var xml = "  <testcase classname=\"\(escape(scenario)).seed-\(result.seed)\" name=\"\(check.invariant) \(escape(check.name))\">\n"
+                if !check.passed {
+                    failures += 1
+                    let first = result.invariants.first == check.invariant ? (result.firstViolation ?? "") : ""
+                    xml += "    <failure message=\"\(check.violations) violation(s) \(escape(first))\">\(rerun)</failure>\n"
+                } else if !check.ran {
+                    xml += "    <skipped message=\"\(escape(check.evidence))\"/>\n"
+                }
+                xml += "    <system-out>\(escape(check.evidence))</system-out>\n  </testcase>\n"
+                cases.append(xml)
             }
         }
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuite name=\"agentos explore \(escape(scenario))\" tests=\"\(cases.count)\" failures=\"\(failures)\">\n"
+        xml += cases.joined()
         xml += "</testsuite>\n"
         try xml.write(toFile: path, atomically: true, encoding: .utf8)
     }
@@ -190,7 +208,7 @@ struct ExploreBatchCommand: ParsableCommand {
             let result = SeedResult(
                 seed: seed, passed: report.passed, invariants: Array(Set(report.violations.map(\.invariant.rawValue))).sorted(),
                 firstViolation: report.violations.first.map { "\($0.invariant): \($0.detail)" }, hash: report.hash, events: report.events,
-                tasks: report.tasks, completed: report.completed, crashed: nil)
+                tasks: report.tasks, completed: report.completed, crashed: nil, checks: report.checks)
             FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
         }
     }

@@ -25,7 +25,9 @@ func seconds(_ nanos: Int64?) -> String {
 
 func printReport(_ report: RunReport, wall: Double?, replay: String) {
     print("tasks: \(report.tasks) acknowledged, \(report.completed) completed, \(report.aborted) aborted, \(report.unfinished) unfinished, \(report.rejected) rejected")
-    print("latency (virtual, submit to final status): p50 \(seconds(report.latencyP50)), p99 \(seconds(report.latencyP99))")
+    print(
+        "latency (virtual, submit to final status): mean \(seconds(report.latencyMean)), p50 \(seconds(report.latencyP50)), "
+            + "p90 \(seconds(report.latencyP90)), p99 \(seconds(report.latencyP99)), max \(seconds(report.latencyMax))")
     print("LLM calls: \(report.llmCalls) (\(report.wastedCalls) owner calls wasted on runs that saved nothing)")
     print("faults injected: \(report.faultsInjected)")
     var line = "events: \(report.events) (\(report.steps) steps), virtual time \(SimDuration(nanoseconds: report.virtualEnd))"
@@ -33,6 +35,12 @@ func printReport(_ report: RunReport, wall: Double?, replay: String) {
     print(line)
     print("liveness: \(report.livenessConverged ? "converged" : "did not converge")")
     print("hash: \(report.hash)")
+    print("checks: \(report.checks.filter(\.passed).count) of \(report.checks.count) passed")
+    for check in report.checks {
+        let verdict = check.passed ? (check.ran ? "pass" : "skip") : "FAIL"
+        let name = "\(check.invariant) \(check.name)".padding(toLength: 26, withPad: " ", startingAt: 0)
+        print("  \(name) \(verdict)  \(check.evidence)")
+    }
     if report.passed {
         print("result: PASS")
     } else {

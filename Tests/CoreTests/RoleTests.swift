@@ -163,17 +163,41 @@ struct RoleTests {
         guard case .completed = cluster.status(id) else { Issue.record("\(cluster.status(id))"); return }
     }
 
-    @Test("a node that cannot succeed aborts its task, and the reason reaches the client")
-    func abortPropagates() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1) { $0.worker.retries = 1; $0.worker.backoff = 100 * Time.millisecond }
-        cluster.llm.script = { _, _ in .error(500) }
+    @Test("an LLM that refuses every call (HTTP 400) aborts the task as llmRejected, and the reason reaches the client")
+    func refusalAborts() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        cluster.llm.script = { _, _ in .error(400) }
         let request = cluster.submit(query(1, 2, 2))
         cluster.run(for: 60 * Time.second)
         let taskID = try #require(cluster.taskID(for: request))
         guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
-        #expect(reason.contains("node 'main' failed"))
-        #expect(reason.contains("all 2 samples failed"))
-        #expect(reason.contains("HTTP 500"))
+        #expect(reason.contains("node 'main' failed: the LLM refused its calls with HTTP 400"))
+        #expect(cluster.observations.contains {
+            if case .write(taskID, .finish(.aborted, _, .llmRejected(node: "main", status: 400, _)?), _, _, .applied) = $0.1 { true } else { false }
+        })
+    }
+
+    @Test("an LLM that fails (HTTP 500) delays the task while it lasts, and aborts it as llmUnavailable only after the budget")
+    func unavailableLLM() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1) {
+            $0.worker.retries = 1
+            $0.worker.backoff = 100 * Time.millisecond
+            $0.llmUnavailableAfter = 60 * Time.second
+        }
+        // A 20 s outage, shorter than the budget: the calls are sent again and the task completes.
+        cluster.llm.script = { _, _ in cluster.now < 20 * Time.second ? .error(500) : nil }
+        let short = cluster.submit(query(1, 2, 2))
+        cluster.run(for: 60 * Time.second)
+        guard case .completed = cluster.status(try #require(cluster.taskID(for: short))) else { Issue.record("short outage"); return }
+        // An outage for good: aborted once the node's calls have failed for 60 s, and not before.
+        cluster.llm.script = { _, _ in .error(500) }
+        let long = cluster.submit(query(1, 2, 2))
+        cluster.run(for: 50 * Time.second)
+        let taskID = try #require(cluster.taskID(for: long))
+        #expect(!(try #require(try cluster.store.getTask(taskID)).status.isFinished), "still waiting within the budget")
+        cluster.run(for: 60 * Time.second)
+        guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
+        #expect(reason.contains("node 'main' failed: the LLM failed"))
     }
 
     @Test("an LLM call that never answers times out and is retried")
@@ -229,15 +253,31 @@ struct RoleTests {
         #expect(cluster.dropNext == nil, "the work message was dropped")
     }
 
-    @Test("a task no region can run is aborted by the gateway after its placements, with the reason for the client")
-    func unplaceableTaskIsAborted() throws {
+    @Test("a task whose region has no proxy waits for one instead of being aborted, and completes when one comes")
+    func unplaceableTaskWaits() throws {
         let cluster = try Cluster.standard(regions: 1, proxies: 1)
-        cluster.crash("proxy-1-1")  // the region's only proxy, gone for good
+        cluster.crash("proxy-1-1")  // the region's only proxy
         let request = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 300 * Time.second)
+        cluster.run(for: 400 * Time.second)
         let taskID = try #require(cluster.taskID(for: request))
+        #expect(cluster.status(taskID) == .pending)
+        cluster.start("proxy-1-1")
+        cluster.run(for: 30 * Time.second)
+        guard case .completed = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
+    }
+
+    @Test("with no live region for the gateway's budget, a task is aborted as noRegion, with the reason for the client")
+    func noRegionAborts() throws {
+        let cluster = try Cluster.standard(regions: 1, proxies: 1) { _ in } gatewaySettings: { $0.noRegionAfter = 60 * Time.second }
+        cluster.run(for: 5 * Time.second)
+        cluster.crash("region-1")  // for good
+        let request = cluster.submit(query(1, 1, 1))
+        cluster.run(for: 40 * Time.second)
+        let taskID = try #require(cluster.taskID(for: request))
+        #expect(cluster.status(taskID) == .pending, "within the budget the task waits")
+        cluster.run(for: 60 * Time.second)
         guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
-        #expect(reason.hasPrefix("no region could run the task: placed 8 times"))
-        #expect(cluster.observations.contains { if case .write(taskID, .abort, _, _, .applied) = $0.1 { true } else { false } })
+        #expect(reason.hasPrefix("no region was live since"))
+        #expect(cluster.observations.contains { if case .write(taskID, .abort(.noRegion), _, _, .applied) = $0.1 { true } else { false } })
     }
 }

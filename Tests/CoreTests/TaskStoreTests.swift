@@ -76,7 +76,7 @@ struct TaskStoreTests {
         #expect(try store.getProgress(id, node: "a")?.result == "A")
         #expect(try store.finish(id, epoch: e(1, 2), outcome: .completed(result: "A")) == .applied(current: e(1, 2), repeated: false))
         #expect(try store.finish(id, epoch: e(1, 2), outcome: .completed(result: "A")) == .applied(current: e(1, 2), repeated: true))
-        #expect(try store.finish(id, epoch: e(1, 2), outcome: .aborted(reason: "no")) == .rejected(current: e(1, 2), reason: .finished))
+        #expect(try store.finish(id, epoch: e(1, 2), outcome: .aborted(.invalidTask(detail: "no"))) == .rejected(current: e(1, 2), reason: .finished))
         let task = try #require(try store.getTask(id))
         #expect(task.status == .completed && task.result == "A")
         #expect(try store.getDocument(task.responseDocumentID!) == "A")
@@ -97,10 +97,10 @@ struct TaskStoreTests {
         _ = try store.claim(id, epoch: e(2, 0), region: "r2", proxy: "")
         #expect(try store.getTask(id)?.status == .running)
         #expect(try store.unfinishedTasks(ownedBy: "r1").isEmpty)
-        #expect(try store.abort(id, epoch: e(2, 0), reason: "x") == .rejected(current: e(2, 0), reason: .notNewer))
-        #expect(try store.abort(id, epoch: e(3, 0), reason: "no region") == .applied(current: e(3, 0), repeated: false))
+        #expect(try store.abort(id, epoch: e(2, 0), cause: .noRegion(since: 0)) == .rejected(current: e(2, 0), reason: .notNewer))
+        #expect(try store.abort(id, epoch: e(3, 0), cause: .noRegion(since: 0)) == .applied(current: e(3, 0), repeated: false))
         #expect(try store.claim(id, epoch: e(4, 0), region: "r1", proxy: "") == .rejected(current: e(3, 0), reason: .finished))
-        #expect(try store.getTask(id)?.reason == "no region")
+        #expect(try store.getTask(id)?.reason == AbortCause.noRegion(since: 0).reason)
         #expect(try store.unfinishedTasks().isEmpty)
     }
 

@@ -20,7 +20,7 @@ struct EndpointTests {
         guard case .reject(4, let failure)? = d.first else { Issue.record("expected a 503, got \(d)"); return }
         #expect(failure.status == 503)
         let started = endpoint.finish(id: 1, now: 1_000)
-        guard case .complete(3, let at, .success?)? = started.first else { Issue.record("expected call 3 to start: \(started)"); return }
+        guard case .complete(3, let at, .success?, _)? = started.first else { Issue.record("expected call 3 to start: \(started)"); return }
         #expect(at > 1_000)
         #expect(endpoint.inFlight == 2)
     }
@@ -67,11 +67,11 @@ struct EndpointTests {
         var endpoint = FakeLLMEndpoint(config: config(.perfect) { $0.outages = [OutageWindow(start: 100, end: 200)] })
         var random = SeededSource(seed: 4)
         for (id, now) in [(UInt64(1), Int64(150)), (2, 199)] {
-            guard case .complete(_, _, .failure(let failure)?)? = endpoint.receive(generationRequest(), id: id, now: now, random: &random).first
+            guard case .complete(_, _, .failure(let failure)?, _)? = endpoint.receive(generationRequest(), id: id, now: now, random: &random).first
             else { Issue.record("expected an outage failure"); return }
             #expect(failure.status == 500)
         }
-        guard case .complete(_, _, .success?)? = endpoint.receive(generationRequest(), id: 3, now: 200, random: &random).first
+        guard case .complete(_, _, .success?, _)? = endpoint.receive(generationRequest(), id: 3, now: 200, random: &random).first
         else { Issue.record("expected success after the outage"); return }
     }
 

@@ -59,7 +59,7 @@ struct GeneratorTests {
         for id in 0..<2000 as Range<UInt64> {
             let request = id % 2 == 0 ? generationRequest("task \(id)") : votingRequest(choices: 3)
             let actions = endpoint.receive(request, id: id, now: Int64(id) * 1000, random: &random)
-            guard case .complete(_, _, let outcome)? = actions.first, case .success? = outcome else {
+            guard case .complete(_, _, let outcome, _)? = actions.first, case .success? = outcome else {
                 Issue.record("call \(id) did not succeed: \(actions)")
                 return
             }

@@ -40,7 +40,7 @@ func goodHistory() -> History {
     history.write(1, claim("proxy-1-1#1"), e(1, 1), before: e(1, 0))
     history.add("proxy-1-1", .core(.nodeStarted(task: 1, node: "a", epoch: e(1, 1), inputDigest: "i", parents: [])))
     history.write(1, progress("a"), e(1, 1), before: e(1, 1))
-    history.write(1, .finish(status: .completed, resultDigest: "x"), e(1, 1), before: e(1, 1))
+    history.write(1, .finish(status: .completed, resultDigest: "x", cause: nil), e(1, 1), before: e(1, 1))
     return history
 }
 

@@ -92,6 +92,9 @@ public struct LLMWork: Codable, Hashable, Sendable {
     public var callID: UInt64
     public var owner: Address
     public var taskID: TaskID
+    /// The graph node the call is for: carried to the LLM request as a label, so what was
+    /// actually sent can be tied to the node it was for.
+    public var node: String
     public var kind: CallKind
     public var prompt: String
     public var stop: [String]
@@ -102,12 +105,13 @@ public struct LLMWork: Codable, Hashable, Sendable {
     public var remainingHalfCalls: Int
 
     public init(
-        callID: UInt64, owner: Address, taskID: TaskID, kind: CallKind, prompt: String, stop: [String], maxTokens: Int, totalCalls: Int,
-        remainingHalfCalls: Int
+        callID: UInt64, owner: Address, taskID: TaskID, node: String = "", kind: CallKind, prompt: String, stop: [String], maxTokens: Int,
+        totalCalls: Int, remainingHalfCalls: Int
     ) {
         self.callID = callID
         self.owner = owner
         self.taskID = taskID
+        self.node = node
         self.kind = kind
         self.prompt = prompt
         self.stop = stop
@@ -121,8 +125,10 @@ public enum LLMWorkResult: Codable, Hashable, Sendable {
     case text(String)
     /// The worker's queue is full: try another worker or later.
     case queueFull
-    /// Every attempt failed; the reason says why.
-    case failed(reason: String)
+    /// Every attempt failed; the reason says why. `retryable`: the last error was transient
+    /// (a timeout, a 5xx, a 429), so the call may succeed later; otherwise the LLM refused it
+    /// (`status`, a 4xx) and asking again will not help.
+    case failed(reason: String, retryable: Bool, status: Int)
 }
 
 /// A chat-completions call to an LLM endpoint.
@@ -131,12 +137,18 @@ public struct LLMRequest: Codable, Hashable, Sendable {
     public var prompt: String
     public var stop: [String]
     public var maxTokens: Int
+    /// Labels of the call (like OpenAI's request metadata): the task and graph node it is for.
+    /// The model ignores them; the simulator's checkers use them to judge what was sent.
+    public var task: TaskID
+    public var node: String
 
-    public init(id: UInt64, prompt: String, stop: [String], maxTokens: Int) {
+    public init(id: UInt64, prompt: String, stop: [String], maxTokens: Int, task: TaskID = 0, node: String = "") {
         self.id = id
         self.prompt = prompt
         self.stop = stop
         self.maxTokens = maxTokens
+        self.task = task
+        self.node = node
     }
 }
 

@@ -42,6 +42,8 @@ public enum CoreTimer: Codable, Hashable, Sendable {
     case workTimeout(callID: UInt64)
     /// The owner checks that its outstanding calls are still held by their workers.
     case workCheck
+    /// A call that met full queues everywhere is offered again.
+    case capacityRetry(callID: UInt64)
 }
 
 /// Request ids are unique across a node's incarnations, so a late reply to an earlier life is

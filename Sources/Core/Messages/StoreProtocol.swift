@@ -5,7 +5,7 @@ public enum StoreRequest: Codable, Hashable, Sendable {
     case claim(TaskID, epoch: Epoch, region: Address, proxy: Address)
     case saveProgress(TaskID, node: String, epoch: Epoch, result: String, inputDigest: String)
     case finish(TaskID, epoch: Epoch, outcome: TaskOutcome)
-    case abort(TaskID, epoch: Epoch, reason: String)
+    case abort(TaskID, epoch: Epoch, cause: AbortCause)
     case getProgressList(TaskID)
     /// Unfinished tasks, all of them or those owned by one region.
     case unfinishedTasks(region: Address?)
@@ -51,6 +51,7 @@ public struct ParentResult: Codable, Hashable, Sendable {
 public enum WriteKind: Codable, Hashable, Sendable {
     case claim(region: Address, proxy: Address)
     case progress(node: String, resultDigest: String, inputDigest: String)
-    case finish(status: TaskStatus, resultDigest: String)
-    case abort
+    /// `cause`: why, when the owner aborted the task.
+    case finish(status: TaskStatus, resultDigest: String, cause: AbortCause?)
+    case abort(cause: AbortCause)
 }

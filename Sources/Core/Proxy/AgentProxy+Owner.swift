@@ -8,6 +8,13 @@ struct TaskRun {
     var inputDigests: [String: String] = [:]
     var saving: Set<String> = []
     var finishing = false
+    /// Nodes whose calls have failed transiently with no success since.
+    var failingSince: [String: FailingSince] = [:]
+}
+
+struct FailingSince {
+    var since: Nanos
+    var failures: Int
 }
 
 /// The task-owner role: load the task and its stored progress, run every node whose parents
@@ -31,6 +38,10 @@ extension AgentProxy {
             outstanding[callID] = nil
             effects.append(.cancelTimer(.workTimeout(callID: callID)))
         }
+        for callID in waitingForCapacity.keys.sorted() where waitingForCapacity[callID]!.task == taskID {
+            waitingForCapacity[callID] = nil
+            effects.append(.cancelTimer(.capacityRetry(callID: callID)))
+        }
         calls.drop(where: { $0.task == taskID }, into: &effects)
     }
 
@@ -48,7 +59,7 @@ extension AgentProxy {
                 return
             }
             guard let plan = CanonicalJSON.decode(TaskPlan.self, from: record.taskDescription) else {
-                finish(taskID, outcome: .aborted(reason: "the stored task description does not parse"), into: &effects)
+                abort(taskID, cause: .invalidTask(detail: "the stored task description does not parse"), into: &effects)
                 return
             }
             runs[taskID]!.plan = plan
@@ -148,10 +159,16 @@ extension AgentProxy {
             runs[taskID]!.saving.insert(node)
             let request = StoreRequest.saveProgress(taskID, node: node, epoch: run.epoch, result: output, inputDigest: run.inputDigests[node] ?? "")
             calls.call(request, for: .save(taskID, run.epoch, node: node, output: output), into: &effects)
-        case .failed(let reason):
-            runs[taskID]!.nodes[node] = nil
-            finish(taskID, outcome: .aborted(reason: "node '\(node)' failed: \(reason)"), into: &effects)
+        case .failed(.malformed(let round, let winners)):
+            abort(taskID, cause: .malformedAnswers(node: node, round: round, winners: winners), into: &effects)
+        case .failed(.refused(_, let status, let message)):
+            abort(taskID, cause: .llmRejected(node: node, status: status, message: message), into: &effects)
         }
+    }
+
+    /// The owner's abort: a final write at its epoch, with the cause as data.
+    mutating func abort(_ taskID: TaskID, cause: AbortCause, into effects: inout [CoreEffect]) {
+        finish(taskID, outcome: .aborted(cause), into: &effects)
     }
 
     private mutating func finish(_ taskID: TaskID, outcome: TaskOutcome, into effects: inout [CoreEffect]) {
@@ -161,6 +178,10 @@ extension AgentProxy {
         for callID in outstanding.keys.sorted() where outstanding[callID]!.task == taskID {
             outstanding[callID] = nil
             effects.append(.cancelTimer(.workTimeout(callID: callID)))
+        }
+        for callID in waitingForCapacity.keys.sorted() where waitingForCapacity[callID]!.task == taskID {
+            waitingForCapacity[callID] = nil
+            effects.append(.cancelTimer(.capacityRetry(callID: callID)))
         }
         runs[taskID]!.nodes = [:]
         calls.call(.finish(taskID, epoch: run.epoch, outcome: outcome), for: .finish(taskID, run.epoch), into: &effects)

@@ -20,6 +20,13 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     /// longer holds was lost (the work or its answer dropped) and is sent again at once; a worker
     /// that ignores three checks in a row is taken as unreachable.
     public var workCheckInterval: Nanos
+    /// A node whose calls keep failing with transient errors (the workers' own retries
+    /// exhausted each time) and never succeed for this long is aborted as `llmUnavailable`.
+    /// Shorter outages only delay the task: the calls are sent again.
+    public var llmUnavailableAfter: Nanos
+    /// The first wait before a call that met full queues on every worker is offered again;
+    /// doubled each time, up to 30 s. A full queue is overload: the call waits, never fails.
+    public var busyRetryDelay: Nanos
     public var storeTimeout: Nanos
     public var storeAttemptsMax: Int
 
@@ -27,7 +34,8 @@ public struct ProxySettings: Codable, Hashable, Sendable {
         proxy: Address, region: Address, store: Address = "store", llm: Address, heartbeatInterval: Nanos = Time.second,
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
         roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 300 * Time.second, queueFullRetries: Int = 3,
-        workCheckInterval: Nanos = 10 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
+        workCheckInterval: Nanos = 10 * Time.second, llmUnavailableAfter: Nanos = 300 * Time.second, busyRetryDelay: Nanos = Time.second,
+        storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
     ) {
         self.proxy = proxy
         self.region = region
@@ -42,6 +50,8 @@ public struct ProxySettings: Codable, Hashable, Sendable {
         self.workTimeout = workTimeout
         self.queueFullRetries = queueFullRetries
         self.workCheckInterval = workCheckInterval
+        self.llmUnavailableAfter = llmUnavailableAfter
+        self.busyRetryDelay = busyRetryDelay
         self.storeTimeout = storeTimeout
         self.storeAttemptsMax = storeAttemptsMax
     }
@@ -90,6 +100,9 @@ public struct AgentProxy: CoreMachine {
     var sentSinceReport: [Address: Int] = [:]
     var runs: [TaskID: TaskRun] = [:]
     var outstanding: [UInt64: Outstanding] = [:]
+    /// Calls waiting to be offered again after every worker's queue was full, by the id of the
+    /// call that met the last full queue.
+    var waitingForCapacity: [UInt64: Outstanding] = [:]
 
     public init(settings: ProxySettings, incarnation: UInt32) {
         self.settings = settings
@@ -123,7 +136,10 @@ public struct AgentProxy: CoreMachine {
         case .timer(.workTimeout(let callID)):
             guard let call = outstanding.removeValue(forKey: callID) else { break }
             let reason = "worker \(call.worker) did not answer within \(settings.workTimeout / Time.millisecond) ms"
-            record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+            transientFailure(call, reason: reason, context: context, random: &random, into: &effects)
+        case .timer(.capacityRetry(let callID)):
+            guard let call = waitingForCapacity.removeValue(forKey: callID), isWanted(call) else { break }
+            send(call, avoiding: nil, now: context.now, random: &random, into: &effects)
         case .timer(.workCheck):
             checkOutstandingWork(context: context, random: &random, into: &effects)
         case .timer(.llmTimeout(let requestID)):
@@ -166,17 +182,22 @@ public struct AgentProxy: CoreMachine {
             effects.append(.cancelTimer(.workTimeout(callID: callID)))
             switch result {
             case .text(let text):
+                runs[call.task]?.failingSince[call.node] = nil
                 record(call, result: .success(text), context: context, random: &random, into: &effects)
-            case .failed(let reason):
-                record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+            case .failed(let reason, true, _):
+                transientFailure(call, reason: reason, context: context, random: &random, into: &effects)
+            case .failed(let reason, false, let status):
+                record(call, result: .failure(CallFailure(reason, status: status)), context: context, random: &random, into: &effects)
             case .queueFull:
+                var retry = call
+                retry.queueFullCount += 1
                 if call.queueFullCount < settings.queueFullRetries {
-                    var retry = call
-                    retry.queueFullCount += 1
                     send(retry, avoiding: call.worker, now: context.now, random: &random, into: &effects)
-                } else {
-                    let reason = "worker queues full \(call.queueFullCount + 1) times in a row"
-                    record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+                } else if isWanted(call) {
+                    // Every worker tried is full: overload. The call waits and is offered again.
+                    let doublings = min(call.queueFullCount - settings.queueFullRetries, 5)
+                    waitingForCapacity[callID] = retry
+                    effects.append(.setTimer(.capacityRetry(callID: callID), after: min(30 * Time.second, settings.busyRetryDelay << Nanos(doublings))))
                 }
             }
         default:
@@ -213,29 +234,30 @@ public struct AgentProxy: CoreMachine {
         for callID in outstanding.keys.sorted() {
             guard let call = outstanding[callID], call.worker == worker, call.unansweredChecks > 0 else { continue }
             if held.contains(callID) {
+                // The worker has it (queued behind others, or retrying): waiting in a busy queue
+                // is not a failure, so the backstop starts again.
                 outstanding[callID]!.unansweredChecks = 0
+                effects.append(.setTimer(.workTimeout(callID: callID), after: settings.workTimeout))
             } else {
                 lost(callID, reason: "worker \(worker) no longer held the call", context: context, random: &random, into: &effects)
             }
         }
     }
 
-    /// A call whose worker lost it (or is unreachable) goes to another worker, a few times.
+    /// A call whose worker lost it (or is unreachable) goes to another worker: a lost call is
+    /// the network's or a worker's fault, never the task's.
     private mutating func lost<R: EntropySource>(
         _ callID: UInt64, reason: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard var call = outstanding.removeValue(forKey: callID) else { return }
         effects.append(.cancelTimer(.workTimeout(callID: callID)))
-        guard call.resends < 3 else {
-            record(call, result: .failure(CallFailure("\(reason), after \(call.resends) resends")), context: context, random: &random, into: &effects)
-            return
-        }
+        guard isWanted(call) else { return }
         call.resends += 1
         send(call, avoiding: call.worker, now: context.now, random: &random, into: &effects)
     }
 
     /// A worker that left the membership (evicted) or came back as a new life (restarted) lost
-    /// the calls it held: they fail now rather than at the backstop timeout.
+    /// the calls it held: they go to another worker now rather than at the backstop timeout.
     private mutating func failCallsOfDepartedWorkers<R: EntropySource>(
         context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
@@ -244,9 +266,37 @@ public struct AgentProxy: CoreMachine {
             guard let call = outstanding[callID], lives[call.worker] != call.workerIncarnation else { continue }
             outstanding[callID] = nil
             effects.append(.cancelTimer(.workTimeout(callID: callID)))
-            let reason = lives[call.worker] == nil ? "worker \(call.worker) left the membership" : "worker \(call.worker) restarted"
-            record(call, result: .failure(CallFailure(reason)), context: context, random: &random, into: &effects)
+            guard isWanted(call) else { continue }
+            var again = call
+            again.resends += 1
+            send(again, avoiding: call.worker, now: context.now, random: &random, into: &effects)
         }
+    }
+
+    /// Whether the call's node still runs and still waits for this wave: a call of a finished
+    /// wave is not worth sending again.
+    func isWanted(_ call: Outstanding) -> Bool {
+        runs[call.task]?.nodes[call.node]?.wave == call.call.wave
+    }
+
+    /// A call failed for a reason that may pass (the worker's retries ran out on timeouts,
+    /// 5xx or 429; the worker went silent): it is sent again, unless the node's calls have
+    /// failed without one success for `llmUnavailableAfter`, when the task is aborted.
+    mutating func transientFailure<R: EntropySource>(
+        _ call: Outstanding, reason: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        guard isWanted(call) else { return }
+        var failing = runs[call.task]!.failingSince[call.node] ?? FailingSince(since: context.now, failures: 0)
+        failing.failures += 1
+        runs[call.task]!.failingSince[call.node] = failing
+        if context.now - failing.since >= settings.llmUnavailableAfter {
+            abort(call.task, cause: .llmUnavailable(node: call.node, since: failing.since, failures: failing.failures), into: &effects)
+            return
+        }
+        effects.append(.observe(.note("task \(call.task) node \(call.node): call failed (\(reason)); sending it again")))
+        var again = call
+        again.resends += 1
+        send(again, avoiding: call.worker, now: context.now, random: &random, into: &effects)
     }
 
     /// Sends a call to a worker chosen by the balancing policy.
@@ -277,7 +327,7 @@ public struct AgentProxy: CoreMachine {
         outstanding[callID] = call
         let query = runs[call.task]?.plan?.query
         let work = LLMWork(
-            callID: callID, owner: settings.proxy, taskID: call.task, kind: call.call.kind, prompt: call.call.prompt,
+            callID: callID, owner: settings.proxy, taskID: call.task, node: call.node, kind: call.call.kind, prompt: call.call.prompt,
             stop: call.call.stop, maxTokens: settings.maxTokens,
             totalCalls: query.map { $0.nRounds * ($0.nSamples + $0.nVoters) } ?? 0,
             remainingHalfCalls: runs[call.task]?.nodes[call.node]?.remainingHalfCalls ?? 0)

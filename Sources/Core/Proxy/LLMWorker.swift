@@ -49,8 +49,19 @@ struct LLMWorker {
     /// nothing here and is ignored.
     private var active: [UInt64: Active] = [:]
     /// Calls waiting out a backoff, keyed by the id of the attempt that failed.
-    private var backingOff: [UInt64: Active] = [:]
+    var backingOff: [UInt64: Active] = [:]
     private var ids: RequestIDs
+    /// Calls answered lately, so a copy of a call the network delivered twice is not served
+    /// (and answered) a second time. Bounded: the oldest are forgotten first.
+    private var answered: Set<CallKey> = []
+    private var answeredOrder: [CallKey] = []
+    private var answeredHead = 0
+    static let answeredMemory = 4096
+
+    struct CallKey: Hashable {
+        var owner: Address
+        var callID: UInt64
+    }
 
     init(settings: LLMWorkerSettings, endpoint: Address, incarnation: UInt32) {
         self.settings = settings
@@ -72,8 +83,9 @@ struct LLMWorker {
     var load: Int { queue.count + active.count + backingOff.count }
 
     mutating func receive(_ work: LLMWork, into effects: inout [CoreEffect]) {
+        guard !isKnown(work) else { return }  // a duplicate: the call is held or was answered
         guard queue.count < settings.queueCapacity else {
-            effects.append(.send(to: work.owner, .llmWorkReply(callID: work.callID, result: .queueFull)))
+            answer(work, .queueFull, into: &effects)
             return
         }
         arrivals += 1
@@ -86,18 +98,22 @@ struct LLMWorker {
         effects.append(.cancelTimer(.llmTimeout(callID: reply.id)))
         switch reply.result {
         case .text(let text):
-            effects.append(.send(to: call.work.owner, .llmWorkReply(callID: call.work.callID, result: .text(text))))
+            answer(call.work, .text(text), into: &effects)
             dispatch(into: &effects)
         case .error(let status, let message, let retryAfter):
             // Client errors other than rate limits will not get better by retrying.
             let retryable = status == 429 || status >= 500
-            failed(call, attemptID: reply.id, reason: "HTTP \(status): \(message)", retryable: retryable, retryAfter: retryAfter, into: &effects)
+            failed(
+                call, attemptID: reply.id, reason: "HTTP \(status): \(message)", status: status, retryable: retryable, retryAfter: retryAfter,
+                into: &effects)
         }
     }
 
     mutating func timedOut(_ requestID: UInt64, into effects: inout [CoreEffect]) {
         guard let call = active.removeValue(forKey: requestID) else { return }
-        failed(call, attemptID: requestID, reason: "no answer within \(settings.timeout / Time.millisecond) ms", retryable: true, retryAfter: nil, into: &effects)
+        failed(
+            call, attemptID: requestID, reason: "no answer within \(settings.timeout / Time.millisecond) ms", status: 0, retryable: true,
+            retryAfter: nil, into: &effects)
     }
 
     mutating func retryDue(_ attemptID: UInt64, into effects: inout [CoreEffect]) {
@@ -107,19 +123,39 @@ struct LLMWorker {
     }
 
     private mutating func failed(
-        _ call: Active, attemptID: UInt64, reason: String, retryable: Bool, retryAfter: Nanos?, into effects: inout [CoreEffect]
+        _ call: Active, attemptID: UInt64, reason: String, status: Int, retryable: Bool, retryAfter: Nanos?, into effects: inout [CoreEffect]
     ) {
         var call = call
         call.lastError = reason
         guard retryable, call.attempt <= settings.retries else {
             let summary = "LLM call failed after \(call.attempt) attempt(s): \(reason)"
-            effects.append(.send(to: call.work.owner, .llmWorkReply(callID: call.work.callID, result: .failed(reason: summary))))
+            answer(call.work, .failed(reason: summary, retryable: retryable, status: status), into: &effects)
             dispatch(into: &effects)
             return
         }
         let backoff = settings.backoff << Nanos(call.attempt - 1)
         backingOff[attemptID] = call
         effects.append(.setTimer(.llmRetry(callID: attemptID), after: max(backoff, retryAfter ?? 0)))
+    }
+
+    /// The one place a call gets its terminal answer.
+    private mutating func answer(_ work: LLMWork, _ result: LLMWorkResult, into effects: inout [CoreEffect]) {
+        effects.append(.send(to: work.owner, .llmWorkReply(callID: work.callID, result: result)))
+        let key = CallKey(owner: work.owner, callID: work.callID)
+        guard answered.insert(key).inserted else { return }
+        if answeredOrder.count < Self.answeredMemory {
+            answeredOrder.append(key)
+        } else {
+            answered.remove(answeredOrder[answeredHead])
+            answeredOrder[answeredHead] = key
+            answeredHead = (answeredHead + 1) % Self.answeredMemory
+        }
+    }
+
+    private func isKnown(_ work: LLMWork) -> Bool {
+        if answered.contains(CallKey(owner: work.owner, callID: work.callID)) { return true }
+        let matches = { (other: LLMWork) in other.owner == work.owner && other.callID == work.callID }
+        return queue.contains { matches($0.work) } || active.values.contains { matches($0.work) } || backingOff.values.contains { matches($0.work) }
     }
 
     /// Starts queued calls while slots are free, in the policy's order.
@@ -143,7 +179,8 @@ struct LLMWorker {
     private mutating func send(_ call: Active, into effects: inout [CoreEffect]) {
         let id = ids.make()
         active[id] = call
-        let request = LLMRequest(id: id, prompt: call.work.prompt, stop: call.work.stop, maxTokens: call.work.maxTokens)
+        let request = LLMRequest(
+            id: id, prompt: call.work.prompt, stop: call.work.stop, maxTokens: call.work.maxTokens, task: call.work.taskID, node: call.work.node)
         effects.append(.send(to: endpoint, .llmRequest(request)))
         effects.append(.setTimer(.llmTimeout(callID: id), after: settings.timeout))
     }

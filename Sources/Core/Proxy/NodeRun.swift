@@ -13,7 +13,18 @@ public enum NodeStep: Hashable, Sendable {
     case issue([CallRequest])
     case wait
     case succeeded(output: String)
-    case failed(reason: String)
+    case failed(NodeFailure)
+}
+
+/// Why a node gave up: only for failures that retrying the round did not fix. Transient call
+/// failures never reach the loop; the owner retries those calls.
+public enum NodeFailure: Hashable, Sendable {
+    /// Every attempt of `round` chose a winner without the section it needed; `winners` are
+    /// the digests of those winning answers, one per attempt.
+    case malformed(round: Int, winners: [String])
+    /// The LLM refused a whole wave of calls (every sample, or every vote) with an error that
+    /// retrying cannot fix.
+    case refused(round: Int, status: Int, message: String)
 }
 
 public struct NodeRunSettings: Hashable, Sendable {
@@ -55,6 +66,9 @@ public struct NodeRun: Sendable {
     private var votesCast = 0
     /// Votes that named no valid choice and were replaced by a random one (as the reference does).
     public private(set) var randomVotes = 0
+    /// The current round's failed attempts: the malformed winners' digests, and the last refusal.
+    private var malformedWinners: [String] = []
+    private var lastRefusal: CallFailure?
 
     public init(task: String, parentResults: [(String, String)], settings: NodeRunSettings) {
         self.task = task
@@ -88,8 +102,8 @@ public struct NodeRun: Sendable {
         guard samples.allSatisfy({ $0 != nil }) else { return .wait }
         choices = samples.compactMap { if case .success(let text)? = $0 { text } else { nil } }
         if choices.isEmpty {
-            let last = samples.compactMap { if case .failure(let failure)? = $0 { failure.reason } else { nil } }.last ?? "unknown"
-            return roundFailed("all \(settings.samples) samples failed (last: \(last))")
+            let last = samples.compactMap { if case .failure(let failure)? = $0 { failure } else { nil } }.last ?? CallFailure("unknown")
+            return roundFailed(refusal: CallFailure("all \(settings.samples) samples failed (last: \(last.reason))", status: last.status))
         }
         if choices.count == 1 { return decide(winner: 0) }  // nothing to vote on
         wave += 1
@@ -103,6 +117,7 @@ public struct NodeRun: Sendable {
 
     private mutating func recordVote<R: EntropySource>(_ call: CallRequest, _ result: Result<String, CallFailure>, _ random: inout R) -> NodeStep {
         votesAnswered += 1
+        if case .failure(let failure) = result { lastRefusal = failure }
         if case .success(let text) = result {
             let vote: Int
             if let parsed = Prompts.parseVote(text, choices: choices.count) {
@@ -122,33 +137,44 @@ public struct NodeRun: Sendable {
             || (settings.voting == .earlyMajority
                 && (tally[leader] >= settings.voters / 2 + 1 || tally[leader] - runnerUp > remaining))
         guard decided else { return .wait }
-        if votesCast == 0 { return roundFailed("all \(settings.voters) votes failed") }
+        if votesCast == 0 {
+            let last = lastRefusal ?? CallFailure("unknown")
+            return roundFailed(refusal: CallFailure("all \(settings.voters) votes failed (last: \(last.reason))", status: last.status))
+        }
         return decide(winner: leader)
     }
 
     private mutating func decide(winner: Int) -> NodeStep {
         let text = choices[winner]
         if isFinalRound {
-            guard let output = Prompts.output(of: text) else {
-                return roundFailed("the winning sample has no \(Prompts.outputMarker) section")
-            }
+            guard let output = Prompts.output(of: text) else { return roundFailed(malformedWinner: text) }
             wave += 1
             return .succeeded(output: output)
         }
-        guard let plan = Prompts.plan(of: text) else { return roundFailed("the winning sample has no \(Prompts.planMarker) section") }
+        guard let plan = Prompts.plan(of: text) else { return roundFailed(malformedWinner: text) }
         hints = plan
         round += 1
         attempt = 1
+        malformedWinners = []
+        lastRefusal = nil
         return startSampling()
     }
 
-    private mutating func roundFailed(_ reason: String) -> NodeStep {
+    /// An attempt of the round failed: its winner lacked a section (`malformedWinner`), or the
+    /// LLM refused the wave (`refusal`). The round is tried again up to `roundRetries` times.
+    private mutating func roundFailed(malformedWinner: String? = nil, refusal: CallFailure? = nil) -> NodeStep {
+        if let malformedWinner { malformedWinners.append(StableDigest.hex(StableDigest.of(malformedWinner))) }
+        if let refusal { lastRefusal = refusal }
         guard attempt > settings.roundRetries else {
             attempt += 1
             return startSampling()
         }
         wave += 1
-        return .failed(reason: "round \(round) of \(settings.rounds) failed \(attempt) time(s); last: \(reason)")
+        if malformedWinners.count == attempt {
+            return .failed(.malformed(round: round, winners: malformedWinners))
+        }
+        let refused = lastRefusal ?? CallFailure("unknown")
+        return .failed(.refused(round: round, status: refused.status, message: refused.reason))
     }
 
     /// Calls this node will make if nothing fails: what `srtf` counts (in half-calls, voters
@@ -162,5 +188,10 @@ public struct NodeRun: Sendable {
 /// Why a call produced no answer.
 public struct CallFailure: Error, Hashable, Sendable {
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// The HTTP status the LLM answered, 0 when it did not answer.
+    public let status: Int
+    public init(_ reason: String, status: Int = 0) {
+        self.reason = reason
+        self.status = status
+    }
 }

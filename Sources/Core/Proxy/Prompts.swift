@@ -8,17 +8,23 @@ public enum Prompts {
     public static let outputMarker = "OUTPUT:"
     public static let voteSentence = "The best choice is"
 
-    /// A sample prompt. From round 2 on, the previous round's winning plan comes as hints.
+    /// A sample prompt. Each parent's result comes in its own delimited block, so the model
+    /// (and a checker reading what was sent) can tell where one result ends. From round 2 on,
+    /// the previous round's winning plan comes as hints.
     public static func generation(task: String, parentResults: [(String, String)], hints: String?) -> String {
         var text = "Task: \(task)\n"
         if !parentResults.isEmpty {
             text += "Results of the steps this one builds on:\n"
-            for (parent, result) in parentResults { text += "- \(parent): \(result)\n" }
+            for (parent, result) in parentResults { text += "\(parentOpen(parent))\n\(result)\n\(parentClose(parent))\n" }
         }
         if let hints { text += "Hints from the previous round's best plan: \(hints)\n" }
         text += "Answer in two sections: first \"\(planMarker)\" followed by your plan, then \"\(outputMarker)\" followed by the final answer."
         return text
     }
+
+    /// The lines that open and close a parent's result in a generation prompt.
+    public static func parentOpen(_ parent: String) -> String { "<<result of step \(parent)>>" }
+    public static func parentClose(_ parent: String) -> String { "<<end of step \(parent)>>" }
 
     /// Intermediate rounds only need the plan: stop at the output section.
     public static func generationStops(finalRound: Bool) -> [String] {

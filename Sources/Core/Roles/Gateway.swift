@@ -8,12 +8,13 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
     public var sweepInterval: Nanos
     public var storeTimeout: Nanos
     public var storeAttemptsMax: Int
-    /// Placements of one task (first one and failovers) before it is aborted.
-    public var placementsMax: Int
+    /// With no live region for this long, a task waiting for placement is aborted as
+    /// `noRegion`. Failovers never abort a task: as long as some region is live, tasks wait.
+    public var noRegionAfter: Nanos
 
     public init(
         regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Nanos = 3 * Time.second,
-        sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, placementsMax: Int = 8
+        sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, noRegionAfter: Nanos = 300 * Time.second
     ) {
         self.regions = regions
         self.store = store
@@ -22,7 +23,7 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
         self.sweepInterval = sweepInterval
         self.storeTimeout = storeTimeout
         self.storeAttemptsMax = storeAttemptsMax
-        self.placementsMax = placementsMax
+        self.noRegionAfter = noRegionAfter
     }
 }
 
@@ -44,7 +45,10 @@ public struct Gateway: CoreMachine {
     var calls: StoreCalls<Purpose>
     var lastHeard: [Address: Nanos] = [:]
     var loads: [Address: Int] = [:]
+    /// Failovers of each unfinished task, for the notes.
     var placements: [TaskID: Int] = [:]
+    /// Since when no region has been live (nil: some region is live).
+    var noRegionSince: Nanos?
     /// Tasks with a claim in flight, so a sweep does not race it with a second claim.
     var claiming: Set<TaskID> = []
 
@@ -96,6 +100,7 @@ public struct Gateway: CoreMachine {
             guard settings.regions.contains(region) else { return }
             lastHeard[region] = context.now
             loads[region] = load
+            noRegionSince = nil
         case .cannotPlace(let taskID, let epoch, _):
             place(taskID, current: epoch, avoiding: from, context: context, random: &random, into: &effects)
         case .storeReply(let requestID, let reply):
@@ -152,8 +157,9 @@ public struct Gateway: CoreMachine {
         return now - heard <= settings.regionTimeout
     }
 
-    /// Claims the task for the least-loaded live region (ties at random), or aborts it once it
-    /// has been placed too often. Without any live region the task waits for the next sweep.
+    /// Claims the task for the least-loaded live region (ties at random). Without any live
+    /// region the task waits for the next sweep, and is aborted only once no region has been
+    /// live for `noRegionAfter`.
     private mutating func place<R: EntropySource>(
         _ taskID: TaskID, current: Epoch, avoiding: Address?, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
@@ -163,17 +169,18 @@ public struct Gateway: CoreMachine {
         // With no live region there is nobody to blame: the task waits for the next sweep
         // without using up a placement.
         guard !candidates.isEmpty else {
-            effects.append(.observe(.note("task \(taskID): no live region; waiting")))
+            let since = noRegionSince ?? context.now
+            noRegionSince = since
+            if context.now - since >= settings.noRegionAfter {
+                claiming.insert(taskID)
+                calls.call(.abort(taskID, epoch: current.nextRegionClaim, cause: .noRegion(since: since)), for: .abort(task: taskID), into: &effects)
+            } else {
+                effects.append(.observe(.note("task \(taskID): no live region; waiting")))
+            }
             return
         }
-        let attempts = placements[taskID, default: 0] + 1
-        placements[taskID] = attempts
-        if attempts > settings.placementsMax {
-            claiming.insert(taskID)
-            let reason = "no region could run the task: placed \(attempts - 1) times without completing"
-            calls.call(.abort(taskID, epoch: current.nextRegionClaim, reason: reason), for: .abort(task: taskID), into: &effects)
-            return
-        }
+        noRegionSince = nil
+        placements[taskID, default: 0] += 1
         let lowest = candidates.map { loads[$0, default: 0] }.min()!
         let least = candidates.filter { loads[$0, default: 0] == lowest }
         let region = least[random.index(below: least.count)]

@@ -37,11 +37,14 @@ public struct StoreNode: CoreMachine {
         case .finish(let id, let epoch, let outcome):
             let judged = try store.finishJudged(id, epoch: epoch, outcome: outcome)
             let digest = StableDigest.hex(StableDigest.of(outcome.result ?? outcome.reason ?? ""))
-            observe(.write(task: id, request: .finish(status: outcome.status, resultDigest: digest), epoch: epoch, before: judged.before, outcome: judged.outcome))
+            var cause: AbortCause?
+            if case .aborted(let why) = outcome { cause = why }
+            let kind = WriteKind.finish(status: outcome.status, resultDigest: digest, cause: cause)
+            observe(.write(task: id, request: kind, epoch: epoch, before: judged.before, outcome: judged.outcome))
             return .write(judged.outcome)
-        case .abort(let id, let epoch, let reason):
-            let judged = try store.abortJudged(id, epoch: epoch, reason: reason)
-            observe(.write(task: id, request: .abort, epoch: epoch, before: judged.before, outcome: judged.outcome))
+        case .abort(let id, let epoch, let cause):
+            let judged = try store.abortJudged(id, epoch: epoch, cause: cause)
+            observe(.write(task: id, request: .abort(cause: cause), epoch: epoch, before: judged.before, outcome: judged.outcome))
             return .write(judged.outcome)
         case .getProgressList(let id):
             return .progress(try store.getProgressList(id))

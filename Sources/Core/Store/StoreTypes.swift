@@ -72,7 +72,7 @@ public enum WriteOutcome: Codable, Hashable, Sendable {
 /// How a task ended.
 public enum TaskOutcome: Codable, Hashable, Sendable {
     case completed(result: String)
-    case aborted(reason: String)
+    case aborted(AbortCause)
 
     public var status: TaskStatus {
         switch self {

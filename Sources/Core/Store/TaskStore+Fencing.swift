@@ -31,8 +31,8 @@ extension TaskStore {
 
     /// The gateway's abort of a task no region or proxy could take: a claim (strictly greater
     /// epoch, which fences every owner) and the final status in one transaction.
-    public func abort(_ id: TaskID, epoch: Epoch, reason: String) throws -> WriteOutcome {
-        try abortJudged(id, epoch: epoch, reason: reason).outcome
+    public func abort(_ id: TaskID, epoch: Epoch, cause: AbortCause) throws -> WriteOutcome {
+        try abortJudged(id, epoch: epoch, cause: cause).outcome
     }
 
     private func judged(_ id: TaskID, _ judge: (Database, TaskRecord) throws -> WriteOutcome) throws -> Judged {
@@ -99,8 +99,9 @@ extension TaskStore {
         }
     }
 
-    func abortJudged(_ id: TaskID, epoch: Epoch, reason: String) throws -> Judged {
-        try judged(id) { db, task in
+    func abortJudged(_ id: TaskID, epoch: Epoch, cause: AbortCause) throws -> Judged {
+        let reason = cause.reason
+        return try judged(id) { db, task in
             if task.status.isFinished {
                 let same = task.status == .aborted && task.reason == reason && task.epoch == epoch
                 return same ? .applied(current: task.epoch, repeated: true) : .rejected(current: task.epoch, reason: .finished)
@@ -111,7 +112,7 @@ extension TaskStore {
             try db.run(
                 sql: "UPDATE Tasks SET global_epoch = ?, regional_epoch = ?, owner_region = '', owner_proxy = '' WHERE task_id = ?",
                 arguments: [epoch.global, epoch.regional, id])
-            try Self.writeOutcome(db, id, .aborted(reason: reason))
+            try Self.writeOutcome(db, id, .aborted(cause))
             return .applied(current: epoch, repeated: false)
         }
     }
@@ -126,5 +127,5 @@ extension TaskStore {
 
 extension TaskOutcome {
     var result: String? { if case .completed(let result) = self { result } else { nil } }
-    var reason: String? { if case .aborted(let reason) = self { reason } else { nil } }
+    var reason: String? { if case .aborted(let cause) = self { cause.reason } else { nil } }
 }

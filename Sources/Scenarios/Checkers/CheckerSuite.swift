@@ -4,11 +4,15 @@ import Sim
 /// Every invariant checker, fed together.
 public struct CheckerSuite {
     public var checkers: [any InvariantChecker]
+    /// Whether the audit included the checkers that need a liveness phase.
+    public private(set) var livenessAudited = true
 
-    public init() {
+    public init(context: CheckContext = CheckContext()) {
         checkers = [
             EpochMonotonicityChecker(), FencingChecker(), UniqueOwnershipChecker(), ProgressImmutabilityChecker(),
-            ProgressCorrectnessChecker(), ClientViewChecker(), LivenessChecker(),
+            ProgressCorrectnessChecker(), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
+            ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(), CallAccountingChecker(),
+            LatencyChecker(budget: context.latencyBudget),
         ]
     }
 
@@ -16,12 +20,29 @@ public struct CheckerSuite {
         for index in checkers.indices { checkers[index].observe(event) }
     }
 
-    /// The safety audit; `includeLiveness` is false when the run had no liveness phase.
+    public mutating func observeMessage(_ event: MessageEvent) {
+        for index in checkers.indices { checkers[index].observeMessage(event) }
+    }
+
+    /// The final audit; `includeLiveness` is false when the run had no liveness phase, and the
+    /// checkers that judge how a run ended are skipped.
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant, includeLiveness: Bool = true) {
-        for index in checkers.indices where includeLiveness || checkers[index].invariant != .liveness {
+        livenessAudited = includeLiveness
+        for index in checkers.indices where includeLiveness || !checkers[index].invariant.needsLiveness {
             checkers[index].audit(snapshot, end: end)
         }
     }
 
     public var violations: [Violation] { checkers.flatMap(\.violations) }
+
+    /// One verdict per checker, in invariant order.
+    public var verdicts: [CheckVerdict] {
+        checkers.map { checker in
+            let ran = livenessAudited || !checker.invariant.needsLiveness
+            let count = checker.violations.count
+            return CheckVerdict(
+                invariant: checker.invariant.rawValue, name: checker.invariant.name, passed: count == 0, violations: count,
+                evidence: ran ? checker.evidence : "final audit skipped: the run had no liveness phase", ran: ran)
+        }
+    }
 }

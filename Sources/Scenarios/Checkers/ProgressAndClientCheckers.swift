@@ -71,6 +71,8 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
             }
         }
     }
+
+    public var evidence: String { "\(started.values.map(\.count).reduce(0, +)) node(s) started, \(applied.values.map(\.count).reduce(0, +)) saved" }
 }
 
 /// 6. A client's statuses only move forward; a completed result never changes and equals what
@@ -138,6 +140,8 @@ public struct ClientViewChecker: InvariantChecker {
             }
         }
     }
+
+    public var evidence: String { "\(last.values.map(\.count).reduce(0, +)) task view(s) of \(last.count) client(s)" }
 }
 
 /// 7. After the faults heal, every acknowledged task completes, or is aborted with a stated
@@ -177,6 +181,8 @@ public struct LivenessChecker: InvariantChecker {
             }
         }
     }
+
+    public var evidence: String { "\(acknowledged.count) acknowledged task(s)" }
 }
 
 /// The checkers read task descriptions the way the roles store them.

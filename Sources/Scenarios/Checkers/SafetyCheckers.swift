@@ -54,6 +54,8 @@ public struct EpochMonotonicityChecker: InvariantChecker {
             progressEpoch[write.task] = (write.epoch, event)
         }
     }
+
+    public var evidence: String { "\(claimed.count) task(s) with claims" }
 }
 
 /// 2. Every applied data write carried the task's current epoch at the moment it applied.
@@ -79,6 +81,8 @@ public struct FencingChecker: InvariantChecker {
             detail: "a data write at \(write.epoch) was applied while the task's epoch was \(epoch): its writer was fenced",
             events: [claim?.summary ?? "(no claim)", event.summary]))
     }
+
+    public var evidence: String { "\(current.count) task(s) with claims" }
 }
 
 /// 3. Each epoch of a task is claimed once, by one owner.
@@ -102,6 +106,8 @@ public struct UniqueOwnershipChecker: InvariantChecker {
         }
         owners[write.task, default: [:]][write.epoch] = (owner, event)
     }
+
+    public var evidence: String { "\(owners.values.map(\.count).reduce(0, +)) epoch(s) claimed" }
 }
 
 /// 4. Once a node's result is applied, it never changes (also in the final database).
@@ -137,4 +143,6 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
             }
         }
     }
+
+    public var evidence: String { "\(results.values.map(\.count).reduce(0, +)) saved result(s)" }
 }

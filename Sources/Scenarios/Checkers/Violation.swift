@@ -1,7 +1,9 @@
 import Core
 import Sim
 
-/// The seven invariants of design section 6.
+/// The seven invariants of design section 6, and six more that judge what users see: whether
+/// an abort was justified, what clients learned, one task per request, what prompts carried,
+/// whether every LLM call was answered, and how long tasks took.
 public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvertible {
     case epochMonotonicity = 1
     case fencing
@@ -10,6 +12,12 @@ public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvert
     case progressCorrectness
     case clientView
     case liveness
+    case justifiedAborts
+    case clientOutcome
+    case exactlyOnce
+    case promptCorrectness
+    case callAccounting
+    case latency
 
     public var name: String {
         switch self {
@@ -20,6 +28,20 @@ public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvert
         case .progressCorrectness: "progress correctness"
         case .clientView: "client view"
         case .liveness: "liveness"
+        case .justifiedAborts: "justified aborts"
+        case .clientOutcome: "client outcome"
+        case .exactlyOnce: "exactly-once tasks"
+        case .promptCorrectness: "prompt correctness"
+        case .callAccounting: "call accounting"
+        case .latency: "latency"
+        }
+    }
+
+    /// Checked only when the run had a liveness phase: they judge how the run ended.
+    public var needsLiveness: Bool {
+        switch self {
+        case .liveness, .clientOutcome, .latency, .justifiedAborts, .exactlyOnce: true
+        default: false
         }
     }
 
@@ -81,15 +103,23 @@ public struct StoreSnapshot: Sendable {
     }
 }
 
-/// A checker of one invariant: fed every observation in trace order, then the final audit.
+/// A checker of one invariant: fed every observation in trace order (and, if it wants them,
+/// the message traffic), then the final audit.
 public protocol InvariantChecker {
     var invariant: Invariant { get }
     mutating func observe(_ event: ObservedEvent)
-    /// `end`: the virtual time the run ended; `livenessFrom`: when the faults were healed.
+    /// Message traffic: the sends of the message kinds `MessageEvent` carries, and every
+    /// delivery, drop, duplicate and start.
+    mutating func observeMessage(_ event: MessageEvent)
+    /// `end`: the virtual time the run ended.
     mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant)
     var violations: [Violation] { get }
+    /// What the checker examined, in a few words, for reports ("8 tasks, 3 aborts").
+    var evidence: String { get }
 }
 
 extension InvariantChecker {
+    public mutating func observeMessage(_ event: MessageEvent) {}
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {}
+    public var evidence: String { "" }
 }

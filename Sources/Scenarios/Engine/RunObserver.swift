@@ -4,13 +4,16 @@ import Sim
 /// Watches a run's events: feeds the checkers, keeps the figures of the summary, and tells the
 /// liveness phase when every acknowledged task has finished.
 final class RunObserver {
-    var checkers = CheckerSuite()
+    var checkers: CheckerSuite
     let directory: Directory
     var acknowledged: Set<TaskID> = []
     var finished: Set<TaskID> = []
     var submitted = 0
     var answered = 0
     var clientsDone = 0
+    /// Requests acknowledged to their client, and requests whose client saw the final status.
+    var requestsAcknowledged = 0
+    var requestsFinished = 0
     var latencies: [Int64] = []
     var completedSeen = 0
     var abortedSeen = 0
@@ -22,18 +25,31 @@ final class RunObserver {
     var claimOwners: [String: String] = [:]
     var usefulOwners: Set<String> = []
 
-    init(directory: Directory) {
+    init(directory: Directory, context: CheckContext) {
         self.directory = directory
+        checkers = CheckerSuite(context: context)
     }
 
     func observe(_ entry: TraceEntry<CoreWorld>) {
         switch entry.event {
-        case .send(_, _, _, let message):
+        case .send(let id, let from, let to, let message):
             switch message {
             case .llmRequest: llmCalls += 1
-            case .llmWork(let work): workSent["\(work.owner)|\(work.taskID)", default: 0] += 1
+            case .llmWork(let work):
+                workSent["\(work.owner)|\(work.taskID)", default: 0] += 1
+                feed(entry, .sent(id: id, from: directory.name(from), to: directory.name(to), message))
+            case .llmWorkReply, .llmWorkCheck, .llmWorkHeld:
+                feed(entry, .sent(id: id, from: directory.name(from), to: directory.name(to), message))
             default: break
             }
+        case .deliver(let id, _, let to):
+            feed(entry, .delivered(id: id, to: directory.name(to)))
+        case .drop(let id, _, _, _):
+            feed(entry, .dropped(id: id))
+        case .duplicate(let id, let copy):
+            feed(entry, .duplicated(id: id, copy: copy))
+        case .start(let node, let incarnation):
+            feed(entry, .started(node: directory.name(node), incarnation: incarnation))
         case .fault(let action):
             if action != .healAll { faultsInjected += 1 }
         case .observe(let node, let observation):
@@ -42,6 +58,10 @@ final class RunObserver {
         default:
             break
         }
+    }
+
+    private func feed(_ entry: TraceEntry<CoreWorld>, _ fact: MessageEvent.Fact) {
+        checkers.observeMessage(MessageEvent(index: entry.index, time: entry.time, fact: fact))
     }
 
     private func tally(_ observation: WorldObservation) {
@@ -62,12 +82,14 @@ final class RunObserver {
             submitted += 1
         case .client(.acknowledged):
             answered += 1
+            requestsAcknowledged += 1
         case .client(.rejected):
             answered += 1
             rejected += 1
         case .client(.allSubmitted):
             clientsDone += 1
         case .client(.finished(_, let latency, let completed)):
+            requestsFinished += 1
             latencies.append(latency)
             if completed { completedSeen += 1 } else { abortedSeen += 1 }
         default:
@@ -75,15 +97,19 @@ final class RunObserver {
         }
     }
 
-    /// The liveness goal: every client sent everything, every submit was answered, and every
-    /// acknowledged task is finished in the store.
+    /// The liveness goal, on what clients saw: every client sent everything, every submit was
+    /// answered, and every acknowledged task's client saw it completed or aborted.
     func converged(clients: Int) -> Bool {
-        clientsDone == clients && answered >= submitted && acknowledged.isSubset(of: finished)
+        clientsDone == clients && answered >= submitted && requestsFinished >= requestsAcknowledged
     }
 
     /// Owner calls spent on task runs that never saved a result.
     var wastedCalls: Int {
         workSent.filter { !usefulOwners.contains($0.key) }.values.reduce(0, +)
+    }
+
+    var mean: Int64? {
+        latencies.isEmpty ? nil : latencies.reduce(0, +) / Int64(latencies.count)
     }
 
     func percentile(_ p: Int) -> Int64? {

@@ -8,14 +8,16 @@ public struct RoleOverrides {
     public var store: ((TaskStore) -> any CoreMachine)?
     public var gateway: ((GatewaySettings, UInt32) -> any CoreMachine)?
     public var proxy: ((ProxySettings, UInt32) -> any CoreMachine)?
+    public var region: ((RegionSettings, UInt32) -> any CoreMachine)?
 
     public init(
         store: ((TaskStore) -> any CoreMachine)? = nil, gateway: ((GatewaySettings, UInt32) -> any CoreMachine)? = nil,
-        proxy: ((ProxySettings, UInt32) -> any CoreMachine)? = nil
+        proxy: ((ProxySettings, UInt32) -> any CoreMachine)? = nil, region: ((RegionSettings, UInt32) -> any CoreMachine)? = nil
     ) {
         self.store = store
         self.gateway = gateway
         self.proxy = proxy
+        self.region = region
     }
 
     public static var none: RoleOverrides { RoleOverrides() }
@@ -47,7 +49,7 @@ public final class ScenarioRun {
         let clients = (1...scenario.workload.clients).map { "client-\($0)" }
         let names = ["store", "gateway"] + topology.regionNames + topology.proxyNames + topology.llmNames + clients
         let directory = Directory(names: names)
-        observer = RunObserver(directory: directory)
+        observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients))
 
         var specs: [NodeSpec<CoreWorld>] = []
         func core(_ name: String, _ make: @escaping (UInt32) -> any CoreMachine) {
@@ -57,7 +59,8 @@ public final class ScenarioRun {
         let gatewaySettings = GatewaySettings(regions: topology.regionNames)
         core("gateway") { overrides.gateway?(gatewaySettings, $0) ?? Gateway(settings: gatewaySettings, incarnation: $0) }
         for region in topology.regionNames {
-            core(region) { RegionalCoordinator(settings: RegionSettings(region: region), incarnation: $0) }
+            let settings = RegionSettings(region: region)
+            core(region) { overrides.region?(settings, $0) ?? RegionalCoordinator(settings: settings, incarnation: $0) }
         }
         let policies = scenario.policies
         var proxyIndex = 0
@@ -91,6 +94,16 @@ public final class ScenarioRun {
             observer.observe(entry)
             self.writer?.write(entry)
         }
+    }
+
+    /// What the checkers are told of the run: its clients, when faults heal, and the roles'
+    /// documented retry settings and budgets (the defaults the run builds the roles with).
+    static func checkContext(scenario: Scenario, clients: [String]) -> CheckContext {
+        let proxy = ProxySettings(proxy: "", region: "", llm: "")
+        let gateway = GatewaySettings(regions: ["region-1"])
+        return CheckContext(
+            clients: clients, healAt: .zero + scenario.phases.safety, roundAttemptsMin: proxy.roundRetries + 1,
+            llmUnavailableAfter: proxy.llmUnavailableAfter, noRegionAfter: gateway.noRegionAfter, latencyBudget: scenario.budgets?.latency)
     }
 
     /// The seed's fault timeline: drawn over the safety phase, from 5 s in (once the cluster
@@ -133,15 +146,30 @@ public final class ScenarioRun {
     func report() throws -> RunReport {
         observer.checkers.audit(try StoreSnapshot(store: store), end: simulation.now)
         let tasks = try store.allTasks()
-        let violations = observer.checkers.violations
+        var violations = observer.checkers.violations
+        var checks = observer.checkers.verdicts
+        let converged = livenessResult?.converged ?? false
+        if !converged, violations.isEmpty {
+            // Convergence is part of the verdict; every way of missing it should have been named
+            // by a checker, but the verdict never depends on that.
+            let missed = Violation(
+                invariant: .liveness, task: nil, node: nil, time: simulation.now,
+                detail: "the liveness phase ended without converging (clients had not all seen their tasks through)", events: [])
+            violations.append(missed)
+            if let index = checks.firstIndex(where: { $0.invariant == Invariant.liveness.rawValue }) {
+                checks[index].passed = false
+                checks[index].violations += 1
+            }
+        }
         return RunReport(
-            scenario: scenario.name, seed: String(seed), passed: violations.isEmpty, violations: violations,
+            scenario: scenario.name, seed: String(seed), passed: violations.isEmpty, violations: violations, checks: checks,
             tasks: observer.acknowledged.count, completed: tasks.filter { $0.status == .completed }.count,
             aborted: tasks.filter { $0.status == .aborted }.count, unfinished: tasks.filter { !$0.status.isFinished }.count,
             rejected: observer.rejected, latencyP50: observer.percentile(50), latencyP99: observer.percentile(99),
             llmCalls: observer.llmCalls, wastedCalls: observer.wastedCalls, faultsInjected: observer.faultsInjected,
             events: simulation.eventCount, steps: simulation.stepCount, virtualEnd: simulation.now.nanoseconds,
-            livenessConverged: livenessResult?.converged ?? false, hash: simulation.fingerprintHex)
+            livenessConverged: converged, latencyMean: observer.mean, latencyP90: observer.percentile(90), latencyMax: observer.latencies.max(),
+            hash: simulation.fingerprintHex)
     }
 }
 
@@ -163,6 +191,8 @@ public struct RunReport: Codable, Hashable, Sendable {
     public var seed: String
     public var passed: Bool
     public var violations: [Violation]
+    /// Every checker's verdict and what it examined.
+    public var checks: [CheckVerdict]
     public var tasks: Int
     public var completed: Int
     public var aborted: Int
@@ -178,5 +208,8 @@ public struct RunReport: Codable, Hashable, Sendable {
     public var steps: UInt64
     public var virtualEnd: Int64
     public var livenessConverged: Bool
+    public var latencyMean: Int64?
+    public var latencyP90: Int64?
+    public var latencyMax: Int64?
     public var hash: String
 }

@@ -12,10 +12,12 @@ public struct Scenario: Codable, Hashable, Sendable {
     public var faults: FaultSpec
     public var network: NetworkConfig
     public var phases: Phases
+    /// Bounds a run must stay within, beyond the invariants (optional in a scenario file).
+    public var budgets: Budgets?
 
     public init(
         name: String, topology: Topology = Topology(), policies: Policies = Policies(), workload: Workload = Workload(),
-        faults: FaultSpec = FaultSpec(), network: NetworkConfig = NetworkConfig(), phases: Phases = Phases()
+        faults: FaultSpec = FaultSpec(), network: NetworkConfig = NetworkConfig(), phases: Phases = Phases(), budgets: Budgets? = nil
     ) {
         self.name = name
         self.topology = topology
@@ -24,6 +26,7 @@ public struct Scenario: Codable, Hashable, Sendable {
         self.faults = faults
         self.network = network
         self.phases = phases
+        self.budgets = budgets
     }
 
     /// Why the scenario cannot run, in one line; nil when it can.
@@ -45,6 +48,11 @@ public struct Scenario: Codable, Hashable, Sendable {
         }
         do { try faults.mix.validate() } catch { return "faults.mix: \(error)" }
         guard phases.safety.nanoseconds > 0, phases.liveness.nanoseconds > 0 else { return "phases must be positive" }
+        if let latency = budgets?.latency {
+            for (name, bound) in [("mean", latency.mean), ("p99", latency.p99), ("max", latency.max)] {
+                if let bound, bound.nanoseconds <= 0 { return "budgets.latency.\(name) must be positive" }
+            }
+        }
         return nil
     }
 }
@@ -195,6 +203,14 @@ public struct FaultSpec: Codable, Hashable, Sendable {
         if targetLLMs { names += topology.llmNames }
         return names
     }
+}
+
+/// What a run must stay within besides the invariants.
+public struct Budgets: Codable, Hashable, Sendable {
+    /// Client-observed task latency, submit to final status.
+    public var latency: LatencyBudget?
+
+    public init(latency: LatencyBudget? = nil) { self.latency = latency }
 }
 
 public struct Phases: Codable, Hashable, Sendable {

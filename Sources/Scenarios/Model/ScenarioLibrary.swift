@@ -6,7 +6,7 @@ import Sim
 public enum ScenarioLibrary {
     public static let names = [
         "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
-        "graph-dag", "poisson", "fault-tolerance", "swarm",
+        "graph-dag", "lossy-network", "poisson", "fault-tolerance", "swarm",
     ]
 
     /// A named scenario; `swarm` draws a different one for every seed.
@@ -22,6 +22,7 @@ public enum ScenarioLibrary {
         case "llm-outage": return llmOutage
         case "rate-limited": return rateLimited
         case "graph-dag": return graphDAG
+        case "lossy-network": return lossyNetwork
         case "poisson": return poisson
         case "fault-tolerance": return faultTolerance
         case "swarm": return swarm(seed: seed)
@@ -36,13 +37,23 @@ public enum ScenarioLibrary {
 
     /// No faults: four tasks through a 2 x 2 cluster with a realistic LLM.
     public static var smoke: Scenario {
-        Scenario(name: "smoke", phases: Phases(safety: .seconds(60), liveness: .seconds(600)))
+        Scenario(name: "smoke", phases: Phases(safety: .seconds(60), liveness: .seconds(600)), budgets: latencyBudget(meanSeconds: 75, maxSeconds: 180))
+    }
+
+    /// Every named scenario's latency budget: the mean over a run's tasks at most the worst
+    /// per-run mean over seeds 1-200 on the correct code plus about 15 %, and the slowest task
+    /// at most the worst over those seeds plus about 25 % (README lists the figures). The mean
+    /// is the sharp one: the fake LLM's tail makes single tasks slow at random, but a change
+    /// that only slows recovery moves every affected task.
+    static func latencyBudget(meanSeconds: Int64, maxSeconds: Int64) -> Budgets {
+        Budgets(latency: LatencyBudget(mean: .seconds(meanSeconds), max: .seconds(maxSeconds)))
     }
 
     public static var proxyCrash: Scenario {
         var scenario = Scenario(name: "proxy-crash")
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)))
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (15, 30), lasting: (2, 15))))
+        scenario.budgets = latencyBudget(meanSeconds: 90, maxSeconds: 260)
         return scenario
     }
 
@@ -54,6 +65,7 @@ public enum ScenarioLibrary {
         scenario.faults = FaultSpec(
             fixed: region1.map { FaultEntry(at: .zero + .seconds(10), action: .crash(node: $0)) }
                 + region1.map { FaultEntry(at: .zero + .seconds(70), action: .restart(node: $0)) })
+        scenario.budgets = latencyBudget(meanSeconds: 80, maxSeconds: 190)
         return scenario
     }
 
@@ -67,6 +79,7 @@ public enum ScenarioLibrary {
                 pause: rate(every: (8, 20), lasting: (4, 15)), partition: rate(every: (10, 25), lasting: (4, 12)),
                 oneWayPartitionChance: Ratio(1, 2)),
             targetProxies: true, targetRegions: true)
+        scenario.budgets = latencyBudget(meanSeconds: 240, maxSeconds: 300)
         return scenario
     }
 
@@ -75,6 +88,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "store-outage")
         scenario.workload = Workload(clients: 2, requestsPerClient: 3)
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 25), lasting: (1, 8))), targetProxies: false, targetStore: true)
+        scenario.budgets = latencyBudget(meanSeconds: 75, maxSeconds: 190)
         return scenario
     }
 
@@ -82,6 +96,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "gateway-restart")
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(8)))
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 20), lasting: (1, 6))), targetProxies: false, targetGateway: true)
+        scenario.budgets = latencyBudget(meanSeconds: 65, maxSeconds: 200)
         return scenario
     }
 
@@ -89,6 +104,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "llm-flaky")
         scenario.topology.llm = FakeLLMProfile.flaky.config
         scenario.workload = Workload(clients: 2, requestsPerClient: 4)
+        scenario.budgets = latencyBudget(meanSeconds: 175, maxSeconds: 450)
         return scenario
     }
 
@@ -97,6 +113,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "llm-outage")
         scenario.topology.llm.outages = [OutageWindow(start: 15_000_000_000, end: 45_000_000_000)]
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(10)))
+        scenario.budgets = latencyBudget(meanSeconds: 90, maxSeconds: 210)
         return scenario
     }
 
@@ -109,6 +126,7 @@ public enum ScenarioLibrary {
         scenario.topology.llmEndpoints = 1
         scenario.workload = Workload(
             clients: 2, requestsPerClient: 6, pattern: .sendBatchInterval(min: .seconds(5), max: .seconds(10), batch: 3))
+        scenario.budgets = latencyBudget(meanSeconds: 325, maxSeconds: 460)
         return scenario
     }
 
@@ -124,6 +142,18 @@ public enum ScenarioLibrary {
             clients: 1, requestsPerClient: 4,
             tasks: [TaskTemplate(rounds: 1, samples: 3, voters: 3, graph: diamond), TaskTemplate(rounds: 2, samples: 2, voters: 2, graph: chain)])
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (15, 30), lasting: (2, 10))))
+        scenario.budgets = latencyBudget(meanSeconds: 120, maxSeconds: 250)
+        return scenario
+    }
+
+    /// Every link loses and duplicates 2 % of messages: lost answers, resubmits, duplicate
+    /// submits and calls, and resent work, with no crash at all.
+    public static var lossyNetwork: Scenario {
+        var scenario = Scenario(name: "lossy-network")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)))
+        scenario.network.defaultLink.dropChance = Ratio(2, 100)
+        scenario.network.defaultLink.duplicateChance = Ratio(2, 100)
+        scenario.budgets = latencyBudget(meanSeconds: 130, maxSeconds: 335)
         return scenario
     }
 
@@ -135,6 +165,7 @@ public enum ScenarioLibrary {
         scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 16)
         scenario.workload = Workload(clients: 1, requestsPerClient: 60, pattern: .poisson(perHour: 720), tasks: TaskTemplate.referenceBenchmark)
         scenario.phases = Phases(safety: .seconds(300), liveness: .seconds(900))
+        scenario.budgets = latencyBudget(meanSeconds: 60, maxSeconds: 280)
         return scenario
     }
 
@@ -152,6 +183,7 @@ public enum ScenarioLibrary {
                     FaultEntry(at: .zero + .seconds(Int64(60 * k + 10)), action: .restart(node: proxy)),
                 ]
             })
+        scenario.budgets = latencyBudget(meanSeconds: 65, maxSeconds: 330)
         return scenario
     }
 

@@ -63,7 +63,12 @@ struct ClientProcess: SimProcess {
     private mutating func receive(_ message: CoreMessage, _ context: inout ProcessContext<CoreWorld>) {
         switch message {
         case .submitted(let requestID, let task):
-            guard var request = requests[requestID], request.task == nil else { return }
+            guard var request = requests[requestID] else { return }
+            if let known = request.task {
+                // A second answer naming another task: the gateway made two tasks of one request.
+                if known != task { context.observe(.client(.conflictingAck(requestID: requestID, task: task))) }
+                return
+            }
             request.task = task
             requests[requestID] = request
             context.cancelTimer(.client(.resubmit(requestID: requestID)))

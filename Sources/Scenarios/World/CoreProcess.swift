@@ -38,8 +38,9 @@ struct LLMEndpointProcess: SimProcess {
 
     struct Pending {
         var caller: NodeID
-        var requestID: UInt64
+        var request: LLMRequest
         var outcome: ChatOutcome?
+        var fault: String?
     }
 
     var endpoint: FakeLLMEndpoint
@@ -57,11 +58,11 @@ struct LLMEndpointProcess: SimProcess {
             let chat = ChatRequest(
                 model: endpoint.config.model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
                 stop: request.stop)
-            pending[nextCall] = Pending(caller: from, requestID: request.id, outcome: nil)
+            pending[nextCall] = Pending(caller: from, request: request, outcome: nil, fault: nil)
             apply(endpoint.receive(chat, id: nextCall, now: context.now.nanoseconds, random: &context.random), &context)
         case .timer(.llmDone(let callID)):
             guard let call = pending.removeValue(forKey: callID) else { return }
-            if let outcome = call.outcome { reply(call, outcome, &context) }
+            if let outcome = call.outcome { reply(call, outcome, &context) } else { context.observe(.llm(Self.record(call, answer: nil, status: 0))) }
             apply(endpoint.finish(id: callID, now: context.now.nanoseconds), &context)
         default:
             break
@@ -73,8 +74,9 @@ struct LLMEndpointProcess: SimProcess {
             switch action {
             case .reject(let id, let failure):
                 if let call = pending.removeValue(forKey: id) { reply(call, .failure(failure), &context) }
-            case .complete(let id, let at, let outcome):
+            case .complete(let id, let at, let outcome, let fault):
                 pending[id]?.outcome = outcome
+                pending[id]?.fault = fault
                 context.setTimer(.llmDone(callID: id), after: .nanoseconds(max(0, at - context.now.nanoseconds)))
             }
         }
@@ -83,9 +85,23 @@ struct LLMEndpointProcess: SimProcess {
     private func reply(_ call: Pending, _ outcome: ChatOutcome, _ context: inout ProcessContext<CoreWorld>) {
         let result: LLMReply.Result
         switch outcome {
-        case .success(let response): result = .text(response.content)
-        case .failure(let failure): result = .error(status: failure.status, message: failure.error.message, retryAfter: failure.retryAfterNanos)
+        case .success(let response):
+            result = .text(response.content)
+            context.observe(.llm(Self.record(call, answer: response.content, status: 200)))
+        case .failure(let failure):
+            result = .error(status: failure.status, message: failure.error.message, retryAfter: failure.retryAfterNanos)
+            context.observe(.llm(Self.record(call, answer: nil, status: failure.status)))
         }
-        context.send(.llmReply(LLMReply(id: call.requestID, result: result)), to: call.caller)
+        context.send(.llmReply(LLMReply(id: call.request.id, result: result)), to: call.caller)
+    }
+
+    static func record(_ call: Pending, answer: String?, status: Int) -> LLMCallRecord {
+        let prompt = call.request.prompt
+        let kind: CallKind
+        if case .voting = PromptKind.classify(prompt) { kind = .voting } else { kind = .generation }
+        return LLMCallRecord(
+            task: call.request.task, node: call.request.node, kind: kind, promptDigest: StableDigest.hex(StableDigest.of(prompt)),
+            parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [],
+            answerDigest: answer.map { StableDigest.hex(StableDigest.of($0)) }, status: status, fault: call.fault)
     }
 }

@@ -29,6 +29,41 @@ public enum ClientTimer: Codable, Hashable, Sendable {
 public enum WorldObservation: SimPayload, Equatable {
     case core(CoreObservation)
     case client(ClientObservation)
+    /// What an LLM endpoint received and answered: the ground truth the checkers judge the
+    /// roles' claims against.
+    case llm(LLMCallRecord)
+}
+
+/// One call as the LLM endpoint saw it: the labels it came with, what its prompt actually
+/// embeds, and what the endpoint answered.
+public struct LLMCallRecord: Codable, Hashable, Sendable {
+    public var task: TaskID
+    public var node: String
+    public var kind: CallKind
+    public var promptDigest: String
+    /// The parent results the prompt's text embeds (node and result digest), read from the
+    /// text that was sent, not from what the sender declared.
+    public var parents: [ParentResult]
+    /// The digest of the answer text (nil: no text answer).
+    public var answerDigest: String?
+    /// 200 for a text answer, the error status otherwise, 0 for a call never answered.
+    public var status: Int
+    /// The misbehaviour the fake LLM drew for the call (`ContentFault` or `TransportFault`).
+    public var fault: String?
+
+    public init(
+        task: TaskID, node: String, kind: CallKind, promptDigest: String, parents: [ParentResult], answerDigest: String?, status: Int,
+        fault: String?
+    ) {
+        self.task = task
+        self.node = node
+        self.kind = kind
+        self.promptDigest = promptDigest
+        self.parents = parents
+        self.answerDigest = answerDigest
+        self.status = status
+        self.fault = fault
+    }
 }
 
 /// What a simulated client saw.
@@ -36,6 +71,8 @@ public enum ClientObservation: Codable, Hashable, Sendable {
     case submitted(requestID: UInt64)
     case acknowledged(requestID: UInt64, task: TaskID)
     case rejected(requestID: UInt64, reason: String)
+    /// A second acknowledgement of an acknowledged request, naming a different task.
+    case conflictingAck(requestID: UInt64, task: TaskID)
     case status(task: TaskID, status: TaskStatusView)
     /// The task reached a final status, `latency` after its first submit.
     case finished(task: TaskID, latency: Int64, completed: Bool)

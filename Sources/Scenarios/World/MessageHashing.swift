@@ -24,14 +24,14 @@ extension CoreMessage {
             h.combine(byte: 13); h.combine(proxies.count)
             for load in proxies { h.combine(load.proxy); h.combine(load.incarnation); h.combine(load.workload) }
         case .llmWork(let work):
-            h.combine(byte: 14); h.combine(work.callID); h.combine(work.owner); h.combine(work.taskID); h.combine(work.kind.rawValue)
+            h.combine(byte: 14); h.combine(work.callID); h.combine(work.owner); h.combine(work.taskID); h.combine(work.node); h.combine(work.kind.rawValue)
             h.combine(work.prompt); FNV64.combineAll(work.stop, into: &h); h.combine(work.maxTokens); h.combine(work.totalCalls); h.combine(work.remainingHalfCalls)
         case .llmWorkReply(let callID, let result):
             h.combine(byte: 15); h.combine(callID)
             switch result {
             case .text(let text): h.combine(byte: 1); h.combine(text)
             case .queueFull: h.combine(byte: 2)
-            case .failed(let reason): h.combine(byte: 3); h.combine(reason)
+            case .failed(let reason, let retryable, let status): h.combine(byte: 3); h.combine(reason); h.combine(retryable); h.combine(status)
             }
         case .llmWorkCheck(let owner, let ids):
             h.combine(byte: 18); h.combine(owner); h.combine(ids.count); for id in ids { h.combine(id) }
@@ -39,6 +39,7 @@ extension CoreMessage {
             h.combine(byte: 19); h.combine(ids.count); for id in ids { h.combine(id) }
         case .llmRequest(let request):
             h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); FNV64.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
+            h.combine(request.task); h.combine(request.node)
         case .llmReply(let reply):
             h.combine(byte: 17); h.combine(reply.id)
             switch reply.result {
@@ -88,7 +89,19 @@ extension TaskOutcome {
     func hash(into h: inout FNV64) {
         switch self {
         case .completed(let result): h.combine(byte: 1); h.combine(result)
-        case .aborted(let reason): h.combine(byte: 2); h.combine(reason)
+        case .aborted(let cause): h.combine(byte: 2); cause.hash(into: &h)
+        }
+    }
+}
+
+extension AbortCause {
+    func hash(into h: inout FNV64) {
+        switch self {
+        case .invalidTask(let detail): h.combine(byte: 1); h.combine(detail)
+        case .malformedAnswers(let node, let round, let winners): h.combine(byte: 2); h.combine(node); h.combine(round); FNV64.combineAll(winners, into: &h)
+        case .llmRejected(let node, let status, let message): h.combine(byte: 3); h.combine(node); h.combine(status); h.combine(message)
+        case .llmUnavailable(let node, let since, let failures): h.combine(byte: 4); h.combine(node); h.combine(since); h.combine(failures)
+        case .noRegion(let since): h.combine(byte: 5); h.combine(since)
         }
     }
 }
@@ -104,7 +117,7 @@ extension StoreRequest {
         case .saveProgress(let task, let node, let epoch, let result, let digest):
             h.combine(byte: 4); h.combine(task); h.combine(node); epoch.hash(into: &h); h.combine(result); h.combine(digest)
         case .finish(let task, let epoch, let outcome): h.combine(byte: 5); h.combine(task); epoch.hash(into: &h); outcome.hash(into: &h)
-        case .abort(let task, let epoch, let reason): h.combine(byte: 6); h.combine(task); epoch.hash(into: &h); h.combine(reason)
+        case .abort(let task, let epoch, let cause): h.combine(byte: 6); h.combine(task); epoch.hash(into: &h); cause.hash(into: &h)
         case .getProgressList(let task): h.combine(byte: 7); h.combine(task)
         case .unfinishedTasks(let region): h.combine(byte: 8); h.combine(region ?? "\u{0}")
         }
@@ -163,6 +176,7 @@ extension WorldTimer {
             case .llmRetry(let id): h.combine(byte: 5); h.combine(id)
             case .workTimeout(let id): h.combine(byte: 6); h.combine(id)
             case .workCheck: h.combine(byte: 7)
+            case .capacityRetry(let id): h.combine(byte: 8); h.combine(id)
             }
         case .client(let timer):
             h.combine(byte: 2)

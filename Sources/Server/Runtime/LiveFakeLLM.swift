@@ -58,7 +58,7 @@ public actor LiveFakeLLM {
             let (id, admission): (UInt64, Admission)
             switch action {
             case .reject(let rejected, let failure): (id, admission) = (rejected, .rejected(failure))
-            case .complete(let started, let at, let outcome): (id, admission) = (started, .scheduled(id: started, at: at, outcome: outcome))
+            case .complete(let started, let at, let outcome, _): (id, admission) = (started, .scheduled(id: started, at: at, outcome: outcome))
             }
             if let waiter = waiters.removeValue(forKey: id) {
                 waiter.resume(returning: admission)

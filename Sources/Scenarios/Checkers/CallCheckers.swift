@@ -1,0 +1,173 @@
+import Core
+import Sim
+
+/// 11. Progress correctness judged on what was sent: every generation prompt the LLM received
+/// for a graph node embeds exactly that node's parents, each with its stored result. The
+/// parents are read from the prompt's text at the endpoint, not from what the owner declared.
+public struct PromptChecker: InvariantChecker {
+    public let invariant = Invariant.promptCorrectness
+    public private(set) var violations: [Violation] = []
+    /// Generation prompts by task and node: what each embedded, with its event.
+    var prompts: [TaskID: [String: [([ParentResult], ObservedEvent)]]] = [:]
+    var count = 0
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {
+        guard case .llm(let call) = event.observation, call.kind == .generation, !call.node.isEmpty else { return }
+        count += 1
+        // One record per distinct embedding is enough evidence; most prompts repeat.
+        if prompts[call.task]?[call.node]?.contains(where: { $0.0 == call.parents }) == true { return }
+        prompts[call.task, default: [:]][call.node, default: []].append((call.parents, event))
+    }
+
+    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+        let tasks = Dictionary(snapshot.tasks.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+        for task in prompts.keys.sorted() {
+            guard let record = tasks[task], let plan = CanonicalJSONPlan.decode(record.taskDescription) else {
+                violations.append(Violation(
+                    invariant: invariant, task: task, node: nil, time: end, detail: "the LLM received prompts for a task the store does not hold", events: []))
+                continue
+            }
+            let stored = Dictionary((snapshot.progress[task] ?? []).map { ($0.nodeID, StableDigest.hex(StableDigest.of($0.result))) }, uniquingKeysWith: { a, _ in a })
+            for node in prompts[task]!.keys.sorted() {
+                guard let graphNode = plan.graph.node(node) else {
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: node, time: end, detail: "the LLM received prompts for a node the task's graph does not have",
+                        events: prompts[task]![node]!.map(\.1.summary)))
+                    continue
+                }
+                let parents = graphNode.dependsOn.sorted()
+                for (embedded, event) in prompts[task]![node]! {
+                    if let problem = Self.compare(embedded: embedded, parents: parents, stored: stored) {
+                        violations.append(Violation(invariant: invariant, task: task, node: node, time: event.time, detail: problem, events: [event.summary]))
+                    }
+                }
+            }
+        }
+    }
+
+    /// What is wrong with a prompt's embedded parents, or nil when they are exactly right.
+    static func compare(embedded: [ParentResult], parents: [String], stored: [String: String]) -> String? {
+        let names = embedded.map(\.node)
+        let missing = parents.filter { !names.contains($0) }
+        if !missing.isEmpty { return "a prompt left out the result of parent(s) \(missing.joined(separator: ", "))" }
+        let extra = names.filter { !parents.contains($0) }
+        if !extra.isEmpty { return "a prompt embeds the result of \(extra.joined(separator: ", ")), which is not a parent" }
+        if Set(names).count != names.count { return "a prompt embeds a parent's result twice" }
+        for parent in embedded {
+            guard let digest = stored[parent.node] else { return "a prompt embeds parent '\(parent.node)', which has no saved result" }
+            if digest != parent.resultDigest {
+                return "a prompt embeds parent '\(parent.node)' as \(parent.resultDigest), but its saved result is \(digest)"
+            }
+        }
+        return nil
+    }
+
+    public var evidence: String { "\(count) generation prompt(s) over \(prompts.values.map(\.count).reduce(0, +)) node(s)" }
+}
+
+/// 12. Every LLM work request gets exactly one terminal answer (text, failed, or queue full)
+/// from the worker it was delivered to, sent to its caller, unless the worker crashed while
+/// holding it. A worker that tells its owner it no longer holds a call it received and never
+/// answered lost that call, whatever the owner's resend does afterwards; a resend is a new
+/// call with its own id, never an excuse for the lost one.
+public struct CallAccountingChecker: InvariantChecker {
+    public let invariant = Invariant.callAccounting
+    public private(set) var violations: [Violation] = []
+
+    struct CallKey: Hashable {
+        var owner: String
+        var callID: UInt64
+    }
+
+    struct Call {
+        var worker: String
+        var sent: MessageEvent
+        /// The worker's incarnation when it first received the call (nil: never delivered).
+        var receivedBy: UInt32?
+        var answers = 0
+    }
+
+    var incarnations: [String: UInt32] = [:]
+    var calls: [CallKey: Call] = [:]
+    /// Message ids of work requests and of checks, to the call or check they carry.
+    var workMessages: [UInt64: CallKey] = [:]
+    var checkMessages: [UInt64: (owner: String, callIDs: [UInt64])] = [:]
+    /// The check a worker is answering right now: its deliver is followed by the reply's send.
+    var checkBeingAnswered: [String: (owner: String, callIDs: [UInt64])] = [:]
+    var answersCounted = 0
+
+    public init() {}
+
+    public mutating func observe(_ event: ObservedEvent) {}
+
+    public mutating func observeMessage(_ event: MessageEvent) {
+        switch event.fact {
+        case .started(let node, let incarnation):
+            incarnations[node] = incarnation
+        case .duplicated(let id, let copy):
+            if let key = workMessages[id] { workMessages[copy] = key }
+            if let check = checkMessages[id] { checkMessages[copy] = check }
+        case .dropped:
+            break
+        case .delivered(let id, let to):
+            if let key = workMessages[id], calls[key]?.worker == to, calls[key]?.receivedBy == nil {
+                calls[key]?.receivedBy = incarnations[to, default: 0]
+            } else if let check = checkMessages[id] {
+                checkBeingAnswered[to] = check
+            }
+        case .sent(let id, let from, let to, let message):
+            sent(id: id, from: from, to: to, message, event)
+        }
+    }
+
+    private mutating func sent(id: UInt64, from: String, to: String, _ message: CoreMessage, _ event: MessageEvent) {
+        switch message {
+        case .llmWork(let work):
+            let key = CallKey(owner: work.owner, callID: work.callID)
+            if calls[key] == nil { calls[key] = Call(worker: to, sent: event) }
+            workMessages[id] = key
+        case .llmWorkCheck(let owner, let callIDs):
+            checkMessages[id] = (owner, callIDs)
+        case .llmWorkReply(let callID, _):
+            answersCounted += 1
+            let key = CallKey(owner: to, callID: callID)
+            guard var call = calls[key] else {
+                violations.append(Violation(
+                    invariant: invariant, task: nil, node: nil, time: event.time,
+                    detail: "\(from) answered call \(callID) to \(to), which never sent that call", events: [event.summary]))
+                return
+            }
+            call.answers += 1
+            calls[key] = call
+            if call.worker != from {
+                violations.append(Violation(
+                    invariant: invariant, task: nil, node: nil, time: event.time,
+                    detail: "call \(callID) of \(to) was sent to \(call.worker) but answered by \(from)", events: [call.sent.summary, event.summary]))
+            } else if call.answers == 2 {
+                violations.append(Violation(
+                    invariant: invariant, task: nil, node: nil, time: event.time,
+                    detail: "\(from) answered call \(callID) of \(to) a second time", events: [call.sent.summary, event.summary]))
+            }
+        case .llmWorkHeld(let held):
+            guard let check = checkBeingAnswered.removeValue(forKey: from) else { return }
+            let holding = Set(held)
+            for callID in check.callIDs where !holding.contains(callID) {
+                let key = CallKey(owner: check.owner, callID: callID)
+                guard let call = calls[key], call.worker == from, call.answers == 0, let life = call.receivedBy,
+                    life == incarnations[from, default: 0]
+                else { continue }
+                violations.append(Violation(
+                    invariant: invariant, task: nil, node: nil, time: event.time,
+                    detail: "\(from) received call \(callID) of \(check.owner) and, without crashing, no longer held it, yet never answered it",
+                    events: [call.sent.summary, event.summary]))
+                calls[key]?.answers = -1  // reported once
+            }
+        default:
+            break
+        }
+    }
+
+    public var evidence: String { "\(calls.count) call(s), \(answersCounted) answer(s)" }
+}

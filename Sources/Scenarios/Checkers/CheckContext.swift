@@ -1,0 +1,97 @@
+import Core
+import Sim
+
+/// What the checkers know about the run besides its events: who the clients are, when the
+/// faults were healed, and the system's documented retry and budget settings, which say when
+/// an abort is allowed.
+public struct CheckContext: Sendable {
+    /// The client nodes, each of which must see all of its requests through.
+    public var clients: [String]
+    /// When the safety phase ended and every fault was healed.
+    public var healAt: SimInstant
+    /// Attempts of a round before a node may fail as malformed (`roundRetries + 1`).
+    public var roundAttemptsMin: Int
+    /// The owner's budget of failing calls before `llmUnavailable`.
+    public var llmUnavailableAfter: Nanos
+    /// The gateway's budget without a live region before `noRegion`.
+    public var noRegionAfter: Nanos
+    /// Whether at least one region can serve after the heal. Always true while every fault heals.
+    public var regionServesAfterHeal: Bool
+    /// Whether the LLMs answer after the heal. Always true while every fault heals.
+    public var llmsAnswerAfterHeal: Bool
+    /// The scenario's bounds on client-observed task latency, if any.
+    public var latencyBudget: LatencyBudget?
+
+    public init(
+        clients: [String] = [], healAt: SimInstant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Nanos = 300 * Time.second,
+        noRegionAfter: Nanos = 300 * Time.second, regionServesAfterHeal: Bool = true, llmsAnswerAfterHeal: Bool = true,
+        latencyBudget: LatencyBudget? = nil
+    ) {
+        self.clients = clients
+        self.healAt = healAt
+        self.roundAttemptsMin = roundAttemptsMin
+        self.llmUnavailableAfter = llmUnavailableAfter
+        self.noRegionAfter = noRegionAfter
+        self.regionServesAfterHeal = regionServesAfterHeal
+        self.llmsAnswerAfterHeal = llmsAnswerAfterHeal
+        self.latencyBudget = latencyBudget
+    }
+}
+
+/// One piece of message traffic, as the checkers that audit calls see it.
+public struct MessageEvent: Sendable {
+    public enum Fact: Sendable {
+        /// A send of the LLM work family (`llmWork`, `llmWorkReply`, `llmWorkCheck`,
+        /// `llmWorkHeld`); other sends are not passed on.
+        case sent(id: UInt64, from: String, to: String, CoreMessage)
+        case delivered(id: UInt64, to: String)
+        case dropped(id: UInt64)
+        case duplicated(id: UInt64, copy: UInt64)
+        case started(node: String, incarnation: UInt32)
+    }
+
+    public var index: UInt64
+    public var time: SimInstant
+    public var fact: Fact
+
+    public init(index: UInt64, time: SimInstant, fact: Fact) {
+        self.index = index
+        self.time = time
+        self.fact = fact
+    }
+
+    public var summary: String {
+        switch fact {
+        case .sent(let id, let from, let to, let message): "#\(index) t=\(time) \(from) -> \(to) (message \(id)): \(message)"
+        case .delivered(let id, let to): "#\(index) t=\(time) message \(id) delivered to \(to)"
+        case .dropped(let id): "#\(index) t=\(time) message \(id) dropped"
+        case .duplicated(let id, let copy): "#\(index) t=\(time) message \(id) duplicated as \(copy)"
+        case .started(let node, let incarnation): "#\(index) t=\(time) \(node) started (incarnation \(incarnation))"
+        }
+    }
+}
+
+/// Bounds on client-observed task latency (first submit to the final status a client saw),
+/// in virtual time. A run over either bound fails the latency invariant.
+public struct LatencyBudget: Codable, Hashable, Sendable {
+    public var mean: SimDuration?
+    public var p99: SimDuration?
+    public var max: SimDuration?
+
+    public init(mean: SimDuration? = nil, p99: SimDuration? = nil, max: SimDuration? = nil) {
+        self.mean = mean
+        self.p99 = p99
+        self.max = max
+    }
+}
+
+/// The verdict of one checker, with what it examined: part of every report.
+public struct CheckVerdict: Codable, Hashable, Sendable {
+    public var invariant: Int
+    public var name: String
+    public var passed: Bool
+    public var violations: Int
+    public var evidence: String
+    /// False when the run had no liveness phase and the checker needs one.
+    public var ran: Bool
+}

@@ -1,0 +1,166 @@
+import Testing
+@testable import Core
+@testable import Scenarios
+import Sim
+
+// Realistic one-line-style mistakes, one or more per checker of what users see. Each passes
+// every older checker; the new checker must catch it within 50 seeds of a named scenario.
+
+/// A gateway that gives up on a task once it needed a failover (a placement limit of one):
+/// recovery turns into aborts "with a reason".
+struct FailoverAbortingGateway: CoreMachine {
+    var inner: Gateway
+    var claims: [TaskID: Int] = [:]
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        inner.handle(input, context: context, random: &random).map { effect in
+            guard case .send(let to, .storeRequest(let id, .claim(let task, let epoch, _, ""))) = effect else { return effect }
+            claims[task, default: 0] += 1
+            guard claims[task]! > 1 else { return effect }
+            return .send(to: to, .storeRequest(requestID: id, .abort(task, epoch: epoch, cause: .noRegion(since: context.now))))
+        }
+    }
+}
+
+/// A gateway that answers status from a cache filled on the first `running` it reads and
+/// never invalidated: the store finishes the task, the client keeps hearing `running`.
+struct CachingStatusGateway: CoreMachine {
+    var inner: Gateway
+    var asked: [String: TaskID] = [:]
+    var cache: [TaskID: TaskStatusView] = [:]
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        if case .message(let from, .statusQuery(let id, let task)) = input {
+            if let cached = cache[task] { return [.send(to: from, .statusReply(requestID: id, status: cached))] }
+            asked["\(from)#\(id)"] = task
+        }
+        let effects = inner.handle(input, context: context, random: &random)
+        for case .send(let to, .statusReply(let id, .running)) in effects {
+            if let task = asked["\(to)#\(id)"] { cache[task] = .running }
+        }
+        return effects
+    }
+}
+
+/// A gateway that keys new tasks by submit attempt instead of by request: a client's retry
+/// (after a lost answer, a gateway restart, a store outage) creates a second task.
+struct AttemptKeyedGateway: CoreMachine {
+    var inner: Gateway
+    var attempts = 0
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        inner.handle(input, context: context, random: &random).map { effect in
+            guard case .send(let to, .storeRequest(let id, .createTask(let user, let type, let description, let request, let key))) = effect else {
+                return effect
+            }
+            attempts += 1
+            let perAttempt = "\(key)#attempt-\(context.incarnation)-\(attempts)"
+            return .send(to: to, .storeRequest(requestID: id, .createTask(userID: user, taskType: type, description: description, request: request, clientKey: perAttempt)))
+        }
+    }
+}
+
+/// An owner whose prompt builder drops the last parent's result (an off-by-one over the
+/// parents), while it still declares the right parents and input digest.
+struct ParentDroppingProxy: CoreMachine {
+    var inner: AgentProxy
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        inner.handle(input, context: context, random: &random).map { effect in
+            guard case .send(let to, .llmWork(var work)) = effect, work.kind == .generation,
+                let start = work.prompt.range(of: "<<result of step ", options: .backwards),
+                let end = work.prompt.range(of: ">>\n", range: work.prompt.range(of: "<<end of step ", range: start.upperBound..<work.prompt.endIndex)!.upperBound..<work.prompt.endIndex)
+            else { return effect }
+            work.prompt.removeSubrange(start.lowerBound..<end.upperBound)
+            return .send(to: to, .llmWork(work))
+        }
+    }
+}
+
+/// A worker that forgets a call when one LLM attempt fails, instead of backing off and
+/// retrying it: the call is never answered, and only the owner's lost-work resend hides it.
+struct FailureDroppingWorker: CoreMachine {
+    var inner: AgentProxy
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        var effects = inner.handle(input, context: context, random: &random)
+        if case .message(_, .llmReply(let reply)) = input, case .error = reply.result, inner.worker.backingOff[reply.id] != nil {
+            inner.worker.backingOff[reply.id] = nil
+            effects.removeAll { Self.isRetry($0, reply.id) }
+        }
+        return effects
+    }
+
+    static func isRetry(_ effect: CoreEffect, _ id: UInt64) -> Bool {
+        if case .setTimer(.llmRetry(let callID), _) = effect { return callID == id }
+        return false
+    }
+}
+
+/// A gateway that waits a minute before it fails over a silent region (a timeout in the wrong
+/// unit): the tasks of a failed region wait out the minute. Nothing is lost, nothing aborts;
+/// only latency grows.
+func slowFailoverGateway(_ settings: GatewaySettings, _ incarnation: UInt32) -> any CoreMachine {
+    var slow = settings
+    slow.regionTimeout = 60 * Time.second
+    return Gateway(settings: slow, incarnation: incarnation)
+}
+
+@Suite("Planted bugs that only the checkers of what users see catch", .serialized)
+struct PlantedBugTests {
+    func caught(_ scenario: Scenario, _ overrides: RoleOverrides, by invariant: Invariant) throws {
+        let (seed, violations) = try #require(try explore(scenario, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        #expect(violations.contains { $0.invariant == invariant }, "seed \(seed): \(violations.map(\.description))")
+        // The bug is one the seven original checkers let through.
+        let older = violations.filter { $0.invariant.rawValue <= Invariant.liveness.rawValue }
+        #expect(older.isEmpty, "seed \(seed): \(older.map(\.description))")
+    }
+
+    @Test("a gateway that aborts tasks after one failover is caught by the justified-aborts checker")
+    func failoverAbortingGateway() throws {
+        try caught(
+            ScenarioLibrary.regionFailover, RoleOverrides(gateway: { FailoverAbortingGateway(inner: Gateway(settings: $0, incarnation: $1)) }),
+            by: .justifiedAborts)
+    }
+
+    @Test("an owner that gives up on a round after one malformed winner is caught by the justified-aborts checker")
+    func hastyOwner() throws {
+        let overrides = RoleOverrides(proxy: { settings, incarnation in
+            var hasty = settings
+            hasty.roundRetries = 0
+            return AgentProxy(settings: hasty, incarnation: incarnation)
+        })
+        try caught(ScenarioLibrary.llmFlaky, overrides, by: .justifiedAborts)
+    }
+
+    @Test("a gateway whose status cache keeps answering running is caught by the client-outcome checker")
+    func cachingGateway() throws {
+        try caught(ScenarioLibrary.smoke, RoleOverrides(gateway: { CachingStatusGateway(inner: Gateway(settings: $0, incarnation: $1)) }), by: .clientOutcome)
+    }
+
+    @Test("a gateway that makes a task per submit attempt is caught by the exactly-once checker")
+    func attemptKeyedGateway() throws {
+        try caught(
+            ScenarioLibrary.lossyNetwork, RoleOverrides(gateway: { AttemptKeyedGateway(inner: Gateway(settings: $0, incarnation: $1)) }),
+            by: .exactlyOnce)
+    }
+
+    @Test("an owner whose prompts leave out a parent's result is caught by the prompt checker")
+    func parentDroppingOwner() throws {
+        try caught(
+            ScenarioLibrary.graphDAG, RoleOverrides(proxy: { ParentDroppingProxy(inner: AgentProxy(settings: $0, incarnation: $1)) }),
+            by: .promptCorrectness)
+    }
+
+    @Test("a worker that silently drops a call whose attempt failed is caught by the call-accounting checker")
+    func failureDroppingWorker() throws {
+        try caught(
+            ScenarioLibrary.llmFlaky, RoleOverrides(proxy: { FailureDroppingWorker(inner: AgentProxy(settings: $0, incarnation: $1)) }),
+            by: .callAccounting)
+    }
+
+    @Test("a gateway that fails over a silent region after a minute is caught by region-failover's latency budget")
+    func slowFailover() throws {
+        try caught(ScenarioLibrary.regionFailover, RoleOverrides(gateway: slowFailoverGateway), by: .latency)
+    }
+}
