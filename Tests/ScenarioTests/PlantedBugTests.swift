@@ -164,3 +164,52 @@ struct PlantedBugTests {
         try caught(ScenarioLibrary.regionFailover, RoleOverrides(gateway: slowFailoverGateway), by: .latency)
     }
 }
+
+/// A store that compares epochs regional part first (a swapped tuple comparison): every
+/// failover claim `(g+1, 0)` over `(g, r)` with r >= 1 is refused. While failed regions come
+/// back, tasks simply wait for them; only a region lost for good shows the bug.
+struct RegionalFirstStore: CoreMachine {
+    var inner: StoreNode
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let proxy))) = input,
+            let record = try? inner.store.getTask(task), !record.status.isFinished,
+            (epoch.regional, epoch.global) <= (record.epoch.regional, record.epoch.global)
+        {
+            let outcome = WriteOutcome.rejected(current: record.epoch, reason: .notNewer)
+            return [
+                .observe(.write(task: task, request: .claim(region: region, proxy: proxy), epoch: epoch, before: record.epoch, outcome: outcome)),
+                .send(to: from, .storeReply(requestID: id, .write(outcome))),
+            ]
+        }
+        return inner.handle(input, context: context, random: &random)
+    }
+}
+
+@Suite("Planted bugs that only permanent loss exposes", .serialized)
+struct PermanentLossTests {
+    @Test("a store that refuses failover claims only slows region-failover, but is caught by liveness in region-loss")
+    func regionalFirstStore() throws {
+        let overrides = RoleOverrides(store: { RegionalFirstStore(inner: StoreNode(store: $0)) })
+        // A region that comes back hides the bug: tasks wait for it. At most the latency budget notices.
+        for seed in UInt64(1)...20 {
+            let report = try ScenarioRun(scenario: ScenarioLibrary.regionFailover, seed: seed, overrides: overrides).execute()
+            #expect(report.violations.allSatisfy { $0.invariant == .latency }, "seed \(seed): \(report.violations)")
+        }
+        let (seed, violations) = try #require(try explore(ScenarioLibrary.regionLoss, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        #expect(violations.contains { $0.invariant == .clientOutcome || $0.invariant == .liveness }, "seed \(seed): \(violations)")
+    }
+
+    @Test("a killed node stays down through restarts and the heal")
+    func killIsForGood() throws {
+        var scenario = ScenarioLibrary.smoke
+        scenario.faults.fixed = [
+            FaultEntry(at: .zero + .seconds(5), action: .kill(node: "proxy-1-1")),
+            FaultEntry(at: .zero + .seconds(10), action: .restart(node: "proxy-1-1")),
+        ]
+        let run = try ScenarioRun(scenario: scenario, seed: 1, faults: scenario.faults.fixed)
+        let report = try run.execute()
+        #expect(report.passed, "\(report.violations)")
+        #expect(run.simulation.status(of: try #require(run.simulation.nodeID(named: "proxy-1-1"))) == .down)
+    }
+}

@@ -4,6 +4,8 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var store: Address
     /// The LLM endpoint this proxy's worker calls.
     public var llm: Address
+    /// Endpoints the worker's retries fall back to, in turn, when a call to `llm` fails.
+    public var llmFallbacks: [Address]
     public var heartbeatInterval: Nanos
     public var balancing: BalancingPolicy
     public var voting: VotingPolicy
@@ -31,7 +33,8 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var storeAttemptsMax: Int
 
     public init(
-        proxy: Address, region: Address, store: Address = "store", llm: Address, heartbeatInterval: Nanos = Time.second,
+        proxy: Address, region: Address, store: Address = "store", llm: Address, llmFallbacks: [Address] = [],
+        heartbeatInterval: Nanos = Time.second,
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
         roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 300 * Time.second, queueFullRetries: Int = 3,
         workCheckInterval: Nanos = 10 * Time.second, llmUnavailableAfter: Nanos = 300 * Time.second, busyRetryDelay: Nanos = Time.second,
@@ -41,6 +44,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
         self.region = region
         self.store = store
         self.llm = llm
+        self.llmFallbacks = llmFallbacks
         self.heartbeatInterval = heartbeatInterval
         self.balancing = balancing
         self.voting = voting
@@ -108,7 +112,7 @@ public struct AgentProxy: CoreMachine {
         self.settings = settings
         self.incarnation = incarnation
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
-        worker = LLMWorker(settings: settings.worker, endpoint: settings.llm, incarnation: incarnation)
+        worker = LLMWorker(settings: settings.worker, endpoint: settings.llm, fallbacks: settings.llmFallbacks, incarnation: incarnation)
         callIDs = RequestIDs(incarnation: incarnation)
         workers = [ProxyLoad(proxy: settings.proxy, incarnation: incarnation, workload: 0)]
     }

@@ -39,10 +39,19 @@ struct LLMWorker {
         var work: LLMWork
         var attempt: Int
         var lastError: String
+        /// The endpoint index of the first attempt; attempt k goes to the k-th from there.
+        var firstEndpoint = 0
+
+        var endpointIndex: Int { firstEndpoint + attempt - 1 }
     }
 
     let settings: LLMWorkerSettings
-    let endpoint: Address
+    /// The endpoint first tried, then the others in turn: attempt k of a call goes to the k-th
+    /// endpoint from the preferred one, so a dead or failing endpoint costs one attempt, not all.
+    let endpoints: [Address]
+    /// Where new calls start. An attempt that fails at the preferred endpoint moves it on, so
+    /// after one timeout a dead endpoint no longer holds up every new call.
+    private var preferred = 0
     private var queue: [Queued] = []
     private var arrivals: UInt64 = 0
     /// Keyed by the id of the attempt's LLM request; a late reply to an earlier attempt finds
@@ -63,9 +72,9 @@ struct LLMWorker {
         var callID: UInt64
     }
 
-    init(settings: LLMWorkerSettings, endpoint: Address, incarnation: UInt32) {
+    init(settings: LLMWorkerSettings, endpoint: Address, fallbacks: [Address] = [], incarnation: UInt32) {
         self.settings = settings
-        self.endpoint = endpoint
+        endpoints = [endpoint] + fallbacks.filter { $0 != endpoint }
         ids = RequestIDs(incarnation: incarnation)
     }
 
@@ -127,6 +136,7 @@ struct LLMWorker {
     ) {
         var call = call
         call.lastError = reason
+        if retryable, call.endpointIndex % endpoints.count == preferred { preferred = (preferred + 1) % endpoints.count }
         guard retryable, call.attempt <= settings.retries else {
             let summary = "LLM call failed after \(call.attempt) attempt(s): \(reason)"
             answer(call.work, .failed(reason: summary, retryable: retryable, status: status), into: &effects)
@@ -163,7 +173,7 @@ struct LLMWorker {
         while active.count + backingOff.count < settings.concurrency, !queue.isEmpty {
             let next = queue.indices.min { key(queue[$0]) < key(queue[$1]) }!
             let queued = queue.remove(at: next)
-            send(Active(work: queued.work, attempt: 1, lastError: ""), into: &effects)
+            send(Active(work: queued.work, attempt: 1, lastError: "", firstEndpoint: preferred), into: &effects)
         }
     }
 
@@ -181,7 +191,7 @@ struct LLMWorker {
         active[id] = call
         let request = LLMRequest(
             id: id, prompt: call.work.prompt, stop: call.work.stop, maxTokens: call.work.maxTokens, task: call.work.taskID, node: call.work.node)
-        effects.append(.send(to: endpoint, .llmRequest(request)))
+        effects.append(.send(to: endpoints[call.endpointIndex % endpoints.count], .llmRequest(request)))
         effects.append(.setTimer(.llmTimeout(callID: id), after: settings.timeout))
     }
 }

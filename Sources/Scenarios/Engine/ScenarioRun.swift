@@ -49,7 +49,7 @@ public final class ScenarioRun {
         let clients = (1...scenario.workload.clients).map { "client-\($0)" }
         let names = ["store", "gateway"] + topology.regionNames + topology.proxyNames + topology.llmNames + clients
         let directory = Directory(names: names)
-        observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients))
+        observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients, faults: self.faults))
 
         var specs: [NodeSpec<CoreWorld>] = []
         func core(_ name: String, _ make: @escaping (UInt32) -> any CoreMachine) {
@@ -66,12 +66,16 @@ public final class ScenarioRun {
         var proxyIndex = 0
         for (r, region) in topology.regionNames.enumerated() {
             for proxy in topology.proxyNames(region: r + 1) {
-                let llm = topology.llmNames[proxyIndex % topology.llmEndpoints]
+                // Each proxy starts at its own endpoint and falls back to the others in turn.
+                let first = proxyIndex % topology.llmEndpoints
+                let llms = Array(topology.llmNames[first...] + topology.llmNames[..<first])
+                let llm = llms[0]
                 proxyIndex += 1
                 let worker = LLMWorkerSettings(
                     queueCapacity: topology.workerQueue, concurrency: topology.workerConcurrency, scheduling: policies.scheduling)
                 let settings = ProxySettings(
-                    proxy: proxy, region: region, llm: llm, balancing: policies.balancing, voting: policies.voting, worker: worker)
+                    proxy: proxy, region: region, llm: llm, llmFallbacks: Array(llms.dropFirst()), balancing: policies.balancing,
+                    voting: policies.voting, worker: worker)
                 core(proxy) { overrides.proxy?(settings, $0) ?? AgentProxy(settings: settings, incarnation: $0) }
             }
         }
@@ -98,12 +102,21 @@ public final class ScenarioRun {
 
     /// What the checkers are told of the run: its clients, when faults heal, and the roles'
     /// documented retry settings and budgets (the defaults the run builds the roles with).
-    static func checkContext(scenario: Scenario, clients: [String]) -> CheckContext {
+    static func checkContext(scenario: Scenario, clients: [String], faults: [FaultEntry]) -> CheckContext {
         let proxy = ProxySettings(proxy: "", region: "", llm: "")
         let gateway = GatewaySettings(regions: ["region-1"])
+        // Nodes killed for good: the heal does not bring them back, so they say whether any
+        // region can still serve, and whether any LLM still answers, after the heal.
+        let killed = Set(faults.compactMap { entry -> String? in if case .kill(let node) = entry.action { node } else { nil } })
+        let topology = scenario.topology
+        let llmsAnswer = topology.llmNames.contains { !killed.contains($0) }
+        let regionServes = topology.regionNames.enumerated().contains { index, region in
+            !killed.contains(region) && topology.proxyNames(region: index + 1).contains { !killed.contains($0) }
+        }
         return CheckContext(
             clients: clients, healAt: .zero + scenario.phases.safety, roundAttemptsMin: proxy.roundRetries + 1,
-            llmUnavailableAfter: proxy.llmUnavailableAfter, noRegionAfter: gateway.noRegionAfter, latencyBudget: scenario.budgets?.latency)
+            llmUnavailableAfter: proxy.llmUnavailableAfter, noRegionAfter: gateway.noRegionAfter, regionServesAfterHeal: regionServes && llmsAnswer,
+            llmsAnswerAfterHeal: llmsAnswer, latencyBudget: scenario.budgets?.latency)
     }
 
     /// The seed's fault timeline: drawn over the safety phase, from 5 s in (once the cluster

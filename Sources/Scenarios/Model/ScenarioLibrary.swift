@@ -6,7 +6,7 @@ import Sim
 public enum ScenarioLibrary {
     public static let names = [
         "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
-        "graph-dag", "lossy-network", "poisson", "fault-tolerance", "swarm",
+        "graph-dag", "lossy-network", "region-loss", "poisson", "fault-tolerance", "swarm",
     ]
 
     /// A named scenario; `swarm` draws a different one for every seed.
@@ -23,6 +23,7 @@ public enum ScenarioLibrary {
         case "rate-limited": return rateLimited
         case "graph-dag": return graphDAG
         case "lossy-network": return lossyNetwork
+        case "region-loss": return regionLoss
         case "poisson": return poisson
         case "fault-tolerance": return faultTolerance
         case "swarm": return swarm(seed: seed)
@@ -157,6 +158,24 @@ public enum ScenarioLibrary {
         return scenario
     }
 
+    /// Machines that never come back: region 1 (coordinator and proxies) is lost for good at
+    /// 20 s, one LLM endpoint at 35 s, and a proxy of region 2 at 50 s. Every task must
+    /// complete on the survivors: failover to region 2, the LLM workers falling back to the
+    /// endpoint left, the region re-assigning the lost proxy's tasks.
+    public static var regionLoss: Scenario {
+        var scenario = Scenario(name: "region-loss")
+        scenario.topology = Topology(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(6)))
+        let region1 = ["region-1"] + scenario.topology.proxyNames(region: 1)
+        scenario.faults = FaultSpec(
+            fixed: region1.map { FaultEntry(at: .zero + .seconds(20), action: .kill(node: $0)) } + [
+                FaultEntry(at: .zero + .seconds(35), action: .kill(node: "llm-1")),
+                FaultEntry(at: .zero + .seconds(50), action: .kill(node: "proxy-2-1")),
+            ])
+        scenario.budgets = latencyBudget(meanSeconds: 250, maxSeconds: 630)
+        return scenario
+    }
+
     /// The reference's benchmark: open-loop Poisson arrivals at 0.2 requests/s over its five
     /// code-generation tasks, four proxies with one LLM server each.
     public static var poisson: Scenario {
@@ -232,7 +251,23 @@ public enum ScenarioLibrary {
             let length = Int64(random.int(in: 2...20)) * 1_000_000_000
             scenario.topology.llm.outages = [OutageWindow(start: start, end: start + length)]
         }
+        if random.chance(.oneIn(4)) { scenario.faults.fixed += permanentLoss(scenario, &random) }
         return scenario
+    }
+
+    /// One machine lost for good, as long as a whole region and an LLM endpoint survive: a
+    /// proxy, a whole region (coordinator and proxies), or an LLM endpoint.
+    static func permanentLoss(_ scenario: Scenario, _ random: inout SimRandom) -> [FaultEntry] {
+        let topology = scenario.topology
+        let at = SimInstant.zero + .seconds(Int64(random.int(in: 5...Int(max(6, scenario.phases.safety.nanoseconds / 1_000_000_000 - 5)))))
+        var options: [[String]] = []
+        if topology.regions > 1 || topology.proxiesPerRegion > 1 { options += topology.proxyNames.map { [$0] } }
+        if topology.regions > 1 {
+            options += topology.regionNames.enumerated().map { [$1] + topology.proxyNames(region: $0 + 1) }
+        }
+        if topology.llmEndpoints > 1 { options += topology.llmNames.map { [$0] } }
+        guard !options.isEmpty else { return [] }
+        return options[random.index(below: options.count)].map { FaultEntry(at: at, action: .kill(node: $0)) }
     }
 
     /// A liveness budget the workload can meet: four times the LLM time its calls need at the

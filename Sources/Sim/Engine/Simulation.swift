@@ -267,6 +267,8 @@ struct NodeSlot<W: SimWorld> {
     /// Bumped at every crash; a message in flight carries the value at send time and is lost
     /// if the receiver crashed meanwhile.
     @usableFromInline var crashCount: UInt32 = 0
+    /// Killed for good: no restart and no heal brings the node back.
+    @usableFromInline var lost = false
     @usableFromInline var process: (any SimProcess<W>)?
     @usableFromInline var random = SimRandom(seed: 0)
     @usableFromInline var timers: [W.Timer: UInt64] = [:]

@@ -5,6 +5,9 @@ public enum FaultAction: Codable, Hashable, Sendable {
     case crash(node: String)
     /// A fresh instance from the node's factory, incarnation + 1, a fresh random stream.
     case restart(node: String)
+    /// A crash for good (a machine that never comes back): neither `restart` nor the heal
+    /// brings the node back, so the rest of the system must do without it.
+    case kill(node: String)
     /// A hung process: inputs wait, timers fire late.
     case pause(node: String)
     case resume(node: String)
@@ -24,7 +27,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
     /// The node names the action refers to, for validation.
     var nodeNames: [String] {
         switch self {
-        case .crash(let n), .restart(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n):
+        case .crash(let n), .restart(let n), .kill(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n):
             [n]
         case .partition(_, let from, let to, _): from + to
         case .clogLink(let from, let to), .unclogLink(let from, let to): [from, to]
@@ -37,6 +40,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
         switch self {
         case .crash(let n): "crash \(n)"
         case .restart(let n): "restart \(n)"
+        case .kill(let n): "kill \(n)"
         case .pause(let n): "pause \(n)"
         case .resume(let n): "resume \(n)"
         case .partition(let id, let from, let to, let oneWay):

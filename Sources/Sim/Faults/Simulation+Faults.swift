@@ -10,7 +10,11 @@ extension Engine {
             crash(index(name))
         case .restart(let name):
             let node = index(name)
-            if hasCrashed(node) { boot(node) }
+            if hasCrashed(node), !slots[node].lost { boot(node) }
+        case .kill(let name):
+            let node = index(name)
+            crash(node)
+            slots[node].lost = true
         case .pause(let name):
             let node = index(name)
             if slots[node].status == .up { slots[node].status = .paused }
@@ -100,7 +104,7 @@ extension Engine {
         for node in slots.indices {
             switch slots[node].status {
             case .paused: resume(node)
-            case .down: if hasCrashed(node) { boot(node) }
+            case .down: if hasCrashed(node), !slots[node].lost { boot(node) }
             case .up: break
             }
         }
