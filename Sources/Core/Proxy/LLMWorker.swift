@@ -49,9 +49,15 @@ struct LLMWorker {
     /// The endpoint first tried, then the others in turn: attempt k of a call goes to the k-th
     /// endpoint from the preferred one, so a dead or failing endpoint costs one attempt, not all.
     let endpoints: [Address]
-    /// Where new calls start. An attempt that fails at the preferred endpoint moves it on, so
-    /// after one timeout a dead endpoint no longer holds up every new call.
+    /// Where new calls start. Three failed attempts in a row at the preferred endpoint move it
+    /// on, so a dead endpoint stops holding up every new call after a few timeouts; after 50
+    /// good answers elsewhere the worker tries its own endpoint again, so one bad spell does not
+    /// pile its load onto another proxy's endpoint for good.
     private var preferred = 0
+    private var failuresAtPreferred = 0
+    private var answersAway = 0
+    static let failuresToMove = 3
+    static let answersBeforeHome = 50
     private var queue: [Queued] = []
     private var arrivals: UInt64 = 0
     /// Keyed by the id of the attempt's LLM request; a late reply to an earlier attempt finds
@@ -107,6 +113,13 @@ struct LLMWorker {
         effects.append(.cancelTimer(.llmTimeout(callID: reply.id)))
         switch reply.result {
         case .text(let text):
+            if call.endpointIndex % endpoints.count == preferred {
+                failuresAtPreferred = 0
+                if preferred != 0 {
+                    answersAway += 1
+                    if answersAway >= Self.answersBeforeHome { (preferred, answersAway) = (0, 0) }
+                }
+            }
             answer(call.work, .text(text), into: &effects)
             dispatch(into: &effects)
         case .error(let status, let message, let retryAfter):
@@ -136,7 +149,14 @@ struct LLMWorker {
     ) {
         var call = call
         call.lastError = reason
-        if retryable, call.endpointIndex % endpoints.count == preferred { preferred = (preferred + 1) % endpoints.count }
+        if retryable, call.endpointIndex % endpoints.count == preferred {
+            failuresAtPreferred += 1
+            if failuresAtPreferred >= Self.failuresToMove {
+                preferred = (preferred + 1) % endpoints.count
+                failuresAtPreferred = 0
+                answersAway = 0
+            }
+        }
         guard retryable, call.attempt <= settings.retries else {
             let summary = "LLM call failed after \(call.attempt) attempt(s): \(reason)"
             answer(call.work, .failed(reason: summary, retryable: retryable, status: status), into: &effects)

@@ -172,7 +172,7 @@ public enum ScenarioLibrary {
                 FaultEntry(at: .zero + .seconds(35), action: .kill(node: "llm-1")),
                 FaultEntry(at: .zero + .seconds(50), action: .kill(node: "proxy-2-1")),
             ])
-        scenario.budgets = latencyBudget(meanSeconds: 250, maxSeconds: 630)
+        scenario.budgets = latencyBudget(meanSeconds: 220, maxSeconds: 395)
         return scenario
     }
 
