@@ -149,7 +149,9 @@ struct ShrinkTests {
         #expect(result.report.violations.contains { $0.invariant == .fencing })
         #expect(result.faults.count < faults.count, "\(result.steps)")
         let size = { (s: Scenario) in
-            s.workload.clients * s.workload.requestsPerClient * s.workload.tasks.map { $0.rounds * ($0.graph?.nodes.count ?? 1) }.reduce(0, +)
+            // LLM calls the workload asks for: clients x requests x rounds x nodes x (samples + voters).
+            s.workload.clients * s.workload.requestsPerClient
+                * s.workload.tasks.map { $0.rounds * ($0.graph?.nodes.count ?? 1) * ($0.samples + $0.voters) }.reduce(0, +)
         }
         #expect(size(result.scenario) < size(scenario), "\(result.steps)")
         #expect(result.scenario.phases.safety <= scenario.phases.safety)
