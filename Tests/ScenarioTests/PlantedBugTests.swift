@@ -213,3 +213,47 @@ struct PermanentLossTests {
         #expect(run.simulation.status(of: try #require(run.simulation.nodeID(named: "proxy-1-1"))) == .down)
     }
 }
+
+/// An owner that takes the store's "conflict" (another write of this very epoch saved the node
+/// first) for success and keeps its own result: its next node builds on a result the store
+/// does not hold. Only a write that arrives after its own retry saved the node shows it.
+struct ConflictIgnoringProxy: CoreMachine {
+    var inner: AgentProxy
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        var input = input
+        if case .message(let from, .storeReply(let id, .write(.rejected(let current?, .conflict)))) = input {
+            input = .message(from: from, .storeReply(requestID: id, .write(.applied(current: current, repeated: false))))
+        }
+        return inner.handle(input, context: context, random: &random)
+    }
+}
+
+@Suite("Planted bugs that only overtaking messages expose", .serialized)
+struct LateWriteTests {
+    @Test("an owner that ignores a same-epoch conflict passes the crash and zombie scenarios but is caught in late-writes")
+    func conflictIgnoringOwner() throws {
+        let overrides = RoleOverrides(proxy: { ConflictIgnoringProxy(inner: AgentProxy(settings: $0, incarnation: $1)) })
+        #expect(try explore(ScenarioLibrary.zombieOwner, seeds: 1...20, overrides: overrides) == nil)
+        #expect(try explore(ScenarioLibrary.graphDAG, seeds: 1...20, overrides: overrides) == nil)
+        let (seed, violations) = try #require(try explore(ScenarioLibrary.lateWrites, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        #expect(violations.contains { $0.invariant == .progressCorrectness || $0.invariant == .promptCorrectness }, "seed \(seed): \(violations)")
+    }
+
+    @Test("late-writes drives the store's same-epoch conflict path in a good share of seeds")
+    func conflictPathIsReached() throws {
+        var reached = 0
+        for seed in UInt64(1)...20 {
+            let run = try ScenarioRun(scenario: ScenarioLibrary.lateWrites, seed: seed)
+            var conflicts = 0
+            let sink = run.simulation.eventSink
+            run.simulation.eventSink = { entry in
+                if case .observe(_, .core(.write(_, .progress, _, _, .rejected(_, .conflict)))) = entry.event { conflicts += 1 }
+                sink?(entry)
+            }
+            #expect(try run.execute().passed)
+            if conflicts > 0 { reached += 1 }
+        }
+        #expect(reached >= 5, "the conflict path ran in \(reached) of 20 seeds")
+    }
+}

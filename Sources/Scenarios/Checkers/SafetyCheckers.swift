@@ -118,7 +118,16 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
 
     public init() {}
 
+    /// Progress writes the store refused because the node already had a different result (a
+    /// late or zombie write): evidence that the store's conflicting-result path ran.
+    var conflictingRefused = 0
+
     public mutating func observe(_ event: ObservedEvent) {
+        if case .core(.write(let task, .progress(let node, let digest, _), _, _, .rejected)) = event.observation,
+            let (first, _) = results[task]?[node], first != digest
+        {
+            conflictingRefused += 1
+        }
         guard let write = AppliedWrite(event), case .progress(let node, let digest, _) = write.kind else { return }
         if let (first, where_) = results[write.task]?[node] {
             if first != digest {
@@ -144,5 +153,7 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
         }
     }
 
-    public var evidence: String { "\(results.values.map(\.count).reduce(0, +)) saved result(s)" }
+    public var evidence: String {
+        "\(results.values.map(\.count).reduce(0, +)) saved result(s), \(conflictingRefused) conflicting late write(s) refused"
+    }
 }

@@ -6,7 +6,7 @@ import Sim
 public enum ScenarioLibrary {
     public static let names = [
         "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
-        "graph-dag", "lossy-network", "region-loss", "poisson", "fault-tolerance", "swarm",
+        "graph-dag", "lossy-network", "region-loss", "late-writes", "poisson", "fault-tolerance", "swarm",
     ]
 
     /// A named scenario; `swarm` draws a different one for every seed.
@@ -24,6 +24,7 @@ public enum ScenarioLibrary {
         case "graph-dag": return graphDAG
         case "lossy-network": return lossyNetwork
         case "region-loss": return regionLoss
+        case "late-writes": return lateWrites
         case "poisson": return poisson
         case "fault-tolerance": return faultTolerance
         case "swarm": return swarm(seed: seed)
@@ -176,6 +177,27 @@ public enum ScenarioLibrary {
         return scenario
     }
 
+    /// Owners whose messages are delayed by seconds (overtaken by newer ones on the same link,
+    /// and landing after their sender restarted), while owners hang and crash: an old owner's
+    /// progress writes arrive after a new owner has saved the same node.
+    public static var lateWrites: Scenario {
+        var scenario = Scenario(name: "late-writes")
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(4)), tasks: chainTasks)
+        scenario.faults = FaultSpec(
+            mix: FaultMix(
+                crash: rate(every: (15, 30), lasting: (2, 8)), pause: rate(every: (8, 16), lasting: (4, 9)),
+                delay: rate(every: (4, 10), lasting: (5, 15)), delayExtra: DurationRange(.seconds(5), .seconds(40)), delayTo: ["store"]))
+        scenario.budgets = latencyBudget(meanSeconds: 155, maxSeconds: 270)
+        return scenario
+    }
+
+    /// Three-node chains, one round each: many progress writes per task.
+    static let chainTasks = [
+        TaskTemplate(
+            rounds: 1, samples: 2, voters: 2,
+            graph: TaskGraph(nodes: [GraphNode(id: "a"), GraphNode(id: "b", dependsOn: ["a"]), GraphNode(id: "c", dependsOn: ["b"])]))
+    ]
+
     /// The reference's benchmark: open-loop Poisson arrivals at 0.2 requests/s over its five
     /// code-generation tasks, four proxies with one LLM server each.
     public static var poisson: Scenario {
@@ -252,6 +274,13 @@ public enum ScenarioLibrary {
             scenario.topology.llm.outages = [OutageWindow(start: start, end: start + length)]
         }
         if random.chance(.oneIn(4)) { scenario.faults.fixed += permanentLoss(scenario, &random) }
+        if random.chance(.oneIn(4)) {
+            // Overtaking: spells in which one node's messages (or only its writes to the store)
+            // take seconds longer each.
+            scenario.faults.mix.delay = rate(every: pick([(4, 10), (15, 30)] as [(Int64, Int64)]), lasting: (3, 12))
+            scenario.faults.mix.delayExtra = DurationRange(.seconds(1), .seconds(Int64(random.int(in: 5...30))))
+            if coin() { scenario.faults.mix.delayTo = ["store"] }
+        }
         return scenario
     }
 

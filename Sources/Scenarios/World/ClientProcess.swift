@@ -12,6 +12,9 @@ struct ClientProcess: SimProcess {
         var query: Query
         var task: TaskID?
         var done = false
+        /// The newest poll answered: an answer to an older poll that the network delayed is
+        /// stale, as a client that polls one request at a time would never see it.
+        var lastPollAnswered: UInt64 = 0
     }
 
     let name: String
@@ -80,7 +83,10 @@ struct ClientProcess: SimProcess {
             context.cancelTimer(.client(.resubmit(requestID: requestID)))
             context.observe(.client(.rejected(requestID: requestID, reason: reason)))
         case .statusReply(let pollID, let status):
-            guard let requestID = polls.removeValue(forKey: pollID), let request = requests[requestID], let task = request.task else { return }
+            guard let requestID = polls.removeValue(forKey: pollID), let request = requests[requestID], let task = request.task,
+                pollID > request.lastPollAnswered
+            else { return }
+            requests[requestID]?.lastPollAnswered = pollID
             context.observe(.client(.status(task: task, status: status)))
             switch status {
             case .completed, .aborted:

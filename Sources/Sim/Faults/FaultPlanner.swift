@@ -43,24 +43,53 @@ public struct FaultMix: Codable, Hashable, Sendable {
     /// Of the partitions, how many are one-way.
     public var oneWayPartitionChance: Ratio
     public var clog: FaultRate?
+    /// Spells during which one node's outgoing messages are each delayed by `delayExtra`.
+    public var delay: FaultRate?
+    public var delayExtra: DurationRange
+    /// When set, a delay spell slows only the chosen node's messages to these nodes (say, an
+    /// owner's writes to the store) rather than everything it sends.
+    public var delayTo: [String]
 
     public init(
         crash: FaultRate? = nil, pause: FaultRate? = nil, partition: FaultRate? = nil,
-        oneWayPartitionChance: Ratio = .oneIn(4), clog: FaultRate? = nil
+        oneWayPartitionChance: Ratio = .oneIn(4), clog: FaultRate? = nil, delay: FaultRate? = nil,
+        delayExtra: DurationRange = DurationRange(.seconds(1), .seconds(20)), delayTo: [String] = []
     ) {
         self.crash = crash
         self.pause = pause
         self.partition = partition
         self.oneWayPartitionChance = oneWayPartitionChance
         self.clog = clog
+        self.delay = delay
+        self.delayExtra = delayExtra
+        self.delayTo = delayTo
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case crash, pause, partition, oneWayPartitionChance, clog, delay, delayExtra, delayTo
+    }
+
+    /// Fields added later (`delay`, `delayExtra`) may be absent, so older scenario files and
+    /// traces still read.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        crash = try container.decodeIfPresent(FaultRate.self, forKey: .crash)
+        pause = try container.decodeIfPresent(FaultRate.self, forKey: .pause)
+        partition = try container.decodeIfPresent(FaultRate.self, forKey: .partition)
+        oneWayPartitionChance = try container.decode(Ratio.self, forKey: .oneWayPartitionChance)
+        clog = try container.decodeIfPresent(FaultRate.self, forKey: .clog)
+        delay = try container.decodeIfPresent(FaultRate.self, forKey: .delay)
+        delayExtra = try container.decodeIfPresent(DurationRange.self, forKey: .delayExtra) ?? DurationRange(.seconds(1), .seconds(20))
+        delayTo = try container.decodeIfPresent([String].self, forKey: .delayTo) ?? []
     }
 
     public static let none = FaultMix()
 
-    public var isEmpty: Bool { crash == nil && pause == nil && partition == nil && clog == nil }
+    public var isEmpty: Bool { crash == nil && pause == nil && partition == nil && clog == nil && delay == nil }
 
     public func validate() throws {
-        for (name, rate) in [("crash", crash), ("pause", pause), ("partition", partition), ("clog", clog)] {
+        try delayExtra.validate("delayExtra")
+        for (name, rate) in [("crash", crash), ("pause", pause), ("partition", partition), ("clog", clog), ("delay", delay)] {
             guard let rate else { continue }
             try rate.every.validate("\(name).every")
             try rate.lasting.validate("\(name).lasting")
@@ -117,6 +146,21 @@ public enum FaultPlanner {
                     let node = random.element(of: nodes)!
                     entries.append(FaultEntry(at: at, action: .clogNode(node: node)))
                     entries.append(FaultEntry(at: undo, action: .unclogNode(node: node)))
+                }
+            }
+        }
+        if let rate = mix.delay {
+            for (at, undo) in arrivals(rate, start, end, &random) {
+                let node = random.element(of: nodes)!
+                let (low, high) = (mix.delayExtra.min, mix.delayExtra.max)
+                if mix.delayTo.isEmpty {
+                    entries.append(FaultEntry(at: at, action: .delayNode(node: node, min: low, max: high)))
+                    entries.append(FaultEntry(at: undo, action: .undelayNode(node: node)))
+                } else {
+                    for to in mix.delayTo where to != node {
+                        entries.append(FaultEntry(at: at, action: .delayLink(from: node, to: to, min: low, max: high)))
+                        entries.append(FaultEntry(at: undo, action: .undelayLink(from: node, to: to)))
+                    }
                 }
             }
         }

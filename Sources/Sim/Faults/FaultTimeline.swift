@@ -21,16 +21,25 @@ public enum FaultAction: Codable, Hashable, Sendable {
     /// Holds the messages of one direction of one link.
     case clogLink(from: String, to: String)
     case unclogLink(from: String, to: String)
+    /// Every message the node sends takes an extra delay drawn from `min...max`, so newer
+    /// messages overtake older ones on the same link, and messages sent before a crash can
+    /// arrive after the restart.
+    case delayNode(node: String, min: SimDuration, max: SimDuration)
+    case undelayNode(node: String)
+    /// The same for one direction of one link.
+    case delayLink(from: String, to: String, min: SimDuration, max: SimDuration)
+    case undelayLink(from: String, to: String)
     /// Heals every partition, unclogs everything, resumes paused nodes and restarts crashed ones.
     case healAll
 
     /// The node names the action refers to, for validation.
     var nodeNames: [String] {
         switch self {
-        case .crash(let n), .restart(let n), .kill(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n):
+        case .crash(let n), .restart(let n), .kill(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n),
+            .delayNode(let n, _, _), .undelayNode(let n):
             [n]
         case .partition(_, let from, let to, _): from + to
-        case .clogLink(let from, let to), .unclogLink(let from, let to): [from, to]
+        case .clogLink(let from, let to), .unclogLink(let from, let to), .delayLink(let from, let to, _, _), .undelayLink(let from, let to): [from, to]
         case .heal, .healAll: []
         }
     }
@@ -50,6 +59,10 @@ public enum FaultAction: Codable, Hashable, Sendable {
         case .unclogNode(let n): "unclog \(n)"
         case .clogLink(let from, let to): "clog \(from)->\(to)"
         case .unclogLink(let from, let to): "unclog \(from)->\(to)"
+        case .delayNode(let n, let min, let max): "delay \(n) by \(min)...\(max)"
+        case .undelayNode(let n): "undelay \(n)"
+        case .delayLink(let from, let to, let min, let max): "delay \(from)->\(to) by \(min)...\(max)"
+        case .undelayLink(let from, let to): "undelay \(from)->\(to)"
         case .healAll: "heal all"
         }
     }

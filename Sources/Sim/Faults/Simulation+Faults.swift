@@ -51,6 +51,18 @@ extension Engine {
             if cuts.cloggedLinks[position] > 0 { cuts.cloggedLinks[position] -= 1 }
             cuts.recomputeAnyClog()
             releaseUnclogged()
+        case .delayNode(let name, let min, let max):
+            cuts.delayedSenders[index(name)] = DurationRange(min, Swift.max(min, max))
+            cuts.anyDelay = true
+        case .undelayNode(let name):
+            cuts.delayedSenders[index(name)] = nil
+            cuts.recomputeAnyDelay()
+        case .delayLink(let from, let to, let min, let max):
+            cuts.delayedLinks[index(from) * cuts.nodeCount + index(to)] = DurationRange(min, Swift.max(min, max))
+            cuts.anyDelay = true
+        case .undelayLink(let from, let to):
+            cuts.delayedLinks[index(from) * cuts.nodeCount + index(to)] = nil
+            cuts.recomputeAnyDelay()
         case .healAll:
             healEverything()
         }
@@ -100,6 +112,9 @@ extension Engine {
         for position in cuts.cloggedLinks.indices { cuts.cloggedLinks[position] = 0 }
         for node in cuts.cloggedNodes.indices { cuts.cloggedNodes[node] = false }
         cuts.anyClog = false
+        for node in cuts.delayedSenders.indices { cuts.delayedSenders[node] = nil }
+        for link in cuts.delayedLinks.indices { cuts.delayedLinks[link] = nil }
+        cuts.anyDelay = false
         releaseUnclogged()
         for node in slots.indices {
             switch slots[node].status {

@@ -32,13 +32,27 @@ struct CutTable {
     @usableFromInline var cloggedLinks: [UInt16]
     @usableFromInline var cloggedNodes: [Bool]
     @usableFromInline var anyClog = false
+    /// Extra delay drawn for every message a node sends while it is delayed (nil: none).
+    @usableFromInline var delayedSenders: [DurationRange?]
+    /// The same for one direction of one link.
+    @usableFromInline var delayedLinks: [DurationRange?]
+    @usableFromInline var anyDelay = false
 
     init(nodeCount: Int) {
         self.nodeCount = nodeCount
         partitioned = Array(repeating: 0, count: nodeCount * nodeCount)
         cloggedLinks = Array(repeating: 0, count: nodeCount * nodeCount)
         cloggedNodes = Array(repeating: false, count: nodeCount)
+        delayedSenders = Array(repeating: nil, count: nodeCount)
+        delayedLinks = Array(repeating: nil, count: nodeCount * nodeCount)
     }
+
+    @inlinable mutating func recomputeAnyDelay() {
+        anyDelay = delayedSenders.contains { $0 != nil } || delayedLinks.contains { $0 != nil }
+    }
+
+    @inline(__always)
+    @inlinable func delay(_ from: Int, _ to: Int) -> DurationRange? { delayedSenders[from] ?? delayedLinks[from * nodeCount + to] }
 
     @inline(__always)
     @inlinable func isPartitioned(_ from: Int, _ to: Int) -> Bool { partitioned[from * nodeCount + to] > 0 }
@@ -66,8 +80,12 @@ extension Engine {
             return
         }
         let crashCount = slots[to].crashCount
+        // A delayed sender's messages take an extra random time each, so later ones overtake
+        // earlier ones, and some land after the sender has crashed and restarted.
+        var extra = SimDuration.zero
+        if cuts.anyDelay, let range = cuts.delay(from, to) { extra = range.draw(&netRandom) }
         schedule(
-            at: now + link.latency.draw(&netRandom),
+            at: now + link.latency.draw(&netRandom) + extra,
             .deliver(Delivery(id: id, from: Int32(from), to: Int32(to), receiverCrashCount: crashCount, message: message)))
         if netRandom.chance(link.duplicateChance) {
             let copy = nextMessageID
