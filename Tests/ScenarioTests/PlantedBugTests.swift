@@ -257,3 +257,40 @@ struct LateWriteTests {
         #expect(reached >= 5, "the conflict path ran in \(reached) of 20 seeds")
     }
 }
+
+/// A store whose claim check is "not older" instead of "strictly newer": a second claimer at
+/// the same epoch wins too, so two owners hold one epoch. Only racing claimers show it.
+struct EqualClaimStore: CoreMachine {
+    var inner: StoreNode
+
+    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let proxy))) = input,
+            let record = try? inner.store.getTask(task), !record.status.isFinished, record.epoch == epoch,
+            record.ownerRegion != region || record.ownerProxy != proxy
+        {
+            try? inner.store.database.write { db in
+                try db.execute(
+                    sql: "UPDATE Tasks SET owner_region = ?, owner_proxy = ?, status = ? WHERE task_id = ?",
+                    arguments: [region, proxy, proxy.isEmpty ? record.status.rawValue : "running", task])
+            }
+            let outcome = WriteOutcome.applied(current: epoch, repeated: false)
+            return [
+                .observe(.write(task: task, request: .claim(region: region, proxy: proxy), epoch: epoch, before: record.epoch, outcome: outcome)),
+                .send(to: from, .storeReply(requestID: id, .write(outcome))),
+            ]
+        }
+        return inner.handle(input, context: context, random: &random)
+    }
+}
+
+@Suite("Planted bugs that only racing claimers expose", .serialized)
+struct ClaimStormTests {
+    @Test("a store that lets an equal-epoch claim win passes the crash scenarios but is caught in claim-storm")
+    func equalClaimStore() throws {
+        let overrides = RoleOverrides(store: { EqualClaimStore(inner: StoreNode(store: $0)) })
+        #expect(try explore(ScenarioLibrary.proxyCrash, seeds: 1...20, overrides: overrides) == nil)
+        #expect(try explore(ScenarioLibrary.regionFailover, seeds: 1...20, overrides: overrides) == nil)
+        let (seed, violations) = try #require(try explore(ScenarioLibrary.claimStorm, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        #expect(violations.contains { $0.invariant == .uniqueOwnership }, "seed \(seed): \(violations)")
+    }
+}

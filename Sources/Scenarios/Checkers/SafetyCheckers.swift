@@ -93,7 +93,11 @@ public struct UniqueOwnershipChecker: InvariantChecker {
 
     public init() {}
 
+    /// Claims the store refused because another claimer got there first: lost races.
+    var racesLost = 0
+
     public mutating func observe(_ event: ObservedEvent) {
+        if case .core(.write(_, .claim, _, _, .rejected(_, .notNewer))) = event.observation { racesLost += 1 }
         guard let write = AppliedWrite(event), case .claim(let region, let proxy) = write.kind else { return }
         let owner = "\(region)/\(proxy)"
         if let (existing, where_) = owners[write.task]?[write.epoch] {
@@ -107,7 +111,7 @@ public struct UniqueOwnershipChecker: InvariantChecker {
         owners[write.task, default: [:]][write.epoch] = (owner, event)
     }
 
-    public var evidence: String { "\(owners.values.map(\.count).reduce(0, +)) epoch(s) claimed" }
+    public var evidence: String { "\(owners.values.map(\.count).reduce(0, +)) epoch(s) claimed, \(racesLost) claim race(s) lost" }
 }
 
 /// 4. Once a node's result is applied, it never changes (also in the final database).

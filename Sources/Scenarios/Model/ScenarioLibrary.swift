@@ -6,7 +6,7 @@ import Sim
 public enum ScenarioLibrary {
     public static let names = [
         "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
-        "graph-dag", "lossy-network", "region-loss", "late-writes", "poisson", "fault-tolerance", "swarm",
+        "graph-dag", "lossy-network", "region-loss", "late-writes", "claim-storm", "poisson", "fault-tolerance", "swarm",
     ]
 
     /// A named scenario; `swarm` draws a different one for every seed.
@@ -25,6 +25,7 @@ public enum ScenarioLibrary {
         case "lossy-network": return lossyNetwork
         case "region-loss": return regionLoss
         case "late-writes": return lateWrites
+        case "claim-storm": return claimStorm
         case "poisson": return poisson
         case "fault-tolerance": return faultTolerance
         case "swarm": return swarm(seed: seed)
@@ -188,6 +189,35 @@ public enum ScenarioLibrary {
                 crash: rate(every: (15, 30), lasting: (2, 8)), pause: rate(every: (8, 16), lasting: (4, 9)),
                 delay: rate(every: (4, 10), lasting: (5, 15)), delayExtra: DurationRange(.seconds(5), .seconds(40)), delayTo: ["store"]))
         scenario.budgets = latencyBudget(meanSeconds: 155, maxSeconds: 270)
+        return scenario
+    }
+
+    /// Claimers racing for the same tasks: every 8 s all proxies of one region crash together
+    /// and come back together, and its coordinator restarts moments later, forgetting the
+    /// claims it has in flight; coordinators' writes to the store are slowed by spells, and 5 %
+    /// of messages are duplicated, so assigns and runs arrive twice.
+    public static var claimStorm: Scenario {
+        var scenario = Scenario(name: "claim-storm")
+        scenario.topology = Topology(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.workload = Workload(clients: 2, requestsPerClient: 6, pattern: .sendBatchInterval(min: .seconds(2), max: .seconds(6), batch: 3))
+        var fixed: [FaultEntry] = []
+        for k in 1...12 {
+            let region = (k % 2) + 1
+            let at = SimInstant.zero + .seconds(Int64(8 * k))
+            for proxy in scenario.topology.proxyNames(region: region) {
+                fixed.append(FaultEntry(at: at, action: .crash(node: proxy)))
+                fixed.append(FaultEntry(at: at + .seconds(2), action: .restart(node: proxy)))
+            }
+            fixed.append(FaultEntry(at: at + .milliseconds(2_500), action: .crash(node: "region-\(region)")))
+            // Down just past the gateway's 3 s region timeout: the gateway's failover claim races
+            // the restarted coordinator's own claims.
+            fixed.append(FaultEntry(at: at + .milliseconds(5_800), action: .restart(node: "region-\(region)")))
+        }
+        scenario.faults = FaultSpec(
+            mix: FaultMix(delay: rate(every: (2, 4), lasting: (2, 6)), delayExtra: DurationRange(.milliseconds(200), .seconds(5)), delayTo: ["store"]),
+            targetProxies: false, targetRegions: true, targetGateway: true, fixed: fixed)
+        scenario.network.defaultLink.duplicateChance = Ratio(5, 100)
+        scenario.budgets = latencyBudget(meanSeconds: 200, maxSeconds: 305)
         return scenario
     }
 
