@@ -99,15 +99,26 @@ struct BenchSwarm: ParsableCommand {
         #endif
         var events: UInt64 = 0
         var failures = 0
+        var tasks: [Int] = []
         let (_, wall) = try measure {
             for seed in start..<(start + UInt64(seeds)) {
                 let report = try ScenarioRun(scenario: ScenarioLibrary.swarm(seed: seed), seed: seed).execute()
                 events += report.events
+                tasks.append(report.tasks)
                 if !report.passed { failures += 1 }
             }
         }
         print("swarm benchmark: \(seeds) seeds from \(start), one core")
         print(String(format: "  %.1f seeds/s, %.0f events/s, %.2f s wall, %llu events, %d failing seeds", Double(seeds) / wall, Double(events) / wall, wall, events, failures))
+        // Seeds grow as the swarm draws bigger workloads, so events/s is the comparable figure;
+        // the task distribution says how big the seeds were.
+        let sorted = tasks.sorted()
+        if !sorted.isEmpty {
+            let at = { (p: Int) in sorted[min(sorted.count - 1, sorted.count * p / 100)] }
+            print(String(
+                format: "  tasks per seed: mean %.1f, p50 %d, p90 %d, p99 %d, max %d; seeds with 20+ tasks: %d",
+                Double(sorted.reduce(0, +)) / Double(sorted.count), at(50), at(90), at(99), sorted.last!, sorted.filter { $0 >= 20 }.count))
+        }
         print("  peak RSS: \(formatBytes(peakResidentBytes()))")
     }
 }

@@ -311,7 +311,28 @@ public enum ScenarioLibrary {
             scenario.faults.mix.delayExtra = DurationRange(.seconds(1), .seconds(Int64(random.int(in: 5...30))))
             if coin() { scenario.faults.mix.delayTo = ["store"] }
         }
+        if random.chance(.oneIn(8)) { heavyLoad(&scenario, &random) }
         return scenario
+    }
+
+    /// Load: tens of tasks from several clients in bursts, small worker queues, and sometimes a
+    /// hosted model behind a tight tokens-per-minute budget, so queueing, scheduling, queue-full
+    /// waits and rate limits run under pressure. One seed in eight, so the mean seed stays fast.
+    static func heavyLoad(_ scenario: inout Scenario, _ random: inout SimRandom) {
+        scenario.workload.clients = random.int(in: 2...4)
+        scenario.workload.requestsPerClient = random.int(in: 5...10)
+        scenario.workload.pattern = [
+            ClientPattern.sendAll, .sendBatchInterval(min: .seconds(1), max: .seconds(4), batch: 4),
+            .sendDynamicBatchInterval(min: .seconds(1), max: .seconds(5), batchMin: 2, batchMax: 8),
+        ][random.index(below: 3)]
+        scenario.topology.workerQueue = [2, 4, 8][random.index(below: 3)]
+        if random.chance(.oneIn(3)) {
+            var llm = FakeLLMProfile.hosted.config
+            llm.capacity.tokensPerMinute = [60_000, 100_000][random.index(below: 2)]
+            llm.outages = scenario.topology.llm.outages
+            scenario.topology.llm = llm
+        }
+        scenario.phases.liveness = livenessBudget(for: scenario)
     }
 
     /// One machine lost for good, as long as a whole region and an LLM endpoint survive: a
@@ -345,6 +366,16 @@ public enum ScenarioLibrary {
         default: secondsPerCall = 8
         }
         let concurrency = Int64(scenario.topology.regions * scenario.topology.proxiesPerRegion * scenario.topology.workerConcurrency)
-        return .seconds(max(900, 4 * calls * secondsPerCall / max(1, concurrency)))
+        // Per-minute limits bound the rate too: each call books its prompt plus max_tokens
+        // (about 2,500 tokens) against a tokens-per-minute window.
+        let capacity = scenario.topology.llm.capacity
+        var callsPerMinute = Int64.max
+        if let rpm = capacity.requestsPerMinute { callsPerMinute = min(callsPerMinute, Int64(rpm)) }
+        if let tpm = capacity.tokensPerMinute { callsPerMinute = min(callsPerMinute, Int64(tpm) / 2_500) }
+        var limited: Int64 = 0
+        if callsPerMinute < Int64.max {
+            limited = 3 * 60 * calls / max(1, callsPerMinute * Int64(scenario.topology.llmEndpoints))
+        }
+        return .seconds(max(900, 4 * calls * secondsPerCall / max(1, concurrency), limited))
     }
 }

@@ -189,3 +189,19 @@ extension WorldTimer {
         }
     }
 }
+
+extension WorldObservation {
+    /// The LLM call records come once per LLM call, so they are hashed by hand; the rarer
+    /// observations go through the generic hashing encoder.
+    public func stableHash(into h: inout FNV64) {
+        switch self {
+        case .llm(let call):
+            h.combine(byte: 0xC1); h.combine(call.task); h.combine(call.node); h.combine(call.kind.rawValue); h.combine(call.promptDigest)
+            h.combine(call.parents.count)
+            for parent in call.parents { h.combine(parent.node); h.combine(parent.resultDigest) }
+            h.combine(call.answerDigest ?? "\u{0}"); h.combine(call.status); h.combine(call.fault ?? "\u{0}")
+        case .core, .client:
+            StableHashing.hash(self, into: &h)
+        }
+    }
+}
