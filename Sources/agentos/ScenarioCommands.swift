@@ -177,10 +177,13 @@ struct ShrinkCommand: ParsableCommand {
             scenario: inputs.scenario, seed: inputs.seed, faults: inputs.faults, invariant: invariant, budget: budget,
             progress: { print("  \($0)") })
         let path = output ?? (file.hasSuffix(".jsonl") ? String(file.dropLast(6)) + ".shrunk.jsonl" : file + ".shrunk")
-        let run = try ScenarioRun(scenario: result.scenario, seed: inputs.seed, faults: result.faults)
+        let run = try ScenarioShrinker.finalRun(result, seed: inputs.seed, invariant: invariant)
         try run.record(to: path)
         let report = try run.execute()
-        print("after \(result.runs) runs: \(result.faults.count) faults, \(result.scenario.workload.clients * result.scenario.workload.requestsPerClient) requests, safety phase \(result.scenario.phases.safety), \(report.events) events")
+        print(
+            "after \(result.runs) runs: \(result.faults.count) faults, \(result.scenario.workload.clients * result.scenario.workload.requestsPerClient) requests, "
+                + "safety phase \(result.scenario.phases.safety), liveness budget \(result.scenario.phases.liveness), \(report.events) events"
+                + (run.cut ? " (cut at the first violation)" : ""))
         print("still violated: \(report.violations.first.map(\.description) ?? "nothing (unexpected)")")
         print("wrote \(path)")
         print("replay: agentos replay \(path) --timeline")

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Core
 @testable import Scenarios
@@ -292,5 +293,49 @@ struct ClaimStormTests {
         #expect(try explore(ScenarioLibrary.regionFailover, seeds: 1...20, overrides: overrides) == nil)
         let (seed, violations) = try #require(try explore(ScenarioLibrary.claimStorm, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
         #expect(violations.contains { $0.invariant == .uniqueOwnership }, "seed \(seed): \(violations)")
+    }
+}
+
+@Suite("Shrinking liveness failures and cutting traces")
+struct ShrinkLivenessTests {
+    @Test("a liveness failure from a planted bug shrinks to at most 2,000 events")
+    func livenessFailureShrinks() throws {
+        let overrides = RoleOverrides(store: { RegionalFirstStore(inner: StoreNode(store: $0)) })
+        var scenario = ScenarioLibrary.regionLoss
+        scenario.workload.requestsPerClient = 2
+        let faults = ScenarioRun.plannedFaults(scenario: scenario, seed: 1)
+        let original = try ScenarioRun(scenario: scenario, seed: 1, faults: faults, overrides: overrides).execute()
+        let invariant = try #require(original.violations.first?.invariant)
+        let result = try ScenarioShrinker.shrink(scenario: scenario, seed: 1, faults: faults, invariant: invariant, budget: 80, overrides: overrides)
+        let report = try ScenarioShrinker.finalRun(result, seed: 1, invariant: invariant, overrides: overrides).execute()
+        print("liveness shrink: \(original.events) -> \(report.events) events; \(result.steps)")
+        #expect(report.violations.contains { $0.invariant == invariant })
+        #expect(report.events <= 2_000, "\(report.events) events after \(result.steps)")
+        #expect(result.scenario.phases.liveness < scenario.phases.liveness)
+    }
+
+    @Test("a shrunk safety failure's trace ends at the first violation, and replays exactly")
+    func safetyTraceIsCut() throws {
+        let overrides = RoleOverrides(store: { StaleAcceptingStore(inner: StoreNode(store: $0)) })
+        var scenario = ScenarioLibrary.zombieOwner
+        scenario.workload.tasks = chainTasks
+        let faults = ScenarioRun.plannedFaults(scenario: scenario, seed: 1)
+        let full = try ScenarioRun(scenario: scenario, seed: 1, faults: faults, overrides: overrides).execute()
+        let result = ScenarioShrinker.Result(scenario: scenario, faults: faults, report: full, runs: 0, steps: [])
+        let run = try ScenarioShrinker.finalRun(result, seed: 1, invariant: .fencing, overrides: overrides)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cut-\(ProcessInfo.processInfo.processIdentifier).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try run.record(to: path)
+        let cut = try run.execute()
+        // The cut is an input (the scenario's `phases.stopAt`), so the trace replays event by event.
+        let recorded = try RecordedTrace.load(path: path)
+        let inputs = try ScenarioReplay.inputs(recorded)
+        let again = try ScenarioRun(scenario: inputs.scenario, seed: inputs.seed, faults: inputs.faults, overrides: overrides)
+        let replay = TraceReplay.compare(recorded, simulation: again.simulation) { _ in again.drive() }
+        #expect(replay.identical, "\(String(describing: replay.divergence))")
+        #expect(run.cut)
+        #expect(cut.violations.first?.invariant == .fencing)
+        #expect(cut.events < full.events / 2, "\(cut.events) of \(full.events)")
+        #expect(cut.checks.contains { !$0.ran }, "the checkers of how a run ended are skipped")
     }
 }

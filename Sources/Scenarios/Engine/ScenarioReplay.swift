@@ -30,7 +30,9 @@ public enum ScenarioReplay {
 }
 
 /// Minimises a failing run while the same invariant still fails: fewer faults, fewer requests
-/// and clients, fewer and smaller tasks and graphs, a shorter safety window.
+/// and clients, fewer and smaller tasks and graphs, a shorter safety window and a shorter
+/// liveness budget (a stuck task is as stuck after 10 s as after 10 minutes, and the budget's
+/// heartbeats were most of a liveness failure's trace).
 public enum ScenarioShrinker {
     public struct Result: Sendable {
         public var scenario: Scenario
@@ -115,8 +117,23 @@ public enum ScenarioShrinker {
                 let kept = best.faults.filter { $0.at < .zero + shorter.phases.safety }
                 if accept((shorter, kept), "safety phase -> \(shorter.phases.safety)") { changed = true }
             }
+            // The liveness budget: halve it while the same invariant still fails.
+            while best.scenario.phases.liveness > .seconds(10) {
+                var shorter = best.scenario
+                shorter.phases.liveness = max(.seconds(10), best.scenario.phases.liveness / 2)
+                guard accept((shorter, best.faults), "liveness budget -> \(shorter.phases.liveness)") else { break }
+                changed = true
+            }
         }
         return Result(scenario: best.scenario, faults: best.faults, report: lastReport, runs: runs, steps: steps)
+    }
+
+    /// The shrunk run, ready to record: cut at the first violation when the invariant is one
+    /// the checkers see while the run goes on.
+    public static func finalRun(_ result: Result, seed: UInt64, invariant: Invariant, overrides: RoleOverrides = .none) throws -> ScenarioRun {
+        var scenario = result.scenario
+        if !invariant.needsLiveness { scenario.phases.stopAt = invariant }
+        return try ScenarioRun(scenario: scenario, seed: seed, faults: result.faults, overrides: overrides)
     }
 
     static func shrinkGraph(_ template: inout TaskTemplate) -> String? {

@@ -97,6 +97,12 @@ public final class ScenarioRun {
         simulation.eventSink = { [unowned self] entry in
             observer.observe(entry)
             self.writer?.write(entry)
+            if let stopAt = self.scenario.phases.stopAt, case .observe = entry.event, !self.cut,
+                observer.checkers.checkers.contains(where: { $0.invariant == stopAt && !$0.violations.isEmpty })
+            {
+                self.cut = true
+                self.simulation.requestStop()
+            }
         }
     }
 
@@ -148,21 +154,25 @@ public final class ScenarioRun {
 
     var livenessResult: LivenessResult?
 
+    /// Whether the run was cut at the first violation of `phases.stopAt`.
+    public private(set) var cut = false
+
     /// Runs both phases (also what an exact replay re-runs).
     public func drive() {
         simulation.run(until: .zero + scenario.phases.safety)
+        guard !cut else { return }
         let observer = self.observer
         let clients = scenario.workload.clients
         livenessResult = simulation.healAndAwait(budget: scenario.phases.liveness) { observer.converged(clients: clients) }
     }
 
     func report() throws -> RunReport {
-        observer.checkers.audit(try StoreSnapshot(store: store), end: simulation.now)
+        observer.checkers.audit(try StoreSnapshot(store: store), end: simulation.now, includeLiveness: !cut)
         let tasks = try store.allTasks()
         var violations = observer.checkers.violations
         var checks = observer.checkers.verdicts
         let converged = livenessResult?.converged ?? false
-        if !converged, violations.isEmpty {
+        if !converged, violations.isEmpty, !cut {
             // Convergence is part of the verdict; every way of missing it should have been named
             // by a checker, but the verdict never depends on that.
             let missed = Violation(

@@ -218,9 +218,14 @@ public struct Phases: Codable, Hashable, Sendable {
     public var safety: SimDuration
     /// Faults healed; every acknowledged task must finish within this budget.
     public var liveness: SimDuration
+    /// When set, the run stops at the first violation of this invariant that the checkers see
+    /// while it runs, so a trace of a safety failure ends where the failure is (the shrinker
+    /// sets it on the traces it writes). The checkers that judge how a run ended are skipped.
+    public var stopAt: Invariant?
 
-    public init(safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600)) {
+    public init(safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600), stopAt: Invariant? = nil) {
         self.safety = safety
         self.liveness = liveness
+        self.stopAt = stopAt
     }
 }
