@@ -111,6 +111,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print the verdict as JSON.")
     var json = false
 
+    @Option(help: "Also write the run in the Chrome/Perfetto trace-event format (open it at ui.perfetto.dev).")
+    var perfetto: String?
+
     func run() throws {
         let recorded: RecordedTrace
         do { recorded = try RecordedTrace.load(path: file) } catch let error as TraceFileError { throw CLIError(error.description) }
@@ -123,10 +126,15 @@ struct ReplayCommand: ParsableCommand {
             for line in Timeline.render(recorded, task: focusTask) { print(line) }
         }
         if recorded.world == GossipRun.worldName {
+            if perfetto != nil { throw CLIError("--perfetto needs a scenario trace; this is a kernel demo trace") }
             try SimReplay.verdict(file: file, json: json)
             return
         }
         do {
+            if let perfetto {
+                let report = try ScenarioReplay.perfetto(recorded, to: perfetto)
+                if !json { print("wrote \(perfetto) (\(report.events) events, \(report.passed ? "pass" : "\(report.violations.count) violation(s)")); open it at https://ui.perfetto.dev") }
+            }
             if exact {
                 try printVerdict(try ScenarioReplay.exact(recorded), json: json)
             } else {

@@ -36,6 +36,12 @@ struct ScenarioCommandTests {
         let rerun = try CLI.run(["replay", path])
         #expect(rerun.status == 0)
         #expect(rerun.stdout.contains("result: PASS"))
+        let picture = CLI.temporaryPath("perfetto.json")
+        defer { try? FileManager.default.removeItem(atPath: picture) }
+        let exported = try CLI.run(["replay", path, "--perfetto", picture])
+        #expect(exported.status == 0 && exported.stdout.contains("wrote \(picture)"))
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: picture))) as? [String: Any]
+        #expect((document?["traceEvents"] as? [Any])?.isEmpty == false)
         let timeline = try CLI.run(["replay", path, "--focus", "task=2"])
         #expect(timeline.stdout.contains("\"task\":2"))
         #expect(!timeline.stdout.contains("\"task\":3,"))
