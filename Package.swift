@@ -33,7 +33,13 @@ let package = Package(
         ),
         .target(name: "Core", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FakeLLM"),
-        .target(name: "Scenarios", dependencies: ["Sim", "Core", "FakeLLM"]),
+        // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.
+        .target(
+            name: "Scenarios",
+            dependencies: [
+                "Sim", "Core", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
         // The real shell: the same Core and FakeLLM behind HTTP, with real time.
         .target(
             name: "Server",

@@ -339,3 +339,38 @@ struct ShrinkLivenessTests {
         #expect(cut.checks.contains { !$0.ran }, "the checkers of how a run ended are skipped")
     }
 }
+
+@Suite("The simulated disk under the store, and power loss", .serialized)
+struct PowerLossTests {
+    @Test("the real shell's settings (WAL, synchronous FULL) lose nothing acknowledged across power losses")
+    func durableSettingsSurvive() throws {
+        #expect(try explore(ScenarioLibrary.powerLoss, seeds: 1...10, overrides: .none) == nil)
+    }
+
+    @Test("weaker durability settings are caught in power-loss, and pass every scenario without it", arguments: [
+        StoreFileSettings(journalMode: .wal, synchronous: .normal), StoreFileSettings(journalMode: .wal, synchronous: .off),
+        StoreFileSettings(journalMode: .delete, synchronous: .off),
+    ])
+    func weakSettingsCaught(settings: StoreFileSettings) throws {
+        var overrides = RoleOverrides()
+        overrides.storeFile = settings
+        #expect(try explore(ScenarioLibrary.storeOutage, seeds: 1...10, overrides: overrides) == nil, "a crash keeps the OS's page cache")
+        let (seed, violations) = try #require(try explore(ScenarioLibrary.powerLoss, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        print("\(settings.journalMode.rawValue)/\(settings.synchronous.rawValue): seed \(seed): \(Set(violations.map(\.invariant.name)).sorted())")
+        #expect(violations.contains { $0.invariant == .liveness || $0.invariant == .clientView || $0.invariant == .clientOutcome })
+    }
+
+    @Test("a power loss drops exactly the writes since the last sync, and may tear the last one")
+    func diskModel() throws {
+        let file = SimDisk.File()
+        let bytes: [UInt8] = Array(repeating: 7, count: 2048)
+        bytes.withUnsafeBytes { file.write($0.baseAddress!, count: 1024, at: 0) }
+        file.sync()
+        bytes.withUnsafeBytes { file.write($0.baseAddress!, count: 2048, at: 1024) }
+        #expect(file.current.count == 3072)
+        file.losePower(tornSectors: 1)
+        #expect(file.current.count == 1024 + 512, "the synced 1 KiB and one torn 512-byte sector of the next write")
+        file.losePower(tornSectors: nil)
+        #expect(file.current.count == 1536)
+    }
+}

@@ -8,6 +8,24 @@ extension Database {
     }
 }
 
+/// How the store's file is opened: SQLite's journal mode and synchronous level. The default is
+/// the real shell's; anything weaker can lose acknowledged writes at a power loss, which the
+/// simulator's power-loss fault shows.
+public struct StoreFileSettings: Codable, Hashable, Sendable {
+    public enum JournalMode: String, Codable, Sendable { case wal = "WAL", delete = "DELETE", truncate = "TRUNCATE" }
+    public enum Synchronous: String, Codable, Sendable { case full = "FULL", normal = "NORMAL", off = "OFF" }
+
+    public var journalMode: JournalMode
+    public var synchronous: Synchronous
+
+    public init(journalMode: JournalMode = .wal, synchronous: Synchronous = .full) {
+        self.journalMode = journalMode
+        self.synchronous = synchronous
+    }
+
+    public static let durable = StoreFileSettings()
+}
+
 /// The SQLite store (GRDB): the seed README's Documents, Tasks and Progress tables and API,
 /// extended with task ownership, status and results. Writes follow design section 5: claims
 /// must be strictly greater than the stored epoch (lexicographic), data writes must carry
@@ -23,14 +41,17 @@ public final class TaskStore: @unchecked Sendable {
         try self.init(queue: DatabaseQueue())
     }
 
-    /// A store in a SQLite file, in WAL mode with synchronous commits.
-    public convenience init(path: String) throws {
+    /// A store in a SQLite file, opened with `settings` (by default WAL with synchronous
+    /// commits: an acknowledged write survives a power loss). The simulator opens its store
+    /// through this very code, on a simulated disk.
+    public convenience init(path: String, settings: StoreFileSettings = .durable) throws {
         var configuration = Configuration()
+        let synchronous = settings.synchronous
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
         let queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = \(settings.journalMode.rawValue)") }
         try self.init(queue: queue)
     }
 

@@ -83,6 +83,9 @@ public struct ClientViewChecker: InvariantChecker {
     var acknowledged: Set<TaskID> = []
     var last: [String: [TaskID: (TaskStatusView, ObservedEvent)]] = [:]
     var completed: [TaskID: (String, ObservedEvent)] = [:]
+    /// Tasks already reported unknown once: a client polling a lost task would otherwise
+    /// repeat the same violation every few seconds.
+    var reportedUnknown: Set<TaskID> = []
 
     public init() {}
 
@@ -100,7 +103,7 @@ public struct ClientViewChecker: InvariantChecker {
         case .client(.acknowledged(_, let task)), .core(.taskAcknowledged(let task)):
             acknowledged.insert(task)
         case .client(.status(let task, let status)):
-            if status == .nonExist, acknowledged.contains(task) {
+            if status == .nonExist, acknowledged.contains(task), reportedUnknown.insert(task).inserted {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: nil, time: event.time,
                     detail: "an acknowledged task was reported as unknown (non_exist)", events: [event.summary]))

@@ -9,6 +9,8 @@ public struct RoleOverrides {
     public var gateway: ((GatewaySettings, UInt32) -> any CoreMachine)?
     public var proxy: ((ProxySettings, UInt32) -> any CoreMachine)?
     public var region: ((RegionSettings, UInt32) -> any CoreMachine)?
+    /// How the store's file is opened on the simulated disk (the real shell's by default).
+    public var storeFile: StoreFileSettings = .durable
 
     public init(
         store: ((TaskStore) -> any CoreMachine)? = nil, gateway: ((GatewaySettings, UInt32) -> any CoreMachine)? = nil,
@@ -32,7 +34,12 @@ public final class ScenarioRun {
     public let seed: UInt64
     public let faults: [FaultEntry]
     public let simulation: Simulation<CoreWorld>
-    public let store: TaskStore
+    /// The simulated disk under the store, and the store's file on it, opened by the store
+    /// process at each (re)start with the real shell's opening code.
+    public let disk: SimDisk
+    let storeFile: StoreFile
+    /// The store as the current life of the store process has it open.
+    public var store: TaskStore { storeFile.store }
     let observer: RunObserver
     var writer: TraceWriter<CoreWorld>?
 
@@ -43,8 +50,10 @@ public final class ScenarioRun {
         self.scenario = scenario
         self.seed = seed
         self.faults = faults ?? Self.plannedFaults(scenario: scenario, seed: seed)
-        let store = try TaskStore()
-        self.store = store
+        let disk = SimDisk()
+        self.disk = disk
+        let storeFile = try StoreFile(disk: disk, settings: overrides.storeFile)
+        self.storeFile = storeFile
         let topology = scenario.topology
         let clients = (1...scenario.workload.clients).map { "client-\($0)" }
         let names = ["store", "gateway"] + topology.regionNames + topology.proxyNames + topology.llmNames + clients
@@ -55,7 +64,12 @@ public final class ScenarioRun {
         func core(_ name: String, _ make: @escaping (UInt32) -> any CoreMachine) {
             specs.append(NodeSpec(name) { boot in CoreProcess(machine: make(boot.incarnation), address: name, directory: directory) })
         }
-        core("store") { _ in overrides.store?(store) ?? StoreNode(store: store) }
+        core("store") { incarnation in
+            // A restarted store process opens the file again: SQLite recovers from what the
+            // disk kept (all of it after a crash, only what was synced after a power loss).
+            if incarnation > 1 { storeFile.reopen() }
+            return overrides.store?(storeFile.store) ?? StoreNode(store: storeFile.store)
+        }
         let gatewaySettings = GatewaySettings(regions: topology.regionNames)
         core("gateway") { overrides.gateway?(gatewaySettings, $0) ?? Gateway(settings: gatewaySettings, incarnation: $0) }
         for region in topology.regionNames {
@@ -94,7 +108,13 @@ public final class ScenarioRun {
             throw ScenarioError.invalid(error.description)
         }
         let observer = self.observer
+        var powerLosses: UInt64 = 0
         simulation.eventSink = { [unowned self] entry in
+            if case .fault(.powerLoss(let node)) = entry.event, node == "store" {
+                powerLosses += 1
+                var random = SimRandom(seed: seed, key: "disk/power-loss/\(powerLosses)")
+                storeFile.losePower(random: &random)
+            }
             observer.observe(entry)
             self.writer?.write(entry)
             if let stopAt = self.scenario.phases.stopAt, case .observe = entry.event, !self.cut,
@@ -193,6 +213,42 @@ public final class ScenarioRun {
             events: simulation.eventCount, steps: simulation.stepCount, virtualEnd: simulation.now.nanoseconds,
             livenessConverged: converged, latencyMean: observer.mean, latencyP90: observer.percentile(90), latencyMax: observer.latencies.max(),
             hash: simulation.fingerprintHex)
+    }
+}
+
+/// The store's SQLite file on the simulated disk, and the connection the store process has open.
+final class StoreFile {
+    let disk: SimDisk
+    let settings: StoreFileSettings
+    private(set) var store: TaskStore
+    /// Reopens that found the file unreadable and started over empty.
+    private(set) var unreadable = 0
+
+    init(disk: SimDisk, settings: StoreFileSettings) throws {
+        self.disk = disk
+        self.settings = settings
+        store = try TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
+    }
+
+    /// The store process restarted: its old connection died with it (never closed cleanly),
+    /// and the new life opens the file again.
+    func reopen() {
+        disk.processDied(connection: store)
+        do {
+            store = try TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
+        } catch {
+            // The file is beyond SQLite's recovery (possible only with unsafe settings): the
+            // operator starts over with an empty store, and the checkers see what was lost.
+            disk.wipe()
+            unreadable += 1
+            store = try! TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
+        }
+    }
+
+    /// Power lost: the store process's connection dies, and the disk keeps only what was synced.
+    func losePower(random: inout SimRandom) {
+        disk.processDied(connection: store)
+        disk.losePower(random: &random)
     }
 }
 

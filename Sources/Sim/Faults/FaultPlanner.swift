@@ -49,11 +49,13 @@ public struct FaultMix: Codable, Hashable, Sendable {
     /// When set, a delay spell slows only the chosen node's messages to these nodes (say, an
     /// owner's writes to the store) rather than everything it sends.
     public var delayTo: [String]
+    /// Power losses (a crash whose disk keeps only what was synced), each undone by a restart.
+    public var powerLoss: FaultRate?
 
     public init(
         crash: FaultRate? = nil, pause: FaultRate? = nil, partition: FaultRate? = nil,
         oneWayPartitionChance: Ratio = .oneIn(4), clog: FaultRate? = nil, delay: FaultRate? = nil,
-        delayExtra: DurationRange = DurationRange(.seconds(1), .seconds(20)), delayTo: [String] = []
+        delayExtra: DurationRange = DurationRange(.seconds(1), .seconds(20)), delayTo: [String] = [], powerLoss: FaultRate? = nil
     ) {
         self.crash = crash
         self.pause = pause
@@ -63,10 +65,11 @@ public struct FaultMix: Codable, Hashable, Sendable {
         self.delay = delay
         self.delayExtra = delayExtra
         self.delayTo = delayTo
+        self.powerLoss = powerLoss
     }
 
     enum CodingKeys: String, CodingKey {
-        case crash, pause, partition, oneWayPartitionChance, clog, delay, delayExtra, delayTo
+        case crash, pause, partition, oneWayPartitionChance, clog, delay, delayExtra, delayTo, powerLoss
     }
 
     /// Fields added later (`delay`, `delayExtra`) may be absent, so older scenario files and
@@ -81,15 +84,16 @@ public struct FaultMix: Codable, Hashable, Sendable {
         delay = try container.decodeIfPresent(FaultRate.self, forKey: .delay)
         delayExtra = try container.decodeIfPresent(DurationRange.self, forKey: .delayExtra) ?? DurationRange(.seconds(1), .seconds(20))
         delayTo = try container.decodeIfPresent([String].self, forKey: .delayTo) ?? []
+        powerLoss = try container.decodeIfPresent(FaultRate.self, forKey: .powerLoss)
     }
 
     public static let none = FaultMix()
 
-    public var isEmpty: Bool { crash == nil && pause == nil && partition == nil && clog == nil && delay == nil }
+    public var isEmpty: Bool { crash == nil && pause == nil && partition == nil && clog == nil && delay == nil && powerLoss == nil }
 
     public func validate() throws {
         try delayExtra.validate("delayExtra")
-        for (name, rate) in [("crash", crash), ("pause", pause), ("partition", partition), ("clog", clog), ("delay", delay)] {
+        for (name, rate) in [("crash", crash), ("pause", pause), ("partition", partition), ("clog", clog), ("delay", delay), ("powerLoss", powerLoss)] {
             guard let rate else { continue }
             try rate.every.validate("\(name).every")
             try rate.lasting.validate("\(name).lasting")
@@ -147,6 +151,13 @@ public enum FaultPlanner {
                     entries.append(FaultEntry(at: at, action: .clogNode(node: node)))
                     entries.append(FaultEntry(at: undo, action: .unclogNode(node: node)))
                 }
+            }
+        }
+        if let rate = mix.powerLoss {
+            for (at, undo) in arrivals(rate, start, end, &random) {
+                let node = random.element(of: nodes)!
+                entries.append(FaultEntry(at: at, action: .powerLoss(node: node)))
+                entries.append(FaultEntry(at: undo, action: .restart(node: node)))
             }
         }
         if let rate = mix.delay {

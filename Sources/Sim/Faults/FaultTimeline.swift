@@ -5,6 +5,10 @@ public enum FaultAction: Codable, Hashable, Sendable {
     case crash(node: String)
     /// A fresh instance from the node's factory, incarnation + 1, a fresh random stream.
     case restart(node: String)
+    /// The machine loses power: a crash whose disk keeps only what was synced. The kernel
+    /// crashes the node; the world's disk model drops the unsynced writes (it sees the fault
+    /// in the trace). A restart or the heal brings the node back.
+    case powerLoss(node: String)
     /// A crash for good (a machine that never comes back): neither `restart` nor the heal
     /// brings the node back, so the rest of the system must do without it.
     case kill(node: String)
@@ -35,7 +39,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
     /// The node names the action refers to, for validation.
     var nodeNames: [String] {
         switch self {
-        case .crash(let n), .restart(let n), .kill(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n),
+        case .crash(let n), .restart(let n), .kill(let n), .powerLoss(let n), .pause(let n), .resume(let n), .clogNode(let n), .unclogNode(let n),
             .delayNode(let n, _, _), .undelayNode(let n):
             [n]
         case .partition(_, let from, let to, _): from + to
@@ -50,6 +54,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
         case .crash(let n): "crash \(n)"
         case .restart(let n): "restart \(n)"
         case .kill(let n): "kill \(n)"
+        case .powerLoss(let n): "power loss \(n)"
         case .pause(let n): "pause \(n)"
         case .resume(let n): "resume \(n)"
         case .partition(let id, let from, let to, let oneWay):

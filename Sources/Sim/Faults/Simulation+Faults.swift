@@ -6,7 +6,7 @@ extension Engine {
     @inlinable mutating func apply(_ action: FaultAction) {
         record(.fault(action))
         switch action {
-        case .crash(let name):
+        case .crash(let name), .powerLoss(let name):
             crash(index(name))
         case .restart(let name):
             let node = index(name)
