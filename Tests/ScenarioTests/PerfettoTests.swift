@@ -9,12 +9,7 @@ struct PerfettoTests {
     /// Exports one run of `scenario` and returns the parsed trace-event document.
     func export(_ scenario: Scenario, seed: UInt64, overrides: RoleOverrides = .none) throws -> (events: [[String: Any]], report: RunReport) {
         let run = try ScenarioRun(scenario: scenario, seed: seed, overrides: overrides)
-        let export = PerfettoExport(names: run.simulation.names)
-        let sink = run.simulation.eventSink
-        run.simulation.eventSink = { entry in
-            sink?(entry)
-            export.observe(entry)
-        }
+        let export = PerfettoExport.attached(to: run)
         let report = try run.execute()
         let data = try export.document(end: run.simulation.now, report: report)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -170,17 +170,25 @@ public final class PerfettoExport {
     }
 }
 
-extension ScenarioReplay {
-    /// Re-runs a trace's recorded inputs and writes the run in the trace-event format.
-    public static func perfetto(_ recorded: RecordedTrace, to path: String) throws -> RunReport {
-        let (scenario, seed, faults) = try inputs(recorded)
-        let run = try ScenarioRun(scenario: scenario, seed: seed, faults: faults)
+extension PerfettoExport {
+    /// An export fed by every event of `run` from now on (call before `execute`).
+    public static func attached(to run: ScenarioRun) -> PerfettoExport {
         let export = PerfettoExport(names: run.simulation.names)
         let sink = run.simulation.eventSink
         run.simulation.eventSink = { entry in
             sink?(entry)
             export.observe(entry)
         }
+        return export
+    }
+}
+
+extension ScenarioReplay {
+    /// Re-runs a trace's recorded inputs and writes the run in the trace-event format.
+    public static func perfetto(_ recorded: RecordedTrace, to path: String) throws -> RunReport {
+        let (scenario, seed, faults) = try inputs(recorded)
+        let run = try ScenarioRun(scenario: scenario, seed: seed, faults: faults)
+        let export = PerfettoExport.attached(to: run)
         let report = try run.execute()
         try export.document(end: run.simulation.now, report: report).write(to: URL(fileURLWithPath: path))
         return report
