@@ -315,7 +315,10 @@ public enum ScenarioLibrary {
             let length = Int64(random.int(in: 2...20)) * 1_000_000_000
             scenario.topology.llm.outages = [OutageWindow(start: start, end: start + length)]
         }
-        if random.chance(.oneIn(4)) { scenario.faults.fixed += permanentLoss(scenario, &random) }
+        if random.chance(.oneIn(4)) {
+            scenario.faults.fixed += permanentLoss(scenario, &random)
+            scenario.phases.liveness = livenessBudget(for: scenario)
+        }
         if random.chance(.oneIn(4)) {
             // Overtaking: spells in which one node's messages (or only its writes to the store)
             // take seconds longer each.
@@ -382,7 +385,11 @@ public enum ScenarioLibrary {
         case "flaky": secondsPerCall = 20
         default: secondsPerCall = 8
         }
-        let concurrency = Int64(scenario.topology.regions * scenario.topology.proxiesPerRegion * scenario.topology.workerConcurrency)
+        // Machines lost for good serve nothing: count only the survivors.
+        let killed = Set(scenario.faults.fixed.compactMap { entry -> String? in if case .kill(let node) = entry.action { node } else { nil } })
+        let proxies = scenario.topology.proxyNames.filter { !killed.contains($0) }.count
+        let endpoints = max(1, scenario.topology.llmNames.filter { !killed.contains($0) }.count)
+        let concurrency = Int64(proxies * scenario.topology.workerConcurrency)
         // Per-minute limits bound the rate too: each call books its prompt plus max_tokens
         // (about 2,500 tokens) against a tokens-per-minute window.
         let capacity = scenario.topology.llm.capacity
@@ -391,7 +398,7 @@ public enum ScenarioLibrary {
         if let tpm = capacity.tokensPerMinute { callsPerMinute = min(callsPerMinute, Int64(tpm) / 2_500) }
         var limited: Int64 = 0
         if callsPerMinute < Int64.max {
-            limited = 3 * 60 * calls / max(1, callsPerMinute * Int64(scenario.topology.llmEndpoints))
+            limited = 3 * 60 * calls / max(1, callsPerMinute * Int64(endpoints))
         }
         return .seconds(max(900, 4 * calls * secondsPerCall / max(1, concurrency), limited))
     }
