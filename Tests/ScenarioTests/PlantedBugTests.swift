@@ -344,7 +344,8 @@ struct ShrinkLivenessTests {
 struct PowerLossTests {
     @Test("the real shell's settings (WAL, synchronous FULL) lose nothing acknowledged across power losses")
     func durableSettingsSurvive() throws {
-        #expect(try explore(ScenarioLibrary.powerLoss, seeds: 1...10, overrides: .none) == nil)
+        // Four seeds here (each a few seconds in a debug build); `agentos explore` sweeps hundreds.
+        #expect(try explore(ScenarioLibrary.powerLoss, seeds: 1...4, overrides: .none) == nil)
     }
 
     @Test("weaker durability settings are caught in power-loss, and pass every scenario without it", arguments: [
@@ -354,7 +355,7 @@ struct PowerLossTests {
     func weakSettingsCaught(settings: StoreFileSettings) throws {
         var overrides = RoleOverrides()
         overrides.storeFile = settings
-        #expect(try explore(ScenarioLibrary.storeOutage, seeds: 1...10, overrides: overrides) == nil, "a crash keeps the OS's page cache")
+        #expect(try explore(ScenarioLibrary.storeOutage, seeds: 1...5, overrides: overrides) == nil, "a crash keeps the OS's page cache")
         let (seed, violations) = try #require(try explore(ScenarioLibrary.powerLoss, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
         print("\(settings.journalMode.rawValue)/\(settings.synchronous.rawValue): seed \(seed): \(Set(violations.map(\.invariant.name)).sorted())")
         #expect(violations.contains { $0.invariant == .liveness || $0.invariant == .clientView || $0.invariant == .clientOutcome })
