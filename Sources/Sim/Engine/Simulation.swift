@@ -128,6 +128,14 @@ struct Engine<W: SimWorld> {
             for name in entry.action.nodeNames where ids[name] == nil {
                 throw SimConfigError.unknownNode(name, context: "fault '\(entry.action.summary)'")
             }
+            switch entry.action {
+            case .delayNode(_, let min, let max), .delayLink(_, _, let min, let max):
+                guard min.nanoseconds >= 0, min <= max else {
+                    throw SimConfigError.invalid("fault '\(entry.action.summary)': the delay must satisfy 0 <= min <= max")
+                }
+            default:
+                break
+            }
         }
         self.timeline = faults
         self.factories = nodes.map(\.make)
