@@ -107,6 +107,11 @@ struct CheckerTests {
         var rerun = goodHistory()
         rerun.add("proxy-1-2", .core(.nodeStarted(task: 1, node: "a", epoch: e(1, 2), inputDigest: "i", parents: [])))
         #expect(rerun.run(ProgressCorrectnessChecker()).first?.detail.contains("ran again") == true)
+        // The same owner, whose read of the progress raced its own delayed save, may start the
+        // node again at its own epoch: the store will answer its second save with a conflict.
+        var raced = goodHistory()
+        raced.add("proxy-1-1", .core(.nodeStarted(task: 1, node: "a", epoch: e(1, 1), inputDigest: "i", parents: [])))
+        #expect(raced.run(ProgressCorrectnessChecker()).isEmpty)
 
         var digest = History()
         digest.add("proxy-1-1", .core(.nodeStarted(task: 1, node: "a", epoch: e(1, 1), inputDigest: "i", parents: [])))

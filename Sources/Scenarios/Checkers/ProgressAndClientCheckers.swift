@@ -18,10 +18,15 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
     public mutating func observe(_ event: ObservedEvent) {
         switch event.observation {
         case .core(.nodeStarted(let task, let node, let epoch, let inputDigest, let parents)):
-            if let (_, _, where_) = applied[task]?[node] {
+            // A later owner must resume from the saved result: its claim came after the save,
+            // and it read the progress after its claim. The same owner may legitimately start a
+            // node again at its own epoch, when its read of the progress raced its own delayed
+            // save; the store then answers its second save with a conflict, and it adopts the
+            // stored result.
+            if let (_, _, where_) = applied[task]?[node], let saved = Self.epoch(of: where_), epoch > saved {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: node, time: event.time,
-                    detail: "the node ran again at \(epoch) although its result was already saved", events: [where_.summary, event.summary]))
+                    detail: "the node ran again at \(epoch) although its result was already saved at \(saved)", events: [where_.summary, event.summary]))
             }
             for parent in parents {
                 guard let (digest, _, where_) = applied[task]?[parent.node] else {
@@ -73,6 +78,11 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
     }
 
     public var evidence: String { "\(started.values.map(\.count).reduce(0, +)) node(s) started, \(applied.values.map(\.count).reduce(0, +)) saved" }
+
+    static func epoch(of event: ObservedEvent) -> Epoch? {
+        if case .core(.write(_, _, let epoch, _, _)) = event.observation { return epoch }
+        return nil
+    }
 }
 
 /// 6. A client's statuses only move forward; a completed result never changes and equals what

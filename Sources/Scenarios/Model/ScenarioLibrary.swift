@@ -41,12 +41,13 @@ public enum ScenarioLibrary {
 
     /// No faults: four tasks through a 2 x 2 cluster with a realistic LLM.
     public static var smoke: Scenario {
-        Scenario(name: "smoke", phases: Phases(safety: .seconds(60), liveness: .seconds(600)), budgets: latencyBudget(meanSeconds: 75, maxSeconds: 180))
+        Scenario(name: "smoke", phases: Phases(safety: .seconds(60), liveness: .seconds(600)), budgets: latencyBudget(meanSeconds: 90, maxSeconds: 180))
     }
 
     /// Every named scenario's latency budget: the mean over a run's tasks at most the worst
-    /// per-run mean over seeds 1-200 on the correct code plus about 15 %, and the slowest task
-    /// at most the worst over those seeds plus about 25 % (README lists the figures). The mean
+    /// per-run mean over seeds 1-1000 on the correct code plus 20 %, and the slowest task at
+    /// most the worst over those seeds plus 25 % (README lists the figures). Budgets from 200
+    /// seeds and thinner headroom raised false alarms on about 1 seed in 300 further out. The mean
     /// is the sharp one: the fake LLM's tail makes single tasks slow at random, but a change
     /// that only slows recovery moves every affected task.
     static func latencyBudget(meanSeconds: Int64, maxSeconds: Int64) -> Budgets {
@@ -57,7 +58,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "proxy-crash")
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)))
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (15, 30), lasting: (2, 15))))
-        scenario.budgets = latencyBudget(meanSeconds: 90, maxSeconds: 260)
+        scenario.budgets = latencyBudget(meanSeconds: 130, maxSeconds: 240)
         return scenario
     }
 
@@ -69,7 +70,7 @@ public enum ScenarioLibrary {
         scenario.faults = FaultSpec(
             fixed: region1.map { FaultEntry(at: .zero + .seconds(10), action: .crash(node: $0)) }
                 + region1.map { FaultEntry(at: .zero + .seconds(70), action: .restart(node: $0)) })
-        scenario.budgets = latencyBudget(meanSeconds: 80, maxSeconds: 190)
+        scenario.budgets = latencyBudget(meanSeconds: 90, maxSeconds: 195)
         return scenario
     }
 
@@ -83,7 +84,7 @@ public enum ScenarioLibrary {
                 pause: rate(every: (8, 20), lasting: (4, 15)), partition: rate(every: (10, 25), lasting: (4, 12)),
                 oneWayPartitionChance: Ratio(1, 2)),
             targetProxies: true, targetRegions: true)
-        scenario.budgets = latencyBudget(meanSeconds: 240, maxSeconds: 300)
+        scenario.budgets = latencyBudget(meanSeconds: 285, maxSeconds: 340)
         return scenario
     }
 
@@ -92,7 +93,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "store-outage")
         scenario.workload = Workload(clients: 2, requestsPerClient: 3)
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 25), lasting: (1, 8))), targetProxies: false, targetStore: true)
-        scenario.budgets = latencyBudget(meanSeconds: 75, maxSeconds: 190)
+        scenario.budgets = latencyBudget(meanSeconds: 90, maxSeconds: 205)
         return scenario
     }
 
@@ -100,7 +101,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "gateway-restart")
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(8)))
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 20), lasting: (1, 6))), targetProxies: false, targetGateway: true)
-        scenario.budgets = latencyBudget(meanSeconds: 65, maxSeconds: 200)
+        scenario.budgets = latencyBudget(meanSeconds: 65, maxSeconds: 190)
         return scenario
     }
 
@@ -108,7 +109,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "llm-flaky")
         scenario.topology.llm = FakeLLMProfile.flaky.config
         scenario.workload = Workload(clients: 2, requestsPerClient: 4)
-        scenario.budgets = latencyBudget(meanSeconds: 175, maxSeconds: 450)
+        scenario.budgets = latencyBudget(meanSeconds: 225, maxSeconds: 600)
         return scenario
     }
 
@@ -117,7 +118,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "llm-outage")
         scenario.topology.llm.outages = [OutageWindow(start: 15_000_000_000, end: 45_000_000_000)]
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(10)))
-        scenario.budgets = latencyBudget(meanSeconds: 90, maxSeconds: 210)
+        scenario.budgets = latencyBudget(meanSeconds: 100, maxSeconds: 225)
         return scenario
     }
 
@@ -130,7 +131,7 @@ public enum ScenarioLibrary {
         scenario.topology.llmEndpoints = 1
         scenario.workload = Workload(
             clients: 2, requestsPerClient: 6, pattern: .sendBatchInterval(min: .seconds(5), max: .seconds(10), batch: 3))
-        scenario.budgets = latencyBudget(meanSeconds: 325, maxSeconds: 460)
+        scenario.budgets = latencyBudget(meanSeconds: 350, maxSeconds: 540)
         return scenario
     }
 
@@ -146,7 +147,7 @@ public enum ScenarioLibrary {
             clients: 1, requestsPerClient: 4,
             tasks: [TaskTemplate(rounds: 1, samples: 3, voters: 3, graph: diamond), TaskTemplate(rounds: 2, samples: 2, voters: 2, graph: chain)])
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (15, 30), lasting: (2, 10))))
-        scenario.budgets = latencyBudget(meanSeconds: 120, maxSeconds: 250)
+        scenario.budgets = latencyBudget(meanSeconds: 145, maxSeconds: 315)
         return scenario
     }
 
@@ -157,7 +158,7 @@ public enum ScenarioLibrary {
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)))
         scenario.network.defaultLink.dropChance = Ratio(2, 100)
         scenario.network.defaultLink.duplicateChance = Ratio(2, 100)
-        scenario.budgets = latencyBudget(meanSeconds: 130, maxSeconds: 335)
+        scenario.budgets = latencyBudget(meanSeconds: 150, maxSeconds: 410)
         return scenario
     }
 
@@ -175,7 +176,7 @@ public enum ScenarioLibrary {
                 FaultEntry(at: .zero + .seconds(35), action: .kill(node: "llm-1")),
                 FaultEntry(at: .zero + .seconds(50), action: .kill(node: "proxy-2-1")),
             ])
-        scenario.budgets = latencyBudget(meanSeconds: 220, maxSeconds: 395)
+        scenario.budgets = latencyBudget(meanSeconds: 160, maxSeconds: 440)
         return scenario
     }
 
@@ -189,7 +190,7 @@ public enum ScenarioLibrary {
             mix: FaultMix(
                 crash: rate(every: (15, 30), lasting: (2, 8)), pause: rate(every: (8, 16), lasting: (4, 9)),
                 delay: rate(every: (4, 10), lasting: (5, 15)), delayExtra: DurationRange(.seconds(5), .seconds(40)), delayTo: ["store"]))
-        scenario.budgets = latencyBudget(meanSeconds: 155, maxSeconds: 270)
+        scenario.budgets = latencyBudget(meanSeconds: 165, maxSeconds: 280)
         return scenario
     }
 
@@ -218,7 +219,7 @@ public enum ScenarioLibrary {
             mix: FaultMix(delay: rate(every: (2, 4), lasting: (2, 6)), delayExtra: DurationRange(.milliseconds(200), .seconds(5)), delayTo: ["store"]),
             targetProxies: false, targetRegions: true, targetGateway: true, fixed: fixed)
         scenario.network.defaultLink.duplicateChance = Ratio(5, 100)
-        scenario.budgets = latencyBudget(meanSeconds: 200, maxSeconds: 305)
+        scenario.budgets = latencyBudget(meanSeconds: 215, maxSeconds: 355)
         return scenario
     }
 
@@ -229,7 +230,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "power-loss")
         scenario.workload = Workload(clients: 2, requestsPerClient: 5, pattern: .sendInInterval(min: .seconds(1), max: .seconds(6)), tasks: chainTasks)
         scenario.faults = FaultSpec(mix: FaultMix(powerLoss: rate(every: (10, 25), lasting: (1, 5))), targetProxies: false, targetStore: true)
-        scenario.budgets = latencyBudget(meanSeconds: 70, maxSeconds: 200)
+        scenario.budgets = latencyBudget(meanSeconds: 80, maxSeconds: 225)
         return scenario
     }
 
@@ -248,7 +249,7 @@ public enum ScenarioLibrary {
         scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 16)
         scenario.workload = Workload(clients: 1, requestsPerClient: 60, pattern: .poisson(perHour: 720), tasks: TaskTemplate.referenceBenchmark)
         scenario.phases = Phases(safety: .seconds(300), liveness: .seconds(900))
-        scenario.budgets = latencyBudget(meanSeconds: 60, maxSeconds: 280)
+        scenario.budgets = latencyBudget(meanSeconds: 65, maxSeconds: 270)
         return scenario
     }
 
@@ -266,7 +267,7 @@ public enum ScenarioLibrary {
                     FaultEntry(at: .zero + .seconds(Int64(60 * k + 10)), action: .restart(node: proxy)),
                 ]
             })
-        scenario.budgets = latencyBudget(meanSeconds: 65, maxSeconds: 330)
+        scenario.budgets = latencyBudget(meanSeconds: 70, maxSeconds: 350)
         return scenario
     }
 
