@@ -16,7 +16,6 @@ public final class SimDisk: @unchecked Sendable {
         var current: [UInt8] = []
         /// Writes since the last sync (offset, length), oldest first, for a torn write.
         var unsynced: [(offset: Int, length: Int)] = []
-        var durableLength = 0
         /// Shared-memory regions of the WAL index: volatile, like the real `-shm` mapping.
         var shm: [UnsafeMutableRawPointer] = []
 
@@ -58,7 +57,6 @@ public final class SimDisk: @unchecked Sendable {
             } else if durable.count < current.count {
                 durable.append(contentsOf: current[durable.count...])
             }
-            durableLength = durable.count
             unsynced = []
         }
 
@@ -104,8 +102,6 @@ public final class SimDisk: @unchecked Sendable {
     /// Connections of earlier lives of the store process: never closed cleanly while the run
     /// goes on (a crashed process does not checkpoint), closed with the disk.
     var graveyard: [AnyObject] = []
-    public private(set) var syncs = 0
-    public private(set) var powerLosses = 0
 
     /// A new, empty disk, reachable by SQLite under `path(_:)`.
     public init() {
@@ -135,15 +131,12 @@ public final class SimDisk: @unchecked Sendable {
     /// Power lost: every file falls back to what was synced; the last unsynced write of each
     /// may be torn, as `random` decides.
     public func losePower(random: inout SimRandom) {
-        powerLosses += 1
         for name in files.keys.sorted() {
             let file = files[name]!
             let torn: Int? = random.chance(.oneIn(2)) ? random.int(in: 0...8) : nil
             file.losePower(tornSectors: torn)
         }
     }
-
-    func noteSync() { syncs += 1 }
 
     /// Every file gone, as after reformatting.
     public func wipe() {

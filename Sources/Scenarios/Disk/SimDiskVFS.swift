@@ -163,7 +163,6 @@ enum SimDiskVFS {
     static let sync: @convention(c) (UnsafeMutablePointer<sqlite3_file>?, Int32) -> Int32 = { file, _ in
         guard let handle = live(file) else { return SQLITE_IOERR_FSYNC }
         handle.file.sync()
-        handle.disk?.noteSync()
         return SQLITE_OK
     }
 

@@ -2,12 +2,11 @@ import Core
 import Sim
 
 /// Watches a run's events: feeds the checkers, keeps the figures of the summary, and tells the
-/// liveness phase when every acknowledged task has finished.
+/// liveness phase when every client has seen its tasks through.
 final class RunObserver {
     var checkers: CheckerSuite
     let directory: Directory
     var acknowledged: Set<TaskID> = []
-    var finished: Set<TaskID> = []
     var submitted = 0
     var answered = 0
     var clientsDone = 0
@@ -74,9 +73,8 @@ final class RunObserver {
                 if let owner = proxy.split(separator: "#").first { claimOwners["\(task)@\(epoch)"] = String(owner) }
             case .progress, .finish:
                 if let owner = claimOwners["\(task)@\(epoch)"] { usefulOwners.insert("\(owner)|\(task)") }
-                if case .finish = kind { finished.insert(task) }
             case .abort:
-                finished.insert(task)
+                break
             }
         case .client(.submitted):
             submitted += 1

@@ -133,7 +133,7 @@ public final class ScenarioRun {
         let gateway = GatewaySettings(regions: ["region-1"])
         // Nodes killed for good: the heal does not bring them back, so they say whether any
         // region can still serve, and whether any LLM still answers, after the heal.
-        let killed = Set(faults.compactMap { entry -> String? in if case .kill(let node) = entry.action { node } else { nil } })
+        let killed = faults.killedNodes
         let topology = scenario.topology
         let llmsAnswer = topology.llmNames.contains { !killed.contains($0) }
         let regionServes = topology.regionNames.enumerated().contains { index, region in
@@ -221,8 +221,6 @@ final class StoreFile {
     let disk: SimDisk
     let settings: StoreFileSettings
     private(set) var store: TaskStore
-    /// Reopens that found the file unreadable and started over empty.
-    private(set) var unreadable = 0
 
     init(disk: SimDisk, settings: StoreFileSettings) throws {
         self.disk = disk
@@ -240,7 +238,6 @@ final class StoreFile {
             // The file is beyond SQLite's recovery (possible only with unsafe settings): the
             // operator starts over with an empty store, and the checkers see what was lost.
             disk.wipe()
-            unreadable += 1
             store = try! TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
         }
     }

@@ -229,3 +229,10 @@ public struct Phases: Codable, Hashable, Sendable {
         self.stopAt = stopAt
     }
 }
+
+extension Array where Element == FaultEntry {
+    /// The nodes a timeline kills for good.
+    public var killedNodes: Set<String> {
+        Set(compactMap { entry -> String? in if case .kill(let node) = entry.action { node } else { nil } })
+    }
+}

@@ -387,7 +387,7 @@ public enum ScenarioLibrary {
         default: secondsPerCall = 8
         }
         // Machines lost for good serve nothing: count only the survivors.
-        let killed = Set(scenario.faults.fixed.compactMap { entry -> String? in if case .kill(let node) = entry.action { node } else { nil } })
+        let killed = scenario.faults.fixed.killedNodes
         let proxies = scenario.topology.proxyNames.filter { !killed.contains($0) }.count
         let endpoints = max(1, scenario.topology.llmNames.filter { !killed.contains($0) }.count)
         let concurrency = Int64(proxies * scenario.topology.workerConcurrency)
