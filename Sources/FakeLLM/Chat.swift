@@ -8,26 +8,39 @@ public struct ChatRequest: Codable, Hashable, Sendable {
     public var stop: [String]
     /// Accepted for compatibility; the fake's answers do not depend on it.
     public var temperature: Double?
+    /// Choices to generate (OpenAI's `n`); nil means one.
+    public var n: Int?
+    /// Answer as server-sent events in OpenAI's chunk format.
+    public var stream: Bool?
 
-    public init(model: String, messages: [ChatMessage], maxTokens: Int? = nil, stop: [String] = [], temperature: Double? = nil) {
+    public init(
+        model: String, messages: [ChatMessage], maxTokens: Int? = nil, stop: [String] = [], temperature: Double? = nil, n: Int? = nil,
+        stream: Bool? = nil
+    ) {
         self.model = model
         self.messages = messages
         self.maxTokens = maxTokens
         self.stop = stop
         self.temperature = temperature
+        self.n = n
+        self.stream = stream
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, messages, stop, temperature
+        case model, messages, stop, temperature, n, stream
         case maxTokens = "max_tokens"
+        case maxCompletionTokens = "max_completion_tokens"
     }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
         messages = try container.decode([ChatMessage].self, forKey: .messages)
-        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
+        // `max_completion_tokens` is the newer name of the same limit; either is honoured.
+        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens) ?? container.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
         temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
+        n = try container.decodeIfPresent(Int.self, forKey: .n)
+        stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
         if let single = try? container.decodeIfPresent(String.self, forKey: .stop) {
             stop = [single]
         } else {
@@ -42,7 +55,15 @@ public struct ChatRequest: Codable, Hashable, Sendable {
         try container.encodeIfPresent(maxTokens, forKey: .maxTokens)
         if !stop.isEmpty { try container.encode(stop, forKey: .stop) }
         try container.encodeIfPresent(temperature, forKey: .temperature)
+        try container.encodeIfPresent(n, forKey: .n)
+        try container.encodeIfPresent(stream, forKey: .stream)
     }
+
+    /// Choices asked for.
+    public var choiceCount: Int { n ?? 1 }
+
+    /// The most choices one request may ask for.
+    public static let choicesMax = 16
 
     /// Checks what a real server would refuse with a 400; nil when the request is servable.
     public func validationError() -> ChatFailure? {
@@ -51,6 +72,7 @@ public struct ChatRequest: Codable, Hashable, Sendable {
         for (index, message) in messages.enumerated() where !["system", "user", "assistant", "developer", "tool"].contains(message.role) {
             return .invalidRequest("messages[\(index)].role '\(message.role)' is not a valid role", param: "messages")
         }
+        if let n, !(1...Self.choicesMax).contains(n) { return .invalidRequest("'n' must be between 1 and \(Self.choicesMax), got \(n)", param: "n") }
         if let maxTokens, maxTokens < 1 { return .invalidRequest("'max_tokens' must be at least 1, got \(maxTokens)", param: "max_tokens") }
         if stop.count > 4 { return .invalidRequest("'stop' takes at most 4 sequences, got \(stop.count)", param: "stop") }
         if stop.contains(where: \.isEmpty) { return .invalidRequest("'stop' sequences must not be empty", param: "stop") }
@@ -63,6 +85,9 @@ public struct ChatRequest: Codable, Hashable, Sendable {
     }
 }
 
+/// One message. `content` arrives as a string, a list of parts (`[{"type": "text", "text":
+/// ...}]`, whose text parts are joined), or null (an assistant message that only made tool
+/// calls); here it is always the text. Tool calls are accepted and ignored by the fake.
 public struct ChatMessage: Codable, Hashable, Sendable {
     public var role: String
     public var content: String
@@ -70,6 +95,41 @@ public struct ChatMessage: Codable, Hashable, Sendable {
     public init(role: String, content: String) {
         self.role = role
         self.content = content
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case role, content
+        case toolCalls = "tool_calls"
+    }
+
+    struct Part: Decodable {
+        let type: String
+        let text: String?
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        role = try container.decode(String.self, forKey: .role)
+        if let text = try? container.decodeIfPresent(String.self, forKey: .content) {
+            content = text
+        } else if let parts = try? container.decodeIfPresent([Part].self, forKey: .content) {
+            content = parts.compactMap { $0.type == "text" ? $0.text : nil }.joined(separator: "\n")
+        } else if try container.decodeNil(forKey: .content) || !container.contains(.content) {
+            guard role == "assistant" || role == "tool" || container.contains(.toolCalls) else {
+                throw DecodingError.valueNotFound(
+                    String.self, .init(codingPath: [CodingKeys.content], debugDescription: "content may be null only for assistant messages with tool_calls"))
+            }
+            content = ""
+        } else {
+            throw DecodingError.typeMismatch(
+                String.self, .init(codingPath: [CodingKeys.content], debugDescription: "content must be a string, a list of parts, or null"))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(role, forKey: .role)
+        try container.encode(content, forKey: .content)
     }
 }
 

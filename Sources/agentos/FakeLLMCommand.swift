@@ -44,7 +44,8 @@ struct FakeLLMCommand: AsyncParsableCommand {
         let llmConfig = try resolveFakeLLMConfig(profile: profile, configFile: config)
         let live = LiveFakeLLM(config: llmConfig, seed: seed, speedup: speedup)
         let router = Router()
-        FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds)).register(on: router)
+        router.add(middleware: JSONErrorMiddleware())
+        FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds), speedup: speedup).register(on: router)
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agentos-fake-llm"),
             onServerRunning: { channel in

@@ -8,7 +8,11 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract: "Drive a running gateway with the seed's client patterns (or the reference's Poisson benchmark) and report latency.",
-        discussion: "Exit status: 0 every task completed, 1 some failed, were aborted or timed out, 2 bad input."
+        discussion: """
+            Every query carries an idempotency key (request_id), so a query retried after a 503 (the cluster \
+            is full: it waits for Retry-After) or a lost answer maps to the task the first attempt created. \
+            Exit status: 0 every task completed, 1 some failed, were aborted or timed out, 2 bad input.
+            """
     )
 
     enum Pattern: String, ExpressibleByArgument, CaseIterable {
@@ -69,15 +73,24 @@ struct LoadCommand: AsyncParsableCommand {
         return bursts
     }
 
-    func query(_ index: Int) -> [String: Any] {
+    func query(_ index: Int, run: String) -> [String: Any] {
         let shapes = [(3, 5, 5), (3, 3, 3), (2, 3, 3), (3, 4, 3), (3, 5, 3)]
         let (r, s, v) = reference ? shapes[index % shapes.count] : (rounds, samples, voters)
-        return ["task_name": taskName, "task_description": "Load request \(index + 1): write a function and test it.", "n_rounds": r, "n_samples": s, "n_voters": v]
+        return [
+            "task_name": taskName, "task_description": "Load request \(index + 1): write a function and test it.", "n_rounds": r, "n_samples": s,
+            "n_voters": v, "request_id": "load-\(run)-\(index + 1)",
+        ]
     }
 
     func run() async throws {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         let bursts = plan()
+        // One run's keys never collide with another's.
+        let runID = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { _ = client.shutdown() }
         let tracker = LoadTracker(total: requests, progress: !json && isatty(2) != 0)
         let started = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
@@ -85,9 +98,9 @@ struct LoadCommand: AsyncParsableCommand {
             for burst in bursts {
                 if burst.gap > 0 { try? await Task.sleep(for: .milliseconds(Int64(burst.gap * 1000))) }
                 for _ in 0..<burst.size {
-                    let body = query(index)
+                    let body = query(index, run: runID)
                     index += 1
-                    group.addTask { await tracker.record(await runOne(base: base, body: body)) }
+                    group.addTask { await tracker.record(await runOne(base: base, body: body, client: client)) }
                 }
             }
         }
@@ -97,22 +110,38 @@ struct LoadCommand: AsyncParsableCommand {
         if report.completed < report.requests { throw ExitCode(ExitStatus.failed) }
     }
 
-    /// Submits one query and polls its status until it is final.
-    func runOne(base: String, body: [String: Any]) async -> LoadOutcome {
+    /// Submits one query (again, with the same key, after a 503 or a lost answer) and polls
+    /// its status until it is final. Latency counts from the first attempt.
+    func runOne(base: String, body: [String: Any], client: HTTPClient) async -> LoadOutcome {
         let started = ContinuousClock.now
         func seconds() -> Double {
             let elapsed = ContinuousClock.now - started
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
-        guard let submitted = try? await http("POST", "\(base)/query", body: try JSONSerialization.data(withJSONObject: body)) else {
-            return .failed("gateway unreachable")
+        guard let data = try? JSONSerialization.data(withJSONObject: body) else { return .failed("cannot encode the query") }
+        var task: Int?
+        var lastError = "gateway unreachable"
+        while task == nil, seconds() < timeout {
+            guard let submitted = try? await http("POST", "\(base)/query", body: data, client: client) else {
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            switch submitted.status {
+            case 200:
+                task = submitted.json?["task_id"] as? Int
+                if task == nil { return .failed("HTTP 200 without a task_id") }
+            case 429, 503:
+                // Full or slow: nothing was created under a fresh key, or the key finds what was.
+                lastError = "HTTP \(submitted.status): \(submitted.json?["err"] as? String ?? "?")"
+                try? await Task.sleep(for: .seconds(submitted.retryAfter ?? 1))
+            default:
+                return .failed("rejected (HTTP \(submitted.status)): \(submitted.json?["err"] as? String ?? "?")")
+            }
         }
-        guard submitted.status == 200, let task = submitted.json?["task_id"] as? Int else {
-            return .failed("rejected (HTTP \(submitted.status)): \(submitted.json?["err"] as? String ?? "?")")
-        }
+        guard let task else { return .failed("not accepted within \(Int(timeout)) s (\(lastError))") }
         while seconds() < timeout {
             try? await Task.sleep(for: .milliseconds(Int64(poll * 1000)))
-            guard let status = try? await http("GET", "\(base)/task/status?task_id=\(task)", body: nil) else { continue }
+            guard let status = try? await http("GET", "\(base)/task/status?task_id=\(task)", body: nil, client: client) else { continue }
             switch status.json?["status"] as? String {
             case "completed": return .completed(latency: seconds())
             case "aborted": return .aborted(status.json?["err"] as? String ?? "no reason")
@@ -123,16 +152,17 @@ struct LoadCommand: AsyncParsableCommand {
         return .failed("task \(task) not final after \(Int(timeout)) s")
     }
 
-    func http(_ method: String, _ url: String, body: Data?) async throws -> (status: Int, json: [String: Any]?) {
+    func http(_ method: String, _ url: String, body: Data?, client: HTTPClient) async throws -> (status: Int, json: [String: Any]?, retryAfter: Int64?) {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: .seconds(60))
         let data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
-        return (Int(response.status.code), try? JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0) }.map { min(max($0, 1), 60) }
+        return (Int(response.status.code), try? JSONSerialization.jsonObject(with: data) as? [String: Any], retryAfter)
     }
 }
 
@@ -170,7 +200,8 @@ actor LoadTracker {
             sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
         }
         return LoadReport(
-            requests: total, completed: latencies.count, aborted: aborted.count, failed: failures.count, p50: percentile(0.5),
+            requests: total, completed: latencies.count, aborted: aborted.count, failed: failures.count,
+            mean: sorted.isEmpty ? nil : sorted.reduce(0, +) / Double(sorted.count), p50: percentile(0.5),
             p90: percentile(0.9), p99: percentile(0.99), max: sorted.last, throughputPerMinute: Double(latencies.count) / wallSeconds * 60,
             wallSeconds: wallSeconds, failures: Array((aborted + failures).prefix(20)))
     }
@@ -181,6 +212,7 @@ struct LoadReport: Encodable {
     let completed: Int
     let aborted: Int
     let failed: Int
+    let mean: Double?
     let p50: Double?
     let p90: Double?
     let p99: Double?
@@ -193,7 +225,7 @@ struct LoadReport: Encodable {
         func s(_ value: Double?) -> String { value.map { String(format: "%.2f s", $0) } ?? "n/a" }
         Swift.print("requests   completed  aborted  failed")
         Swift.print(String(format: "%-10d %-10d %-8d %d", requests, completed, aborted, failed))
-        Swift.print("latency: p50 \(s(p50)), p90 \(s(p90)), p99 \(s(p99)), max \(s(max))")
+        Swift.print("latency: mean \(s(mean)), p50 \(s(p50)), p90 \(s(p90)), p99 \(s(p99)), max \(s(max))")
         Swift.print(String(format: "throughput: %.1f tasks/min over %.1f s", throughputPerMinute, wallSeconds))
         for failure in failures { Swift.print("  not completed: \(failure)") }
     }

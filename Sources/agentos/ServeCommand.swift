@@ -17,16 +17,18 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             With no flags, one process runs a whole small cluster on loopback: 2 regions x 2 proxies, a SQLite \
             file under --data-dir, and the fake LLM (realistic profile), serving the seed's client API \
-            (POST /query, GET /task/status?task_id=N) on --port. To split the roles over processes, give every \
-            process the same --cluster file (role -> URL) and its own --roles.
+            (POST /query, GET /task/status?task_id=N) on --port. Its roles talk in process. To split the roles \
+            over processes, give every process the same --cluster file (role -> role-plane URL), its own --roles \
+            and --port, and the cluster secret (--role-secret-file or AGENTOS_ROLE_SECRET): role-to-role traffic \
+            then runs on each process's role-plane port, signed with the secret.
             """
     )
 
     @Option(help: "Address to bind (loopback unless told otherwise).")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to bind (0 picks a free one). With --cluster, defaults to the port of this process's roles.")
-    var port: Int?
+    @Option(help: "Port of the public listener: client API, fake LLM, /ready, /metrics (0 picks a free one).")
+    var port: Int = 8000
 
     @Option(help: "Regions (single-process mode).")
     var regions = 2
@@ -68,11 +70,41 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Load balancing.") var balancing = BalancingPolicy.leastLoaded
     @Option(help: "Voting.") var voting = VotingPolicy.naive
 
+    @Option(help: "A file holding the cluster's role-plane secret (16+ bytes); default: the AGENTOS_ROLE_SECRET environment variable.")
+    var roleSecretFile: String?
+
+    @Option(help: "Admission control: unfinished tasks the cluster holds before /query answers 503 with Retry-After.")
+    var openTasksMax: Int?
+
+    @Option(help: "LLM calls each proxy's worker makes at once (default 4).")
+    var workerConcurrency: Int?
+
+    @Option(help: "Calls each proxy's worker queues beyond the running ones (default 64).")
+    var workerQueue: Int?
+
+    @Option(help: "Seconds a connection may take to send a request's head (or sit idle) before it is closed.")
+    var headerTimeout: Int = 10
+
+    @Option(help: "Seconds a request's body may take to arrive after its head before the connection is cut.")
+    var bodyTimeout: Int = 30
+
+    @Option(help: "Connections each listener accepts at once.")
+    var connectionsMax: Int = 2048
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     func validate() throws {
-        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        guard (1...8).contains(regions) else { throw ValidationError("--regions must be between 1 and 8, got \(regions)") }
+        guard (1...16).contains(proxies) else { throw ValidationError("--proxies must be between 1 and 16, got \(proxies)") }
+        if let openTasksMax, openTasksMax < 1 { throw ValidationError("--open-tasks-max must be at least 1, got \(openTasksMax)") }
+        if let workerConcurrency, !(1...64).contains(workerConcurrency) {
+            throw ValidationError("--worker-concurrency must be between 1 and 64, got \(workerConcurrency)")
+        }
+        if let workerQueue, !(1...100_000).contains(workerQueue) { throw ValidationError("--worker-queue must be between 1 and 100000, got \(workerQueue)") }
+        guard headerTimeout >= 1, bodyTimeout >= 1 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
+        guard connectionsMax >= 1 else { throw ValidationError("--connections-max must be at least 1, got \(connectionsMax)") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         try validateFakeLLMProfile(profile, configFile: llmConfig)
@@ -85,34 +117,40 @@ struct ServeCommand: AsyncParsableCommand {
 
         var layout: ClusterLayout
         var hosted: [String]
-        var bindPort: Int
+        var bindPort = port
         if let cluster {
             layout = try loadJSON(ClusterLayout.self, path: cluster, what: "cluster file")
             if let problem = layout.problem() { throw CLIError("cluster file '\(cluster)': \(problem)") }
             hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
-            guard let first = hosted.first, let url = layout.urls[first], let portFromURL = URL(string: url)?.port else {
-                throw CLIError("--roles names no role with a URL in the cluster file")
-            }
-            bindPort = port ?? portFromURL
         } else {
-            bindPort = port ?? 8000
             if bindPort == 0 { bindPort = try freePort(host: host) }
             layout = ClusterLayout.singleProcess(regions: regions, proxiesPerRegion: proxies, url: "http://\(host):\(bindPort)")
             if let problem = layout.problem() { throw CLIError(problem) }
-            hosted = roles.map { $0.split(separator: ",").map(String.init) } ?? layout.roleNames + ["fake-llm"]
+            hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
+            layout.scheduling = scheduling
+            layout.balancing = balancing
+            layout.voting = voting
         }
-        layout.scheduling = scheduling
-        layout.balancing = balancing
-        layout.voting = voting
+        if let openTasksMax { layout.openTasksMax = openTasksMax }
+        if let workerConcurrency { layout.workerConcurrency = workerConcurrency }
+        if let workerQueue { layout.workerQueue = workerQueue }
+        let auth: RolePlaneAuth?
+        do {
+            auth = try RolePlaneAuth.load(file: roleSecretFile, environment: "AGENTOS_ROLE_SECRET")
+        } catch let error as ServeError {
+            throw CLIError(error.description)
+        }
+        let limits = ListenerLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), connectionsMax: connectionsMax)
         let key = llmURL == nil ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
         let options = ServeOptions(
             host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
-            llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup)
+            llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup, auth: auth, limits: limits)
         let hostName = host
         let hostedRoles = hosted
         do {
-            try await ServeHost.run(options, logger: logger) { port in
-                let text = "agentos serving \(hostedRoles.joined(separator: ",")) on http://\(hostName):\(port)\n"
+            try await ServeHost.run(options, logger: logger) { ready in
+                let plane = ready.rolePlanePort.map { " (role plane http://\(hostName):\($0))" } ?? ""
+                let text = "agentos serving \(hostedRoles.joined(separator: ",")) on http://\(hostName):\(ready.port)\(plane)\n"
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         } catch let error as ServeError {

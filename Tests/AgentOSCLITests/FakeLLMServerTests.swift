@@ -104,6 +104,84 @@ struct FakeLLMServerTests {
         #expect((1...60).contains(seconds))
     }
 
+    @Test("OpenAI clients get what they ask for: n choices, max_completion_tokens, list-of-parts and tool-call messages, a model by id, JSON 404s")
+    func openAICompatibility() async throws {
+        let server = try FakeLLMServer(["--profile", "perfect"])
+        let (status, _, body) = try await server.chat(
+            #"{"model":"fake-perfect","n":3,"max_completion_tokens":5,"messages":[{"role":"system","content":[{"type":"text","text":"Be brief."}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"},{"role":"user","content":[{"type":"text","text":"Say hi."},{"type":"text","text":"Then stop."}]}]}"#)
+        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+        let response = try JSONDecoder().decode(ChatResponse.self, from: body)
+        #expect(response.choices.map(\.index) == [0, 1, 2])
+        #expect(response.choices.allSatisfy { $0.finishReason == "length" }, "5 tokens cannot hold a whole answer")
+        #expect(response.usage.completionTokens <= 15)
+
+        let (userNull, _, _) = try await server.chat(#"{"model":"m","messages":[{"role":"user","content":null}]}"#)
+        #expect(userNull == 400, "null content only for assistant tool calls")
+        let (tooMany, _, _) = try await server.chat(#"{"model":"m","n":99,"messages":[{"role":"user","content":"x"}]}"#)
+        #expect(tooMany == 400)
+
+        let (model, _, card) = try await server.request("GET", "/v1/models/fake-perfect")
+        #expect(model == 200 && String(decoding: card, as: UTF8.self).contains("\"id\":\"fake-perfect\""))
+        let (missing, headers, error) = try await server.request("GET", "/v1/models/gpt-9")
+        #expect(missing == 404 && headers["content-type"] == "application/json")
+        #expect(try JSONDecoder().decode(ErrorEnvelope.self, from: error).error.code == "model_not_found")
+        let (unknown, _, route) = try await server.request("GET", "/v1/nothing-here")
+        #expect(unknown == 404)
+        #expect(try JSONDecoder().decode(ErrorEnvelope.self, from: route).error.message.contains("/v1/nothing-here"))
+    }
+
+    @Test("stream=true answers server-sent chat.completion.chunk events that add up to the answer, then [DONE]")
+    func streamsChunks() async throws {
+        // Two servers with the same seed: the first call of each draws the same answer.
+        let server = try FakeLLMServer(["--profile", "perfect", "--seed", "5"])
+        let twin = try FakeLLMServer(["--profile", "perfect", "--seed", "5"])
+        let request = #"{"model":"m","messages":[{"role":"user","content":"Write PLAN: and OUTPUT: for a sum."}]}"#
+        let (_, _, plain) = try await twin.chat(request)
+        let whole = try JSONDecoder().decode(ChatResponse.self, from: plain).content
+        let (status, headers, body) = try await server.chat(request.replacingOccurrences(of: #""model":"m","#, with: #""model":"m","stream":true,"#))
+        #expect(status == 200)
+        #expect(headers["content-type"] == "text/event-stream")
+        let events = String(decoding: body, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(events.last == "data: [DONE]")
+        var text = ""
+        var finish: String?
+        for event in events.dropLast() {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as? [String: Any])
+            #expect(json["object"] as? String == "chat.completion.chunk")
+            let choice = try #require((json["choices"] as? [[String: Any]])?.first)
+            text += ((choice["delta"] as? [String: Any])?["content"] as? String) ?? ""
+            if let reason = choice["finish_reason"] as? String { finish = reason }
+        }
+        #expect(events.count >= 4, "a role chunk, content chunks, a finish chunk")
+        #expect(text == whole, "the same seed and prompt give the same answer, streamed or not")
+        #expect(finish == "stop")
+    }
+
+    @Test("the official OpenAI Python SDK works against it: create, n, stream, models.retrieve (skipped without the SDK)")
+    func officialPythonSDK() async throws {
+        guard pythonHas("openai") else {
+            print("skipped: python3 with the openai package is not available (pip install openai)")
+            return
+        }
+        let server = try FakeLLMServer(["--profile", "perfect"])
+        let script = """
+            from openai import OpenAI
+            client = OpenAI(base_url="http://127.0.0.1:\(server.port)/v1", api_key="unused", max_retries=0)
+            r = client.chat.completions.create(model="fake-perfect", n=2, max_completion_tokens=400,
+                messages=[{"role": "user", "content": [{"type": "text", "text": "Answer with PLAN: and OUTPUT:."}]}])
+            assert len(r.choices) == 2 and r.choices[0].message.content.startswith("PLAN:"), r
+            chunks = list(client.chat.completions.create(model="fake-perfect", stream=True,
+                messages=[{"role": "user", "content": "Answer with PLAN: and OUTPUT:."}]))
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            assert len(chunks) >= 3 and text.startswith("PLAN:"), chunks
+            assert client.models.retrieve("fake-perfect").id == "fake-perfect"
+            print("sdk ok", len(chunks))
+            """
+        let result = try runPython(script)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("sdk ok"))
+    }
+
     @Test("bad flags are refused before the server starts")
     func badFlags() throws {
         let unknown = try CLI.run(["fake-llm", "--profile", "turbo"])
@@ -112,4 +190,26 @@ struct FakeLLMServerTests {
         let port = try CLI.run(["fake-llm", "--port", "70000"])
         #expect(port.status == 2)
     }
+}
+
+/// Whether `python3` can import every module named.
+func pythonHas(_ modules: String...) -> Bool {
+    guard let result = try? runPython("import \(modules.joined(separator: ", "))") else { return false }
+    return result.status == 0
+}
+
+func runPython(_ script: String, arguments: [String] = [], directory: String? = nil) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLIResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
 }

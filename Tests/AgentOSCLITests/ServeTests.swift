@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Server
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -23,13 +24,21 @@ func freeTestPort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-func http(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
+/// One request; a body goes as JSON unless `headers` says otherwise.
+func http(_ method: String, _ url: String, _ body: String? = nil, headers: [String: String] = [:]) async throws -> (Int, [String: Any]) {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     request.httpBody = body.map { Data($0.utf8) }
+    if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let (data, response) = try await URLSession.shared.data(for: request)
     let json = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? ["raw": String(decoding: data, as: UTF8.self)]
     return ((response as! HTTPURLResponse).statusCode, json)
+}
+
+/// A counter's value from a `/metrics` text.
+func metric(_ text: String, _ name: String) -> Double? {
+    text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
 }
 
 /// Polls a task until it is final.
@@ -78,12 +87,44 @@ struct ServeTests {
             #expect((json["err"] as? String)?.isEmpty == false)
         }
         #expect(try await http("GET", "\(base)/task/status?task_id=424242").0 == 404)
-        #expect(try await http("GET", "\(base)/task/status?task_id=-3").0 == 400)
-        #expect(try await http("POST", "\(base)/v1/core/store", "{}").0 == 400)
+        for bad in ["-3", "1%20", "%201", "0x1", "01a", "99999999999999999999"] {
+            #expect(try await http("GET", "\(base)/task/status?task_id=\(bad)").0 == 400, "task_id=\(bad)")
+        }
+        // Browsers may send text/plain across sites without asking: the client API takes JSON only.
+        let (plain, plainBody) = try await http("POST", "\(base)/query", query, headers: ["Content-Type": "text/plain"])
+        #expect(plain == 415 && plainBody["success"] as? Bool == false)
+        // Every error is JSON, unknown routes included; one process has no role plane at all.
+        let (missing, missingBody) = try await http("GET", "\(base)/no/such/route")
+        #expect(missing == 404 && (missingBody["err"] as? String)?.contains("/no/such/route") == true)
+        #expect(try await http("POST", "\(base)/v1/core/store", "{}").0 == 404)
         let (after, body) = try await http("POST", "\(base)/query", query)
         #expect(after == 200 && body["task_id"] != nil, "still serving")
+
+        // Exactly-once submission: a retried key maps to its task; a reused key with another query is refused.
+        let keyed = query.replacingOccurrences(of: "}", with: #","request_id":"retry-me-1"}"#)
+        let (first, firstBody) = try await http("POST", "\(base)/query", keyed)
+        let (again, againBody) = try await http("POST", "\(base)/query", query, headers: ["Idempotency-Key": "retry-me-1"])
+        #expect(first == 200 && again == 200)
+        #expect(firstBody["task_id"] as? Int != nil && firstBody["task_id"] as? Int == againBody["task_id"] as? Int)
+        #expect(firstBody["request_id"] as? String == "retry-me-1")
+        let other = keyed.replacingOccurrences(of: "write add(a, b)", with: "write mul(a, b)")
+        let (conflict, conflictBody) = try await http("POST", "\(base)/query", other)
+        #expect(conflict == 400 && (conflictBody["err"] as? String)?.contains("already used") == true)
+        let (differ, _) = try await http("POST", "\(base)/query", keyed, headers: ["Idempotency-Key": "another-key"])
+        #expect(differ == 400)
+        let (badKey, _) = try await http("POST", "\(base)/query", query, headers: ["Idempotency-Key": "has space"])
+        #expect(badKey == 400)
+
+        // A pending status carries the seed's term and round.
+        let (_, status) = try await http("GET", "\(base)/task/status?task_id=\(try #require(firstBody["task_id"] as? Int))")
+        if status["status"] as? String == "pending" {
+            #expect(status["term"] as? Int != nil && status["round"] as? Int != nil, "\(status)")
+        }
         let metrics = try await http("GET", "\(base)/metrics").1["raw"] as? String ?? ""
-        for name in ["agentos_queries_accepted_total 7", "agentos_llm_latency_seconds_count", "agentos_task_latency_seconds_count 6", "agentos_llm_queue_depth{proxy=\"proxy-1-1\"}"] {
+        // 8 tasks; the keyed retry is a ninth acknowledgement (of the same task).
+        #expect(metric(metrics, "agentos_queries_accepted_total") == 9)
+        #expect((metric(metrics, "agentos_task_latency_seconds_count") ?? 0) >= 6)
+        for name in ["agentos_llm_latency_seconds_count", "agentos_llm_queue_depth{proxy=\"proxy-1-1\"}"] {
             #expect(metrics.contains(name), "\(name) missing from /metrics")
         }
         _ = server
@@ -114,20 +155,31 @@ struct ServeTests {
     @Test("roles split over processes: a SIGKILLed proxy process loses no acknowledged task; a restarted gateway still answers; the store rejects a stale owner")
     func multiProcessFailover() async throws {
         let (portA, portB, portC) = (freeTestPort(), freeTestPort(), freeTestPort())
+        let (planeA, planeB, planeC) = (freeTestPort(), freeTestPort(), freeTestPort())
         let data = CLI.temporaryPath("cluster-data")
         let clusterFile = CLI.temporaryPath("cluster.json")
         let llmFile = CLI.temporaryPath("llm.json")
-        defer { for path in [data, clusterFile, llmFile] { try? FileManager.default.removeItem(atPath: path) } }
-        let a = "http://127.0.0.1:\(portA)", b = "http://127.0.0.1:\(portB)", c = "http://127.0.0.1:\(portC)"
-        let urls = ["store": a, "gateway": a, "region-1": a, "region-2": a, "fake-llm": a, "proxy-1-1": b, "proxy-2-1": b, "proxy-1-2": c, "proxy-2-2": c]
+        let secretFile = CLI.temporaryPath("secret")
+        defer { for path in [data, clusterFile, llmFile, secretFile] { try? FileManager.default.removeItem(atPath: path) } }
+        let secret = "test-secret-\(UInt64.random(in: 0...UInt64.max))"
+        try secret.write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let a = "http://127.0.0.1:\(portA)"
+        let ra = "http://127.0.0.1:\(planeA)", rb = "http://127.0.0.1:\(planeB)", rc = "http://127.0.0.1:\(planeC)"
+        let urls = [
+            "store": ra, "gateway": ra, "region-1": ra, "region-2": ra, "fake-llm": a, "proxy-1-1": rb, "proxy-2-1": rb, "proxy-1-2": rc, "proxy-2-2": rc,
+        ]
         let cluster: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
         try JSONSerialization.data(withJSONObject: cluster).write(to: URL(fileURLWithPath: clusterFile))
         // Calls of 300-600 ms: a task of 2 rounds takes a few seconds, long enough to kill mid-run.
         try #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 300000000, "max": 600000000}}}"#.write(toFile: llmFile, atomically: true, encoding: .utf8)
         let common = ["--cluster", clusterFile, "--data-dir", data, "--llm-config", llmFile]
-        var processA: ChildServer? = try startServe(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
-        let processB = try startServe(common + ["--roles", "proxy-1-1,proxy-2-1"])
-        let processC = try startServe(common + ["--roles", "proxy-1-2,proxy-2-2"])
+        // Without the secret a split cluster refuses to start.
+        let unsigned = try CLI.run(["serve", "--port", String(portA)] + common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
+        #expect(unsigned.status != 0 && unsigned.stderr.contains("secret"), "\(unsigned.stderr)")
+        let signed = common + ["--role-secret-file", secretFile]
+        var processA: ChildServer? = try startServe(signed + ["--port", String(portA), "--roles", "store,gateway,region-1,region-2,fake-llm"])
+        let processB = try startServe(signed + ["--port", String(portB), "--roles", "proxy-1-1,proxy-2-1"])
+        let processC = try startServe(signed + ["--port", String(portC), "--roles", "proxy-1-2,proxy-2-2"])
         try await Task.sleep(for: .seconds(2))  // membership forms
 
         // Three-node chains, so a task moved mid-run has saved nodes to resume from.
@@ -158,21 +210,32 @@ struct ServeTests {
 
         // Restart the gateway's process (and the store with it): every earlier task still answers.
         processA = nil
-        processA = try startServe(common + ["--roles", "store,gateway,region-1,region-2,fake-llm"])
+        processA = try startServe(signed + ["--port", String(portA), "--roles", "store,gateway,region-1,region-2,fake-llm"])
         for task in tasks {
             let (status, body) = try await http("GET", "\(a)/task/status?task_id=\(task)")
             #expect(status == 200 && body["status"] as? String == "completed", "task \(task) after restart: \(body)")
         }
 
-        // A stale owner's write, straight to the store: rejected, and counted.
-        let stale = #"{"from":"proxy-9-9","message":{"storeRequest":{"requestID":1,"_1":{"saveProgress":{"_0":\#(tasks[0]),"node":"main","epoch":{"global":0,"regional":0},"result":"zombie","inputDigest":"x"}}}}}"#
-        #expect(try await http("POST", "\(a)/v1/core/store", stale).0 == 202)
+        // A forged finish without the secret (or with a wrong one): 401, and the task is untouched.
+        let forged = #"[{"to":"store","from":"proxy-1-1","message":{"storeRequest":{"requestID":7,"_1":{"finish":{"_0":\#(tasks[1]),"epoch":{"global":1,"regional":1},"outcome":{"completed":{"result":"attacker"}}}}}}}]"#
+        #expect(try await http("POST", "\(ra)/v1/core/messages", forged).0 == 401)
+        let wrong = try RolePlaneAuth(secret: "not-the-cluster-secret-at-all")
+        #expect(try await http("POST", "\(ra)/v1/core/messages", forged, headers: [RolePlaneAuth.header: wrong.signature(for: Data(forged.utf8))]).0 == 401)
+        #expect(try await http("POST", "\(a)/v1/core/messages", forged).0 == 404, "the public port has no role plane")
+
+        // A stale owner's write, signed, straight to the store: rejected, and counted.
+        let stale = #"[{"to":"store","from":"proxy-9-9","message":{"storeRequest":{"requestID":1,"_1":{"saveProgress":{"_0":\#(tasks[0]),"node":"main","epoch":{"global":0,"regional":0},"result":"zombie","inputDigest":"x"}}}}}]"#
+        let auth = try RolePlaneAuth(secret: secret)
+        #expect(try await http("POST", "\(ra)/v1/core/messages", stale, headers: [RolePlaneAuth.header: auth.signature(for: Data(stale.utf8))]).0 == 202)
         try await Task.sleep(for: .milliseconds(300))
         let metrics = try await http("GET", "\(a)/metrics").1["raw"] as? String ?? ""
         let rejected = metrics.split(separator: "\n").first { $0.hasPrefix("agentos_store_writes_rejected_stale_total ") }
         #expect(rejected.map { !$0.hasSuffix(" 0") } == true, "\(rejected ?? "missing")")
         let (_, final) = try await http("GET", "\(a)/task/status?task_id=\(tasks[0])")
         #expect((final["result"] as? String)?.contains("zombie") == false)
+        let (_, untouched) = try await http("GET", "\(a)/task/status?task_id=\(tasks[1])")
+        #expect(untouched["result"] as? String != "attacker")
+        #expect(metric(metrics, "agentos_role_plane_refused_total") == 2)
 
         // After a clean stop, the database shows the failover: tasks the killed proxies owned
         // were claimed again, and a moved task kept the nodes its first owner had saved.

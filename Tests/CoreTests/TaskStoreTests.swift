@@ -61,9 +61,14 @@ struct TaskStoreTests {
     @Test("retries are idempotent; a node keeps its first result", arguments: StoreKind.allCases)
     func idempotentRetries(kind: StoreKind) throws {
         let store = try kind.make()
-        let (id, created) = try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7")
+        let (id, created, _) = try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7")
         #expect(created)
-        #expect(try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7") == (id, false))
+        let retried = try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7")
+        #expect(retried.taskID == id && !retried.created && retried.sameRequest)
+        // The same key with another request creates nothing and says so.
+        let reused = try store.createTask(userID: 1, taskType: "t", description: "d", request: #"{"other":1}"#, clientKey: "client-1:7")
+        #expect(reused.taskID == id && !reused.created && !reused.sameRequest)
+        #expect(try store.allTasks().count == 1)
         #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p") == .applied(current: e(1, 1), repeated: false))
         #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p") == .applied(current: e(1, 1), repeated: true))
         #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "other") == .rejected(current: e(1, 1), reason: .notNewer))

@@ -123,7 +123,7 @@ struct CheckerTests {
     func clientView() {
         var backwards = History()
         backwards.add("client-1", .client(.acknowledged(requestID: 1, task: 1)))
-        backwards.add("client-1", .client(.status(task: 1, status: .running)))
+        backwards.add("client-1", .client(.status(task: 1, status: .running(epoch: Epoch(global: 1, regional: 1), saved: 0))))
         backwards.add("client-1", .client(.status(task: 1, status: .pending)))
         #expect(backwards.run(ClientViewChecker()).first?.detail == "status went back from running to pending")
 

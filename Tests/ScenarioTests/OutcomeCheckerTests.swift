@@ -68,7 +68,7 @@ struct OutcomeCheckerTests {
         history.add("client-1", .client(.allSubmitted))
         history.add("client-1", .client(.acknowledged(requestID: 1, task: 1)))
         history.add("client-1", .client(.acknowledged(requestID: 2, task: 2)))
-        history.add("client-1", .client(.status(task: 1, status: .running)))
+        history.add("client-1", .client(.status(task: 1, status: .running(epoch: Epoch(global: 1, regional: 1), saved: 0))))
         history.add("client-1", .client(.status(task: 2, status: .completed(result: "mine"))))
         let snapshot = StoreSnapshot(
             tasks: [record(1, .aborted, reason: "no region"), record(2, .completed, result: "stored")], progress: [:])

@@ -36,8 +36,8 @@ struct CachingStatusGateway: CoreMachine {
             asked["\(from)#\(id)"] = task
         }
         let effects = inner.handle(input, context: context, random: &random)
-        for case .send(let to, .statusReply(let id, .running)) in effects {
-            if let task = asked["\(to)#\(id)"] { cache[task] = .running }
+        for case .send(let to, .statusReply(let id, let status)) in effects {
+            if case .running = status, let task = asked["\(to)#\(id)"] { cache[task] = status }
         }
         return effects
     }

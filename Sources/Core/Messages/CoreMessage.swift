@@ -4,6 +4,9 @@ public enum CoreMessage: Codable, Hashable, Sendable {
     case submit(requestID: UInt64, query: Query)
     case submitted(requestID: UInt64, taskID: TaskID)
     case submitRejected(requestID: UInt64, reason: String)
+    /// Admission control: the cluster holds as many unfinished tasks as it takes. Nothing was
+    /// created; the client may try again after `retryAfter`.
+    case submitBusy(requestID: UInt64, retryAfter: Nanos, reason: String)
     case statusQuery(requestID: UInt64, taskID: TaskID)
     case statusReply(requestID: UInt64, status: TaskStatusView)
 
@@ -39,7 +42,8 @@ public enum CoreMessage: Codable, Hashable, Sendable {
 /// What a client sees of a task, in the seed's status vocabulary.
 public enum TaskStatusView: Codable, Hashable, Sendable {
     case pending
-    case running
+    /// Owned at `epoch`, with `saved` node results checkpointed so far.
+    case running(epoch: Epoch, saved: Int)
     case completed(result: String)
     case aborted(reason: String)
     case nonExist
@@ -54,14 +58,14 @@ public enum TaskStatusView: Codable, Hashable, Sendable {
         }
     }
 
-    public init(_ task: TaskRecord?) {
+    public init(_ task: TaskRecord?, saved: Int = 0) {
         guard let task else {
             self = .nonExist
             return
         }
         switch task.status {
         case .pending: self = .pending
-        case .running: self = .running
+        case .running: self = .running(epoch: task.epoch, saved: saved)
         case .completed: self = .completed(result: task.result ?? "")
         case .aborted: self = .aborted(reason: task.reason ?? "")
         }

@@ -2,6 +2,8 @@
 public enum StoreRequest: Codable, Hashable, Sendable {
     case createTask(userID: Int64, taskType: String, description: String, request: String, clientKey: String)
     case getTask(TaskID)
+    /// What a client sees of a task: its status, and while it runs its epoch and saved nodes.
+    case taskStatus(TaskID)
     case claim(TaskID, epoch: Epoch, region: Address, proxy: Address)
     case saveProgress(TaskID, node: String, epoch: Epoch, result: String, inputDigest: String)
     case finish(TaskID, epoch: Epoch, outcome: TaskOutcome)
@@ -13,6 +15,9 @@ public enum StoreRequest: Codable, Hashable, Sendable {
 
 public enum StoreReply: Codable, Hashable, Sendable {
     case created(TaskID)
+    /// The client key was first used for a different request: nothing was created.
+    case keyConflict(TaskID)
+    case status(TaskStatusView)
     case task(TaskRecord?)
     case write(WriteOutcome)
     case progress([ProgressRecord])
@@ -33,6 +38,8 @@ public enum CoreObservation: Codable, Hashable, Sendable {
     case taskAcknowledged(task: TaskID)
     /// A role rejected a client query.
     case queryRejected(reason: String)
+    /// Admission control refused a query before creating anything: `open` unfinished tasks.
+    case admissionRefused(open: Int)
     /// A free-form note for readers of the trace.
     case note(String)
 }

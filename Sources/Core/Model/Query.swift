@@ -6,15 +6,25 @@ public struct Query: Codable, Hashable, Sendable {
     public var nSamples: Int
     public var nVoters: Int
     public var graph: TaskGraph?
+    /// The client's idempotency key (`request_id`, or the `Idempotency-Key` header): every
+    /// submission with the same key maps to one task. Without one, the gateway keys the task by
+    /// the sender and its request id, which covers the sender's own resends only.
+    public var requestKey: String?
 
-    public init(taskName: String, taskDescription: String, nRounds: Int, nSamples: Int, nVoters: Int, graph: TaskGraph? = nil) {
+    public init(
+        taskName: String, taskDescription: String, nRounds: Int, nSamples: Int, nVoters: Int, graph: TaskGraph? = nil, requestKey: String? = nil
+    ) {
         self.taskName = taskName
         self.taskDescription = taskDescription
         self.nRounds = nRounds
         self.nSamples = nSamples
         self.nVoters = nVoters
         self.graph = graph
+        self.requestKey = requestKey
     }
+
+    /// The longest idempotency key accepted.
+    public static let requestKeyBytesMax = 128
 
     enum CodingKeys: String, CodingKey {
         case taskName = "task_name"
@@ -23,6 +33,7 @@ public struct Query: Codable, Hashable, Sendable {
         case nSamples = "n_samples"
         case nVoters = "n_voters"
         case graph
+        case requestKey = "request_id"
     }
 }
 
@@ -60,6 +71,11 @@ public struct TaskPlan: Codable, Hashable, Sendable {
     public static func validate(_ query: Query, limits: QueryLimits) -> Result<TaskPlan, QueryRejection> {
         guard limits.taskNames.contains(query.taskName) else {
             return .failure(QueryRejection("unknown task_name '\(query.taskName)' (known: \(limits.taskNames.joined(separator: ", ")))"))
+        }
+        if let key = query.requestKey {
+            guard !key.isEmpty, key.utf8.count <= Query.requestKeyBytesMax, key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7F }) else {
+                return .failure(QueryRejection("request_id must be 1 to \(Query.requestKeyBytesMax) printable ASCII characters without spaces"))
+            }
         }
         guard !query.taskDescription.isEmpty else { return .failure(QueryRejection("task_description must not be empty")) }
         guard query.taskDescription.utf8.count <= limits.descriptionBytesMax else {

@@ -53,8 +53,13 @@ extension AgentProxy {
         case (.loadTask(let taskID, let epoch), .task(let record)):
             guard epoch == run.epoch else { return }
             guard let record, !record.status.isFinished, record.epoch == epoch else {
-                // The task moved on (finished, or claimed by someone newer) before we started.
-                effects.append(.observe(.ownerFenced(task: taskID, epoch: epoch, current: record?.epoch)))
+                // The task moved on before we started: claimed by someone newer (fenced), or
+                // already finished at our own epoch (a late reminder: nothing to do, not a fence).
+                if let record, record.epoch == epoch {
+                    effects.append(.observe(.note("task \(taskID): already \(record.status.rawValue); nothing to run")))
+                } else {
+                    effects.append(.observe(.ownerFenced(task: taskID, epoch: epoch, current: record?.epoch)))
+                }
                 stopRun(taskID, into: &effects)
                 return
             }
@@ -80,6 +85,10 @@ extension AgentProxy {
                 effects.append(.observe(.note("task \(taskID) node \(node): save conflict at \(current.map(\.description) ?? "?"); reloading")))
                 runs[taskID]!.progress = nil
                 calls.call(.getProgressList(taskID), for: .loadProgress(taskID, epoch), into: &effects)
+            case .rejected(let current, .finished) where current == epoch:
+                // Finished at our own epoch (our finish raced this save): done, not fenced.
+                effects.append(.observe(.note("task \(taskID) node \(node): task already finished")))
+                stopRun(taskID, into: &effects)
             case .rejected(let current, _):
                 fenced(taskID, current: current, into: &effects)
             }

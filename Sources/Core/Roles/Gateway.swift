@@ -11,11 +11,20 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
     /// With no live region for this long, a task waiting for placement is aborted as
     /// `noRegion`. Failovers never abort a task: as long as some region is live, tasks wait.
     public var noRegionAfter: Nanos
+    /// Admission control: with this many unfinished tasks the gateway refuses new queries with
+    /// `submitBusy` before storing anything, instead of acknowledging work it cannot start.
+    public var openTasksMax: Int
+    /// The wait a refused client is told to keep before it tries again.
+    public var busyRetryAfter: Nanos
 
     public init(
         regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Nanos = 3 * Time.second,
-        sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, noRegionAfter: Nanos = 300 * Time.second
+        sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, noRegionAfter: Nanos = 300 * Time.second,
+        openTasksMax: Int = 1024, busyRetryAfter: Nanos = 2 * Time.second
     ) {
+        precondition(openTasksMax >= 1, "openTasksMax must be at least 1, got \(openTasksMax)")
+        self.openTasksMax = openTasksMax
+        self.busyRetryAfter = busyRetryAfter
         self.regions = regions
         self.store = store
         self.limits = limits
@@ -34,8 +43,8 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
 /// outstanding requests: the store is the truth.
 public struct Gateway: CoreMachine {
     enum Purpose {
-        case create(client: Address, requestID: UInt64)
-        case status(client: Address, requestID: UInt64)
+        case create(client: Address, requestID: UInt64, key: String)
+        case status(client: Address, requestID: UInt64, task: TaskID)
         case claim(task: TaskID, epoch: Epoch, region: Address)
         case abort(task: TaskID)
         case sweep
@@ -51,6 +60,12 @@ public struct Gateway: CoreMachine {
     var noRegionSince: Nanos?
     /// Tasks with a claim in flight, so a sweep does not race it with a second claim.
     var claiming: Set<TaskID> = []
+    /// Unfinished tasks as far as the gateway knows, for admission: the last sweep's list plus
+    /// tasks created since that sweep was sent, less tasks a status reply showed finished.
+    var open: Set<TaskID> = []
+    var createdSinceSweep: Set<TaskID> = []
+    /// Creates in flight, by client key: admitted, so they count against the limit.
+    var creating: Set<String> = []
 
     public init(settings: GatewaySettings, incarnation: UInt32) {
         precondition(!settings.regions.isEmpty, "a gateway needs at least one region")
@@ -66,6 +81,7 @@ public struct Gateway: CoreMachine {
             for region in settings.regions { lastHeard[region] = context.now }
             effects.append(.setTimer(.sweep, after: settings.sweepInterval))
         case .timer(.sweep):
+            createdSinceSweep = []
             calls.call(.unfinishedTasks(region: nil), for: .sweep, into: &effects)
             effects.append(.setTimer(.sweep, after: settings.sweepInterval))
         case .timer(.storeRetry(let requestID)):
@@ -88,14 +104,22 @@ public struct Gateway: CoreMachine {
                 effects.append(.observe(.queryRejected(reason: rejection.reason)))
                 effects.append(.send(to: from, .submitRejected(requestID: requestID, reason: rejection.reason)))
             case .success(let plan):
-                // The client's own request id makes a retried submit find the task it created.
+                // The client's key (or its own request id) makes a retried submit find the task it created.
+                let key = query.requestKey.map { "key:\($0)" } ?? "\(from)#\(requestID)"
+                guard creating.contains(key) || open.count + creating.count < settings.openTasksMax else {
+                    let reason = "the cluster holds \(open.count + creating.count) unfinished tasks, its limit; retry later"
+                    effects.append(.observe(.admissionRefused(open: open.count + creating.count)))
+                    effects.append(.send(to: from, .submitBusy(requestID: requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
+                    return
+                }
+                creating.insert(key)
                 let request = StoreRequest.createTask(
                     userID: 0, taskType: query.taskName, description: CanonicalJSON.encode(plan), request: CanonicalJSON.encode(query),
-                    clientKey: "\(from)#\(requestID)")
-                calls.call(request, for: .create(client: from, requestID: requestID), into: &effects)
+                    clientKey: key)
+                calls.call(request, for: .create(client: from, requestID: requestID, key: key), into: &effects)
             }
         case .statusQuery(let requestID, let taskID):
-            calls.call(.getTask(taskID), for: .status(client: from, requestID: requestID), into: &effects)
+            calls.call(.taskStatus(taskID), for: .status(client: from, requestID: requestID, task: taskID), into: &effects)
         case .regionHeartbeat(let region, let load):
             guard settings.regions.contains(region) else { return }
             lastHeard[region] = context.now
@@ -115,13 +139,25 @@ public struct Gateway: CoreMachine {
         _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch (purpose, reply) {
-        case (.create(let client, let requestID), .created(let taskID)):
+        case (.create(let client, let requestID, let key), .created(let taskID)):
+            creating.remove(key)
             // The task is durable: only now does the client learn its id.
             effects.append(.observe(.taskAcknowledged(task: taskID)))
             effects.append(.send(to: client, .submitted(requestID: requestID, taskID: taskID)))
+            open.insert(taskID)
+            createdSinceSweep.insert(taskID)
             place(taskID, current: .initial, avoiding: nil, context: context, random: &random, into: &effects)
-        case (.status(let client, let requestID), .task(let record)):
-            effects.append(.send(to: client, .statusReply(requestID: requestID, status: TaskStatusView(record))))
+        case (.create(let client, let requestID, let key), .keyConflict(let taskID)):
+            creating.remove(key)
+            let reason = "request_id was already used for task \(taskID) with a different query"
+            effects.append(.observe(.queryRejected(reason: reason)))
+            effects.append(.send(to: client, .submitRejected(requestID: requestID, reason: reason)))
+        case (.status(let client, let requestID, let taskID), .status(let status)):
+            switch status {
+            case .completed, .aborted, .nonExist: open.remove(taskID)
+            case .pending, .running: break
+            }
+            effects.append(.send(to: client, .statusReply(requestID: requestID, status: status)))
         case (.claim(let taskID, let epoch, let region), .write(let outcome)):
             claiming.remove(taskID)
             if outcome.isApplied { effects.append(.send(to: region, .assign(taskID: taskID, epoch: epoch))) }
@@ -130,6 +166,7 @@ public struct Gateway: CoreMachine {
             placements[taskID] = nil
         case (.sweep, .tasks(let tasks)):
             let unfinished = Set(tasks.map(\.taskID))
+            open = unfinished.union(createdSinceSweep)
             placements = placements.filter { unfinished.contains($0.key) }
             for task in tasks where !claiming.contains(task.taskID) {
                 if task.ownerRegion.isEmpty {
@@ -142,13 +179,15 @@ public struct Gateway: CoreMachine {
         default:
             // A store failure: client-facing requests are retried by the client, the rest by the sweep.
             if case .claim(let taskID, _, _) = purpose { claiming.remove(taskID) }
+            if case .create(_, _, let key) = purpose { creating.remove(key) }
         }
     }
 
     private mutating func gaveUp(_ purpose: Purpose, into effects: inout [CoreEffect]) {
         switch purpose {
         case .claim(let taskID, _, _), .abort(let taskID): claiming.remove(taskID)
-        case .create, .status, .sweep: break  // the client retries; the sweep comes back
+        case .create(_, _, let key): creating.remove(key)  // the client retries
+        case .status, .sweep: break  // the client retries; the sweep comes back
         }
     }
 

@@ -22,9 +22,12 @@ public struct StoreNode: CoreMachine {
     func execute(_ request: StoreRequest, observe: (CoreObservation) -> Void) throws -> StoreReply {
         switch request {
         case .createTask(let userID, let taskType, let description, let requestText, let clientKey):
-            return .created(try store.createTask(userID: userID, taskType: taskType, description: description, request: requestText, clientKey: clientKey).taskID)
+            let made = try store.createTask(userID: userID, taskType: taskType, description: description, request: requestText, clientKey: clientKey)
+            return made.sameRequest ? .created(made.taskID) : .keyConflict(made.taskID)
         case .getTask(let id):
             return .task(try store.getTask(id))
+        case .taskStatus(let id):
+            return .status(try store.taskStatus(id))
         case .claim(let id, let epoch, let region, let proxy):
             let judged = try store.claimJudged(id, epoch: epoch, region: region, proxy: proxy)
             observe(.write(task: id, request: .claim(region: region, proxy: proxy), epoch: epoch, before: judged.before, outcome: judged.outcome))

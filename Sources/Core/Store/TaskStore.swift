@@ -128,15 +128,20 @@ public final class TaskStore: @unchecked Sendable {
     // MARK: Tasks
 
     /// Creates a task at epoch (0, 0), storing the request as a Document. With a `clientKey`,
-    /// a retried create returns the task the first attempt created.
+    /// a retried create returns the task the first attempt created; `sameRequest` is false when
+    /// the key was first used with a different request (a client reusing a key by mistake).
     public func createTask(
         userID: Int64, taskType: String, description: String, request: String? = nil, clientKey: String? = nil
-    ) throws -> (taskID: TaskID, created: Bool) {
+    ) throws -> (taskID: TaskID, created: Bool, sameRequest: Bool) {
         try database.write { db in
             if let clientKey,
-                let existing = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT task_id FROM Tasks WHERE client_key = ?"), arguments: [clientKey])
+                let row = try Row.fetchOne(
+                    try db.cachedStatement(
+                        sql: "SELECT t.task_id, d.doc_content FROM Tasks t LEFT JOIN Documents d ON d.doc_id = t.request_doc_id WHERE t.client_key = ?"),
+                    arguments: [clientKey])
             {
-                return (existing, false)
+                let stored: String? = row[1]
+                return (row[0], false, stored == request)
             }
             var requestID: Int64?
             if let request {
@@ -148,12 +153,22 @@ public final class TaskStore: @unchecked Sendable {
                     INSERT INTO Tasks (user_id, task_type, global_epoch, regional_epoch, task_description, request_doc_id, client_key)
                     VALUES (?, ?, 0, 0, ?, ?, ?)
                     """, arguments: [userID, taskType, description, requestID, clientKey])
-            return (db.lastInsertedRowID, true)
+            return (db.lastInsertedRowID, true, true)
         }
     }
 
     public func getTask(_ id: TaskID) throws -> TaskRecord? {
         try reading { db in try Self.fetchTask(db, id) }
+    }
+
+    /// The client's view of a task, read in one transaction so the saved count matches the status.
+    public func taskStatus(_ id: TaskID) throws -> TaskStatusView {
+        try reading { db in
+            guard let task = try Self.fetchTask(db, id) else { return .nonExist }
+            guard task.status == .running else { return TaskStatusView(task) }
+            let saved = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM Progress WHERE task_id = ?"), arguments: [id]) ?? 0
+            return TaskStatusView(task, saved: saved)
+        }
     }
 
     public func getTaskDescription(_ id: TaskID) throws -> String? {

@@ -90,6 +90,7 @@ public final class PerfettoExport {
             label = "llmReply"
         case .submit(let request, _): label = "submit \(request)"
         case .submitted(let request, let task): label = "submitted \(request) -> task \(task)"
+        case .submitBusy(let request, _, _): label = "busy: retry \(request) later"
         case .statusQuery(_, let task): label = "status? task \(task)"
         case .statusReply(_, let status): label = "status: \(status.name)"
         case .storeRequest(_, let request): label = "store: \(Self.describe(request))"
@@ -135,6 +136,7 @@ public final class PerfettoExport {
         switch request {
         case .createTask: "create task"
         case .getTask(let task): "get task \(task)"
+        case .taskStatus(let task): "status of task \(task)"
         case .claim(let task, let epoch, _, let proxy): "claim task \(task) at \(epoch)\(proxy.isEmpty ? "" : " for \(proxy)")"
         case .saveProgress(let task, let node, let epoch, _, _): "save task \(task) node \(node) at \(epoch)"
         case .finish(let task, let epoch, _): "finish task \(task) at \(epoch)"

@@ -70,7 +70,8 @@ public final class ScenarioRun {
             if incarnation > 1 { storeFile.reopen() }
             return overrides.store?(storeFile.store) ?? StoreNode(store: storeFile.store)
         }
-        let gatewaySettings = GatewaySettings(regions: topology.regionNames)
+        var gatewaySettings = GatewaySettings(regions: topology.regionNames)
+        if let openTasksMax = topology.openTasksMax { gatewaySettings.openTasksMax = openTasksMax }
         core("gateway") { overrides.gateway?(gatewaySettings, $0) ?? Gateway(settings: gatewaySettings, incarnation: $0) }
         for region in topology.regionNames {
             let settings = RegionSettings(region: region)

@@ -65,6 +65,9 @@ public struct Topology: Codable, Hashable, Sendable {
     public var llm: FakeLLMConfig
     public var workerConcurrency: Int
     public var workerQueue: Int
+    /// Admission control at the gateway: the unfinished tasks the cluster holds before new
+    /// queries are refused as busy (nil: the gateway's default).
+    public var openTasksMax: Int?
 
     public init(
         regions: Int = 2, proxiesPerRegion: Int = 2, llmEndpoints: Int = 2, llm: FakeLLMConfig = FakeLLMProfile.realistic.config,

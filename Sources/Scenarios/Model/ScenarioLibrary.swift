@@ -6,7 +6,7 @@ import Sim
 public enum ScenarioLibrary {
     public static let names = [
         "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
-        "graph-dag", "lossy-network", "region-loss", "late-writes", "claim-storm", "power-loss", "poisson", "fault-tolerance", "swarm",
+        "graph-dag", "lossy-network", "region-loss", "late-writes", "claim-storm", "power-loss", "admission", "poisson", "fault-tolerance", "swarm",
     ]
 
     /// A named scenario; `swarm` draws a different one for every seed.
@@ -27,6 +27,7 @@ public enum ScenarioLibrary {
         case "late-writes": return lateWrites
         case "claim-storm": return claimStorm
         case "power-loss": return powerLoss
+        case "admission": return admission
         case "poisson": return poisson
         case "fault-tolerance": return faultTolerance
         case "swarm": return swarm(seed: seed)
@@ -234,6 +235,21 @@ public enum ScenarioLibrary {
         return scenario
     }
 
+    /// Admission control under a burst: the gateway takes at most 3 unfinished tasks, and 3
+    /// clients send 6 requests each at once, so most submissions are refused as busy and come
+    /// back later; the gateway restarts now and then (forgetting what it counted) and the
+    /// network duplicates messages. Every request must end acknowledged exactly once.
+    public static var admission: Scenario {
+        var scenario = Scenario(name: "admission")
+        scenario.topology.openTasksMax = 3
+        scenario.workload = Workload(clients: 3, requestsPerClient: 6, pattern: .sendAll)
+        scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 25), lasting: (1, 4))), targetProxies: false, targetGateway: true)
+        scenario.network.defaultLink.duplicateChance = Ratio(3, 100)
+        scenario.phases = Phases(safety: .seconds(60), liveness: .seconds(1800))
+        scenario.budgets = latencyBudget(meanSeconds: 400, maxSeconds: 900)
+        return scenario
+    }
+
     /// Three-node chains, one round each: many progress writes per task.
     static let chainTasks = [
         TaskTemplate(
@@ -347,6 +363,8 @@ public enum ScenarioLibrary {
             .sendDynamicBatchInterval(min: .seconds(1), max: .seconds(5), batchMin: 2, batchMax: 8),
         ][random.index(below: 3)]
         scenario.topology.workerQueue = [2, 4, 8][random.index(below: 3)]
+        // Sometimes admission control is tight enough that bursts are refused at the door.
+        if random.chance(.oneIn(3)) { scenario.topology.openTasksMax = random.int(in: 2...6) }
         if random.chance(.oneIn(3)) {
             var llm = FakeLLMProfile.hosted.config
             llm.capacity.tokensPerMinute = [60_000, 100_000][random.index(below: 2)]

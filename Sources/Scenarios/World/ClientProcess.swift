@@ -82,6 +82,11 @@ struct ClientProcess: SimProcess {
             requests[requestID]?.done = true
             context.cancelTimer(.client(.resubmit(requestID: requestID)))
             context.observe(.client(.rejected(requestID: requestID, reason: reason)))
+        case .submitBusy(let requestID, let retryAfter, _):
+            // Admission control refused it before creating anything: the same request again,
+            // after the wait the gateway asked for.
+            guard let request = requests[requestID], request.task == nil, !request.done else { return }
+            context.setTimer(.client(.resubmit(requestID: requestID)), after: SimDuration(nanoseconds: max(retryAfter, 1)))
         case .statusReply(let pollID, let status):
             guard let requestID = polls.removeValue(forKey: pollID), let request = requests[requestID], let task = request.task,
                 pollID > request.lastPollAnswered

@@ -10,6 +10,7 @@ extension CoreMessage {
         case .submit(let id, let query): h.combine(byte: 1); h.combine(id); query.hash(into: &h)
         case .submitted(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)
         case .submitRejected(let id, let reason): h.combine(byte: 3); h.combine(id); h.combine(reason)
+        case .submitBusy(let id, let retryAfter, let reason): h.combine(byte: 20); h.combine(id); h.combine(retryAfter); h.combine(reason)
         case .statusQuery(let id, let task): h.combine(byte: 4); h.combine(id); h.combine(task)
         case .statusReply(let id, let status): h.combine(byte: 5); h.combine(id); status.hash(into: &h)
         case .storeRequest(let id, let request): h.combine(byte: 6); h.combine(id); request.hash(into: &h)
@@ -58,11 +59,16 @@ extension Epoch {
 extension Query {
     func hash(into h: inout FNV64) {
         h.combine(taskName); h.combine(taskDescription); h.combine(nRounds); h.combine(nSamples); h.combine(nVoters)
-        guard let graph else { return h.combine(byte: 0) }
-        h.combine(byte: 1); h.combine(graph.nodes.count)
-        for node in graph.nodes {
-            h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); FNV64.combineAll(node.dependsOn, into: &h)
+        if let graph {
+            h.combine(byte: 1); h.combine(graph.nodes.count)
+            for node in graph.nodes {
+                h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); FNV64.combineAll(node.dependsOn, into: &h)
+            }
+        } else {
+            h.combine(byte: 0)
         }
+        // Only when present, so queries without a key hash as they always did.
+        if let requestKey { h.combine(byte: 2); h.combine(requestKey) }
     }
 }
 
@@ -77,7 +83,7 @@ extension TaskStatusView {
     func hash(into h: inout FNV64) {
         switch self {
         case .pending: h.combine(byte: 1)
-        case .running: h.combine(byte: 2)
+        case .running(let epoch, let saved): h.combine(byte: 2); epoch.hash(into: &h); h.combine(saved)
         case .completed(let result): h.combine(byte: 3); h.combine(result)
         case .aborted(let reason): h.combine(byte: 4); h.combine(reason)
         case .nonExist: h.combine(byte: 5)
@@ -112,6 +118,7 @@ extension StoreRequest {
         case .createTask(let user, let type, let description, let request, let key):
             h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(request); h.combine(key)
         case .getTask(let task): h.combine(byte: 2); h.combine(task)
+        case .taskStatus(let task): h.combine(byte: 9); h.combine(task)
         case .claim(let task, let epoch, let region, let proxy):
             h.combine(byte: 3); h.combine(task); epoch.hash(into: &h); h.combine(region); h.combine(proxy)
         case .saveProgress(let task, let node, let epoch, let result, let digest):
@@ -141,6 +148,8 @@ extension StoreReply {
             h.combine(byte: 5); h.combine(records.count)
             for record in records { record.hash(into: &h) }
         case .failed(let reason): h.combine(byte: 6); h.combine(reason)
+        case .keyConflict(let task): h.combine(byte: 7); h.combine(task)
+        case .status(let status): h.combine(byte: 8); status.hash(into: &h)
         }
     }
 }

@@ -2,17 +2,22 @@ import FakeLLM
 import Foundation
 import Hummingbird
 
-/// The fake LLM as an OpenAI-compatible HTTP API: `POST /v1/chat/completions`, `GET /v1/models`,
-/// `GET /ready`. Errors use OpenAI's `{"error": {...}}` body.
+/// The fake LLM as an OpenAI-compatible HTTP API: `POST /v1/chat/completions` (with `n`,
+/// `stream`, `max_completion_tokens`, list-of-parts content and tool-call messages),
+/// `GET /v1/models`, `GET /v1/models/{id}`, `GET /ready`. Errors use OpenAI's `{"error": {...}}`.
 public struct FakeLLMRoutes: Sendable {
     public let live: LiveFakeLLM
-    /// How long a call the fake decided never to answer holds its connection before a 504.
+    /// How long a call the fake decided never to answer holds its connection before a 504,
+    /// at real speed; divided by `speedup` like every other delay.
     public let hangLimit: Duration
+    public let speedup: Int64
     public let bodyLimit: Int
 
-    public init(live: LiveFakeLLM, hangLimit: Duration = .seconds(300), bodyLimit: Int = 1 << 20) {
+    public init(live: LiveFakeLLM, hangLimit: Duration = .seconds(300), speedup: Int64 = 1, bodyLimit: Int = 1 << 20) {
+        precondition(speedup >= 1, "speedup must be at least 1, got \(speedup)")
         self.live = live
         self.hangLimit = hangLimit
+        self.speedup = speedup
         self.bodyLimit = bodyLimit
     }
 
@@ -21,8 +26,18 @@ public struct FakeLLMRoutes: Sendable {
         if withReady { router.get("/ready") { _, _ in jsonResponse(.ok, ["status": "ready"]) } }
         router.get("/v1/models") { _, _ in
             let model = await live.config.model
-            return jsonResponse(
-                .ok, ModelList(object: "list", data: [ModelCard(id: model, object: "model", created: 0, ownedBy: "agentos-sim")]))
+            return jsonResponse(.ok, ModelList(object: "list", data: [ModelCard(model)]))
+        }
+        router.get("/v1/models/:model") { _, context in
+            let model = await live.config.model
+            let asked = context.parameters.get("model") ?? ""
+            guard asked == model else {
+                return failureResponse(
+                    ChatFailure(
+                        status: 404,
+                        error: .init(message: "The model '\(asked)' does not exist", type: "invalid_request_error", param: "model", code: "model_not_found")))
+            }
+            return jsonResponse(.ok, ModelCard(model))
         }
         router.post("/v1/chat/completions") { request, _ in
             var request = request
@@ -36,27 +51,114 @@ public struct FakeLLMRoutes: Sendable {
                 return failureResponse(
                     ChatFailure(status: 413, error: .init(message: "request body exceeds \(bodyLimit) bytes", type: "invalid_request_error")))
             }
-            switch await live.submit(chat) {
-            case .rejected(let failure):
-                return failureResponse(failure)
-            case .scheduled(let id, let at, let outcome):
-                try? await Task.sleep(for: await live.delay(until: at))
-                await live.finish(id: id)
+            if let invalid = chat.validationError() { return failureResponse(invalid) }
+            // `n` choices are n sequences to the server: each takes its own slot, as in vLLM.
+            var one = chat
+            one.n = nil
+            one.stream = nil
+            let single = one
+            let outcomes = await withTaskGroup(of: (Int, ChatOutcome?).self) { group in
+                for index in 0..<chat.choiceCount { group.addTask { (index, await complete(single)) } }
+                var all: [(Int, ChatOutcome?)] = []
+                for await outcome in group { all.append(outcome) }
+                return all.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            var merged: ChatResponse?
+            for outcome in outcomes {
                 switch outcome {
-                case .success(var response)?:
-                    // Served for real, `created` is a Unix timestamp as OpenAI's is.
-                    response.created = Int64(Date().timeIntervalSince1970)
-                    return jsonResponse(.ok, response)
                 case .failure(let failure)?: return failureResponse(failure)
                 case nil:
-                    // The fake chose never to answer: hold the connection as a hung server does.
-                    try? await Task.sleep(for: hangLimit)
-                    return failureResponse(
-                        ChatFailure(status: 504, error: .init(message: "the model did not answer", type: "timeout")))
+                    return failureResponse(ChatFailure(status: 504, error: .init(message: "the model did not answer", type: "timeout")))
+                case .success(let response)?:
+                    if merged == nil {
+                        merged = response
+                    } else {
+                        var choice = response.choices[0]
+                        choice.index = merged!.choices.count
+                        merged!.choices.append(choice)
+                        merged!.usage.completionTokens += response.usage.completionTokens
+                        merged!.usage.totalTokens += response.usage.completionTokens
+                    }
                 }
             }
+            // Served for real, `created` is a Unix timestamp as OpenAI's is.
+            merged!.created = Int64(Date().timeIntervalSince1970)
+            return chat.stream == true ? Self.streamed(merged!) : jsonResponse(.ok, merged!)
         }
     }
+
+    /// One call through the endpoint model: waits for its slot and its service time; nil if the
+    /// fake chose never to answer (after holding the connection for the hang limit).
+    private func complete(_ chat: ChatRequest) async -> ChatOutcome? {
+        switch await live.submit(chat) {
+        case .rejected(let failure):
+            return .failure(failure)
+        case .scheduled(let id, let at, let outcome):
+            try? await Task.sleep(for: await live.delay(until: at))
+            await live.finish(id: id)
+            if outcome == nil { try? await Task.sleep(for: hangLimit / Int(clamping: speedup)) }
+            return outcome
+        }
+    }
+
+    /// The response as OpenAI streams it: server-sent events of `chat.completion.chunk`
+    /// objects (a role delta, content deltas of a few words, a final delta with the finish
+    /// reason, per choice), then `data: [DONE]`.
+    static func streamed(_ response: ChatResponse) -> Response {
+        var events = ""
+        func event(_ choice: Int, _ delta: StreamChunk.Delta, _ finish: String?) {
+            let chunk = StreamChunk(
+                id: response.id, object: "chat.completion.chunk", created: response.created, model: response.model,
+                choices: [.init(index: choice, delta: delta, finishReason: finish)])
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            events += "data: \(String(decoding: (try? encoder.encode(chunk)) ?? Data(), as: UTF8.self))\n\n"
+        }
+        for choice in response.choices {
+            event(choice.index, .init(role: "assistant", content: ""), nil)
+            var piece = ""
+            for character in choice.message.content {
+                piece.append(character)
+                if character == " " || character == "\n", piece.count >= 16 {
+                    event(choice.index, .init(role: nil, content: piece), nil)
+                    piece = ""
+                }
+            }
+            if !piece.isEmpty { event(choice.index, .init(role: nil, content: piece), nil) }
+            event(choice.index, .init(role: nil, content: nil), choice.finishReason)
+        }
+        events += "data: [DONE]\n\n"
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(string: events)))
+    }
+}
+
+struct StreamChunk: Encodable {
+    struct Delta: Encodable {
+        let role: String?
+        let content: String?
+    }
+    struct Choice: Encodable {
+        let index: Int
+        let delta: Delta
+        let finishReason: String?
+        enum CodingKeys: String, CodingKey {
+            case index, delta
+            case finishReason = "finish_reason"
+        }
+        // `finish_reason` is present (null) on every chunk, as OpenAI sends it.
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(index, forKey: .index)
+            try container.encode(delta, forKey: .delta)
+            try container.encode(finishReason, forKey: .finishReason)
+        }
+    }
+    let id: String
+    let object: String
+    let created: Int64
+    let model: String
+    let choices: [Choice]
 }
 
 struct ModelList: Encodable {
@@ -69,6 +171,13 @@ struct ModelCard: Encodable {
     let object: String
     let created: Int
     let ownedBy: String
+
+    init(_ model: String) {
+        id = model
+        object = "model"
+        created = 0
+        ownedBy = "agentos-sim"
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, object, created

@@ -2,12 +2,16 @@ import Core
 import FakeLLM
 import Foundation
 import Hummingbird
+import HTTPTypes
+import ServiceLifecycle
 import Logging
 import NIOCore
 
 /// What one `agentos serve` process runs.
 public struct ServeOptions: Sendable {
     public var host: String
+    /// The public listener: the client API (if this process hosts the gateway), the fake LLM
+    /// (if it hosts `fake-llm`), `/ready` and `/metrics`.
     public var port: Int
     public var layout: ClusterLayout
     /// The roles this process hosts; `fake-llm` adds the embedded fake LLM.
@@ -22,10 +26,14 @@ public struct ServeOptions: Sendable {
     public var fakeLLMSeed: UInt64
     public var speedup: Int64
     public var bodyLimit: Int
+    /// The cluster secret for the role plane; required when roles live in other processes.
+    public var auth: RolePlaneAuth?
+    public var limits: ListenerLimits
 
     public init(
         host: String, port: Int, layout: ClusterLayout, roles: [Address], dataDirectory: String, llmURL: String?, llmModel: String,
-        llmKey: String?, fakeLLM: FakeLLMConfig, fakeLLMSeed: UInt64, speedup: Int64, bodyLimit: Int = 1 << 20
+        llmKey: String?, fakeLLM: FakeLLMConfig, fakeLLMSeed: UInt64, speedup: Int64, bodyLimit: Int = 1 << 20, auth: RolePlaneAuth? = nil,
+        limits: ListenerLimits = ListenerLimits()
     ) {
         self.host = host
         self.port = port
@@ -39,6 +47,14 @@ public struct ServeOptions: Sendable {
         self.fakeLLMSeed = fakeLLMSeed
         self.speedup = speedup
         self.bodyLimit = bodyLimit
+        self.auth = auth
+        self.limits = limits
+    }
+
+    /// Whether some role lives in another process, so this one needs the role plane.
+    var needsRolePlane: Bool {
+        let hosted = Set(roles)
+        return layout.roleNames.contains { !hosted.contains($0) }
     }
 }
 
@@ -47,61 +63,71 @@ public struct ServeError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Builds and runs one process of the real shell: the roles it hosts, their HTTP endpoints,
-/// the gateway's client API, the fake LLM, `/ready` and `/metrics`.
+/// What a started process tells its caller.
+public struct ServeReady: Sendable {
+    public let port: Int
+    /// The role plane's port, when this process has one.
+    public let rolePlanePort: Int?
+}
+
+/// Builds and runs one process of the real shell: the roles it hosts, each in its own mailbox;
+/// the public listener (client API, fake LLM, `/ready`, `/metrics`); and, when roles are split
+/// over processes, the authenticated role-plane listener. Both listeners run as services of one
+/// service group, so SIGTERM or SIGINT drains them and stops the roles.
 public enum ServeHost {
-    public static func run(_ options: ServeOptions, logger: Logger, onReady: @escaping @Sendable (Int) -> Void) async throws {
+    public static func run(_ options: ServeOptions, logger: Logger, onReady: @escaping @Sendable (ServeReady) -> Void) async throws {
         if let problem = options.layout.problem() { throw ServeError("cluster layout: \(problem)") }
         let known = Set(options.layout.roleNames + ["fake-llm"])
         for role in options.roles where !known.contains(role) {
             throw ServeError("unknown role '\(role)' (roles: \(options.layout.roleNames.joined(separator: ", ")), fake-llm)")
         }
+        var rolePlanePort: Int?
+        if options.needsRolePlane {
+            guard options.auth != nil else {
+                throw ServeError(
+                    "roles are split over processes, so the role plane needs the cluster secret: give --role-secret-file FILE or set AGENTOS_ROLE_SECRET")
+            }
+            guard let port = options.layout.rolePlanePort(for: options.roles) else {
+                throw ServeError("the cluster file gives no role-plane URL for this process's roles")
+            }
+            rolePlanePort = port
+        }
         let metrics = ServerMetrics()
-        let transport = Transport(urls: options.layout.urls, metrics: metrics, logger: logger)
+        let transport = Transport(urls: options.needsRolePlane ? options.layout.urls : [:], auth: options.auth, metrics: metrics, logger: logger)
         // Unique per start, so claims and idempotency keys of an earlier life are never reused.
         let incarnation = UInt32(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 100))
 
         // The LLM endpoint the proxies call.
         let llmURL = options.llmURL ?? (options.layout.urls["fake-llm"].map { "\($0)/v1/chat/completions" })
-        let hostsProxy = options.roles.contains { $0.hasPrefix("proxy-") }
-        if hostsProxy {
+        var llmClient: LLMClient?
+        if options.roles.contains(where: { options.layout.region(of: $0) != nil }) {
             guard let llmURL else { throw ServeError("proxies need an LLM: give --llm-url or a fake-llm URL in the cluster") }
+            // As wide as every hosted worker's concurrency, plus room for calls still closing.
+            let connections = options.layout.proxyNames.count * options.layout.workerSettings.concurrency + 16
             let client = LLMClient(
-                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(120), metrics: metrics, logger: logger)
+                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(300), connectionsMax: connections, metrics: metrics,
+                logger: logger)
             client.transport = transport
             transport.register("llm-1", client)
+            llmClient = client
         }
 
         var hosts: [Address: RoleHost] = [:]
         for role in options.roles where role != "fake-llm" {
-            hosts[role] = RoleHost(
+            let host = RoleHost(
                 address: role, incarnation: incarnation, machine: try machine(for: role, options: options, incarnation: incarnation), transport: transport,
                 metrics: metrics, logger: logger)
+            hosts[role] = host
+            transport.register(role, host)
         }
 
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/ready") { _, _ in
             jsonResponse(.ok, ReadyBody(status: "ready", roles: options.roles.sorted()))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
-        }
-        let roleHosts = hosts
-        router.post("/v1/core/:address") { request, context in
-            var request = request
-            guard let address = context.parameters.get("address"), let host = roleHosts[address] else {
-                return jsonResponse(.notFound, APIError(success: false, err: "no such role in this process"))
-            }
-            do {
-                let body = try await request.collectBody(upTo: options.bodyLimit)
-                let envelope = try JSONDecoder().decode(Envelope.self, from: Data(buffer: body))
-                await host.receive(envelope)
-                return Response(status: .accepted)
-            } catch let error as DecodingError {
-                return jsonResponse(.badRequest, APIError(success: false, err: "not a core message: \(describe(error))"))
-            } catch {
-                return jsonResponse(.contentTooLarge, APIError(success: false, err: "body exceeds \(options.bodyLimit) bytes"))
-            }
         }
         if hosts["gateway"] != nil {
             let bridge = ClientBridge(address: "client-api-\(incarnation)", transport: transport, metrics: metrics)
@@ -109,21 +135,40 @@ public enum ServeHost {
             GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit).register(on: router)
         }
         if options.roles.contains("fake-llm") {
-            FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup))
+            FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup), speedup: options.speedup)
                 .register(on: router, withReady: false)
         }
 
+        let roleHosts = hosts
+        let startup = StartupGate(listeners: rolePlanePort == nil ? 1 : 2)
+        let boot: @Sendable (StartupGate.Listener, Int) async -> Void = { listener, port in
+            guard let ready = await startup.opened(listener, port: port) else { return }
+            // The roles start only once this process can take their peers' messages.
+            for role in options.layout.roleNames { roleHosts[role]?.boot() }
+            onReady(ready)
+        }
+        var services: [any Service] = []
+        if let rolePlanePort, let auth = options.auth {
+            let plane = Router()
+            plane.add(middleware: JSONErrorMiddleware())
+            RolePlaneRoutes(transport: transport, auth: auth, metrics: metrics, logger: logger).register(on: plane)
+            services.append(
+                Application(
+                    router: plane, server: options.limits.server(), configuration: options.limits.configuration(host: options.host, port: rolePlanePort),
+                    onServerRunning: { channel in await boot(.rolePlane, channel.localAddress?.port ?? rolePlanePort) }, logger: logger))
+        }
         let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "agentos"),
-            onServerRunning: { channel in
-                // The roles start only once this process can take their peers' messages.
-                for role in options.layout.roleNames { if let host = roleHosts[role] { await host.boot() } }
-                onReady(channel.localAddress?.port ?? options.port)
-            },
-            logger: logger)
-        try await app.runService()
-        for host in roleHosts.values { await host.stop() }
+            router: router, server: options.limits.server(), configuration: options.limits.configuration(host: options.host, port: options.port),
+            services: services,
+            onServerRunning: { channel in await boot(.public, channel.localAddress?.port ?? options.port) }, logger: logger)
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ServeError("cannot listen on \(options.host): a port is already in use (public \(options.port)\(rolePlanePort.map { ", role plane \($0)" } ?? ""))")
+        }
+        for host in roleHosts.values { host.stop() }
+        await llmClient?.shutdown()
+        await transport.shutdown()
     }
 
     static func machine(for role: Address, options: ServeOptions, incarnation: UInt32) throws -> any CoreMachine {
@@ -134,14 +179,77 @@ public enum ServeHost {
             let path = (options.dataDirectory as NSString).appendingPathComponent("agentos.sqlite")
             do { return StoreNode(store: try TaskStore(path: path)) } catch { throw ServeError("cannot open the store at \(path): \(error)") }
         case "gateway":
-            return Gateway(settings: GatewaySettings(regions: layout.regionNames), incarnation: incarnation)
+            var settings = GatewaySettings(regions: layout.regionNames)
+            if let openTasksMax = layout.openTasksMax { settings.openTasksMax = openTasksMax }
+            return Gateway(settings: settings, incarnation: incarnation)
         case let region where region.hasPrefix("region-"):
             return RegionalCoordinator(settings: RegionSettings(region: region), incarnation: incarnation)
         default:
             guard let region = layout.region(of: role) else { throw ServeError("role '\(role)' is not in the layout") }
-            let worker = LLMWorkerSettings(scheduling: layout.scheduling)
-            let settings = ProxySettings(proxy: role, region: region, llm: "llm-1", balancing: layout.balancing, voting: layout.voting, worker: worker)
+            let settings = ProxySettings(
+                proxy: role, region: region, llm: "llm-1", balancing: layout.balancing, voting: layout.voting, worker: layout.workerSettings)
             return AgentProxy(settings: settings, incarnation: incarnation)
+        }
+    }
+}
+
+/// Boots the roles once every listener of the process is up.
+actor StartupGate {
+    enum Listener { case `public`, rolePlane }
+    private var waiting: Int
+    private var ports: [Listener: Int] = [:]
+
+    init(listeners: Int) { waiting = listeners }
+
+    /// The ports, once the last listener opened; nil before (and after, on a restart of one).
+    func opened(_ listener: Listener, port: Int) -> ServeReady? {
+        guard ports[listener] == nil else { return nil }
+        ports[listener] = port
+        waiting -= 1
+        guard waiting == 0 else { return nil }
+        return ServeReady(port: ports[.public] ?? 0, rolePlanePort: ports[.rolePlane])
+    }
+}
+
+/// The role plane: `POST /v1/core/messages` with a batch of addressed envelopes, signed with
+/// the cluster secret. Unsigned, badly signed or stale requests get 401 and change nothing.
+struct RolePlaneRoutes {
+    let transport: Transport
+    let auth: RolePlaneAuth
+    let metrics: ServerMetrics
+    let logger: Logger
+    /// Batches carry up to `Link.batchMax` messages with prompts inside: far above the client API's limit.
+    let bodyLimit = 64 << 20
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post("/v1/core/messages") { request, _ in
+            var request = request
+            let body: Data
+            do {
+                body = Data(buffer: try await request.collectBody(upTo: bodyLimit))
+            } catch {
+                return jsonResponse(.contentTooLarge, APIError(success: false, err: "the body exceeds \(bodyLimit) bytes"))
+            }
+            let verdict = auth.verify(request.headers[HTTPField.Name(RolePlaneAuth.header)!], body: body, now: RolePlaneAuth.now())
+            guard verdict == .valid else {
+                metrics.rolePlaneRefused.increment()
+                logger.warning("role-plane request refused", metadata: ["verdict": "\(verdict)"])
+                return jsonResponse(.unauthorized, APIError(success: false, err: "role-plane requests must carry a valid \(RolePlaneAuth.header)"))
+            }
+            let batch: [AddressedEnvelope]
+            do {
+                batch = try JSONDecoder().decode([AddressedEnvelope].self, from: body)
+            } catch let error as DecodingError {
+                return jsonResponse(.badRequest, APIError(success: false, err: "not a batch of core messages: \(describe(error))"))
+            }
+            for envelope in batch {
+                if transport.hosts(envelope.to) {
+                    transport.send(envelope.message, from: envelope.from, to: envelope.to)
+                } else {
+                    metrics.dropped(reason: "not_hosted_here")
+                }
+            }
+            return Response(status: .accepted)
         }
     }
 }

@@ -9,6 +9,7 @@ actor ClientBridge: LocalEndpoint {
     enum Answer: Sendable {
         case submitted(TaskID)
         case rejected(String)
+        case busy(retryAfter: Nanos, reason: String)
         case status(TaskStatusView)
         case timedOut
     }
@@ -23,11 +24,19 @@ actor ClientBridge: LocalEndpoint {
     private var acknowledgedAt: [TaskID: ContinuousClock.Instant] = [:]
     private let metrics: ServerMetrics?
 
-    init(address: Address, transport: Transport, metrics: ServerMetrics? = nil, timeout: Duration = .seconds(15)) {
+    init(address: Address, transport: Transport, metrics: ServerMetrics? = nil, timeout: Duration = .seconds(30)) {
         self.address = address
         self.transport = transport
         self.metrics = metrics
         self.timeout = timeout
+    }
+
+    private var nextKey: UInt64 = 0
+
+    /// An idempotency key for a query that came without one: unique to this process's life.
+    func makeRequestKey() -> String {
+        nextKey += 1
+        return "\(address)-\(nextKey)"
     }
 
     func submit(_ query: Query) async -> Answer {
@@ -59,7 +68,7 @@ actor ClientBridge: LocalEndpoint {
         let timeout = self.timeout
         return await withCheckedContinuation { continuation in
             waiting[id] = continuation
-            Task { await transport.send(message, from: address, to: "gateway") }
+            transport.send(message, from: address, to: "gateway")
             Task { [weak self] in
                 try? await Task.sleep(for: timeout)
                 await self?.answer(id, .timedOut)
@@ -71,12 +80,16 @@ actor ClientBridge: LocalEndpoint {
         waiting.removeValue(forKey: id)?.resume(returning: answer)
     }
 
-    nonisolated func deliver(_ envelope: Envelope) async {
+    nonisolated func deliver(_ envelope: Envelope) {
+        let answer: Answer
+        let id: UInt64
         switch envelope.message {
-        case .submitted(let id, let task): await answer(id, .submitted(task))
-        case .submitRejected(let id, let reason): await answer(id, .rejected(reason))
-        case .statusReply(let id, let status): await answer(id, .status(status))
-        default: break
+        case .submitted(let request, let task): (id, answer) = (request, .submitted(task))
+        case .submitRejected(let request, let reason): (id, answer) = (request, .rejected(reason))
+        case .submitBusy(let request, let retryAfter, let reason): (id, answer) = (request, .busy(retryAfter: retryAfter, reason: reason))
+        case .statusReply(let request, let status): (id, answer) = (request, .status(status))
+        default: return
         }
+        Task { await self.answer(id, answer) }
     }
 }

@@ -8,6 +8,10 @@ import NIOCore
 /// The LLM endpoint as the proxies see it (`llm-1`): turns each `llmRequest` into an
 /// OpenAI-compatible chat-completions call and answers with an `llmReply`. The key comes from
 /// an environment variable and is never logged.
+///
+/// Its own HTTP client, with a connection pool as wide as the calls the workers may have in
+/// flight: LLM calls last seconds, and sharing a small pool with anything else makes everything
+/// else wait behind them (the cause of the real shell's order-of-magnitude slowdown).
 final class LLMClient: LocalEndpoint, @unchecked Sendable {
     // Immutable after init, except `transport`, set once before any traffic.
     let url: String
@@ -17,20 +21,30 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
     weak var transport: Transport?
     let metrics: ServerMetrics
     let logger: Logger
+    let client: HTTPClient
 
-    init(url: String, model: String, apiKey: String?, timeout: TimeAmount, metrics: ServerMetrics, logger: Logger) {
+    init(url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, metrics: ServerMetrics, logger: Logger) {
         self.url = url
         self.model = model
         self.apiKey = apiKey
         self.timeout = timeout
         self.metrics = metrics
         self.logger = logger
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsMax
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func deliver(_ envelope: Envelope) async {
+    func deliver(_ envelope: Envelope) {
         guard case .llmRequest(let request) = envelope.message else { return }
-        let result = await call(request)
-        await transport?.send(.llmReply(LLMReply(id: request.id, result: result)), from: "llm-1", to: envelope.from)
+        Task {
+            let result = await call(request)
+            transport?.send(.llmReply(LLMReply(id: request.id, result: result)), from: "llm-1", to: envelope.from)
+        }
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
     }
 
     func call(_ request: LLMRequest) async -> LLMReply.Result {
@@ -46,7 +60,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
             http.headers.add(name: "Content-Type", value: "application/json")
             if let apiKey { http.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
             http.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(chat)))
-            let response = try await HTTPClient.shared.execute(http, timeout: timeout)
+            let response = try await client.execute(http, timeout: timeout)
             let body = Data(buffer: try await response.body.collect(upTo: 8 << 20))
             if response.status == .ok, let decoded = try? JSONDecoder().decode(ChatResponse.self, from: body) {
                 return .text(decoded.content)

@@ -1,75 +1,98 @@
 import Core
+import Dispatch
 import FakeLLM
 import Foundation
 import Logging
 
-/// Runs one Core role for real: the same state machine as in the simulator, fed by HTTP
-/// deliveries and real timers, its sends handed to the transport.
-public actor RoleHost {
+/// Runs one Core role for real: the same state machine as in the simulator, with the same
+/// delivery model. Each role owns one serial dispatch queue, its mailbox: inputs are handled
+/// one at a time in arrival order, and a sender's messages to it arrive in the order sent.
+/// The queue is a dispatch thread, not Swift's cooperative pool, so the store's blocking SQLite
+/// writes (with fsync) never stall the HTTP server or the other roles.
+public final class RoleHost: LocalEndpoint, @unchecked Sendable {
     public let address: Address
     public let incarnation: UInt32
+    // Everything below is touched only on `queue`.
     private var machine: any CoreMachine
     private var random: SeededSource
+    private var timers: [CoreTimer: UInt64] = [:]
+    private var nextGeneration: UInt64 = 0
+    private var stopped = false
+
+    private let queue: DispatchQueue
     private let transport: Transport
     private let metrics: ServerMetrics
     private let logger: Logger
     private let start = ContinuousClock.now
-    private var timers: [CoreTimer: (generation: UInt64, task: Task<Void, Never>)] = [:]
-    private var nextGeneration: UInt64 = 0
+    /// Inputs waiting in the mailbox; past `mailboxMax` new messages are dropped, as a full
+    /// socket buffer drops them (the roles' retries cover loss).
+    private let pending = LockedCounter()
+    private let mailboxMax: Int
 
-    init(address: Address, incarnation: UInt32, machine: any CoreMachine, transport: Transport, metrics: ServerMetrics, logger: Logger) {
+    init(
+        address: Address, incarnation: UInt32, machine: any CoreMachine, transport: Transport, metrics: ServerMetrics, logger: Logger,
+        mailboxMax: Int = 65_536
+    ) {
         self.address = address
         self.incarnation = incarnation
         self.machine = machine
         self.transport = transport
         self.metrics = metrics
         self.logger = logger
+        self.mailboxMax = mailboxMax
+        queue = DispatchQueue(label: "agentos.role.\(address)")
         random = SeededSource(seed: UInt64(incarnation) << 32 ^ StableDigest.of(address))
     }
 
-    func nanos() -> Nanos {
+    private func nanos() -> Nanos {
         let elapsed = ContinuousClock.now - start
         return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }
 
-    public func boot() { deliver(.start) }
+    public func boot() { enqueue(.start, droppable: false) }
 
-    public func receive(_ envelope: Envelope) { deliver(.message(from: envelope.from, envelope.message)) }
+    /// A message from another role: queued behind the ones before it.
+    func deliver(_ envelope: Envelope) { enqueue(.message(from: envelope.from, envelope.message), droppable: true) }
 
-    /// Cancels every timer: the role stops acting (on shutdown).
+    /// Stops the role: queued inputs and armed timers are discarded (on shutdown).
     public func stop() {
-        for (_, timer) in timers { timer.task.cancel() }
-        timers = [:]
+        queue.sync { stopped = true }
     }
 
-    private func fire(_ timer: CoreTimer, generation: UInt64) {
-        guard timers[timer]?.generation == generation else { return }
-        timers[timer] = nil
-        deliver(.timer(timer))
+    private func enqueue(_ input: CoreInput, droppable: Bool) {
+        if droppable, pending.increment() > mailboxMax {
+            pending.decrement()
+            metrics.dropped(reason: "mailbox_full")
+            return
+        }
+        if !droppable { pending.incrementUnbounded() }
+        queue.async { [self] in
+            pending.decrement()
+            handle(input)
+        }
     }
 
-    private func deliver(_ input: CoreInput) {
+    private func handle(_ input: CoreInput) {
+        guard !stopped else { return }
         let context = CoreContext(now: nanos(), address: address, incarnation: incarnation)
         let effects = machine.handle(input, context: context, random: &random)
         for effect in effects {
             switch effect {
             case .send(let to, let message):
                 metrics.observeSend(message, from: address)
-                let transport = self.transport
-                let from = address
-                Task { await transport.send(message, from: from, to: to) }
+                transport.send(message, from: address, to: to)
             case .setTimer(let timer, let delay):
-                timers[timer]?.task.cancel()
                 nextGeneration += 1
                 let generation = nextGeneration
-                let task = Task { [weak self] in
-                    try? await Task.sleep(for: .nanoseconds(max(0, delay)))
-                    guard !Task.isCancelled else { return }
-                    await self?.fire(timer, generation: generation)
+                timers[timer] = generation
+                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay)))) { [self] in
+                    // Only the newest arming fires; a cancelled or moved timer is a no-op.
+                    guard !stopped, timers[timer] == generation else { return }
+                    timers[timer] = nil
+                    handle(.timer(timer))
                 }
-                timers[timer] = (generation, task)
             case .cancelTimer(let timer):
-                timers.removeValue(forKey: timer)?.task.cancel()
+                timers[timer] = nil
             case .observe(let observation):
                 metrics.observe(observation)
                 if case .ownerFenced(let task, let epoch, let current) = observation {
@@ -77,5 +100,33 @@ public actor RoleHost {
                 }
             }
         }
+    }
+}
+
+/// A counter shared between threads.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    /// Adds one and returns the new value.
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+
+    func incrementUnbounded() { _ = increment() }
+
+    func decrement() {
+        lock.lock()
+        value -= 1
+        lock.unlock()
+    }
+
+    var current: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
     }
 }

@@ -5,7 +5,6 @@ import Prometheus
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let messages: Counter
-    let dropped: Counter
     let writesApplied: Counter
     let writesRejectedStale: Counter
     let writesRejectedOther: Counter
@@ -16,10 +15,11 @@ public final class ServerMetrics: Sendable {
     let llmErrors: Counter
     let llmLatency: DurationHistogram
     let taskLatency: DurationHistogram
+    let rolePlaneRefused: Counter
+    let queriesRefusedBusy: Counter
 
     public init() {
         messages = registry.makeCounter(name: "agentos_messages_sent_total", help: "Role-to-role messages sent")
-        dropped = registry.makeCounter(name: "agentos_messages_dropped_total", help: "Messages that could not be delivered")
         writesApplied = registry.makeCounter(name: "agentos_store_writes_applied_total", help: "Store writes applied")
         writesRejectedStale = registry.makeCounter(
             name: "agentos_store_writes_rejected_stale_total", help: "Store writes rejected for a stale epoch (fenced writers)")
@@ -27,12 +27,23 @@ public final class ServerMetrics: Sendable {
         ownersFenced = registry.makeCounter(name: "agentos_owners_fenced_total", help: "Task owners that stopped after a stale-epoch rejection")
         queriesAccepted = registry.makeCounter(name: "agentos_queries_accepted_total", help: "Client queries acknowledged")
         queriesRejected = registry.makeCounter(name: "agentos_queries_rejected_total", help: "Client queries refused")
+        rolePlaneRefused = registry.makeCounter(name: "agentos_role_plane_refused_total", help: "Role-plane requests refused for a missing or bad signature")
+        queriesRefusedBusy = registry.makeCounter(
+            name: "agentos_queries_refused_busy_total", help: "Client queries refused by admission control (503, nothing created)")
         llmCalls = registry.makeCounter(name: "agentos_llm_calls_total", help: "Chat-completions calls made")
         llmErrors = registry.makeCounter(name: "agentos_llm_errors_total", help: "Chat-completions calls that failed")
         let buckets: [Duration] = [.milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)]
         llmLatency = registry.makeDurationHistogram(name: "agentos_llm_latency_seconds", buckets: buckets, help: "Chat-completions latency")
         taskLatency = registry.makeDurationHistogram(
             name: "agentos_task_latency_seconds", buckets: buckets + [.seconds(900)], help: "Submit to final status, as clients saw it")
+    }
+
+    /// A message lost on its way: `link_full` (the queue to a peer process was full),
+    /// `peer_unreachable` (the peer did not take a batch), `mailbox_full` (a role's mailbox was
+    /// full), `no_route` (no URL for the address).
+    func dropped(reason: String, count: Int = 1) {
+        registry.makeCounter(name: "agentos_messages_dropped_total", labels: [("reason", reason)], help: "Messages that could not be delivered")
+            .increment(by: Int64(count))
     }
 
     /// Queue depth per proxy, from the workload each proxy reports in its heartbeats.
@@ -51,6 +62,7 @@ public final class ServerMetrics: Sendable {
         case .ownerFenced: ownersFenced.increment()
         case .taskAcknowledged: queriesAccepted.increment()
         case .queryRejected: queriesRejected.increment()
+        case .admissionRefused: queriesRefusedBusy.increment()
         default: break
         }
     }

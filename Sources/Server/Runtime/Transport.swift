@@ -1,59 +1,163 @@
 import AsyncHTTPClient
 import Core
+import DequeModule
 import Foundation
 import Logging
 import NIOCore
 
-/// Carries role-to-role messages: over HTTP to the process that hosts the receiver (Core's
-/// message encoding as the body), or straight to an adapter of this process (the LLM client,
-/// the gateway's client API).
+/// Carries role-to-role messages with the guarantees the simulator's network gives and the
+/// roles are written for (docs/ARCHITECTURE.md, "Links"): per ordered pair of roles, messages
+/// arrive in the order sent or not at all; any message may be lost; none is invented.
+///
+/// - A receiver in this process gets the message straight into its mailbox (no HTTP).
+/// - A receiver elsewhere is reached over its process's link: one bounded FIFO queue per
+///   destination process, drained by one sender that posts batches in order on the role plane,
+///   signed with the cluster secret. A full queue drops the new message (counted); a batch the
+///   peer did not take is dropped (counted), as a network would lose it.
 public final class Transport: @unchecked Sendable {
     // `local` is filled once while the process starts, before any message flows; read-only after.
     private let urls: [String: String]
     private var local: [Address: any LocalEndpoint] = [:]
-    private let timeout: TimeAmount
+    private let links: [String: Link]
     private let logger: Logger
     private let metrics: ServerMetrics
+    private let client: HTTPClient
 
-    init(urls: [String: String], timeout: TimeAmount = .seconds(5), metrics: ServerMetrics, logger: Logger) {
+    init(urls: [String: String], auth: RolePlaneAuth?, linkCapacity: Int = 8192, metrics: ServerMetrics, logger: Logger) {
         self.urls = urls
-        self.timeout = timeout
         self.metrics = metrics
         self.logger = logger
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(2), read: .seconds(10)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        var links: [String: Link] = [:]
+        for base in Set(urls.values) {
+            links[base] = Link(base: base, capacity: linkCapacity, client: client, auth: auth, metrics: metrics, logger: logger)
+        }
+        self.links = links
     }
 
     func register(_ address: Address, _ endpoint: any LocalEndpoint) {
         local[address] = endpoint
     }
 
-    /// Best effort, like a network: a message that cannot be delivered is dropped (and
-    /// counted); the roles' own retries and timeouts handle the rest.
-    func send(_ message: CoreMessage, from: Address, to: Address) async {
+    func hosts(_ address: Address) -> Bool { local[address] != nil }
+
+    /// Hands a message to its receiver's mailbox or link; never blocks.
+    func send(_ message: CoreMessage, from: Address, to: Address) {
         if let endpoint = local[to] {
-            await endpoint.deliver(Envelope(from: from, message: message))
+            endpoint.deliver(Envelope(from: from, message: message))
             return
         }
-        guard let base = urls[to] else {
-            metrics.dropped.increment()
+        guard let base = urls[to], let link = links[base] else {
+            metrics.dropped(reason: "no_route")
             logger.warning("message to an address with no URL dropped", metadata: ["to": "\(to)"])
             return
         }
-        do {
-            var request = HTTPClientRequest(url: "\(base)/v1/core/\(to)")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(Envelope(from: from, message: message))))
-            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
-            _ = try await response.body.collect(upTo: 1 << 16)
-            if response.status != .accepted { metrics.dropped.increment() }
-        } catch {
-            metrics.dropped.increment()
-            logger.debug("message not delivered", metadata: ["to": "\(to)", "error": "\(error)"])
-        }
+        link.enqueue(AddressedEnvelope(to: to, from: from, message: message))
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
     }
 }
 
-/// Something in this process that takes messages without HTTP.
+/// Something in this process that takes messages without HTTP. `deliver` never blocks: it
+/// queues the message (or starts the work it asks for) and returns.
 protocol LocalEndpoint: Sendable {
-    func deliver(_ envelope: Envelope) async
+    func deliver(_ envelope: Envelope)
+}
+
+/// One message on the role plane: Core's own message encoding, the sender and the receiver.
+public struct AddressedEnvelope: Codable, Sendable {
+    public var to: Address
+    public var from: Address
+    public var message: CoreMessage
+
+    public init(to: Address, from: Address, message: CoreMessage) {
+        self.to = to
+        self.from = from
+        self.message = message
+    }
+}
+
+/// The ordered, bounded queue to one peer process, and its single sender.
+final class Link: @unchecked Sendable {
+    let base: String
+    private let capacity: Int
+    private let client: HTTPClient
+    private let auth: RolePlaneAuth?
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    private let lock = NSLock()
+    private var queue: Deque<AddressedEnvelope> = []
+    private var draining = false
+    /// Messages per request: enough to amortise a round trip, small enough to stay far below
+    /// the role plane's body limit with the largest messages (prompts of a few hundred KB).
+    static let batchMax = 32
+
+    init(base: String, capacity: Int, client: HTTPClient, auth: RolePlaneAuth?, metrics: ServerMetrics, logger: Logger) {
+        self.base = base
+        self.capacity = capacity
+        self.client = client
+        self.auth = auth
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func enqueue(_ envelope: AddressedEnvelope) {
+        lock.lock()
+        guard queue.count < capacity else {
+            lock.unlock()
+            metrics.dropped(reason: "link_full")
+            return
+        }
+        queue.append(envelope)
+        let start = !draining
+        draining = true
+        lock.unlock()
+        if start { Task { await self.drain() } }
+    }
+
+    private func takeBatch() -> [AddressedEnvelope] {
+        lock.lock()
+        defer { lock.unlock() }
+        let count = min(queue.count, Self.batchMax)
+        let batch = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        if batch.isEmpty { draining = false }
+        return batch
+    }
+
+    private func drain() async {
+        while true {
+            let batch = takeBatch()
+            if batch.isEmpty { return }
+            if await !post(batch) {
+                metrics.dropped(reason: "peer_unreachable", count: batch.count)
+                // The peer is down or refusing: wait a moment instead of spinning on it.
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    private func post(_ batch: [AddressedEnvelope]) async -> Bool {
+        do {
+            let body = try JSONEncoder().encode(batch)
+            var request = HTTPClientRequest(url: "\(base)/v1/core/messages")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let auth { request.headers.add(name: RolePlaneAuth.header, value: auth.sign(body, at: RolePlaneAuth.now())) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 16)
+            if response.status == .unauthorized {
+                logger.error("the peer refused our role-plane signature: do the processes share the same secret?", metadata: ["peer": "\(base)"])
+            }
+            return response.status == .accepted
+        } catch {
+            logger.debug("batch not delivered", metadata: ["peer": "\(base)", "error": "\(error)"])
+            return false
+        }
+    }
 }

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import NIOCore
+import NIOHTTPTypes
+
+/// Limits every listener applies, so slow or abusive clients cannot hold the server.
+public struct ListenerLimits: Sendable {
+    /// A connection that sends nothing (or never finishes a request's head) is closed after this.
+    public var headerTimeout: Duration
+    /// A request whose body is not complete this long after its head is cut.
+    public var bodyTimeout: Duration
+    /// Connections open at once; past it the listener stops accepting until some close.
+    public var connectionsMax: Int
+
+    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), connectionsMax: Int = 2048) {
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.connectionsMax = connectionsMax
+    }
+
+    func server() -> HTTPServerBuilder {
+        let body = TimeAmount.nanoseconds(Int64(bodyTimeout.components.seconds) * 1_000_000_000 + bodyTimeout.components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount.nanoseconds(Int64(headerTimeout.components.seconds) * 1_000_000_000 + headerTimeout.components.attoseconds / 1_000_000_000)
+        return .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limit: body)], idleTimeout: idle))
+    }
+
+    func configuration(host: String, port: Int) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: .hostname(host, port: port), serverName: "agentos", availableConnectionsDelegate: MaximumAvailableConnections(connectionsMax))
+    }
+}
+
+/// Closes a connection whose request body does not arrive in time (a slow-loris body); the
+/// listener's idle timeout covers connections that never complete a request head.
+final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    let limit: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(limit: TimeAmount) { self.limit = limit }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            deadline?.cancel()
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: limit) { bound.value.close(promise: nil) }
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
+
+/// Every error answer is a JSON body, unknown routes and wrong methods included: OpenAI's
+/// `{"error": {...}}` under `/v1/`, the seed's `{"success": false, "err": ...}` elsewhere.
+public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let message: String
+            switch error.status {
+            case .notFound: message = "no route \(request.method) \(request.uri.path)"
+            case .methodNotAllowed: message = "method \(request.method) is not allowed on \(request.uri.path)"
+            case .contentTooLarge: message = "the body is too large"
+            default: message = error.body ?? error.status.reasonPhrase
+            }
+            if request.uri.path.hasPrefix("/v1/") {
+                let type = error.status.code == 404 ? "invalid_request_error" : "server_error"
+                return jsonResponse(error.status, ErrorBody(error: .init(message: message, type: type, code: error.status.code == 404 ? "not_found" : nil)))
+            }
+            return jsonResponse(error.status, APIError(success: false, err: message))
+        }
+    }
+
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            let message: String
+            let type: String
+            let code: String?
+        }
+        let error: Detail
+    }
+}
