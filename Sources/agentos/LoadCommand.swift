@@ -2,6 +2,8 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Scenarios
+import Sim
 
 /// The seed README's testing client against a real gateway URL.
 struct LoadCommand: AsyncParsableCommand {
@@ -40,17 +42,24 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Seconds between status polls (the seed's 3).") var poll = 3.0
     @Option(help: "Seconds a task may take before it counts as timed out.") var timeout = 900.0
     @Flag(help: "Print the report as JSON.") var json = false
+    @Option(help: "Send the arrivals a simulated client draws with this seed (the same pattern and rate), so a real run and `agentos run --seed` see the same schedule.")
+    var arrivalsSeed: UInt64?
+    @Option(help: "The server's --speedup: gaps and polls are divided by it and latencies reported multiplied by it, in the cluster's own time.")
+    var speedup = 1.0
 
     func validate() throws {
         guard requests >= 1 else { throw ValidationError("--requests must be at least 1") }
         guard intervalMin >= 0, intervalMin <= intervalMax else { throw ValidationError("need 0 <= --interval-min <= --interval-max") }
         guard batch >= 1, batchMin >= 1, batchMin <= batchMax else { throw ValidationError("batch sizes must be at least 1, min <= max") }
         guard rate > 0, poll > 0, timeout > 0 else { throw ValidationError("--rate, --poll and --timeout must be positive") }
+        guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
+        if arrivalsSeed != nil, pattern == .poisson, (rate * 3600).rounded() < 1 { throw ValidationError("--rate is below one arrival per hour") }
         guard URL(string: url)?.scheme == "http" || URL(string: url)?.scheme == "https" else { throw ValidationError("--url must be http(s)://host:port") }
     }
 
-    /// The bursts: how many requests, after what gap.
+    /// The bursts: how many requests, after what gap (seconds of the cluster's own time).
     func plan() -> [(gap: Double, size: Int)] {
+        if let arrivalsSeed { return simulatedPlan(seed: arrivalsSeed) }
         var bursts: [(Double, Int)] = []
         var sent = 0
         while sent < requests {
@@ -71,6 +80,22 @@ struct LoadCommand: AsyncParsableCommand {
             sent += min(size, requests - sent)
         }
         return bursts
+    }
+
+    /// The simulator's draw of the same pattern for `client-1` of a run with `seed`.
+    func simulatedPlan(seed: UInt64) -> [(gap: Double, size: Int)] {
+        func duration(_ seconds: Double) -> SimDuration { SimDuration(nanoseconds: Int64(seconds * 1e9)) }
+        let simulated: ClientPattern
+        switch pattern {
+        case .sendAll: simulated = .sendAll
+        case .sendInInterval: simulated = .sendInInterval(min: duration(intervalMin), max: duration(intervalMax))
+        case .sendBatchInterval: simulated = .sendBatchInterval(min: duration(intervalMin), max: duration(intervalMax), batch: batch)
+        case .sendDynamicBatchInterval:
+            simulated = .sendDynamicBatchInterval(min: duration(intervalMin), max: duration(intervalMax), batchMin: batchMin, batchMax: batchMax)
+        case .poisson: simulated = .poisson(perHour: Int((rate * 3600).rounded()))
+        }
+        let workload = Workload(clients: 1, requestsPerClient: requests, pattern: simulated)
+        return ClientArrivals.plan(workload, client: "client-1", seed: seed).map { (Double($0.gap.nanoseconds) / 1e9, $0.requests.count) }
     }
 
     func query(_ index: Int, run: String) -> [String: Any] {
@@ -96,7 +121,7 @@ struct LoadCommand: AsyncParsableCommand {
         await withTaskGroup(of: Void.self) { group in
             var index = 0
             for burst in bursts {
-                if burst.gap > 0 { try? await Task.sleep(for: .milliseconds(Int64(burst.gap * 1000))) }
+                if burst.gap > 0 { try? await Task.sleep(for: .milliseconds(Int64(burst.gap * 1000 / speedup))) }
                 for _ in 0..<burst.size {
                     let body = query(index, run: runID)
                     index += 1
@@ -105,7 +130,8 @@ struct LoadCommand: AsyncParsableCommand {
             }
         }
         let wall = ContinuousClock.now - started
-        let report = await tracker.report(wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18)
+        let report = await tracker.report(
+            wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18, timeScale: speedup)
         if json { printJSON(report) } else { report.print() }
         if report.completed < report.requests { throw ExitCode(ExitStatus.failed) }
     }
@@ -114,9 +140,10 @@ struct LoadCommand: AsyncParsableCommand {
     /// its status until it is final. Latency counts from the first attempt.
     func runOne(base: String, body: [String: Any], client: HTTPClient) async -> LoadOutcome {
         let started = ContinuousClock.now
+        // In the cluster's own time: real seconds times the speedup.
         func seconds() -> Double {
             let elapsed = ContinuousClock.now - started
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * speedup
         }
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { return .failed("cannot encode the query") }
         var task: Int?
@@ -133,14 +160,14 @@ struct LoadCommand: AsyncParsableCommand {
             case 429, 503:
                 // Full or slow: nothing was created under a fresh key, or the key finds what was.
                 lastError = "HTTP \(submitted.status): \(submitted.json?["err"] as? String ?? "?")"
-                try? await Task.sleep(for: .seconds(submitted.retryAfter ?? 1))
+                try? await Task.sleep(for: .milliseconds(Int64(Double((submitted.retryAfter ?? 1) * 1000) / speedup)))
             default:
                 return .failed("rejected (HTTP \(submitted.status)): \(submitted.json?["err"] as? String ?? "?")")
             }
         }
         guard let task else { return .failed("not accepted within \(Int(timeout)) s (\(lastError))") }
         while seconds() < timeout {
-            try? await Task.sleep(for: .milliseconds(Int64(poll * 1000)))
+            try? await Task.sleep(for: .milliseconds(Int64(poll * 1000 / speedup)))
             guard let status = try? await http("GET", "\(base)/task/status?task_id=\(task)", body: nil, client: client) else { continue }
             switch status.json?["status"] as? String {
             case "completed": return .completed(latency: seconds())
@@ -193,7 +220,7 @@ actor LoadTracker {
         bar.update(latencies.count + aborted.count + failures.count, note: "\(aborted.count + failures.count) not completed")
     }
 
-    func report(wallSeconds: Double) -> LoadReport {
+    func report(wallSeconds: Double, timeScale: Double) -> LoadReport {
         bar.finish()
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double? {
@@ -202,8 +229,8 @@ actor LoadTracker {
         return LoadReport(
             requests: total, completed: latencies.count, aborted: aborted.count, failed: failures.count,
             mean: sorted.isEmpty ? nil : sorted.reduce(0, +) / Double(sorted.count), p50: percentile(0.5),
-            p90: percentile(0.9), p99: percentile(0.99), max: sorted.last, throughputPerMinute: Double(latencies.count) / wallSeconds * 60,
-            wallSeconds: wallSeconds, failures: Array((aborted + failures).prefix(20)))
+            p90: percentile(0.9), p99: percentile(0.99), max: sorted.last, throughputPerMinute: Double(latencies.count) / (wallSeconds * timeScale) * 60,
+            wallSeconds: wallSeconds, latencies: sorted, failures: Array((aborted + failures).prefix(20)))
     }
 }
 
@@ -219,6 +246,8 @@ struct LoadReport: Encodable {
     let max: Double?
     let throughputPerMinute: Double
     let wallSeconds: Double
+    /// Every completed task's latency, sorted (for comparisons).
+    let latencies: [Double]
     let failures: [String]
 
     func print() {

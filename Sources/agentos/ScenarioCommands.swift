@@ -35,20 +35,25 @@ func printReport(_ report: RunReport, wall: Double?, replay: String) {
     print(line)
     print("liveness: \(report.livenessConverged ? "converged" : "did not converge")")
     print("hash: \(report.hash)")
-    print("checks: \(report.checks.filter(\.passed).count) of \(report.checks.count) passed")
-    for check in report.checks {
-        let verdict = check.passed ? (check.ran ? "pass" : "skip") : "FAIL"
-        let name = "\(check.invariant) \(check.name)".padding(toLength: 26, withPad: " ", startingAt: 0)
-        print("  \(name) \(verdict)  \(check.evidence)")
-    }
+    printChecks(report.checks, violations: report.violations)
     if report.passed {
         print("result: PASS")
     } else {
         print("result: FAIL, \(report.violations.count) violation(s)")
-        for violation in report.violations.prefix(20) { print("  \(violation)") }
-        if report.violations.count > 20 { print("  ... and \(report.violations.count - 20) more") }
         print("replay: \(replay)")
     }
+}
+
+/// Every checker's verdict, then the first violations.
+func printChecks(_ checks: [CheckVerdict], violations: [Violation]) {
+    print("checks: \(checks.filter { $0.passed && $0.ran }.count) of \(checks.count) passed\(checks.contains { !$0.ran } ? ", \(checks.filter { !$0.ran }.count) skipped" : "")")
+    for check in checks {
+        let verdict = check.passed ? (check.ran ? "pass" : "skip") : "FAIL"
+        let name = "\(check.invariant) \(check.name)".padding(toLength: 26, withPad: " ", startingAt: 0)
+        print("  \(name) \(verdict)  \(check.evidence)")
+    }
+    for violation in violations.prefix(20) { print("  \(violation)") }
+    if violations.count > 20 { print("  ... and \(violations.count - 20) more") }
 }
 
 struct RunCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Core
 import FakeLLM
 import Foundation
 import Logging
+import Scenarios
 import Server
 
 extension SchedulingPolicy: ExpressibleByArgument {}
@@ -31,10 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int = 8000
 
     @Option(help: "Regions (single-process mode).")
-    var regions = 2
+    var regions = Topology.serveDefault.regions
 
     @Option(help: "Proxies per region (single-process mode).")
-    var proxies = 2
+    var proxies = Topology.serveDefault.proxiesPerRegion
 
     @Option(help: "A cluster file (JSON: regions, proxiesPerRegion, urls {role: base URL}, policies).")
     var cluster: String?
@@ -60,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A fake LLM configuration file (JSON).")
     var llmConfig: String?
 
-    @Option(help: "Divide the fake LLM's delays by this factor.")
+    @Option(help: "Run the whole cluster this many times faster: the roles' clocks and timers and the fake LLM's delays (for tests and demos).")
     var speedup: Int64 = 1
 
     @Option(help: "Seed of the fake LLM's answers.")
@@ -91,6 +92,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Connections each listener accepts at once.")
     var connectionsMax: Int = 2048
 
+    @Option(help: "Append every role observation to this file as JSON lines (what `agentos cluster-test` checks).")
+    var history: String?
+
+    @Option(help: .hidden) var plantedBug: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -104,6 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let workerQueue, !(1...100_000).contains(workerQueue) { throw ValidationError("--worker-queue must be between 1 and 100000, got \(workerQueue)") }
         guard headerTimeout >= 1, bodyTimeout >= 1 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
+        if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
         guard connectionsMax >= 1 else { throw ValidationError("--connections-max must be at least 1, got \(connectionsMax)") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -132,8 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
             layout.voting = voting
         }
         if let openTasksMax { layout.openTasksMax = openTasksMax }
-        if let workerConcurrency { layout.workerConcurrency = workerConcurrency }
-        if let workerQueue { layout.workerQueue = workerQueue }
+        layout.workerConcurrency = workerConcurrency ?? layout.workerConcurrency ?? Topology.serveDefault.workerConcurrency
+        layout.workerQueue = workerQueue ?? layout.workerQueue ?? Topology.serveDefault.workerQueue
         let auth: RolePlaneAuth?
         do {
             auth = try RolePlaneAuth.load(file: roleSecretFile, environment: "AGENTOS_ROLE_SECRET")
@@ -142,9 +149,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let limits = ListenerLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), connectionsMax: connectionsMax)
         let key = llmURL == nil ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
-        let options = ServeOptions(
+        var options = ServeOptions(
             host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
             llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup, auth: auth, limits: limits)
+        options.historyPath = history
+        options.plantedBug = plantedBug.flatMap(PlantedBug.init(rawValue:))
         let hostName = host
         let hostedRoles = hosted
         do {

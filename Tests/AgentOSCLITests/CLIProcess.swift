@@ -22,9 +22,15 @@ enum CLI {
     }
 
     static func run(_ arguments: [String]) throws -> CLIResult {
+        try run(executable: binary, arguments)
+    }
+
+    /// Runs any program to its end and collects what it printed.
+    static func run(executable: URL, _ arguments: [String], directory: String? = nil) throws -> CLIResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

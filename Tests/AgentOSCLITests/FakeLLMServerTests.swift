@@ -198,18 +198,6 @@ func pythonHas(_ modules: String...) -> Bool {
     return result.status == 0
 }
 
-func runPython(_ script: String, arguments: [String] = [], directory: String? = nil) throws -> CLIResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLIResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+func runPython(_ script: String, directory: String? = nil) throws -> CLIResult {
+    try CLI.run(executable: URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script], directory: directory)
 }

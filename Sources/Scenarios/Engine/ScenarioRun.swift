@@ -166,6 +166,9 @@ public final class ScenarioRun {
     }
 
     /// The safety phase, then the liveness phase; then the final audit.
+    /// Every task's client-observed latency (virtual nanoseconds), in the order clients saw them final.
+    public var latencies: [Int64] { observer.latencies }
+
     public func execute() throws -> RunReport {
         drive()
         try writer?.finish(simulation: simulation)

@@ -81,6 +81,11 @@ public struct Topology: Codable, Hashable, Sendable {
         self.workerQueue = workerQueue
     }
 
+    /// What `agentos serve` runs with no flags: 2 regions x 2 proxies, one realistic fake-LLM
+    /// endpoint, the workers' default concurrency and queue. `serve` takes its defaults from here,
+    /// so the simulation of "a default serve" is this topology.
+    public static let serveDefault = Topology(regions: 2, proxiesPerRegion: 2, llmEndpoints: 1)
+
     public var regionNames: [Address] { (1...regions).map { "region-\($0)" } }
     public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { "proxy-\(region)-\($0)" } }
     public var proxyNames: [Address] { (1...regions).flatMap { proxyNames(region: $0) } }

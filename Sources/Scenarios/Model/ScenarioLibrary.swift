@@ -246,7 +246,7 @@ public enum ScenarioLibrary {
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 25), lasting: (1, 4))), targetProxies: false, targetGateway: true)
         scenario.network.defaultLink.duplicateChance = Ratio(3, 100)
         scenario.phases = Phases(safety: .seconds(60), liveness: .seconds(1800))
-        scenario.budgets = latencyBudget(meanSeconds: 400, maxSeconds: 900)
+        scenario.budgets = latencyBudget(meanSeconds: 160, maxSeconds: 410)
         return scenario
     }
 

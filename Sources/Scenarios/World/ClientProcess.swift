@@ -123,6 +123,15 @@ struct ClientProcess: SimProcess {
 
     /// Draws the burst sizes and gaps of the pattern from the client's own stream.
     private mutating func planBursts(_ random: inout SimRandom) {
+        for burst in Self.plan(workload, random: &random) {
+            bursts.append(burst.requests)
+            gaps.append(burst.gap)
+        }
+    }
+
+    static func plan(_ workload: Workload, random: inout SimRandom) -> [(gap: SimDuration, requests: [Int])] {
+        var bursts: [[Int]] = []
+        var gaps: [SimDuration] = []
         let total = workload.requestsPerClient
         var sent = 0
         var first = true
@@ -159,5 +168,17 @@ struct ClientProcess: SimProcess {
             sent += count
             first = false
         }
+        return Array(zip(gaps, bursts))
+    }
+}
+
+/// The arrivals a simulated client makes in a run with `seed`: each burst's gap after the
+/// previous one and the request indices it sends. `agentos load --arrivals-seed` sends the same
+/// schedule to a real gateway, so a real run and a simulated run see the same arrivals.
+public enum ClientArrivals {
+    public static func plan(_ workload: Workload, client: String, seed: UInt64) -> [(gap: SimDuration, requests: [Int])] {
+        // The stream the simulator gives the client's first incarnation, whose first use is this plan.
+        var random = SimRandom(seed: seed, key: "node/\(client)/1")
+        return ClientProcess.plan(workload, random: &random)
     }
 }

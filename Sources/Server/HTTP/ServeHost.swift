@@ -29,6 +29,11 @@ public struct ServeOptions: Sendable {
     /// The cluster secret for the role plane; required when roles live in other processes.
     public var auth: RolePlaneAuth?
     public var limits: ListenerLimits
+    /// Where the roles append what they observe (`agentos cluster-test` reads it); nil: nowhere.
+    public var historyPath: String?
+    /// A deliberately planted real-shell bug, for showing that `cluster-test` catches what the
+    /// simulator cannot see. Never set outside tests.
+    public var plantedBug: PlantedBug?
 
     public init(
         host: String, port: Int, layout: ClusterLayout, roles: [Address], dataDirectory: String, llmURL: String?, llmModel: String,
@@ -56,6 +61,13 @@ public struct ServeOptions: Sendable {
         let hosted = Set(roles)
         return layout.roleNames.contains { !hosted.contains($0) }
     }
+}
+
+/// Real-shell bugs `agentos cluster-test` must catch (hidden `serve --planted-bug`).
+public enum PlantedBug: String, Sendable, CaseIterable {
+    /// The client API drops the client's idempotency key (`request_id`/`Idempotency-Key`), so a
+    /// retried query creates a second task. The simulator has no HTTP layer, so it cannot see it.
+    case ignoreRequestID = "ignore-request-id"
 }
 
 public struct ServeError: Error, CustomStringConvertible {
@@ -93,6 +105,7 @@ public enum ServeHost {
             rolePlanePort = port
         }
         let metrics = ServerMetrics()
+        let history = try options.historyPath.map { try HistoryWriter(path: $0) }
         let transport = Transport(urls: options.needsRolePlane ? options.layout.urls : [:], auth: options.auth, metrics: metrics, logger: logger)
         // Unique per start, so claims and idempotency keys of an earlier life are never reused.
         let incarnation = UInt32(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 100))
@@ -105,7 +118,7 @@ public enum ServeHost {
             // As wide as every hosted worker's concurrency, plus room for calls still closing.
             let connections = options.layout.proxyNames.count * options.layout.workerSettings.concurrency + 16
             let client = LLMClient(
-                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(300), connectionsMax: connections, metrics: metrics,
+                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)), connectionsMax: connections, metrics: metrics,
                 logger: logger)
             client.transport = transport
             transport.register("llm-1", client)
@@ -116,7 +129,7 @@ public enum ServeHost {
         for role in options.roles where role != "fake-llm" {
             let host = RoleHost(
                 address: role, incarnation: incarnation, machine: try machine(for: role, options: options, incarnation: incarnation), transport: transport,
-                metrics: metrics, logger: logger)
+                metrics: metrics, logger: logger, speedup: options.speedup, history: history)
             hosts[role] = host
             transport.register(role, host)
         }
@@ -132,7 +145,7 @@ public enum ServeHost {
         if hosts["gateway"] != nil {
             let bridge = ClientBridge(address: "client-api-\(incarnation)", transport: transport, metrics: metrics)
             transport.register(bridge.address, bridge)
-            GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit).register(on: router)
+            GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit, plantedBug: options.plantedBug).register(on: router)
         }
         if options.roles.contains("fake-llm") {
             FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup), speedup: options.speedup)

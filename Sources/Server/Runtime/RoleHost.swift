@@ -28,11 +28,19 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
     /// socket buffer drops them (the roles' retries cover loss).
     private let pending = LockedCounter()
     private let mailboxMax: Int
+    /// The role's clock runs this many times faster than real time, and its timers fire this
+    /// many times sooner: `--speedup` scales the whole cluster, as the simulator's virtual clock
+    /// would, not only the LLM.
+    private let speedup: Int64
+    private let history: HistoryWriter?
 
     init(
         address: Address, incarnation: UInt32, machine: any CoreMachine, transport: Transport, metrics: ServerMetrics, logger: Logger,
-        mailboxMax: Int = 65_536
+        speedup: Int64 = 1, history: HistoryWriter? = nil, mailboxMax: Int = 65_536
     ) {
+        self.history = history
+        precondition(speedup >= 1, "speedup must be at least 1, got \(speedup)")
+        self.speedup = speedup
         self.address = address
         self.incarnation = incarnation
         self.machine = machine
@@ -46,7 +54,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
 
     private func nanos() -> Nanos {
         let elapsed = ContinuousClock.now - start
-        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        return (elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) * speedup
     }
 
     public func boot() { enqueue(.start, droppable: false) }
@@ -85,7 +93,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
                 nextGeneration += 1
                 let generation = nextGeneration
                 timers[timer] = generation
-                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay)))) { [self] in
+                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay) / speedup))) { [self] in
                     // Only the newest arming fires; a cancelled or moved timer is a no-op.
                     guard !stopped, timers[timer] == generation else { return }
                     timers[timer] = nil
@@ -95,6 +103,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
                 timers[timer] = nil
             case .observe(let observation):
                 metrics.observe(observation)
+                history?.record(node: address, incarnation: incarnation, observation)
                 if case .ownerFenced(let task, let epoch, let current) = observation {
                     logger.info("fenced: stopped work on the task", metadata: ["task": "\(task)", "epoch": "\(epoch)", "current": "\(current.map(\.description) ?? "?")"])
                 }

@@ -1,0 +1,292 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Core
+import Foundation
+import Scenarios
+import Server
+import Sim
+
+/// A Jepsen-style test of the real shell: a real cluster of `agentos serve` processes on this
+/// machine, real clients, real faults on a seeded schedule, and the simulator's own checkers
+/// over the recorded history.
+struct ClusterTestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster-test",
+        abstract: "Run a real multi-process cluster under real faults (SIGKILL, SIGSTOP) and check its history with the simulator's checkers.",
+        discussion: """
+            Starts four processes on loopback: the store, gateway and regions; two processes of two proxies each; \
+            and the fake LLM, with a fresh cluster secret. Clients send queries with idempotency keys and poll \
+            them; every --fault-gap seconds a seeded fault hits: a process killed (SIGKILL) and restarted, or \
+            paused (SIGSTOP) and resumed, the fake LLM included. After --duration the faults stop, every process \
+            is brought back, and the run waits for every client to see its tasks final. Every role records its \
+            observations (store writes with their epochs, claims, fences, acknowledgements) and the clients record \
+            what they saw; the simulator's checkers judge the merged history and the store's final rows. \
+            Prompt correctness and call accounting need records only the simulator keeps, so they are reported \
+            as not applicable. Exit status: 0 pass, 1 an invariant was violated or the cluster failed, 2 bad input.
+            """
+    )
+
+    @Option(help: "Seconds of client traffic with faults.") var duration = 60
+    @Option(help: "The seed of the clients' gaps and the fault schedule.") var seed: UInt64 = 1
+    @Option(help: "Run the cluster this many times faster (its clocks, timers and LLM).") var speedup: Int64 = 10
+    @Option(help: "Clients.") var clients = 3
+    @Option(help: "Requests per client.") var requests = 20
+    @Option(help: "Seconds between the start of one fault and the next (a range, MIN-MAX).") var faultGap = "3-7"
+    @Option(help: "Seconds a fault lasts (a range, MIN-MAX).") var faultLength = "1-4"
+    @Flag(help: "No faults (a baseline run).") var noFaults = false
+    @Option(help: "The fault kinds to draw from: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")).")
+    var faults = ClusterUnderTest.Fault.all.map(\.name).joined(separator: ",")
+    @Option(help: "Seconds the run may take after the faults stop for every client to see its tasks final.") var liveness = 120
+    @Option(help: "Keep the processes' data, logs and histories here (default: a temporary folder, removed on success).")
+    var keep: String?
+    @Option(help: .hidden) var plantedBug: String?
+    @Flag(help: "Print the verdict as JSON.") var json = false
+
+    func parseRange(_ text: String, _ flag: String) throws -> ClosedRange<Double> {
+        let parts = text.split(separator: "-").compactMap { Double($0) }
+        guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else { throw ValidationError("\(flag) must be MIN-MAX seconds with 0 < MIN <= MAX, got '\(text)'") }
+        return parts[0]...parts[1]
+    }
+
+    func validate() throws {
+        guard duration >= 5 else { throw ValidationError("--duration must be at least 5 seconds") }
+        guard (1...64).contains(clients), (1...1000).contains(requests) else { throw ValidationError("--clients must be 1...64 and --requests 1...1000") }
+        guard (1...1000).contains(speedup) else { throw ValidationError("--speedup must be 1...1000") }
+        guard liveness >= 5 else { throw ValidationError("--liveness must be at least 5 seconds") }
+        _ = try parseRange(faultGap, "--fault-gap")
+        _ = try parseRange(faultLength, "--fault-length")
+        for kind in faults.split(separator: ",") where ClusterUnderTest.Fault(name: String(kind)) == nil {
+            throw ValidationError("unknown fault kind '\(kind)' (known: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")))")
+        }
+        if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
+    }
+
+    func run() async throws {
+        let folder = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("agentos-cluster-test-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let cluster = try ClusterUnderTest(folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug)
+        let progress: (String) -> Void = { line in if !json { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) } }
+        progress("cluster up in \(folder) (x\(speedup)); \(clients) clients x \(requests) requests over \(duration) s")
+
+        let start = HistoryLine.now()
+        var random = SimRandom(seed: seed, key: "cluster-test")
+        let recorder = ClientRecorder()
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let names = (1...clients).map { "client-\($0)" }
+        let spread = Double(duration) * 0.8 / Double(requests)
+        let shapes = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)]
+        let drivers = names.map { name in
+            ClusterTestClient(
+                name: name, base: cluster.clientURL, requests: requests,
+                gaps: (0..<requests).map { _ in Double(random.int64(in: 0...Int64(spread * 2000))) / 1000 }, shapes: shapes,
+                run: "ct\(seed)-\(start % 1_000_000)", speedup: speedup, client: http, recorder: recorder)
+        }
+        let deadline = ContinuousClock.now + .seconds(duration + liveness)
+        let clientsDone = Task { await withTaskGroup(of: Void.self) { group in for driver in drivers { group.addTask { await driver.drive(until: deadline) } } } }
+
+        // Faults, one at a time, on the seeded schedule, until the traffic phase ends.
+        let gap = try parseRange(faultGap, "--fault-gap"), length = try parseRange(faultLength, "--fault-length")
+        var timeline: [String] = []
+        let kinds = faults.split(separator: ",").compactMap { ClusterUnderTest.Fault(name: String($0)) }
+        let faultsEnd = ContinuousClock.now + .seconds(duration)
+        func draw(_ range: ClosedRange<Double>) -> Double { range.lowerBound + Double(random.int64(in: 0...1000)) / 1000 * (range.upperBound - range.lowerBound) }
+        while !noFaults, ContinuousClock.now < faultsEnd {
+            try await Task.sleep(for: .milliseconds(Int64(draw(gap) * 1000)))
+            guard ContinuousClock.now < faultsEnd else { break }
+            let fault = kinds[random.index(below: kinds.count)]
+            let seconds = draw(length)
+            let at = Double(HistoryLine.now() - start) / 1e9
+            timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, fault.description, seconds))
+            progress(timeline.last!)
+            try await cluster.inject(fault, for: seconds)
+        }
+        if ContinuousClock.now < faultsEnd { try await Task.sleep(until: faultsEnd) }
+        try cluster.healAll()
+        let healAt = HistoryLine.now()
+        progress("faults healed; waiting up to \(liveness) s for every client to see its tasks final")
+
+        // Liveness: every request answered and every acknowledged task seen final.
+        var converged = false
+        while ContinuousClock.now < deadline {
+            let open = await recorder.open
+            if open == 0, await recorder.entries.contains(where: { if case .allSubmitted = $0.observation { true } else { false } }) {
+                let submittedAll = await recorder.entries.filter { if case .allSubmitted = $0.observation { true } else { false } }.count == clients
+                if submittedAll {
+                    converged = true
+                    break
+                }
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        clientsDone.cancel()
+        _ = await clientsDone.result
+        try await http.shutdown()
+        let end = HistoryLine.now()
+        let crashed = cluster.stopAll()
+
+        // The verdict: the simulator's checkers over the merged history and the final store.
+        var history = ClusterHistory()
+        for file in cluster.historyFiles { try history.add(file: file) }
+        history.add(await recorder.entries)
+        let context = CheckContext(clients: names, healAt: SimInstant(nanoseconds: (healAt - start) * speedup))
+        var suite = CheckerSuite(context: context)
+        history.check(&suite, start: start, speedup: speedup)
+        let store = try TaskStore(path: cluster.storePath)
+        suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (end - start) * speedup), includeLiveness: true)
+        let notApplicable: Set<Int> = [Invariant.promptCorrectness.rawValue, Invariant.callAccounting.rawValue]
+        let verdicts = suite.verdicts.map { verdict -> CheckVerdict in
+            guard notApplicable.contains(verdict.invariant) else { return verdict }
+            var skipped = verdict
+            skipped.ran = false
+            skipped.evidence = "not applicable: real runs do not record prompts and message traffic"
+            return skipped
+        }
+        let violations = suite.violations.filter { !notApplicable.contains($0.invariant.rawValue) }
+        let tasks = try store.allTasks()
+        let passed = violations.isEmpty && converged && crashed.isEmpty
+        let report = ClusterTestReport(
+            seed: seed, speedup: speedup, durationSeconds: duration, faults: timeline, requests: clients * requests,
+            acknowledged: await recorder.acknowledged, finished: await recorder.finished, taskRows: tasks.count,
+            completed: tasks.filter { $0.status == .completed }.count, aborted: tasks.filter { $0.status == .aborted }.count,
+            historyEvents: history.events.count, converged: converged, crashedProcesses: crashed, checks: verdicts, violations: violations,
+            passed: passed, folder: folder)
+        if json { printJSON(report) } else { report.print() }
+        if passed, keep == nil { try? FileManager.default.removeItem(atPath: folder) }
+        if !passed { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+struct ClusterTestReport: Encodable {
+    let seed: UInt64
+    let speedup: Int64
+    let durationSeconds: Int
+    let faults: [String]
+    let requests: Int
+    let acknowledged: Int
+    let finished: Int
+    let taskRows: Int
+    let completed: Int
+    let aborted: Int
+    let historyEvents: Int
+    let converged: Bool
+    let crashedProcesses: [String]
+    let checks: [CheckVerdict]
+    let violations: [Violation]
+    let passed: Bool
+    let folder: String
+
+    func print() {
+        Swift.print("cluster-test: seed \(seed), x\(speedup), \(durationSeconds) s of traffic, \(faults.count) fault(s)")
+        Swift.print("rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) --duration \(durationSeconds)")
+        Swift.print("requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
+        Swift.print("history: \(historyEvents) events from the roles and clients")
+        Swift.print("liveness: \(converged ? "converged" : "did not converge")")
+        if !crashedProcesses.isEmpty { Swift.print("processes that died on their own: \(crashedProcesses.joined(separator: ", "))") }
+        printChecks(checks, violations: violations)
+        Swift.print(passed ? "result: PASS" : "result: FAIL (logs and histories kept in \(folder))")
+    }
+}
+
+/// The four processes of the cluster under test, and the faults that can hit them.
+final class ClusterUnderTest {
+    /// `a` hosts the store, the gateway and the regions; `b` and `c` two proxies each; `llm` the fake LLM.
+    enum Fault: CustomStringConvertible {
+        case kill(String)
+        case pause(String)
+
+        static let all: [Fault] = [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
+
+        init?(name: String) {
+            guard let fault = Self.all.first(where: { $0.name == name }) else { return nil }
+            self = fault
+        }
+
+        var name: String {
+            switch self {
+            case .kill(let process): "kill-\(process)"
+            case .pause(let process): "pause-\(process)"
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .kill(let name): "SIGKILL + restart \(name)"
+            case .pause(let name): "SIGSTOP + SIGCONT \(name)"
+            }
+        }
+    }
+
+    let folder: String
+    let processes: [String: ChildProcess]
+    let clientURL: String
+    let historyFiles: [String]
+    let storePath: String
+
+    init(folder: String, speedup: Int64, seed: UInt64, plantedBug: String?) throws {
+        self.folder = folder
+        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+        let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+        try secret.write(toFile: path("secret"), atomically: true, encoding: .utf8)
+        chmod(path("secret"), 0o600)
+        // The LLM: realistic latencies, no content faults (the real run keeps no call records,
+        // so a malformed-answer abort could not be justified from its history).
+        let llmConfig = #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 50000000, "max": 150000000}, "perTokenNanos": {"min": 20000000, "max": 30000000}, "generationTokens": {"min": 150, "max": 400}, "votingTokens": {"min": 40, "max": 120}, "tailChance": [1, 50], "tailFactor": 3}}"#
+        try llmConfig.write(toFile: path("llm.json"), atomically: true, encoding: .utf8)
+        let ports = try (0..<5).map { _ in try freePort(host: "127.0.0.1") }
+        let llm = try ChildProcess(
+            name: "fake-llm", arguments: ["fake-llm", "--port", String(ports[4]), "--config", path("llm.json"), "--speedup", String(speedup), "--seed", String(seed)],
+            readyMarker: "listening on", log: path("fake-llm.log"))
+        let plane = (1...3).map { "http://127.0.0.1:\(ports[$0])" }
+        var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": "http://127.0.0.1:\(ports[4])"]
+        for proxy in ["proxy-1-1", "proxy-2-1"] { urls[proxy] = plane[1] }
+        for proxy in ["proxy-1-2", "proxy-2-2"] { urls[proxy] = plane[2] }
+        let layout: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
+        try JSONSerialization.data(withJSONObject: layout, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path("cluster.json")))
+        let roles = ["a": "store,gateway,region-1,region-2", "b": "proxy-1-1,proxy-2-1", "c": "proxy-1-2,proxy-2-2"]
+        var processes: [String: ChildProcess] = ["llm": llm]
+        for (index, name) in ["a", "b", "c"].enumerated() {
+            var arguments = [
+                "serve", "--cluster", path("cluster.json"), "--role-secret-file", path("secret"), "--roles", roles[name]!, "--port",
+                String(index == 0 ? ports[0] : try freePort(host: "127.0.0.1")), "--data-dir", path("data"), "--speedup", String(speedup),
+                "--history", path("history-\(name).jsonl"), "--log-level", "notice",
+            ]
+            if let plantedBug { arguments += ["--planted-bug", plantedBug] }
+            processes[name] = try ChildProcess(name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"))
+        }
+        self.processes = processes
+        clientURL = "http://127.0.0.1:\(ports[0])"
+        historyFiles = ["a", "b", "c"].map { path("history-\($0).jsonl") }
+        storePath = (path("data") as NSString).appendingPathComponent("agentos.sqlite")
+    }
+
+    /// Applies a fault for `seconds`, then undoes it.
+    func inject(_ fault: Fault, for seconds: Double) async throws {
+        switch fault {
+        case .kill(let name):
+            processes[name]!.killNow()
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try processes[name]!.restart()
+        case .pause(let name):
+            processes[name]!.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            processes[name]!.signal(SIGCONT)
+        }
+    }
+
+    /// Every process running and resumed.
+    func healAll() throws {
+        for process in processes.values {
+            process.signal(SIGCONT)
+            if !process.isRunning { try process.restart() }
+        }
+    }
+
+    /// Stops everything gracefully; returns the processes that had died without being killed.
+    func stopAll() -> [String] {
+        let dead = processes.filter { !$0.value.isRunning }.map(\.key).sorted()
+        for process in processes.values { process.stop() }
+        return dead
+    }
+}
