@@ -96,29 +96,14 @@ struct BenchReal: ParsableCommand {
     func realRun(seed: UInt64) throws -> Summary {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("agentos-bench-real-\(getpid())-\(seed)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let serve = Process()
-        serve.executableURL = binary
-        serve.arguments = ["serve", "--port", "0", "--data-dir", data, "--speedup", String(speedup), "--seed", String(seed), "--log-level", "warning"]
-        let out = Pipe()
-        serve.standardOutput = out
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
-        defer {
-            serve.terminate()
-            serve.waitUntilExit()
-        }
-        var banner = ""
-        while !banner.contains("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { throw CLIError("serve exited before it was ready") }
-            banner += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let url = banner.split(separator: " ").first(where: { $0.hasPrefix("http://") }).map({ String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
-        else { throw CLIError("serve did not print its URL: \(banner)") }
+        let serve = try ChildProcess(
+            name: "serve", arguments: ["serve", "--port", "0", "--data-dir", data, "--speedup", String(speedup), "--seed", String(seed), "--log-level", "warning"],
+            readyMarker: "agentos serving")
+        defer { serve.stop() }
+        guard let url = serve.url else { throw CLIError("serve did not print its URL: \(serve.banner)") }
 
         let load = Process()
-        load.executableURL = binary
+        load.executableURL = ChildProcess.binary
         load.arguments = [
             "load", "--url", url, "--pattern", "poisson", "--rate", "0.2", "--requests", String(requests), "--reference", "--poll", "3",
             "--arrivals-seed", String(seed), "--speedup", String(speedup), "--json",

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// `agentos cluster-test`: the simulator's checkers over a real cluster's history.
+@Suite("agentos cluster-test on real processes", .serialized)
+struct ClusterTestTests {
+    func run(_ arguments: [String]) throws -> (status: Int32, report: [String: Any]) {
+        let result = try CLI.run(["cluster-test", "--json"] + arguments)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout) \(result.stderr)")
+        return (result.status, report)
+    }
+
+    func failed(_ report: [String: Any]) -> [String] {
+        ((report["checks"] as? [[String: Any]]) ?? []).filter { $0["passed"] as? Bool == false }.compactMap { $0["name"] as? String }
+    }
+
+    @Test("the correct cluster passes every applicable checker under SIGKILLs and SIGSTOPs of every process")
+    func correctClusterPasses() throws {
+        let (status, report) = try run(["--duration", "15", "--requests", "6", "--fault-gap", "2-3", "--seed", "3"])
+        #expect(status == 0, "\(failed(report)): \(report["violations"] ?? "")")
+        #expect((report["faults"] as? [String])?.count ?? 0 >= 3, "faults were injected")
+        #expect(report["converged"] as? Bool == true)
+        #expect(report["taskRows"] as? Int == 18, "one task per request")
+        let skipped = ((report["checks"] as? [[String: Any]]) ?? []).filter { $0["ran"] as? Bool == false }.compactMap { $0["invariant"] as? Int }
+        #expect(skipped == [11, 12], "only prompt correctness and call accounting lack real-run data")
+    }
+
+    @Test("a planted real-shell bug (the client API drops idempotency keys) fails exactly-once when the gateway's process is paused")
+    func plantedBugIsCaught() throws {
+        let (status, report) = try run([
+            "--duration", "15", "--requests", "8", "--faults", "pause-a", "--fault-length", "3-4", "--fault-gap", "2-4",
+            "--planted-bug", "ignore-request-id",
+        ])
+        #expect(status == 1)
+        #expect(failed(report).contains("exactly-once tasks"), "\(failed(report))")
+        if let folder = report["folder"] as? String { try? FileManager.default.removeItem(atPath: folder) }
+    }
+
+    @Test("bad flags are refused with exit status 2")
+    func badFlags() throws {
+        for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"]] {
+            let result = try CLI.run(["cluster-test"] + flags)
+            #expect(result.status == 2, "\(flags): \(result.stderr)")
+        }
+    }
+}
