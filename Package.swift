@@ -8,6 +8,7 @@ let package = Package(
     name: "AgentOSSim",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "Determinism", targets: ["Determinism"]),
         .library(name: "Sim", targets: ["Sim"]),
         .library(name: "Core", targets: ["Core"]),
         .library(name: "FakeLLM", targets: ["FakeLLM"]),
@@ -29,15 +30,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // The leaf every deterministic module shares: random streams, the bounded draw, probabilities,
+        // digests, nanosecond time. Sim and Core still never import each other.
+        .target(name: "Determinism"),
         .target(
             name: "Sim",
             dependencies: [
+                "Determinism",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        .target(name: "Core", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "FakeLLM"),
+        .target(name: "Core", dependencies: ["Determinism", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FakeLLM", dependencies: ["Determinism"]),
         // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.
         .target(
             name: "Scenarios",
@@ -72,7 +77,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SimTests", dependencies: ["Sim"]),
+        .testTarget(name: "SimTests", dependencies: ["Sim", "Determinism"]),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(

@@ -1,3 +1,5 @@
+@_exported import Determinism
+
 /// An inclusive integer range, drawn uniformly.
 public struct IntRange: Codable, Hashable, Sendable, CustomStringConvertible {
     public var min: Int64
@@ -8,7 +10,7 @@ public struct IntRange: Codable, Hashable, Sendable, CustomStringConvertible {
         self.max = max
     }
 
-    public func draw<R: RandomSource>(_ random: inout R) -> Int64 { random.draw(in: min...max) }
+    public func draw<R: RandomSource>(_ random: inout R) -> Int64 { random.int64(in: min...max) }
 
     public var description: String { "\(min)...\(max)" }
 
@@ -23,7 +25,7 @@ public struct IntRange: Codable, Hashable, Sendable, CustomStringConvertible {
 public struct LatencyProfile: Codable, Hashable, Sendable {
     public var firstTokenNanos: IntRange
     public var perTokenNanos: IntRange
-    public var tailChance: Odds
+    public var tailChance: Ratio
     public var tailFactor: Int64
     public var generationTokens: IntRange
     public var votingTokens: IntRange
@@ -72,21 +74,21 @@ public struct CapacityProfile: Codable, Hashable, Sendable {
 /// How often each kind of misbehaviour happens, each on its own odds.
 public struct FlakinessProfile: Codable, Hashable, Sendable {
     // Content faults of a generation answer.
-    public var missingPlan: Odds
-    public var missingOutput: Odds
-    public var wrongCase: Odds
+    public var missingPlan: Ratio
+    public var missingOutput: Ratio
+    public var wrongCase: Ratio
     // Content faults of a vote.
-    public var voteWithoutSentence: Odds
-    public var voteOutOfRange: Odds
-    public var multiDigitVote: Odds
+    public var voteWithoutSentence: Ratio
+    public var voteOutOfRange: Ratio
+    public var multiDigitVote: Ratio
     // Content faults of any answer.
-    public var truncated: Odds
-    public var empty: Odds
-    public var garbage: Odds
+    public var truncated: Ratio
+    public var empty: Ratio
+    public var garbage: Ratio
     // Transport faults.
-    public var error500: Odds
-    public var timeout: Odds
-    public var slow: Odds
+    public var error500: Ratio
+    public var timeout: Ratio
+    public var slow: Ratio
     public var slowFactor: Int64
 
 
@@ -193,7 +195,7 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
     case flaky
     case overloaded
 
-    static let ms: Int64 = 1_000_000
+    static let ms = Time.millisecond
 
     public var config: FakeLLMConfig {
         switch self {
@@ -212,7 +214,7 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
                 profile: rawValue, model: "fake-llama-3.1-8b",
                 latency: LatencyProfile(
                     firstTokenNanos: IntRange(50 * Self.ms, 150 * Self.ms), perTokenNanos: IntRange(20 * Self.ms, 30 * Self.ms),
-                    tailChance: Odds(1, 50), tailFactor: 3, generationTokens: IntRange(150, 400), votingTokens: IntRange(40, 120)),
+                    tailChance: Ratio(1, 50), tailFactor: 3, generationTokens: IntRange(150, 400), votingTokens: IntRange(40, 120)),
                 capacity: CapacityProfile(concurrency: 16, queueLimit: 256, requestsPerMinute: nil, tokensPerMinute: nil),
                 flakiness: FlakinessProfile(
                     missingPlan: .perMille(5), missingOutput: .perMille(5), wrongCase: .perMille(5),
@@ -224,7 +226,7 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
                 profile: rawValue, model: "fake-hosted-nano",
                 latency: LatencyProfile(
                     firstTokenNanos: IntRange(200 * Self.ms, 600 * Self.ms), perTokenNanos: IntRange(5 * Self.ms, 10 * Self.ms),
-                    tailChance: Odds(1, 20), tailFactor: 4, generationTokens: IntRange(150, 400), votingTokens: IntRange(40, 120)),
+                    tailChance: Ratio(1, 20), tailFactor: 4, generationTokens: IntRange(150, 400), votingTokens: IntRange(40, 120)),
                 capacity: CapacityProfile(concurrency: 64, queueLimit: 1024, requestsPerMinute: 500, tokensPerMinute: 200_000),
                 flakiness: FlakinessProfile(
                     missingPlan: .percent(2), missingOutput: .percent(1), wrongCase: .percent(2),
@@ -245,7 +247,7 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
             var config = FakeLLMProfile.realistic.config
             config.profile = rawValue
             config.model = "fake-overloaded"
-            config.latency.tailChance = Odds(1, 5)
+            config.latency.tailChance = Ratio(1, 5)
             config.latency.tailFactor = 5
             config.capacity = CapacityProfile(concurrency: 2, queueLimit: 8, requestsPerMinute: 60, tokensPerMinute: 20_000)
             return config

@@ -66,7 +66,7 @@ public struct FakeLLMGenerator: Sendable {
         if config.outages.contains(where: { $0.start <= now && now < $0.end }) {
             return failed(.outage, .serverError("the model is unavailable (outage)"), after: firstToken)
         }
-        if random.happens(flakiness.error500) {
+        if random.chance(flakiness.error500) {
             return failed(.error500, .serverError("internal error while generating"), after: firstToken)
         }
 
@@ -79,13 +79,13 @@ public struct FakeLLMGenerator: Sendable {
             finishReason = "length"
         }
         var latency = firstToken + config.latency.perTokenNanos.draw(&random) * Int64(completionTokens)
-        if random.happens(config.latency.tailChance) { latency *= config.latency.tailFactor }
+        if random.chance(config.latency.tailChance) { latency *= config.latency.tailFactor }
 
-        if random.happens(flakiness.timeout) {
+        if random.chance(flakiness.timeout) {
             return failed(.timeout, nil, after: latency)
         }
         var transportFault: TransportFault?
-        if random.happens(flakiness.slow) {
+        if random.chance(flakiness.slow) {
             latency *= flakiness.slowFactor
             transportFault = .slow
         }
@@ -112,12 +112,12 @@ public struct FakeLLMGenerator: Sendable {
     /// At most one content fault per answer, drawn in a fixed order so the stream use is stable.
     private func drawContentFault<R: RandomSource>(kind: PromptKind, random: inout R) -> ContentFault? {
         let f = config.flakiness
-        let candidates: [(ContentFault, Odds)] =
+        let candidates: [(ContentFault, Ratio)] =
             kind == .generation
             ? [(.missingPlan, f.missingPlan), (.missingOutput, f.missingOutput), (.wrongCase, f.wrongCase)]
             : [(.voteWithoutSentence, f.voteWithoutSentence), (.voteOutOfRange, f.voteOutOfRange), (.multiDigitVote, f.multiDigitVote)]
         for (fault, odds) in candidates + [(.truncated, f.truncated), (.empty, f.empty), (.garbage, f.garbage)]
-        where random.happens(odds) {
+        where random.chance(odds) {
             return fault
         }
         return nil
@@ -141,22 +141,22 @@ public struct FakeLLMGenerator: Sendable {
             default: text = "PLAN: \(plan)\nOUTPUT: \(output)"
             }
         case .voting(let choices):
-            let pick = 1 + Int(random.draw(below: UInt64(choices)))
+            let pick = 1 + Int(random.below( UInt64(choices)))
             let reasoning = "\(tag) I compared all \(choices) choices for correctness and completeness."
             switch fault {
             case .voteWithoutSentence: text = "\(reasoning) Choice \(pick) looks strongest to me."
-            case .voteOutOfRange: text = "\(reasoning) The best choice is \(choices + 1 + Int(random.draw(below: 3)))"
+            case .voteOutOfRange: text = "\(reasoning) The best choice is \(choices + 1 + Int(random.below( 3)))"
             case .multiDigitVote:
                 // Valid if there are ten or more choices; otherwise out of range. A parser that
                 // reads only the last digit gets both wrong.
-                let vote = choices >= 10 ? 10 + Int(random.draw(below: UInt64(choices - 9))) : 10 + pick
+                let vote = choices >= 10 ? 10 + Int(random.below( UInt64(choices - 9))) : 10 + pick
                 text = "\(reasoning) The best choice is \(vote)"
             default: text = "\(reasoning) The best choice is \(pick)"
             }
         }
         switch fault {
         case .truncated:
-            let keep = max(1, text.count * Int(1 + random.draw(below: 60)) / 100)
+            let keep = max(1, text.count * Int(1 + random.below( 60)) / 100)
             text = String(text.prefix(keep))
         case .empty:
             text = ""

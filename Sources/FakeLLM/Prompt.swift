@@ -22,11 +22,7 @@ public enum PromptKind: Hashable, Sendable {
 /// The digest that ties an answer to its input: FNV-1a 64 over the prompt's UTF-8 bytes. Every
 /// answer carries it as `[digest 0x...]`, so a checker can tell which inputs produced it.
 public enum PromptDigest {
-    public static func of(_ text: String) -> UInt64 {
-        var value: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return value
-    }
+    public static func of(_ text: String) -> UInt64 { FNV64.hash(text) }
 
     public static func tag(_ digest: UInt64) -> String {
         let digits = String(digest, radix: 16)

@@ -97,6 +97,8 @@ struct ServeTests {
         let (missing, missingBody) = try await http("GET", "\(base)/no/such/route")
         #expect(missing == 404 && (missingBody["err"] as? String)?.contains("/no/such/route") == true)
         #expect(try await http("POST", "\(base)/v1/core/store", "{}").0 == 404)
+        let (wrongMethod, wrongBody) = try await http("DELETE", "\(base)/query")
+        #expect(wrongMethod == 405 && (wrongBody["err"] as? String)?.contains("not allowed") == true)
         let (after, body) = try await http("POST", "\(base)/query", query)
         #expect(after == 200 && body["task_id"] != nil, "still serving")
 

@@ -2,7 +2,7 @@ import Foundation
 @testable import Core
 
 /// SplitMix64 for tests.
-struct TestRandom: EntropySource {
+struct TestRandom: RandomSource {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -35,7 +35,7 @@ struct ScriptedLLM {
 
     static func wellFormed(_ request: LLMRequest, variant: Int) -> String {
         if request.prompt.contains("Choice 1:") { return "I pick one. The best choice is 1" }
-        let digest = StableDigest.hex(StableDigest.of(request.prompt))
+        let digest = FNV64.hex(FNV64.hash(request.prompt))
         let text = "PLAN: plan-\(variant) for \(digest)\nOUTPUT: answer-\(variant) for \(digest)"
         if let stop = request.stop.first, let cut = text.range(of: stop) { return String(text[..<cut.lowerBound]) }
         return text

@@ -130,7 +130,7 @@ struct EndpointTests {
             (#"{"capacity": {"concurency": 4}}"#, "unknown field 'concurency'"),
             (#"{"capacity": {"concurrency": "four"}}"#, "capacity.concurrency"),
             (#"{"capacity": {"concurrency": 0}}"#, "capacity.concurrency must be at least 1"),
-            (#"{"flakiness": {"timeout": [3, 2]}}"#, "odds [3, 2]"),
+            (#"{"flakiness": {"timeout": [3, 2]}}"#, "ratio [3, 2]"),
         ]
         for (json, message) in cases {
             do {

@@ -10,7 +10,7 @@ import Sim
 struct StaleAcceptingStore: CoreMachine {
     var inner: StoreNode
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         if case .message(let from, .storeRequest(let id, .saveProgress(let task, let node, let epoch, let result, let digest))) = input,
             let record = try? inner.store.getTask(task), record.epoch != epoch, (try? inner.store.getProgress(task, node: node)) == nil
         {
@@ -20,7 +20,7 @@ struct StaleAcceptingStore: CoreMachine {
                     arguments: [task, node, epoch.global, epoch.regional, result, digest])
             }
             let outcome = WriteOutcome.applied(current: record.epoch, repeated: false)
-            let kind = WriteKind.progress(node: node, resultDigest: StableDigest.hex(StableDigest.of(result)), inputDigest: digest)
+            let kind = WriteKind.progress(node: node, resultDigest: FNV64.hex(FNV64.hash(result)), inputDigest: digest)
             return [
                 .observe(.write(task: task, request: kind, epoch: epoch, before: record.epoch, outcome: outcome)),
                 .send(to: from, .storeReply(requestID: id, .write(outcome))),
@@ -34,7 +34,7 @@ struct StaleAcceptingStore: CoreMachine {
 struct RejectionIgnoringProxy: CoreMachine {
     var inner: AgentProxy
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var input = input
         if case .message(let from, .storeReply(let id, .write(.rejected(let current, .staleEpoch)))) = input {
             input = .message(from: from, .storeReply(requestID: id, .write(.applied(current: current ?? .initial, repeated: false))))
@@ -47,7 +47,7 @@ struct RejectionIgnoringProxy: CoreMachine {
 struct ProgressIgnoringProxy: CoreMachine {
     var inner: AgentProxy
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var input = input
         if case .message(let from, .storeReply(let id, .progress)) = input {
             input = .message(from: from, .storeReply(requestID: id, .progress([])))
@@ -61,7 +61,7 @@ struct ForgetfulGateway: CoreMachine {
     var inner: Gateway
     var known: Set<TaskID> = []
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         if case .message(let from, .statusQuery(let id, let task)) = input, !known.contains(task) {
             return [.send(to: from, .statusReply(requestID: id, status: .nonExist))]
         }

@@ -29,7 +29,7 @@ struct History {
 func e(_ g: Int64, _ r: Int64) -> Epoch { Epoch(global: g, regional: r) }
 func claim(_ proxy: String = "") -> WriteKind { .claim(region: "region-1", proxy: proxy) }
 func progress(_ node: String, _ result: String = "r", input: String = "i") -> WriteKind {
-    .progress(node: node, resultDigest: StableDigest.hex(StableDigest.of(result)), inputDigest: input)
+    .progress(node: node, resultDigest: FNV64.hex(FNV64.hash(result)), inputDigest: input)
 }
 
 /// A consistent single-task history: claims (1,0) and (1,1), node a saved, the task finished.

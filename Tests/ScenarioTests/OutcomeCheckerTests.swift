@@ -13,11 +13,11 @@ func llmCall(_ task: TaskID, _ node: String, answer: String? = nil, status: Int 
     -> WorldObservation
 {
     .llm(LLMCallRecord(
-        task: task, node: node, kind: .generation, promptDigest: "0x1", parents: parents, answerDigest: answer.map { StableDigest.hex(StableDigest.of($0)) },
+        task: task, node: node, kind: .generation, promptDigest: "0x1", parents: parents, answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) },
         status: status, fault: fault))
 }
 
-func digest(_ text: String) -> String { StableDigest.hex(StableDigest.of(text)) }
+func digest(_ text: String) -> String { FNV64.hex(FNV64.hash(text)) }
 
 let diamond = TaskPlan(
     query: Query(taskName: "code_generation", taskDescription: "d", nRounds: 1, nSamples: 1, nVoters: 1),

@@ -13,7 +13,7 @@ struct FailoverAbortingGateway: CoreMachine {
     var inner: Gateway
     var claims: [TaskID: Int] = [:]
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         inner.handle(input, context: context, random: &random).map { effect in
             guard case .send(let to, .storeRequest(let id, .claim(let task, let epoch, _, ""))) = effect else { return effect }
             claims[task, default: 0] += 1
@@ -30,7 +30,7 @@ struct CachingStatusGateway: CoreMachine {
     var asked: [String: TaskID] = [:]
     var cache: [TaskID: TaskStatusView] = [:]
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         if case .message(let from, .statusQuery(let id, let task)) = input {
             if let cached = cache[task] { return [.send(to: from, .statusReply(requestID: id, status: cached))] }
             asked["\(from)#\(id)"] = task
@@ -49,7 +49,7 @@ struct AttemptKeyedGateway: CoreMachine {
     var inner: Gateway
     var attempts = 0
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         inner.handle(input, context: context, random: &random).map { effect in
             guard case .send(let to, .storeRequest(let id, .createTask(let user, let type, let description, let request, let key))) = effect else {
                 return effect
@@ -66,7 +66,7 @@ struct AttemptKeyedGateway: CoreMachine {
 struct ParentDroppingProxy: CoreMachine {
     var inner: AgentProxy
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         inner.handle(input, context: context, random: &random).map { effect in
             guard case .send(let to, .llmWork(var work)) = effect, work.kind == .generation,
                 let start = work.prompt.range(of: "<<result of step ", options: .backwards),
@@ -83,7 +83,7 @@ struct ParentDroppingProxy: CoreMachine {
 struct FailureDroppingWorker: CoreMachine {
     var inner: AgentProxy
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var effects = inner.handle(input, context: context, random: &random)
         if case .message(_, .llmReply(let reply)) = input, case .error = reply.result, inner.worker.backingOff[reply.id] != nil {
             inner.worker.backingOff[reply.id] = nil
@@ -110,7 +110,8 @@ func slowFailoverGateway(_ settings: GatewaySettings, _ incarnation: UInt32) -> 
 @Suite("Planted bugs that only the checkers of what users see catch", .serialized)
 struct PlantedBugTests {
     func caught(_ scenario: Scenario, _ overrides: RoleOverrides, by invariant: Invariant) throws {
-        let (seed, violations) = try #require(try explore(scenario, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        // 200: the slow failover's first catch is seed 99 since the draws were unified.
+        let (seed, violations) = try #require(try explore(scenario, seeds: 1...200, overrides: overrides), "not caught within 200 seeds")
         #expect(violations.contains { $0.invariant == invariant }, "seed \(seed): \(violations.map(\.description))")
         // The bug is one the seven original checkers let through.
         let older = violations.filter { $0.invariant.rawValue <= Invariant.liveness.rawValue }
@@ -172,7 +173,7 @@ struct PlantedBugTests {
 struct RegionalFirstStore: CoreMachine {
     var inner: StoreNode
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let proxy))) = input,
             let record = try? inner.store.getTask(task), !record.status.isFinished,
             (epoch.regional, epoch.global) <= (record.epoch.regional, record.epoch.global)
@@ -221,7 +222,7 @@ struct PermanentLossTests {
 struct ConflictIgnoringProxy: CoreMachine {
     var inner: AgentProxy
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var input = input
         if case .message(let from, .storeReply(let id, .write(.rejected(let current?, .conflict)))) = input {
             input = .message(from: from, .storeReply(requestID: id, .write(.applied(current: current, repeated: false))))
@@ -238,7 +239,8 @@ struct LateWriteTests {
         #expect(try explore(ScenarioLibrary.zombieOwner, seeds: 1...20, overrides: overrides) == nil)
         #expect(try explore(ScenarioLibrary.graphDAG, seeds: 1...20, overrides: overrides) == nil)
         let (seed, violations) = try #require(try explore(ScenarioLibrary.lateWrites, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
-        #expect(violations.contains { $0.invariant == .progressCorrectness || $0.invariant == .promptCorrectness }, "seed \(seed): \(violations)")
+        // The kept result reaches the client (client view) or the next node's inputs (progress or prompt correctness).
+        #expect(violations.contains { [.clientView, .progressCorrectness, .promptCorrectness].contains($0.invariant) }, "seed \(seed): \(violations)")
     }
 
     @Test("late-writes drives the store's same-epoch conflict path in a good share of seeds")
@@ -264,7 +266,7 @@ struct LateWriteTests {
 struct EqualClaimStore: CoreMachine {
     var inner: StoreNode
 
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let proxy))) = input,
             let record = try? inner.store.getTask(task), !record.status.isFinished, record.epoch == epoch,
             record.ownerRegion != region || record.ownerProxy != proxy

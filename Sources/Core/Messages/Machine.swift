@@ -2,7 +2,7 @@
 /// in, effects out. A role never reads a clock, draws system randomness, sleeps, spawns tasks
 /// or does IO; storage and LLM calls are messages to other nodes.
 public protocol CoreMachine {
-    mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect]
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect]
 }
 
 public enum CoreInput: Sendable {

@@ -87,6 +87,6 @@ public enum InputDigest {
         for parent in node.dependsOn.sorted() {
             text += "parent:\(parent)=\(parentResults[parent] ?? "<missing>")\n"
         }
-        return StableDigest.hex(StableDigest.of(text))
+        return FNV64.hex(FNV64.hash(text))
     }
 }

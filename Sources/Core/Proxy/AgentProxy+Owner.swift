@@ -45,7 +45,7 @@ extension AgentProxy {
         calls.drop(where: { $0.task == taskID }, into: &effects)
     }
 
-    mutating func stored<R: EntropySource>(
+    mutating func stored<R: RandomSource>(
         _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard let run = runs[purpose.task] else { return }
@@ -113,7 +113,7 @@ extension AgentProxy {
 
     /// Starts every node whose parents are saved and that is neither saved, running nor being
     /// saved; finishes the task when every node is saved.
-    mutating func advance<R: EntropySource>(_ taskID: TaskID, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
+    mutating func advance<R: RandomSource>(_ taskID: TaskID, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
         guard let run = runs[taskID], let plan = run.plan, let progress = run.progress, !run.finishing else { return }
         let graph = plan.graph
         if graph.nodes.allSatisfy({ progress[$0.id] != nil }) {
@@ -134,14 +134,14 @@ extension AgentProxy {
             let step = nodeRun.start()
             runs[taskID]!.nodes[id] = nodeRun
             runs[taskID]!.inputDigests[id] = digest
-            let used = parents.map { ParentResult(node: $0.0, resultDigest: StableDigest.hex(StableDigest.of($0.1))) }
+            let used = parents.map { ParentResult(node: $0.0, resultDigest: FNV64.hex(FNV64.hash($0.1))) }
             effects.append(.observe(.nodeStarted(task: taskID, node: id, epoch: run.epoch, inputDigest: digest, parents: used)))
             apply(step, task: taskID, node: id, context: context, random: &random, into: &effects)
         }
     }
 
     /// Feeds one call's answer to its node.
-    mutating func record<R: EntropySource>(
+    mutating func record<R: RandomSource>(
         _ call: Outstanding, result: Result<String, CallFailure>, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard var nodeRun = runs[call.task]?.nodes[call.node] else { return }
@@ -150,7 +150,7 @@ extension AgentProxy {
         apply(step, task: call.task, node: call.node, context: context, random: &random, into: &effects)
     }
 
-    private mutating func apply<R: EntropySource>(
+    private mutating func apply<R: RandomSource>(
         _ step: NodeStep, task taskID: TaskID, node: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard let run = runs[taskID] else { return }

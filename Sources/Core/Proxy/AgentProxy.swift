@@ -123,7 +123,7 @@ public struct AgentProxy: CoreMachine {
     /// Tasks this proxy is running (for tests and checkers).
     public var runningTasks: [TaskID: Epoch] { runs.mapValues(\.epoch) }
 
-    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var effects: [CoreEffect] = []
         switch input {
         case .start:
@@ -160,7 +160,7 @@ public struct AgentProxy: CoreMachine {
         return effects
     }
 
-    private mutating func receive<R: EntropySource>(
+    private mutating func receive<R: RandomSource>(
         _ message: CoreMessage, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch message {
@@ -211,7 +211,7 @@ public struct AgentProxy: CoreMachine {
 
     /// Asks each worker about the calls sent to it at least one interval ago; gives up on a
     /// worker that ignored three checks in a row.
-    private mutating func checkOutstandingWork<R: EntropySource>(
+    private mutating func checkOutstandingWork<R: RandomSource>(
         context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         var ask: [Address: [UInt64]] = [:]
@@ -232,7 +232,7 @@ public struct AgentProxy: CoreMachine {
     }
 
     /// A worker said which of the checked calls it holds; the others it lost.
-    private mutating func heldReport<R: EntropySource>(
+    private mutating func heldReport<R: RandomSource>(
         from worker: Address, _ held: Set<UInt64>, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         for callID in outstanding.keys.sorted() {
@@ -250,7 +250,7 @@ public struct AgentProxy: CoreMachine {
 
     /// A call whose worker lost it (or is unreachable) goes to another worker: a lost call is
     /// the network's or a worker's fault, never the task's.
-    private mutating func lost<R: EntropySource>(
+    private mutating func lost<R: RandomSource>(
         _ callID: UInt64, reason: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard var call = outstanding.removeValue(forKey: callID) else { return }
@@ -262,7 +262,7 @@ public struct AgentProxy: CoreMachine {
 
     /// A worker that left the membership (evicted) or came back as a new life (restarted) lost
     /// the calls it held: they go to another worker now rather than at the backstop timeout.
-    private mutating func failCallsOfDepartedWorkers<R: EntropySource>(
+    private mutating func failCallsOfDepartedWorkers<R: RandomSource>(
         context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         let lives = Dictionary(workers.map { ($0.proxy, $0.incarnation) }, uniquingKeysWith: { first, _ in first })
@@ -286,7 +286,7 @@ public struct AgentProxy: CoreMachine {
     /// A call failed for a reason that may pass (the worker's retries ran out on timeouts,
     /// 5xx or 429; the worker went silent): it is sent again, unless the node's calls have
     /// failed without one success for `llmUnavailableAfter`, when the task is aborted.
-    mutating func transientFailure<R: EntropySource>(
+    mutating func transientFailure<R: RandomSource>(
         _ call: Outstanding, reason: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard isWanted(call) else { return }
@@ -304,7 +304,7 @@ public struct AgentProxy: CoreMachine {
     }
 
     /// Sends a call to a worker chosen by the balancing policy.
-    mutating func send<R: EntropySource>(
+    mutating func send<R: RandomSource>(
         _ call: Outstanding, avoiding: Address?, now: Nanos, random: inout R, into effects: inout [CoreEffect]
     ) {
         var candidates = workers.map(\.proxy)

@@ -82,7 +82,7 @@ public struct NodeRun: Sendable {
     public mutating func start() -> NodeStep { startSampling() }
 
     /// Records one call's answer (or failure) and says what comes next.
-    public mutating func record<R: EntropySource>(_ call: CallRequest, result: Result<String, CallFailure>, random: inout R) -> NodeStep {
+    public mutating func record<R: RandomSource>(_ call: CallRequest, result: Result<String, CallFailure>, random: inout R) -> NodeStep {
         guard call.wave == wave else { return .wait }
         return voting ? recordVote(call, result, &random) : recordSample(call, result)
     }
@@ -115,7 +115,7 @@ public struct NodeRun: Sendable {
         return .issue((0..<settings.voters).map { CallRequest(wave: wave, kind: .voting, slot: $0, prompt: prompt, stop: []) })
     }
 
-    private mutating func recordVote<R: EntropySource>(_ call: CallRequest, _ result: Result<String, CallFailure>, _ random: inout R) -> NodeStep {
+    private mutating func recordVote<R: RandomSource>(_ call: CallRequest, _ result: Result<String, CallFailure>, _ random: inout R) -> NodeStep {
         votesAnswered += 1
         if case .failure(let failure) = result { lastRefusal = failure }
         if case .success(let text) = result {
@@ -163,7 +163,7 @@ public struct NodeRun: Sendable {
     /// An attempt of the round failed: its winner lacked a section (`malformedWinner`), or the
     /// LLM refused the wave (`refusal`). The round is tried again up to `roundRetries` times.
     private mutating func roundFailed(malformedWinner: String? = nil, refusal: CallFailure? = nil) -> NodeStep {
-        if let malformedWinner { malformedWinners.append(StableDigest.hex(StableDigest.of(malformedWinner))) }
+        if let malformedWinner { malformedWinners.append(FNV64.hex(FNV64.hash(malformedWinner))) }
         if let refusal { lastRefusal = refusal }
         guard attempt > settings.roundRetries else {
             attempt += 1

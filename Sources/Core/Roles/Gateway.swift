@@ -73,7 +73,7 @@ public struct Gateway: CoreMachine {
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
     }
 
-    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var effects: [CoreEffect] = []
         switch input {
         case .start:
@@ -94,7 +94,7 @@ public struct Gateway: CoreMachine {
         return effects
     }
 
-    private mutating func receive<R: EntropySource>(
+    private mutating func receive<R: RandomSource>(
         _ message: CoreMessage, from: Address, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch message {
@@ -135,7 +135,7 @@ public struct Gateway: CoreMachine {
         }
     }
 
-    private mutating func stored<R: EntropySource>(
+    private mutating func stored<R: RandomSource>(
         _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch (purpose, reply) {
@@ -199,7 +199,7 @@ public struct Gateway: CoreMachine {
     /// Claims the task for the least-loaded live region (ties at random). Without any live
     /// region the task waits for the next sweep, and is aborted only once no region has been
     /// live for `noRegionAfter`.
-    private mutating func place<R: EntropySource>(
+    private mutating func place<R: RandomSource>(
         _ taskID: TaskID, current: Epoch, avoiding: Address?, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard !claiming.contains(taskID) else { return }

@@ -60,7 +60,7 @@ public struct RegionalCoordinator: CoreMachine {
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
     }
 
-    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         var effects: [CoreEffect] = []
         switch input {
         case .start:
@@ -103,7 +103,7 @@ public struct RegionalCoordinator: CoreMachine {
         members.keys.sorted().filter { now - members[$0]!.lastHeard <= settings.proxyTimeout }
     }
 
-    private mutating func stored<R: EntropySource>(
+    private mutating func stored<R: RandomSource>(
         _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch (purpose, reply) {
@@ -124,7 +124,7 @@ public struct RegionalCoordinator: CoreMachine {
 
     /// Makes sure a task this region owns has a live owner that knows it: reminds a live owner,
     /// or claims the task for the least-loaded live proxy.
-    private mutating func reconcile<R: EntropySource>(
+    private mutating func reconcile<R: RandomSource>(
         _ task: TaskRecord, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard task.ownerRegion == settings.region, !task.status.isFinished, !claiming.contains(task.taskID) else { return }

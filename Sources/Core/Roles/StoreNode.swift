@@ -6,7 +6,7 @@ public struct StoreNode: CoreMachine {
 
     public init(store: TaskStore) { self.store = store }
 
-    public mutating func handle<R: EntropySource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         guard case .message(let from, .storeRequest(let requestID, let request)) = input else { return [] }
         var effects: [CoreEffect] = []
         let reply: StoreReply
@@ -34,12 +34,12 @@ public struct StoreNode: CoreMachine {
             return .write(judged.outcome)
         case .saveProgress(let id, let node, let epoch, let result, let inputDigest):
             let judged = try store.saveProgressJudged(id, node: node, epoch: epoch, result: result, inputDigest: inputDigest)
-            let kind = WriteKind.progress(node: node, resultDigest: StableDigest.hex(StableDigest.of(result)), inputDigest: inputDigest)
+            let kind = WriteKind.progress(node: node, resultDigest: FNV64.hex(FNV64.hash(result)), inputDigest: inputDigest)
             observe(.write(task: id, request: kind, epoch: epoch, before: judged.before, outcome: judged.outcome))
             return .write(judged.outcome)
         case .finish(let id, let epoch, let outcome):
             let judged = try store.finishJudged(id, epoch: epoch, outcome: outcome)
-            let digest = StableDigest.hex(StableDigest.of(outcome.result ?? outcome.reason ?? ""))
+            let digest = FNV64.hex(FNV64.hash(outcome.result ?? outcome.reason ?? ""))
             var cause: AbortCause?
             if case .aborted(let why) = outcome { cause = why }
             let kind = WriteKind.finish(status: outcome.status, resultDigest: digest, cause: cause)

@@ -29,7 +29,7 @@ public struct PromptChecker: InvariantChecker {
                     invariant: invariant, task: task, node: nil, time: end, detail: "the LLM received prompts for a task the store does not hold", events: []))
                 continue
             }
-            let stored = Dictionary((snapshot.progress[task] ?? []).map { ($0.nodeID, StableDigest.hex(StableDigest.of($0.result))) }, uniquingKeysWith: { a, _ in a })
+            let stored = Dictionary((snapshot.progress[task] ?? []).map { ($0.nodeID, FNV64.hex(FNV64.hash($0.result))) }, uniquingKeysWith: { a, _ in a })
             for node in prompts[task]!.keys.sorted() {
                 guard let graphNode = plan.graph.node(node) else {
                     violations.append(Violation(

@@ -175,7 +175,7 @@ public struct ClientOutcomeChecker: InvariantChecker {
 
     static func describe(_ status: TaskStatusView) -> String {
         switch status {
-        case .completed(let result): "completed with result \(StableDigest.hex(StableDigest.of(result)))"
+        case .completed(let result): "completed with result \(FNV64.hex(FNV64.hash(result)))"
         case .aborted(let reason): "aborted (\"\(reason)\")"
         default: status.name
         }

@@ -147,7 +147,7 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         for (task, rows) in snapshot.progress.sorted(by: { $0.key < $1.key }) {
             for row in rows {
-                let stored = StableDigest.hex(StableDigest.of(row.result))
+                let stored = FNV64.hex(FNV64.hash(row.result))
                 if let (first, where_) = results[task]?[row.nodeID], first != stored {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: row.nodeID, time: end,

@@ -231,7 +231,7 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "power-loss")
         scenario.workload = Workload(clients: 2, requestsPerClient: 5, pattern: .sendInInterval(min: .seconds(1), max: .seconds(6)), tasks: chainTasks)
         scenario.faults = FaultSpec(mix: FaultMix(powerLoss: rate(every: (10, 25), lasting: (1, 5))), targetProxies: false, targetStore: true)
-        scenario.budgets = latencyBudget(meanSeconds: 80, maxSeconds: 225)
+        scenario.budgets = latencyBudget(meanSeconds: 85, maxSeconds: 300)
         return scenario
     }
 

@@ -100,8 +100,8 @@ struct LLMEndpointProcess: SimProcess {
         let kind: CallKind
         if case .voting = PromptKind.classify(prompt) { kind = .voting } else { kind = .generation }
         return LLMCallRecord(
-            task: call.request.task, node: call.request.node, kind: kind, promptDigest: StableDigest.hex(StableDigest.of(prompt)),
+            task: call.request.task, node: call.request.node, kind: kind, promptDigest: FNV64.hex(FNV64.hash(prompt)),
             parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [],
-            answerDigest: answer.map { StableDigest.hex(StableDigest.of($0)) }, status: status, fault: call.fault)
+            answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) }, status: status, fault: call.fault)
     }
 }

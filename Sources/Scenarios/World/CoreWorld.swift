@@ -80,9 +80,6 @@ public enum ClientObservation: Codable, Hashable, Sendable {
     case allSubmitted
 }
 
-// Both random protocols need only `next()`, which the kernel's generator has.
-extension SimRandom: EntropySource {}
-extension SimRandom: RandomSource {}
 
 /// Node names and ids of one run, fixed before the simulation is built.
 public final class Directory: @unchecked Sendable {

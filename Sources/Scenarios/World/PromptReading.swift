@@ -30,7 +30,7 @@ public enum PromptReading {
             }
             guard closed else { break }
             let text = body.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
-            parents.append(ParentResult(node: name, resultDigest: StableDigest.hex(StableDigest.of(text))))
+            parents.append(ParentResult(node: name, resultDigest: FNV64.hex(FNV64.hash(text))))
         }
         return parents
     }

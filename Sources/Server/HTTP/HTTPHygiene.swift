@@ -68,22 +68,45 @@ final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
 public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
+    /// The methods each route of ours takes (a trailing `*` matches any last segment), so a
+    /// wrong method gets a 405 with `Allow` rather than a 404.
+    static var routes: [(path: String, methods: [String])] {
+        [
+            ("/ready", ["GET"]), ("/metrics", ["GET"]), ("/query", ["POST"]), ("/task/status", ["GET"]), ("/v1/chat/completions", ["POST"]),
+            ("/v1/models", ["GET"]), ("/v1/models/*", ["GET"]), ("/v1/core/messages", ["POST"]),
+        ]
+    }
+
+    static func allowed(_ path: String) -> [String]? {
+        routes.first { route in
+            route.path.hasSuffix("/*")
+                ? path.hasPrefix(String(route.path.dropLast())) && !path.dropFirst(route.path.count - 1).contains("/") && path.count >= route.path.count
+                : route.path == path
+        }?.methods
+    }
+
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
+            var status = error.status
+            var headers: HTTPFields = [:]
+            if status == .notFound, let methods = Self.allowed(request.uri.path), !methods.contains(request.method.rawValue) {
+                status = .methodNotAllowed
+                headers[.allow] = methods.joined(separator: ", ")
+            }
             let message: String
-            switch error.status {
+            switch status {
             case .notFound: message = "no route \(request.method) \(request.uri.path)"
             case .methodNotAllowed: message = "method \(request.method) is not allowed on \(request.uri.path)"
             case .contentTooLarge: message = "the body is too large"
             default: message = error.body ?? error.status.reasonPhrase
             }
             if request.uri.path.hasPrefix("/v1/") {
-                let type = error.status.code == 404 ? "invalid_request_error" : "server_error"
-                return jsonResponse(error.status, ErrorBody(error: .init(message: message, type: type, code: error.status.code == 404 ? "not_found" : nil)))
+                let type = status.code < 500 ? "invalid_request_error" : "server_error"
+                return jsonResponse(status, ErrorBody(error: .init(message: message, type: type, code: status.code == 404 ? "not_found" : nil)), headers: headers)
             }
-            return jsonResponse(error.status, APIError(success: false, err: message))
+            return jsonResponse(status, APIError(success: false, err: message), headers: headers)
         }
     }
 

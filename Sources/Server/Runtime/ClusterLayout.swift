@@ -94,6 +94,3 @@ public struct Envelope: Codable, Sendable {
         self.message = message
     }
 }
-
-// The fake LLM's SplitMix64 source serves as the roles' entropy in the real shell.
-extension SeededSource: EntropySource {}

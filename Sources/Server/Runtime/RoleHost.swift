@@ -49,7 +49,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
         self.logger = logger
         self.mailboxMax = mailboxMax
         queue = DispatchQueue(label: "agentos.role.\(address)")
-        random = SeededSource(seed: UInt64(incarnation) << 32 ^ StableDigest.of(address))
+        random = SeededSource(seed: UInt64(incarnation) << 32 ^ FNV64.hash(address))
     }
 
     private func nanos() -> Nanos {
