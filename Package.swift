@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Core", targets: ["Core"]),
         .library(name: "FakeLLM", targets: ["FakeLLM"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
+        // The core's roles driven together in one process, deterministic, for testing roles.
+        .library(name: "CoreTesting", targets: ["CoreTesting"]),
         .executable(name: "agentos", targets: ["agentos"]),
     ],
     dependencies: [
@@ -43,6 +45,7 @@ let package = Package(
         ),
         .target(name: "Core", dependencies: ["Determinism", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FakeLLM", dependencies: ["Determinism"]),
+        .target(name: "CoreTesting", dependencies: ["Core"]),
         // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.
         .target(
             name: "Scenarios",
@@ -78,7 +81,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Determinism"]),
-        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(
             name: "ScenarioTests",

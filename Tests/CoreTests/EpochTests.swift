@@ -1,5 +1,6 @@
 import Testing
 @testable import Core
+import CoreTesting
 
 @Suite("Epoch order and fencing rules")
 struct EpochTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Core
+import CoreTesting
 
 func work(_ id: UInt64, task: TaskID, total: Int = 10, remaining: Int = 10) -> LLMWork {
     LLMWork(callID: id, owner: "owner", taskID: task, kind: .generation, prompt: "p\(id)", stop: [], maxTokens: 100, totalCalls: total, remainingHalfCalls: remaining)
@@ -110,7 +111,7 @@ struct WorkerTests {
 struct BalancingTests {
     func destinations(_ policy: BalancingPolicy, calls: Int) -> [Address] {
         var proxy = AgentProxy(settings: ProxySettings(proxy: "p1", region: "r", llm: "llm", balancing: policy), incarnation: 1)
-        var random = TestRandom(state: 3)
+        var random = SeededSource(seed: 3)
         let context = CoreContext(now: 0, address: "p1", incarnation: 1)
         _ = proxy.handle(
             .message(from: "r", .membership(proxies: [ProxyLoad(proxy: "p1", incarnation: 1, workload: 5), ProxyLoad(proxy: "p2", incarnation: 1, workload: 0), ProxyLoad(proxy: "p3", incarnation: 1, workload: 2)])),
@@ -148,7 +149,7 @@ struct NodeRunTests {
     func calls(_ step: NodeStep) -> [CallRequest] { if case .issue(let calls) = step { calls } else { [] } }
 
     /// Answers every sample with `PLAN: pN OUTPUT: oN`, returns the vote calls.
-    func sample(_ run: inout NodeRun, _ step: NodeStep, random: inout TestRandom) -> NodeStep {
+    func sample(_ run: inout NodeRun, _ step: NodeStep, random: inout SeededSource) -> NodeStep {
         var last = NodeStep.wait
         for call in calls(step) {
             last = run.record(call, result: .success("PLAN: p\(call.slot + 1)\nOUTPUT: o\(call.slot + 1)"), random: &random)
@@ -158,7 +159,7 @@ struct NodeRunTests {
 
     @Test("naive voting waits for every vote; plurality wins, ties to the lowest choice")
     func naiveVoting() {
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         var run = NodeRun(task: "t", parentResults: [], settings: settings(voters: 4))
         let votes = calls(sample(&run, run.start(), random: &random))
         #expect(votes.count == 4 && votes[0].kind == .voting)
@@ -174,7 +175,7 @@ struct NodeRunTests {
 
     @Test("early majority stops at V/2+1 votes for one choice")
     func earlyMajorityStopsAtMajority() {
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         var run = NodeRun(task: "t", parentResults: [], settings: settings(voters: 5, voting: .earlyMajority))
         let votes = calls(sample(&run, run.start(), random: &random))
         #expect(run.record(votes[0], result: .success("The best choice is 2"), random: &random) == .wait)
@@ -186,7 +187,7 @@ struct NodeRunTests {
 
     @Test("early majority stops once the leader cannot be caught")
     func earlyMajorityUncatchableLeader() {
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         var run = NodeRun(task: "t", parentResults: [], settings: settings(voters: 4, voting: .earlyMajority))
         let votes = calls(sample(&run, run.start(), random: &random))
         #expect(run.record(votes[0], result: .success("The best choice is 1"), random: &random) == .wait)
@@ -201,7 +202,7 @@ struct NodeRunTests {
         #expect(Prompts.parseVote("The best choice is 1. No wait: The best choice is 3", choices: 3) == 3, "the last sentence counts")
         #expect(Prompts.parseVote("I like choice 2 most", choices: 3) == nil)
         #expect(Prompts.parseVote("The best choice is: 2.", choices: 3) == 2)
-        var random = TestRandom(state: 9)
+        var random = SeededSource(seed: 9)
         var run = NodeRun(task: "t", parentResults: [], settings: settings(voters: 1))
         let votes = calls(sample(&run, run.start(), random: &random))
         guard case .succeeded = run.record(votes[0], result: .success("no idea"), random: &random) else { Issue.record("no winner"); return }
@@ -210,7 +211,7 @@ struct NodeRunTests {
 
     @Test("rounds pass the winning plan on as hints, and intermediate samples stop at OUTPUT:")
     func roundsCarryHints() {
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         var run = NodeRun(task: "t", parentResults: [("parent", "P")], settings: settings(2, samples: 2, voters: 1))
         let first = calls(run.start())
         #expect(first.allSatisfy { $0.stop == ["OUTPUT:"] })
@@ -224,7 +225,7 @@ struct NodeRunTests {
 
     @Test("a round fails when all samples fail, or the winner lacks its section; it is retried, then the node fails")
     func roundFailures() {
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         var run = NodeRun(task: "t", parentResults: [], settings: settings(samples: 2, voters: 1, retries: 1))
         var step = run.start()
         for call in calls(step) { step = run.record(call, result: .failure(CallFailure("HTTP 500")), random: &random) }
@@ -240,7 +241,7 @@ struct NodeRunTests {
 
     @Test("votes from an earlier wave are ignored")
     func staleWaveIgnored() {
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         var run = NodeRun(task: "t", parentResults: [], settings: settings(samples: 2, voters: 1))
         let samples = calls(run.start())
         let stale = CallRequest(wave: 0, kind: .generation, slot: 0, prompt: "", stop: [])

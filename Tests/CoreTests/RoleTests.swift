@@ -1,11 +1,12 @@
 import Testing
 @testable import Core
+import CoreTesting
 
 @Suite("The roles together: placement, failover, fencing, resume")
 struct RoleTests {
     @Test("a submitted task completes and its status reports the result")
     func taskCompletesEndToEnd() throws {
-        let cluster = try Cluster.standard()
+        let cluster = try EmbeddedCluster.standard()
         let request = cluster.submit(query())
         cluster.run(for: 60 * Time.second)
         let taskID = try #require(cluster.taskID(for: request))
@@ -25,7 +26,7 @@ struct RoleTests {
     @Test("the client learns the task id only once the task is durable")
     func acknowledgeOnlyWhenDurable() throws {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"]), incarnation: 1)
-        var random = TestRandom(state: 1)
+        var random = SeededSource(seed: 1)
         let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
         _ = gateway.handle(.start, context: context, random: &random)
         let effects = gateway.handle(.message(from: "client-1", .submit(requestID: 7, query: query())), context: context, random: &random)
@@ -42,7 +43,7 @@ struct RoleTests {
 
     @Test("bad queries are rejected at the gateway with a reason, and nothing is stored")
     func badQueriesRejected() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         let cyclic = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["b"]), GraphNode(id: "b", dependsOn: ["a"])])
         let dangling = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["ghost"])])
         var oversized = query()
@@ -67,7 +68,7 @@ struct RoleTests {
 
     @Test("claims step (g+1, 0) for a region and (g, r+1) for a proxy, before the owner starts")
     func claimOrder() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         _ = cluster.submit(query(1, 1, 1))
         cluster.run(for: 30 * Time.second)
         let claims = cluster.writes { if case .claim = $0 { true } else { false } }.filter { $0.3.isApplied }
@@ -79,7 +80,7 @@ struct RoleTests {
 
     @Test("a crashed proxy's task moves to another proxy, which resumes without re-running saved nodes")
     func proxyFailoverResumes() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
         let chain = TaskGraph(nodes: [GraphNode(id: "a"), GraphNode(id: "b", dependsOn: ["a"]), GraphNode(id: "c", dependsOn: ["b"])])
         let request = cluster.submit(query(1, 2, 2, graph: chain))
         // Run until node a is saved, then crash its owner.
@@ -99,7 +100,7 @@ struct RoleTests {
 
     @Test("a zombie owner cut off from its region is fenced at its next write and stops")
     func zombieOwnerIsFenced() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
         cluster.llm.latency = 2 * Time.second  // so the task is still running when the cut comes
         let request = cluster.submit(query(3, 2, 2))
         cluster.run(for: 3 * Time.second)
@@ -124,7 +125,7 @@ struct RoleTests {
 
     @Test("a crashed region's tasks move to another region by a (g+1, 0) claim")
     func regionFailover() throws {
-        let cluster = try Cluster.standard(regions: 2, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 2, proxies: 1)
         cluster.llm.latency = 2 * Time.second  // still running when its region fails
         let request = cluster.submit(query(3, 2, 2))
         cluster.run(for: 2 * Time.second)
@@ -142,7 +143,7 @@ struct RoleTests {
 
     @Test("a restarted gateway answers every task's status from the store and still places new tasks")
     func gatewayRestartAnswersFromStore() throws {
-        let cluster = try Cluster.standard()
+        let cluster = try EmbeddedCluster.standard()
         let first = cluster.submit(query(1, 1, 1))
         cluster.run(for: 30 * Time.second)
         let done = try #require(cluster.taskID(for: first))
@@ -156,7 +157,7 @@ struct RoleTests {
 
     @Test("a task stored but never placed (gateway crash) is placed by the restarted gateway's sweep")
     func unplacedTaskIsPlacedAfterRestart() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         let id = try cluster.store.createTask(userID: 0, taskType: "code_generation", description: CanonicalJSON.encode(
             TaskPlan(query: query(1, 1, 1), graph: TaskGraph(nodes: [GraphNode(id: "main")])))).taskID
         cluster.run(for: 30 * Time.second)
@@ -165,7 +166,7 @@ struct RoleTests {
 
     @Test("an LLM that refuses every call (HTTP 400) aborts the task as llmRejected, and the reason reaches the client")
     func refusalAborts() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         cluster.llm.script = { _, _ in .error(400) }
         let request = cluster.submit(query(1, 2, 2))
         cluster.run(for: 60 * Time.second)
@@ -179,7 +180,7 @@ struct RoleTests {
 
     @Test("an LLM that fails (HTTP 500) delays the task while it lasts, and aborts it as llmUnavailable only after the budget")
     func unavailableLLM() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1) {
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) {
             $0.worker.retries = 1
             $0.worker.backoff = 100 * Time.millisecond
             $0.llmUnavailableAfter = 60 * Time.second
@@ -202,7 +203,7 @@ struct RoleTests {
 
     @Test("an LLM call that never answers times out and is retried")
     func llmTimeoutAndRetry() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1) { $0.worker.timeout = 2 * Time.second }
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) { $0.worker.timeout = 2 * Time.second }
         cluster.llm.script = { number, _ in number == 0 ? .silence : nil }
         let request = cluster.submit(query(1, 1, 1))
         cluster.run(for: 30 * Time.second)
@@ -213,7 +214,7 @@ struct RoleTests {
 
     @Test("a proxy that restarts between two heartbeats is noticed by its incarnation and its task re-claimed")
     func quickRestartIsRecovered() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         cluster.llm.latency = Time.second
         let request = cluster.submit(query(3, 2, 2))
         cluster.run(for: 3 * Time.second)
@@ -230,7 +231,7 @@ struct RoleTests {
 
     @Test("a store outage stalls work but every owner resumes after it (no 'term expired' abandonment)")
     func storeOutageIsSurvived() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
         cluster.llm.latency = Time.second
         let request = cluster.submit(query(3, 2, 2))
         cluster.run(for: 3 * Time.second)
@@ -244,7 +245,7 @@ struct RoleTests {
 
     @Test("a call lost on the way to its worker is found by the owner's check and sent again, long before the backstop")
     func lostWorkIsResent() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 2)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
         cluster.dropNext = { if case .llmWork = $0 { true } else { false } }
         let request = cluster.submit(query(1, 2, 2))
         cluster.run(for: 40 * Time.second)  // the backstop is 300 s
@@ -255,7 +256,7 @@ struct RoleTests {
 
     @Test("a task whose region has no proxy waits for one instead of being aborted, and completes when one comes")
     func unplaceableTaskWaits() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         cluster.crash("proxy-1-1")  // the region's only proxy
         let request = cluster.submit(query(1, 1, 1))
         cluster.run(for: 400 * Time.second)
@@ -268,7 +269,7 @@ struct RoleTests {
 
     @Test("with no live region for the gateway's budget, a task is aborted as noRegion, with the reason for the client")
     func noRegionAborts() throws {
-        let cluster = try Cluster.standard(regions: 1, proxies: 1) { _ in } gatewaySettings: { $0.noRegionAfter = 60 * Time.second }
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) { _ in } gatewaySettings: { $0.noRegionAfter = 60 * Time.second }
         cluster.run(for: 5 * Time.second)
         cluster.crash("region-1")  // for good
         let request = cluster.submit(query(1, 1, 1))

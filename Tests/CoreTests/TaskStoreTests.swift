@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Core
+import CoreTesting
 
 func e(_ g: Int64, _ r: Int64) -> Epoch { Epoch(global: g, regional: r) }
 

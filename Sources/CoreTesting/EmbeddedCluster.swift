@@ -1,39 +1,34 @@
+import Core
 import Foundation
-@testable import Core
 
-/// SplitMix64 for tests.
-struct TestRandom: RandomSource {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// CoreTesting: the core's roles driven together in one process, with no network, no threads
+// and no real clock, for unit-testing roles (ours or yours) the way swift-nio's embedded event
+// loop tests channel handlers. Deterministic: zero-latency FIFO delivery, virtual time, seeded
+// randomness, a real SQLite store (in memory) and a scripted LLM.
 
 /// A scripted LLM: answers by the protocol, optionally misbehaving per call.
-struct ScriptedLLM {
-    enum Answer {
+public struct ScriptedLLM {
+    public enum Answer {
         case text(String)
         case error(Int)
         case silence
     }
 
-    var calls: [LLMRequest] = []
+    public var calls: [LLMRequest] = []
     /// Decides the answer to the n-th call (0-based); nil means a well-formed answer.
-    var script: (Int, LLMRequest) -> Answer? = { _, _ in nil }
-    var latency: Nanos = 100 * Time.millisecond
+    public var script: (Int, LLMRequest) -> Answer? = { _, _ in nil }
+    public var latency: Nanos = 100 * Time.millisecond
 
-    mutating func answer(_ request: LLMRequest) -> Answer {
+    public init() {}
+
+    public mutating func answer(_ request: LLMRequest) -> Answer {
         let number = calls.count
         calls.append(request)
         if let scripted = script(number, request) { return scripted }
         return .text(Self.wellFormed(request, variant: number))
     }
 
-    static func wellFormed(_ request: LLMRequest, variant: Int) -> String {
+    public static func wellFormed(_ request: LLMRequest, variant: Int) -> String {
         if request.prompt.contains("Choice 1:") { return "I pick one. The best choice is 1" }
         let digest = FNV64.hex(FNV64.hash(request.prompt))
         let text = "PLAN: plan-\(variant) for \(digest)\nOUTPUT: answer-\(variant) for \(digest)"
@@ -44,35 +39,37 @@ struct ScriptedLLM {
 
 /// A tiny deterministic cluster for driving the roles together: zero-latency FIFO delivery,
 /// timers, crashes, restarts and cut links, a real SQLite store node, and a scripted LLM.
-final class Cluster {
-    var now: Nanos = 0
-    var machines: [Address: any CoreMachine] = [:]
+/// Messages to an address starting with `client` land in `clientInbox`; messages to `llm` go
+/// to `llm`.
+public final class EmbeddedCluster {
+    public var now: Nanos = 0
+    public var machines: [Address: any CoreMachine] = [:]
     var factories: [Address: (UInt32) -> any CoreMachine] = [:]
-    var incarnations: [Address: UInt32] = [:]
-    var messages: [(from: Address, to: Address, message: CoreMessage, at: Nanos)] = []
+    public var incarnations: [Address: UInt32] = [:]
+    public var messages: [(from: Address, to: Address, message: CoreMessage, at: Nanos)] = []
     var timers: [(at: Nanos, seq: Int, address: Address, incarnation: UInt32, timer: CoreTimer)] = []
     var armed: [Address: [CoreTimer: Int]] = [:]
     var seq = 0
-    var down: Set<Address> = []
+    public var down: Set<Address> = []
     var cut: Set<String> = []
-    var observations: [(Address, CoreObservation)] = []
-    var clientInbox: [(Address, CoreMessage)] = []
-    var llm = ScriptedLLM()
+    public var observations: [(Address, CoreObservation)] = []
+    public var clientInbox: [(Address, CoreMessage)] = []
+    public var llm = ScriptedLLM()
     /// Drops the next message this matches, as a lossy network would.
-    var dropNext: ((CoreMessage) -> Bool)?
-    var random = TestRandom(state: 42)
-    let store: TaskStore
+    public var dropNext: ((CoreMessage) -> Bool)?
+    public var random = SeededSource(seed: 42)
+    public let store: TaskStore
 
-    init() throws {
+    public init() throws {
         store = try TaskStore()
     }
 
     /// The standard topology: a store, a gateway, `regions` regions with `proxies` proxies each.
-    static func standard(
+    public static func standard(
         regions: Int = 2, proxies: Int = 2, proxySettings: (inout ProxySettings) -> Void = { _ in },
         gatewaySettings: (inout GatewaySettings) -> Void = { _ in }
-    ) throws -> Cluster {
-        let cluster = try Cluster()
+    ) throws -> EmbeddedCluster {
+        let cluster = try EmbeddedCluster()
         let store = cluster.store
         cluster.add("store") { _ in StoreNode(store: store) }
         let regionNames = (1...regions).map { "region-\($0)" }
@@ -90,12 +87,12 @@ final class Cluster {
         return cluster
     }
 
-    func add(_ address: Address, _ factory: @escaping (UInt32) -> any CoreMachine) {
+    public func add(_ address: Address, _ factory: @escaping (UInt32) -> any CoreMachine) {
         factories[address] = factory
         start(address)
     }
 
-    func start(_ address: Address) {
+    public func start(_ address: Address) {
         let incarnation = (incarnations[address] ?? 0) + 1
         incarnations[address] = incarnation
         machines[address] = factories[address]!(incarnation)
@@ -104,30 +101,30 @@ final class Cluster {
         deliver(.start, to: address)
     }
 
-    func crash(_ address: Address) {
+    public func crash(_ address: Address) {
         down.insert(address)
         machines[address] = nil
         armed[address] = [:]
         messages.removeAll { $0.to == address }
     }
 
-    func restart(_ address: Address) {
+    public func restart(_ address: Address) {
         crash(address)
         start(address)
     }
 
-    func cutLink(_ a: Address, _ b: Address) {
+    public func cutLink(_ a: Address, _ b: Address) {
         cut.insert("\(a)>\(b)")
         cut.insert("\(b)>\(a)")
     }
 
-    func heal() { cut.removeAll() }
+    public func heal() { cut.removeAll() }
 
-    func send(_ message: CoreMessage, from: Address, to: Address) {
+    public func send(_ message: CoreMessage, from: Address, to: Address) {
         messages.append((from, to, message, now))
     }
 
-    func deliver(_ input: CoreInput, to address: Address) {
+    public func deliver(_ input: CoreInput, to address: Address) {
         guard var machine = machines[address] else { return }
         let context = CoreContext(now: now, address: address, incarnation: incarnations[address]!)
         let effects = machine.handle(input, context: context, random: &random)
@@ -154,7 +151,7 @@ final class Cluster {
         }
     }
 
-    func handleLLM(_ message: CoreMessage, from: Address) {
+    public func handleLLM(_ message: CoreMessage, from: Address) {
         guard case .llmRequest(let request) = message else { return }
         let at = now + llm.latency
         switch llm.answer(request) {
@@ -166,7 +163,7 @@ final class Cluster {
     }
 
     /// Runs until `deadline`: messages due now first (in order), then the next timer.
-    func run(for duration: Nanos) {
+    public func run(for duration: Nanos) {
         let deadline = now + duration
         while true {
             if let index = messages.indices.filter({ messages[$0].at <= now }).first {
@@ -198,29 +195,29 @@ final class Cluster {
 
     // MARK: Client helpers
 
-    var nextRequestID: UInt64 = 0
+    public var nextRequestID: UInt64 = 0
 
-    func submit(_ query: Query, client: Address = "client-1") -> UInt64 {
+    public func submit(_ query: Query, client: Address = "client-1") -> UInt64 {
         nextRequestID += 1
         send(.submit(requestID: nextRequestID, query: query), from: client, to: "gateway")
         return nextRequestID
     }
 
-    func taskID(for requestID: UInt64) -> TaskID? {
+    public func taskID(for requestID: UInt64) -> TaskID? {
         for (_, message) in clientInbox {
             if case .submitted(requestID, let taskID) = message { return taskID }
         }
         return nil
     }
 
-    func rejection(for requestID: UInt64) -> String? {
+    public func rejection(for requestID: UInt64) -> String? {
         for (_, message) in clientInbox {
             if case .submitRejected(requestID, let reason) = message { return reason }
         }
         return nil
     }
 
-    func status(_ taskID: TaskID) -> TaskStatusView {
+    public func status(_ taskID: TaskID) -> TaskStatusView {
         nextRequestID += 1
         let id = nextRequestID
         send(.statusQuery(requestID: id, taskID: taskID), from: "client-1", to: "gateway")
@@ -231,17 +228,18 @@ final class Cluster {
         return .nonExist
     }
 
-    func writes(_ filter: (WriteKind) -> Bool = { _ in true }) -> [(TaskID, WriteKind, Epoch, WriteOutcome)] {
+    public func writes(_ filter: (WriteKind) -> Bool = { _ in true }) -> [(TaskID, WriteKind, Epoch, WriteOutcome)] {
         observations.compactMap {
             if case .write(let task, let kind, let epoch, _, let outcome) = $0.1, filter(kind) { (task, kind, epoch, outcome) } else { nil }
         }
     }
 
-    var nodeStarts: [(TaskID, String, Epoch)] {
+    public var nodeStarts: [(TaskID, String, Epoch)] {
         observations.compactMap { if case .nodeStarted(let t, let n, let e, _, _) = $0.1 { (t, n, e) } else { nil } }
     }
 }
 
-func query(_ rounds: Int = 2, _ samples: Int = 3, _ voters: Int = 3, graph: TaskGraph? = nil, name: String = "code_generation") -> Query {
+/// A query with the reference's task name and a fixed description.
+public func query(_ rounds: Int = 2, _ samples: Int = 3, _ voters: Int = 3, graph: TaskGraph? = nil, name: String = "code_generation") -> Query {
     Query(taskName: name, taskDescription: "Write a function that adds two numbers.", nRounds: rounds, nSamples: samples, nVoters: voters, graph: graph)
 }
