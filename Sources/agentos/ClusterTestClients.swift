@@ -36,14 +36,17 @@ actor ClientRecorder {
 
 /// One client of the cluster test: sends its requests with idempotency keys at seeded gaps,
 /// retries any failure or 503 with the same key, and polls each task until it is final.
-struct ClusterTestClient {
+struct ClusterTestClient: Sendable {
     let name: String
     let base: String
     let requests: Int
     /// Gaps before each request, real seconds.
     let gaps: [Double]
-    let shapes: [(rounds: Int, samples: Int, voters: Int)]
+    /// The queries, cycled; each is sent with its own idempotency key.
+    let queries: [Query]
     let run: String
+    /// Real seconds between two polls of a task.
+    var poll: Double = 0.5
     let speedup: Int64
     let client: HTTPClient
     let recorder: ClientRecorder
@@ -64,12 +67,10 @@ struct ClusterTestClient {
 
     private func one(requestID: UInt64, index: Int, deadline: ContinuousClock.Instant) async {
         let started = ContinuousClock.now
-        let shape = shapes[index % shapes.count]
-        let body: [String: Any] = [
-            "task_name": "code_generation", "task_description": "Cluster test request \(requestID) of \(name): write function \(requestID).",
-            "n_rounds": shape.rounds, "n_samples": shape.samples, "n_voters": shape.voters, "request_id": "\(run)-\(name)-\(requestID)",
-        ]
-        guard let data = try? JSONSerialization.data(withJSONObject: body) else { return }
+        var query = queries[index % queries.count]
+        query.taskDescription = "Cluster test request \(requestID) of \(name): \(query.taskDescription)"
+        query.requestKey = "\(run)-\(name)-\(requestID)"
+        guard let data = try? JSONEncoder().encode(query) else { return }
         var task: TaskID?
         while task == nil, ContinuousClock.now < deadline {
             guard let answer = try? await http("POST", "\(base)/query", body: data) else {
@@ -91,7 +92,7 @@ struct ClusterTestClient {
         }
         guard let task else { return }
         while ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(Int64(poll * 1000)))
             guard let answer = try? await http("GET", "\(base)/task/status?task_id=\(task)", body: nil), answer.status == 200 || answer.status == 404,
                 let status = Self.view(answer.json)
             else { continue }

@@ -40,6 +40,10 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Keep the processes' data, logs and histories here (default: a temporary folder, removed on success).")
     var keep: String?
     @Option(help: .hidden) var plantedBug: String?
+    @Option(help: "Parity: run this scenario's workload (a name or a file) both in the simulator and on the real cluster, on the real cluster's topology with the scenario's LLM minus its content faults, with the same arrivals and no faults; pass only if both pass the checkers and their mean latencies agree within --tolerance.")
+    var parity: String?
+    @Option(help: "Parity: the largest relative difference allowed between the real and the simulated mean latency.")
+    var tolerance = 0.35
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func parseRange(_ text: String, _ flag: String) throws -> ClosedRange<Double> {
@@ -61,12 +65,35 @@ struct ClusterTestCommand: AsyncParsableCommand {
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
     }
 
+    /// The parity scenario, reshaped to what the real cluster runs: its topology, no faults, and
+    /// the scenario's LLM without content faults (a real run keeps no call records to justify
+    /// an abort for malformed answers).
+    func parityScenario() throws -> Scenario? {
+        guard let parity else { return nil }
+        var scenario: Scenario
+        if FileManager.default.fileExists(atPath: parity) {
+            scenario = try loadJSON(Scenario.self, path: parity, what: "scenario file")
+        } else {
+            scenario = try ScenarioLibrary.scenario(named: parity, seed: seed)
+        }
+        let llm = scenario.topology.llm
+        scenario.topology = Topology.serveDefault
+        scenario.topology.llm = llm
+        scenario.topology.llm.flakiness = .none
+        scenario.faults = FaultSpec()
+        scenario.network = NetworkConfig()
+        scenario.budgets = Budgets()
+        return scenario
+    }
+
     func run() async throws {
         let folder = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("agentos-cluster-test-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let cluster = try ClusterUnderTest(folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug)
+        let parityScenario = try parityScenario()
+        let simulated = try parityScenario.map { try ScenarioRun(scenario: $0, seed: seed).execute() }
+        let llmConfig = parityScenario.map { String(decoding: (try? JSONEncoder().encode($0.topology.llm)) ?? Data(), as: UTF8.self) }
+        let cluster = try ClusterUnderTest(folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig)
         let progress: (String) -> Void = { line in if !json { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) } }
-        progress("cluster up in \(folder) (x\(speedup)); \(clients) clients x \(requests) requests over \(duration) s")
 
         let start = HistoryLine.now()
         var random = SimRandom(seed: seed, key: "cluster-test")
@@ -74,17 +101,47 @@ struct ClusterTestCommand: AsyncParsableCommand {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let names = (1...clients).map { "client-\($0)" }
-        let spread = Double(duration) * 0.8 / Double(requests)
-        let shapes = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)]
-        let drivers = names.map { name in
-            ClusterTestClient(
-                name: name, base: cluster.clientURL, requests: requests,
-                gaps: (0..<requests).map { _ in Double(random.int64(in: 0...Int64(spread * 2000))) / 1000 }, shapes: shapes,
-                run: "ct\(seed)-\(start % 1_000_000)", speedup: speedup, client: http, recorder: recorder)
+        let run = "ct\(seed)-\(start % 1_000_000)"
+        var drivers: [ClusterTestClient] = []
+        var trafficSeconds = duration
+        if let scenario = parityScenario {
+            // The simulated clients' own arrivals, task templates and poll interval, in real time.
+            let workload = scenario.workload
+            let queries = workload.tasks.map { $0.query(description: "write and test a function.") }
+            for client in 1...workload.clients {
+                let name = "client-\(client)"
+                var gaps: [Double] = []
+                for burst in ClientArrivals.plan(workload, client: name, seed: seed) {
+                    gaps += burst.requests.enumerated().map { $0.offset == 0 ? Double(burst.gap.nanoseconds) / 1e9 / Double(speedup) : 0 }
+                }
+                var driver = ClusterTestClient(
+                    name: name, base: cluster.clientURL, requests: workload.requestsPerClient, gaps: gaps, queries: queries, run: run,
+                    speedup: speedup, client: http, recorder: recorder)
+                driver.poll = Double(workload.pollInterval.nanoseconds) / 1e9 / Double(speedup)
+                drivers.append(driver)
+            }
+            trafficSeconds = Int((drivers.map { $0.gaps.reduce(0, +) }.max() ?? 0).rounded(.up)) + 1
+        } else {
+            let spread = Double(duration) * 0.8 / Double(requests)
+            let queries = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)].map {
+                Query(taskName: "code_generation", taskDescription: "write and test a function.", nRounds: $0.0, nSamples: $0.1, nVoters: $0.2)
+            }
+            for client in 1...clients {
+                drivers.append(
+                    ClusterTestClient(
+                        name: "client-\(client)", base: cluster.clientURL, requests: requests,
+                        gaps: (0..<requests).map { _ in Double(random.int64(in: 0...Int64(spread * 2000))) / 1000 }, queries: queries, run: run,
+                        speedup: speedup, client: http, recorder: recorder))
+            }
         }
+        let names = drivers.map(\.name)
+        let clients = names.count
+        let noFaults = noFaults || parityScenario != nil
+        let duration = trafficSeconds
+        progress("cluster up in \(folder) (x\(speedup)); \(clients) client(s), \(drivers.map(\.requests).reduce(0, +)) requests over \(duration) s")
         let deadline = ContinuousClock.now + .seconds(duration + liveness)
-        let clientsDone = Task { await withTaskGroup(of: Void.self) { group in for driver in drivers { group.addTask { await driver.drive(until: deadline) } } } }
+        let started = drivers
+        let clientsDone = Task { await withTaskGroup(of: Void.self) { group in for driver in started { group.addTask { await driver.drive(until: deadline) } } } }
 
         // Faults, one at a time, on the seeded schedule, until the traffic phase ends.
         let gap = try parseRange(faultGap, "--fault-gap"), length = try parseRange(faultLength, "--fault-length")
@@ -145,13 +202,27 @@ struct ClusterTestCommand: AsyncParsableCommand {
         }
         let violations = suite.violations.filter { !notApplicable.contains($0.invariant.rawValue) }
         let tasks = try store.allTasks()
-        let passed = violations.isEmpty && converged && crashed.isEmpty
+        var passed = violations.isEmpty && converged && crashed.isEmpty
+        var parityReport: ParityReport?
+        if let simulated {
+            let realLatencies = await recorder.entries.compactMap { entry -> Double? in
+                if case .finished(_, let latency, _) = entry.observation { Double(latency) / 1e9 } else { nil }
+            }
+            let realMean = realLatencies.isEmpty ? 0 : realLatencies.reduce(0, +) / Double(realLatencies.count)
+            let simulatedMean = Double(simulated.latencyMean ?? 0) / 1e9
+            let ratio = simulatedMean > 0 ? realMean / simulatedMean : 0
+            let agree = abs(ratio - 1) <= tolerance
+            parityReport = ParityReport(
+                scenario: parityScenario!.name, simulatedPassed: simulated.passed, simulatedChecks: simulated.checks, simulatedMean: simulatedMean,
+                realMean: realMean, ratio: ratio, tolerance: tolerance, agree: agree)
+            passed = passed && simulated.passed && agree
+        }
         let report = ClusterTestReport(
-            seed: seed, speedup: speedup, durationSeconds: duration, faults: timeline, requests: clients * requests,
+            seed: seed, speedup: speedup, durationSeconds: duration, faults: timeline, requests: drivers.map(\.requests).reduce(0, +),
             acknowledged: await recorder.acknowledged, finished: await recorder.finished, taskRows: tasks.count,
             completed: tasks.filter { $0.status == .completed }.count, aborted: tasks.filter { $0.status == .aborted }.count,
             historyEvents: history.events.count, converged: converged, crashedProcesses: crashed, checks: verdicts, violations: violations,
-            passed: passed, folder: folder)
+            parity: parityReport, passed: passed, folder: folder)
         if json { printJSON(report) } else { report.print() }
         if passed, keep == nil { try? FileManager.default.removeItem(atPath: folder) }
         if !passed { throw ExitCode(ExitStatus.failed) }
@@ -174,19 +245,38 @@ struct ClusterTestReport: Encodable {
     let crashedProcesses: [String]
     let checks: [CheckVerdict]
     let violations: [Violation]
+    let parity: ParityReport?
     let passed: Bool
     let folder: String
 
     func print() {
         Swift.print("cluster-test: seed \(seed), x\(speedup), \(durationSeconds) s of traffic, \(faults.count) fault(s)")
-        Swift.print("rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) --duration \(durationSeconds)")
+        Swift.print("rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) " + (parity.map { "--parity \($0.scenario)" } ?? "--duration \(durationSeconds)"))
         Swift.print("requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
         Swift.print("history: \(historyEvents) events from the roles and clients")
         Swift.print("liveness: \(converged ? "converged" : "did not converge")")
         if !crashedProcesses.isEmpty { Swift.print("processes that died on their own: \(crashedProcesses.joined(separator: ", "))") }
         printChecks(checks, violations: violations)
+        if let parity {
+            Swift.print("parity with the simulator (scenario \(parity.scenario), same seed, arrivals and topology, no faults):")
+            let simulatedFailed = parity.simulatedChecks.filter { !$0.passed }.map(\.name)
+            Swift.print("  simulated: \(parity.simulatedPassed ? "pass" : "FAIL (\(simulatedFailed.joined(separator: ", ")))"), checks \(parity.simulatedChecks.filter(\.passed).count) of \(parity.simulatedChecks.count)")
+            Swift.print(String(format: "  mean latency: simulated %.1f s, real %.1f s, real/sim %.2f (tolerance ±%.0f %%): %@", parity.simulatedMean, parity.realMean, parity.ratio, parity.tolerance * 100, parity.agree ? "agree" : "DISAGREE"))
+        }
         Swift.print(passed ? "result: PASS" : "result: FAIL (logs and histories kept in \(folder))")
     }
+}
+
+/// The simulator's side of a parity run.
+struct ParityReport: Encodable {
+    let scenario: String
+    let simulatedPassed: Bool
+    let simulatedChecks: [CheckVerdict]
+    let simulatedMean: Double
+    let realMean: Double
+    let ratio: Double
+    let tolerance: Double
+    let agree: Bool
 }
 
 /// The four processes of the cluster under test, and the faults that can hit them.
@@ -224,7 +314,8 @@ final class ClusterUnderTest {
     let historyFiles: [String]
     let storePath: String
 
-    init(folder: String, speedup: Int64, seed: UInt64, plantedBug: String?) throws {
+    /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
+    init(folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil) throws {
         self.folder = folder
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
@@ -232,7 +323,7 @@ final class ClusterUnderTest {
         chmod(path("secret"), 0o600)
         // The LLM: realistic latencies, no content faults (the real run keeps no call records,
         // so a malformed-answer abort could not be justified from its history).
-        let llmConfig = #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 50000000, "max": 150000000}, "perTokenNanos": {"min": 20000000, "max": 30000000}, "generationTokens": {"min": 150, "max": 400}, "votingTokens": {"min": 40, "max": 120}, "tailChance": [1, 50], "tailFactor": 3}}"#
+        let llmConfig = llmConfig ?? #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 50000000, "max": 150000000}, "perTokenNanos": {"min": 20000000, "max": 30000000}, "generationTokens": {"min": 150, "max": 400}, "votingTokens": {"min": 40, "max": 120}, "tailChance": [1, 50], "tailFactor": 3}}"#
         try llmConfig.write(toFile: path("llm.json"), atomically: true, encoding: .utf8)
         let ports = try (0..<5).map { _ in try freePort(host: "127.0.0.1") }
         let llm = try ChildProcess(

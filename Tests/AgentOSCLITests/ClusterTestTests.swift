@@ -44,3 +44,20 @@ struct ClusterTestTests {
         }
     }
 }
+
+@Suite("Parity: one scenario in the simulator and on real processes", .serialized)
+struct ParityTests {
+    @Test("smoke and graph-dag pass the same checkers both ways, and the real mean latency is within 35 % of the simulated one")
+    func parity() throws {
+        for scenario in ["smoke", "graph-dag"] {
+            let result = try CLI.run(["cluster-test", "--json", "--parity", scenario, "--speedup", "10"])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout) \(result.stderr)")
+            let parity = try #require(report["parity"] as? [String: Any])
+            #expect(result.status == 0, "\(scenario): \(parity)")
+            #expect(parity["simulatedPassed"] as? Bool == true)
+            #expect(report["passed"] as? Bool == true)
+            let ratio = try #require(parity["ratio"] as? Double)
+            #expect(abs(ratio - 1) <= 0.35, "\(scenario): real/sim \(ratio)")
+        }
+    }
+}

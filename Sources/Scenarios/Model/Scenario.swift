@@ -147,7 +147,7 @@ public struct TaskTemplate: Codable, Hashable, Sendable {
         self.graph = graph
     }
 
-    func query(description: String) -> Query {
+    public func query(description: String) -> Query {
         Query(taskName: name, taskDescription: description, nRounds: rounds, nSamples: samples, nVoters: voters, graph: graph)
     }
 
