@@ -39,8 +39,8 @@ public struct ScriptedLLM {
 
 /// A tiny deterministic cluster for driving the roles together: zero-latency FIFO delivery,
 /// timers, crashes, restarts and cut links, a real SQLite store node, and a scripted LLM.
-/// Messages to an address starting with `client` land in `clientInbox`; messages to `llm` go
-/// to `llm`.
+/// Messages to an address starting with `client` land in `clientInbox`; messages to an address
+/// starting with `llm` go to `llm`.
 public final class EmbeddedCluster {
     public var now: Nanos = 0
     public var machines: [Address: any CoreMachine] = [:]
@@ -64,25 +64,33 @@ public final class EmbeddedCluster {
         store = try TaskStore()
     }
 
-    /// The standard topology: a store, a gateway, `regions` regions with `proxies` proxies each.
+    /// The standard topology: a store, a gateway, `regions` regions with `proxies` proxies each,
+    /// every role's settings from the same `ClusterSpec` both shells use, then adjusted.
     public static func standard(
         regions: Int = 2, proxies: Int = 2, proxySettings: (inout ProxySettings) -> Void = { _ in },
         gatewaySettings: (inout GatewaySettings) -> Void = { _ in }
     ) throws -> EmbeddedCluster {
+        try standard(ClusterSpec(regions: regions, proxiesPerRegion: proxies), proxySettings: proxySettings, gatewaySettings: gatewaySettings)
+    }
+
+    /// The cluster a description gives, every role's settings adjustable before it starts.
+    public static func standard(
+        _ spec: ClusterSpec, proxySettings: (inout ProxySettings) -> Void = { _ in }, gatewaySettings: (inout GatewaySettings) -> Void = { _ in }
+    ) throws -> EmbeddedCluster {
         let cluster = try EmbeddedCluster()
         let store = cluster.store
         cluster.add("store") { _ in StoreNode(store: store) }
-        let regionNames = (1...regions).map { "region-\($0)" }
-        var gateway = GatewaySettings(regions: regionNames)
+        var gateway = spec.gatewaySettings
         gatewaySettings(&gateway)
         cluster.add("gateway") { Gateway(settings: gateway, incarnation: $0) }
-        for (r, region) in regionNames.enumerated() {
-            cluster.add(region) { RegionalCoordinator(settings: RegionSettings(region: region), incarnation: $0) }
-            for p in 1...proxies {
-                var settings = ProxySettings(proxy: "proxy-\(r + 1)-\(p)", region: region, llm: "llm")
-                proxySettings(&settings)
-                cluster.add(settings.proxy) { AgentProxy(settings: settings, incarnation: $0) }
-            }
+        for region in spec.regionNames {
+            let settings = spec.regionSettings(region)
+            cluster.add(region) { RegionalCoordinator(settings: settings, incarnation: $0) }
+        }
+        for proxy in spec.proxyNames {
+            var settings = spec.proxySettings(proxy)!
+            proxySettings(&settings)
+            cluster.add(proxy) { AgentProxy(settings: settings, incarnation: $0) }
         }
         return cluster
     }
@@ -134,7 +142,7 @@ public final class EmbeddedCluster {
             case .send(let to, let message):
                 if let drop = dropNext, drop(message) {
                     dropNext = nil
-                } else if to == "llm" {
+                } else if to.hasPrefix("llm") {
                     handleLLM(message, from: address)
                 } else if !cut.contains("\(address)>\(to)") {
                     messages.append((address, to, message, now))

@@ -3,7 +3,6 @@ import Core
 import FakeLLM
 import Foundation
 import Logging
-import Scenarios
 import Server
 
 extension SchedulingPolicy: ExpressibleByArgument {}
@@ -32,10 +31,10 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int = 8000
 
     @Option(help: "Regions (single-process mode).")
-    var regions = Topology.serveDefault.regions
+    var regions = ClusterSpec.serveDefault.regions
 
     @Option(help: "Proxies per region (single-process mode).")
-    var proxies = Topology.serveDefault.proxiesPerRegion
+    var proxies = ClusterSpec.serveDefault.proxiesPerRegion
 
     @Option(help: "A cluster file (JSON: regions, proxiesPerRegion, urls {role: base URL}, policies).")
     var cluster: String?
@@ -139,8 +138,8 @@ struct ServeCommand: AsyncParsableCommand {
             layout.voting = voting
         }
         if let openTasksMax { layout.openTasksMax = openTasksMax }
-        layout.workerConcurrency = workerConcurrency ?? layout.workerConcurrency ?? Topology.serveDefault.workerConcurrency
-        layout.workerQueue = workerQueue ?? layout.workerQueue ?? Topology.serveDefault.workerQueue
+        if let workerConcurrency { layout.workerConcurrency = workerConcurrency }
+        if let workerQueue { layout.workerQueue = workerQueue }
         let auth: RolePlaneAuth?
         do {
             auth = try RolePlaneAuth.load(file: roleSecretFile, environment: "AGENTOS_ROLE_SECRET")

@@ -70,29 +70,17 @@ public final class ScenarioRun {
             if incarnation > 1 { storeFile.reopen() }
             return overrides.store?(storeFile.store) ?? StoreNode(store: storeFile.store)
         }
-        var gatewaySettings = GatewaySettings(regions: topology.regionNames)
-        if let openTasksMax = topology.openTasksMax { gatewaySettings.openTasksMax = openTasksMax }
+        // Every role's settings come from the one cluster description `serve` uses too.
+        let spec = topology.clusterSpec(scenario.policies)
+        let gatewaySettings = spec.gatewaySettings
         core("gateway") { overrides.gateway?(gatewaySettings, $0) ?? Gateway(settings: gatewaySettings, incarnation: $0) }
-        for region in topology.regionNames {
-            let settings = RegionSettings(region: region)
+        for region in spec.regionNames {
+            let settings = spec.regionSettings(region)
             core(region) { overrides.region?(settings, $0) ?? RegionalCoordinator(settings: settings, incarnation: $0) }
         }
-        let policies = scenario.policies
-        var proxyIndex = 0
-        for (r, region) in topology.regionNames.enumerated() {
-            for proxy in topology.proxyNames(region: r + 1) {
-                // Each proxy starts at its own endpoint and falls back to the others in turn.
-                let first = proxyIndex % topology.llmEndpoints
-                let llms = Array(topology.llmNames[first...] + topology.llmNames[..<first])
-                let llm = llms[0]
-                proxyIndex += 1
-                let worker = LLMWorkerSettings(
-                    queueCapacity: topology.workerQueue, concurrency: topology.workerConcurrency, scheduling: policies.scheduling)
-                let settings = ProxySettings(
-                    proxy: proxy, region: region, llm: llm, llmFallbacks: Array(llms.dropFirst()), balancing: policies.balancing,
-                    voting: policies.voting, worker: worker)
-                core(proxy) { overrides.proxy?(settings, $0) ?? AgentProxy(settings: settings, incarnation: $0) }
-            }
+        for proxy in spec.proxyNames {
+            let settings = spec.proxySettings(proxy)!
+            core(proxy) { overrides.proxy?(settings, $0) ?? AgentProxy(settings: settings, incarnation: $0) }
         }
         for llm in topology.llmNames {
             let config = topology.llm

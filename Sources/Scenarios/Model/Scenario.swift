@@ -84,12 +84,29 @@ public struct Topology: Codable, Hashable, Sendable {
     /// What `agentos serve` runs with no flags: 2 regions x 2 proxies, one realistic fake-LLM
     /// endpoint, the workers' default concurrency and queue. `serve` takes its defaults from here,
     /// so the simulation of "a default serve" is this topology.
-    public static let serveDefault = Topology(regions: 2, proxiesPerRegion: 2, llmEndpoints: 1)
+    public static let serveDefault = Topology(ClusterSpec.serveDefault)
 
-    public var regionNames: [Address] { (1...regions).map { "region-\($0)" } }
-    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { "proxy-\(region)-\($0)" } }
-    public var proxyNames: [Address] { (1...regions).flatMap { proxyNames(region: $0) } }
-    public var llmNames: [Address] { (1...llmEndpoints).map { "llm-\($0)" } }
+    /// The topology of a cluster description, with the realistic fake LLM at every endpoint.
+    public init(_ spec: ClusterSpec, llm: FakeLLMConfig = FakeLLMProfile.realistic.config) {
+        self.init(
+            regions: spec.regions, proxiesPerRegion: spec.proxiesPerRegion, llmEndpoints: spec.llmEndpoints, llm: llm,
+            workerConcurrency: spec.workerConcurrency, workerQueue: spec.workerQueue)
+        openTasksMax = spec.openTasksMax
+    }
+
+    /// The cluster this topology describes, with `policies`: what the run builds its roles from,
+    /// exactly as `serve` does.
+    public func clusterSpec(_ policies: Policies = Policies()) -> ClusterSpec {
+        ClusterSpec(
+            regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: llmEndpoints, scheduling: policies.scheduling,
+            balancing: policies.balancing, voting: policies.voting, workerConcurrency: workerConcurrency, workerQueue: workerQueue,
+            openTasksMax: openTasksMax)
+    }
+
+    public var regionNames: [Address] { clusterSpec().regionNames }
+    public func proxyNames(region: Int) -> [Address] { clusterSpec().proxyNames(region: region) }
+    public var proxyNames: [Address] { clusterSpec().proxyNames }
+    public var llmNames: [Address] { clusterSpec().llmNames }
 }
 
 public struct Policies: Codable, Hashable, Sendable {

@@ -116,7 +116,7 @@ public enum ServeHost {
         if options.roles.contains(where: { options.layout.region(of: $0) != nil }) {
             guard let llmURL else { throw ServeError("proxies need an LLM: give --llm-url or a fake-llm URL in the cluster") }
             // As wide as every hosted worker's concurrency, plus room for calls still closing.
-            let connections = options.layout.proxyNames.count * options.layout.workerSettings.concurrency + 16
+            let connections = options.layout.proxyNames.count * options.layout.spec.workerConcurrency + 16
             let client = LLMClient(
                 url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)), connectionsMax: connections, metrics: metrics,
                 logger: logger)
@@ -184,25 +184,15 @@ public enum ServeHost {
         await transport.shutdown()
     }
 
-    static func machine(for role: Address, options: ServeOptions, incarnation: UInt32) throws -> any CoreMachine {
-        let layout = options.layout
-        switch role {
-        case "store":
+    /// The role's state machine, from the cluster description the simulator builds its roles from.
+    public static func machine(for role: Address, options: ServeOptions, incarnation: UInt32) throws -> any CoreMachine {
+        let machine = try options.layout.spec.machine(for: role, incarnation: incarnation) {
             try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
             let path = (options.dataDirectory as NSString).appendingPathComponent("agentos.sqlite")
-            do { return StoreNode(store: try TaskStore(path: path)) } catch { throw ServeError("cannot open the store at \(path): \(error)") }
-        case "gateway":
-            var settings = GatewaySettings(regions: layout.regionNames)
-            if let openTasksMax = layout.openTasksMax { settings.openTasksMax = openTasksMax }
-            return Gateway(settings: settings, incarnation: incarnation)
-        case let region where region.hasPrefix("region-"):
-            return RegionalCoordinator(settings: RegionSettings(region: region), incarnation: incarnation)
-        default:
-            guard let region = layout.region(of: role) else { throw ServeError("role '\(role)' is not in the layout") }
-            let settings = ProxySettings(
-                proxy: role, region: region, llm: "llm-1", balancing: layout.balancing, voting: layout.voting, worker: layout.workerSettings)
-            return AgentProxy(settings: settings, incarnation: incarnation)
+            do { return try TaskStore(path: path) } catch { throw ServeError("cannot open the store at \(path): \(error)") }
         }
+        guard let machine else { throw ServeError("role '\(role)' is not in the layout") }
+        return machine
     }
 }
 

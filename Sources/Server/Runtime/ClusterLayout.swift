@@ -32,25 +32,34 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
         self.voting = voting
     }
 
-    public var regionNames: [Address] { (1...regions).map { "region-\($0)" } }
-    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { "proxy-\(region)-\($0)" } }
-    public var proxyNames: [Address] { (1...regions).flatMap { proxyNames(region: $0) } }
+    /// The cluster this layout runs: the description the simulator builds its roles from too.
+    /// One LLM endpoint (`llm-1`), the URL the proxies call.
+    public var spec: ClusterSpec {
+        let defaults = ClusterSpec.serveDefault
+        return ClusterSpec(
+            regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: 1, scheduling: scheduling, balancing: balancing, voting: voting,
+            workerConcurrency: workerConcurrency ?? defaults.workerConcurrency, workerQueue: workerQueue ?? defaults.workerQueue,
+            openTasksMax: openTasksMax)
+    }
+
+    /// The layout of a cluster description, every role at `url` (policies and knobs from `spec`).
+    public init(spec: ClusterSpec, urls: [String: String]) {
+        self.init(regions: spec.regions, proxiesPerRegion: spec.proxiesPerRegion, urls: urls, scheduling: spec.scheduling, balancing: spec.balancing, voting: spec.voting)
+        workerConcurrency = spec.workerConcurrency
+        workerQueue = spec.workerQueue
+        openTasksMax = spec.openTasksMax
+    }
+
+    public var regionNames: [Address] { spec.regionNames }
+    public var proxyNames: [Address] { spec.proxyNames }
     /// Every Core role, in start order.
-    public var roleNames: [Address] { ["store", "gateway"] + regionNames + proxyNames }
+    public var roleNames: [Address] { spec.roleNames }
 
     /// Every role (and the fake LLM) in one process at `url`.
     public static func singleProcess(regions: Int, proxiesPerRegion: Int, url: String) -> ClusterLayout {
         var layout = ClusterLayout(regions: regions, proxiesPerRegion: proxiesPerRegion, urls: [:])
         for role in layout.roleNames + ["fake-llm"] { layout.urls[role] = url }
         return layout
-    }
-
-    /// The LLM worker settings every proxy runs with.
-    public var workerSettings: LLMWorkerSettings {
-        var settings = LLMWorkerSettings(scheduling: scheduling)
-        if let workerConcurrency { settings.concurrency = workerConcurrency }
-        if let workerQueue { settings.queueCapacity = workerQueue }
-        return settings
     }
 
     /// The role-plane port of the process hosting `roles` (their shared URL's port).
@@ -63,11 +72,7 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
 
     /// Why the layout cannot run, in one line.
     public func problem() -> String? {
-        guard (1...8).contains(regions) else { return "regions must be between 1 and 8, got \(regions)" }
-        guard (1...16).contains(proxiesPerRegion) else { return "proxies per region must be between 1 and 16, got \(proxiesPerRegion)" }
-        if let workerConcurrency, !(1...64).contains(workerConcurrency) { return "workerConcurrency must be between 1 and 64, got \(workerConcurrency)" }
-        if let workerQueue, !(1...100_000).contains(workerQueue) { return "workerQueue must be between 1 and 100000, got \(workerQueue)" }
-        if let openTasksMax, !(1...10_000_000).contains(openTasksMax) { return "openTasksMax must be between 1 and 10000000, got \(openTasksMax)" }
+        if let problem = spec.problem() { return problem }
         for role in roleNames where urls[role] == nil { return "no URL for role '\(role)'" }
         for (role, url) in urls.sorted(by: { $0.key < $1.key }) {
             guard let parsed = URL(string: url), parsed.scheme == "http", parsed.host != nil, parsed.port != nil else {
@@ -78,10 +83,7 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
     }
 
     /// The region a proxy belongs to.
-    public func region(of proxy: Address) -> Address? {
-        for region in 1...regions where proxyNames(region: region).contains(proxy) { return "region-\(region)" }
-        return nil
-    }
+    public func region(of proxy: Address) -> Address? { spec.region(of: proxy) }
 }
 
 /// One message handed to a role in this process: Core's own message, plus the sender.
