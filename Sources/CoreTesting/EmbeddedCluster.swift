@@ -43,12 +43,13 @@ public struct ScriptedLLM {
 /// starting with `llm` go to `llm`.
 public final class EmbeddedCluster {
     public var now: Nanos = 0
-    public var machines: [Address: any CoreMachine] = [:]
+    /// Each live role's runtime: the same interpreter the simulator and the real shell use.
+    public var runtimes: [Address: RoleRuntime] = [:]
+    public var machines: [Address: any CoreMachine] { runtimes.mapValues(\.machine) }
     var factories: [Address: (UInt32) -> any CoreMachine] = [:]
     public var incarnations: [Address: UInt32] = [:]
     public var messages: [(from: Address, to: Address, message: CoreMessage, at: Nanos)] = []
-    var timers: [(at: Nanos, seq: Int, address: Address, incarnation: UInt32, timer: CoreTimer)] = []
-    var armed: [Address: [CoreTimer: Int]] = [:]
+    var timers: [(at: Nanos, seq: Int, address: Address, incarnation: UInt32, timer: CoreTimer, generation: UInt64)] = []
     var seq = 0
     public var down: Set<Address> = []
     var cut: Set<String> = []
@@ -103,16 +104,14 @@ public final class EmbeddedCluster {
     public func start(_ address: Address) {
         let incarnation = (incarnations[address] ?? 0) + 1
         incarnations[address] = incarnation
-        machines[address] = factories[address]!(incarnation)
+        runtimes[address] = RoleRuntime(machine: factories[address]!(incarnation), address: address, incarnation: incarnation)
         down.remove(address)
-        armed[address] = [:]
         deliver(.start, to: address)
     }
 
     public func crash(_ address: Address) {
         down.insert(address)
-        machines[address] = nil
-        armed[address] = [:]
+        runtimes[address] = nil
         messages.removeAll { $0.to == address }
     }
 
@@ -133,13 +132,13 @@ public final class EmbeddedCluster {
     }
 
     public func deliver(_ input: CoreInput, to address: Address) {
-        guard var machine = machines[address] else { return }
-        let context = CoreContext(now: now, address: address, incarnation: incarnations[address]!)
-        let effects = machine.handle(input, context: context, random: &random)
-        machines[address] = machine
-        for effect in effects {
-            switch effect {
-            case .send(let to, let message):
+        guard var runtime = runtimes[address] else { return }
+        var actions: [RoleRuntime.Action] = []
+        runtime.handle(input, now: now, random: &random) { actions.append($0) }
+        runtimes[address] = runtime
+        for action in actions {
+            switch action {
+            case .deliver(let to, let message):
                 if let drop = dropNext, drop(message) {
                     dropNext = nil
                 } else if to.hasPrefix("llm") {
@@ -147,12 +146,11 @@ public final class EmbeddedCluster {
                 } else if !cut.contains("\(address)>\(to)") {
                     messages.append((address, to, message, now))
                 }
-            case .setTimer(let timer, let delay):
+            case .arm(let timer, let delay, let generation):
                 seq += 1
-                armed[address, default: [:]][timer] = seq
-                timers.append((now + delay, seq, address, incarnations[address]!, timer))
-            case .cancelTimer(let timer):
-                armed[address]?[timer] = nil
+                timers.append((now + delay, seq, address, incarnations[address]!, timer, generation))
+            case .disarm:
+                break
             case .observe(let observation):
                 observations.append((address, observation))
             }
@@ -194,9 +192,8 @@ public final class EmbeddedCluster {
             let index = timers.indices.min { (timers[$0].at, timers[$0].seq) < (timers[$1].at, timers[$1].seq) }!
             let timer = timers.remove(at: index)
             guard !down.contains(timer.address), incarnations[timer.address] == timer.incarnation,
-                armed[timer.address]?[timer.timer] == timer.seq
+                runtimes[timer.address]?.fires(timer.timer, generation: timer.generation) == true
             else { continue }
-            armed[timer.address]?[timer.timer] = nil
             deliver(.timer(timer.timer), to: timer.address)
         }
     }

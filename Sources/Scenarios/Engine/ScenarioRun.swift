@@ -62,7 +62,9 @@ public final class ScenarioRun {
 
         var specs: [NodeSpec<CoreWorld>] = []
         func core(_ name: String, _ make: @escaping (UInt32) -> any CoreMachine) {
-            specs.append(NodeSpec(name) { boot in CoreProcess(machine: make(boot.incarnation), address: name, directory: directory) })
+            specs.append(NodeSpec(name) { boot in
+                CoreProcess(machine: make(boot.incarnation), address: name, incarnation: boot.incarnation, directory: directory)
+            })
         }
         core("store") { incarnation in
             // A restarted store process opens the file again: SQLite recovers from what the

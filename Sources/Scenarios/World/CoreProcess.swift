@@ -2,30 +2,39 @@ import Core
 import FakeLLM
 import Sim
 
-/// Runs a Core role as a simulated node: translates the kernel's inputs into the role's, and
-/// the role's effects into the kernel's.
+/// The simulator's adapter around a role's `RoleRuntime`: the kernel's inputs become the
+/// role's, and the runtime's actions become kernel sends, timers and observations.
 struct CoreProcess: SimProcess {
     typealias World = CoreWorld
 
-    var machine: any CoreMachine
-    let address: Address
+    var runtime: RoleRuntime
     let directory: Directory
+
+    init(machine: any CoreMachine, address: Address, incarnation: UInt32, directory: Directory) {
+        runtime = RoleRuntime(machine: machine, address: address, incarnation: incarnation)
+        self.directory = directory
+    }
 
     mutating func handle(_ input: ProcessInput<CoreWorld>, context: inout ProcessContext<CoreWorld>) {
         let coreInput: CoreInput
         switch input {
         case .start: coreInput = .start
         case .message(let from, let message): coreInput = .message(from: directory.name(from), message)
-        case .timer(.core(let timer)): coreInput = .timer(timer)
+        case .timer(.core(let timer)):
+            // The kernel fires only a timer's latest arming.
+            guard runtime.fires(timer, generation: nil) else { return }
+            coreInput = .timer(timer)
         case .timer: return
         }
-        let coreContext = CoreContext(now: context.now.nanoseconds, address: address, incarnation: context.incarnation)
-        let effects = machine.handle(coreInput, context: coreContext, random: &context.random)
-        for effect in effects {
-            switch effect {
-            case .send(let to, let message): context.send(message, to: directory.id(to))
-            case .setTimer(let timer, let delay): context.setTimer(.core(timer), after: .nanoseconds(delay))
-            case .cancelTimer(let timer): context.cancelTimer(.core(timer))
+        let directory = self.directory
+        // The role draws only while it handles the input, before any action is performed.
+        var random = context.random
+        defer { context.random = random }
+        runtime.handle(coreInput, now: context.now.nanoseconds, random: &random) { action in
+            switch action {
+            case .deliver(let to, let message): context.send(message, to: directory.id(to))
+            case .arm(let timer, let delay, _): context.setTimer(.core(timer), after: .nanoseconds(delay))
+            case .disarm(let timer): context.cancelTimer(.core(timer))
             case .observe(let observation): context.observe(.core(observation))
             }
         }

@@ -4,8 +4,8 @@ import FakeLLM
 import Foundation
 import Logging
 
-/// Runs one Core role for real: the same state machine as in the simulator, with the same
-/// delivery model. Each role owns one serial dispatch queue, its mailbox: inputs are handled
+/// The real shell's adapter around a role's `RoleRuntime`: the same state machine and the same
+/// interpreter as in the simulator, with the same delivery model. Each role owns one serial dispatch queue, its mailbox: inputs are handled
 /// one at a time in arrival order, and a sender's messages to it arrive in the order sent.
 /// The queue is a dispatch thread, not Swift's cooperative pool, so the store's blocking SQLite
 /// writes (with fsync) never stall the HTTP server or the other roles.
@@ -13,10 +13,8 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
     public let address: Address
     public let incarnation: UInt32
     // Everything below is touched only on `queue`.
-    private var machine: any CoreMachine
+    private var runtime: RoleRuntime
     private var random: SeededSource
-    private var timers: [CoreTimer: UInt64] = [:]
-    private var nextGeneration: UInt64 = 0
     private var stopped = false
 
     private let queue: DispatchQueue
@@ -43,7 +41,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
         self.speedup = speedup
         self.address = address
         self.incarnation = incarnation
-        self.machine = machine
+        runtime = RoleRuntime(machine: machine, address: address, incarnation: incarnation)
         self.transport = transport
         self.metrics = metrics
         self.logger = logger
@@ -82,25 +80,19 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
 
     private func handle(_ input: CoreInput) {
         guard !stopped else { return }
-        let context = CoreContext(now: nanos(), address: address, incarnation: incarnation)
-        let effects = machine.handle(input, context: context, random: &random)
-        for effect in effects {
-            switch effect {
-            case .send(let to, let message):
+        runtime.handle(input, now: nanos(), random: &random) { action in
+            switch action {
+            case .deliver(let to, let message):
                 metrics.observeSend(message, from: address)
                 transport.send(message, from: address, to: to)
-            case .setTimer(let timer, let delay):
-                nextGeneration += 1
-                let generation = nextGeneration
-                timers[timer] = generation
+            case .arm(let timer, let delay, let generation):
                 queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay) / speedup))) { [self] in
                     // Only the newest arming fires; a cancelled or moved timer is a no-op.
-                    guard !stopped, timers[timer] == generation else { return }
-                    timers[timer] = nil
+                    guard !stopped, runtime.fires(timer, generation: generation) else { return }
                     handle(.timer(timer))
                 }
-            case .cancelTimer(let timer):
-                timers[timer] = nil
+            case .disarm:
+                break
             case .observe(let observation):
                 metrics.observe(observation)
                 history?.record(node: address, incarnation: incarnation, observation)
