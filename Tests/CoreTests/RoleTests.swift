@@ -38,7 +38,7 @@ struct RoleTests {
         #expect(key == "client-1#7")
         let reply = gateway.handle(.message(from: "store", .storeReply(requestID: requestID, .created(5))), context: context, random: &random)
         #expect(reply.contains(.send(to: "client-1", .submitted(requestID: 7, taskID: 5))))
-        #expect(reply.contains { if case .send("store", .storeRequest(_, .claim(5, let epoch, "region-1", ""))) = $0 { epoch == Epoch(global: 1, regional: 0) } else { false } })
+        #expect(reply.contains { if case .send("store", .storeRequest(_, .claim(5, let epoch, "region-1", nil))) = $0 { epoch == Epoch(global: 1, regional: 0) } else { false } })
     }
 
     @Test("bad queries are rejected at the gateway with a reason, and nothing is stored")
@@ -73,7 +73,7 @@ struct RoleTests {
         cluster.run(for: 30 * Time.second)
         let claims = cluster.writes { if case .claim = $0 { true } else { false } }.filter { $0.3.isApplied }
         #expect(claims.map(\.2) == [Epoch(global: 1, regional: 0), Epoch(global: 1, regional: 1)])
-        let claimIndex = try #require(cluster.observations.firstIndex { if case .write(_, .claim(_, let proxy), _, _, let o) = $0.1 { !proxy.isEmpty && o.isApplied } else { false } })
+        let claimIndex = try #require(cluster.observations.firstIndex { if case .write(_, .claim(_, let owner), _, _, let o) = $0.1 { owner != nil && o.isApplied } else { false } })
         let startIndex = try #require(cluster.observations.firstIndex { if case .nodeStarted = $0.1 { true } else { false } })
         #expect(claimIndex < startIndex)
     }
@@ -88,14 +88,14 @@ struct RoleTests {
             cluster.run(for: 100 * Time.millisecond)
         }
         let taskID = try #require(cluster.taskID(for: request))
-        let owner = try #require(RegionalCoordinator.parseOwner(try cluster.store.getTask(taskID)!.ownerProxy)).0
+        let owner = try #require(try cluster.store.getTask(taskID)!.owner).proxy
         cluster.crash(owner)
         cluster.run(for: 60 * Time.second)
         guard case .completed = cluster.status(taskID) else { Issue.record("not completed: \(cluster.status(taskID))"); return }
         #expect(cluster.nodeStarts.filter { $0.1 == "a" }.count == 1, "node a must not run again")
         let record = try cluster.store.getTask(taskID)!
         #expect(record.epoch > Epoch(global: 1, regional: 1))
-        #expect(RegionalCoordinator.parseOwner(record.ownerProxy)?.0 != owner)
+        #expect(record.owner?.proxy != owner)
     }
 
     @Test("a zombie owner cut off from its region is fenced at its next write and stops")
@@ -106,7 +106,7 @@ struct RoleTests {
         cluster.run(for: 3 * Time.second)
         let taskID = try #require(cluster.taskID(for: request))
         let zombieOwner = try #require(try cluster.store.getTask(taskID)).ownerProxy
-        let zombie = try #require(RegionalCoordinator.parseOwner(zombieOwner), "owner '\(zombieOwner)' \(cluster.observations.map { "\($0.1)" })").0
+        let zombie = try #require(Owner(zombieOwner), "owner '\(zombieOwner)' \(cluster.observations.map { "\($0.1)" })").proxy
         let zombieEpoch = try cluster.store.getTask(taskID)!.epoch
         cluster.cutLink(zombie, "region-1")  // it keeps talking to the store and the LLM
         cluster.run(for: 90 * Time.second)

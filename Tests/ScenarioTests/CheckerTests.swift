@@ -27,7 +27,7 @@ struct History {
 }
 
 func e(_ g: Int64, _ r: Int64) -> Epoch { Epoch(global: g, regional: r) }
-func claim(_ proxy: String = "") -> WriteKind { .claim(region: "region-1", proxy: proxy) }
+func claim(_ proxy: String = "") -> WriteKind { .claim(region: "region-1", owner: Owner(proxy)) }
 func progress(_ node: String, _ result: String = "r", input: String = "i") -> WriteKind {
     .progress(node: node, resultDigest: FNV64.hex(FNV64.hash(result)), inputDigest: input)
 }

@@ -15,7 +15,7 @@ struct FailoverAbortingGateway: CoreMachine {
 
     mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .storeRequest(let id, .claim(let task, let epoch, _, ""))) = effect else { return effect }
+            guard case .send(let to, .storeRequest(let id, .claim(let task, let epoch, _, nil))) = effect else { return effect }
             claims[task, default: 0] += 1
             guard claims[task]! > 1 else { return effect }
             return .send(to: to, .storeRequest(requestID: id, .abort(task, epoch: epoch, cause: .noRegion(since: context.now))))
@@ -174,13 +174,13 @@ struct RegionalFirstStore: CoreMachine {
     var inner: StoreNode
 
     mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let proxy))) = input,
+        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let owner))) = input,
             let record = try? inner.store.getTask(task), !record.status.isFinished,
             (epoch.regional, epoch.global) <= (record.epoch.regional, record.epoch.global)
         {
             let outcome = WriteOutcome.rejected(current: record.epoch, reason: .notNewer)
             return [
-                .observe(.write(task: task, request: .claim(region: region, proxy: proxy), epoch: epoch, before: record.epoch, outcome: outcome)),
+                .observe(.write(task: task, request: .claim(region: region, owner: owner), epoch: epoch, before: record.epoch, outcome: outcome)),
                 .send(to: from, .storeReply(requestID: id, .write(outcome))),
             ]
         }
@@ -267,10 +267,11 @@ struct EqualClaimStore: CoreMachine {
     var inner: StoreNode
 
     mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let proxy))) = input,
+        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let owner))) = input,
             let record = try? inner.store.getTask(task), !record.status.isFinished, record.epoch == epoch,
-            record.ownerRegion != region || record.ownerProxy != proxy
+            record.ownerRegion != region || record.owner != owner
         {
+            let proxy = owner?.description ?? ""
             try? inner.store.database.write { db in
                 try db.execute(
                     sql: "UPDATE Tasks SET owner_region = ?, owner_proxy = ?, status = ? WHERE task_id = ?",
@@ -278,7 +279,7 @@ struct EqualClaimStore: CoreMachine {
             }
             let outcome = WriteOutcome.applied(current: epoch, repeated: false)
             return [
-                .observe(.write(task: task, request: .claim(region: region, proxy: proxy), epoch: epoch, before: record.epoch, outcome: outcome)),
+                .observe(.write(task: task, request: .claim(region: region, owner: owner), epoch: epoch, before: record.epoch, outcome: outcome)),
                 .send(to: from, .storeReply(requestID: id, .write(outcome))),
             ]
         }

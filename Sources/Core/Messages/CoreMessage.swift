@@ -20,9 +20,9 @@ public enum CoreMessage: Codable, Hashable, Sendable {
     case cannotPlace(taskID: TaskID, epoch: Epoch, reason: String)
 
     // Regional coordinator <-> agent proxy.
-    /// Run the task at `epoch`; `owner` is the `proxy#incarnation` the claim names, so a
-    /// restarted proxy never acts on a claim made for its previous life.
-    case run(taskID: TaskID, epoch: Epoch, owner: String)
+    /// Run the task at `epoch`; `owner` is the proxy life the claim names, so a restarted
+    /// proxy never acts on a claim made for its previous life.
+    case run(taskID: TaskID, epoch: Epoch, owner: Owner)
     case proxyHeartbeat(proxy: Address, incarnation: UInt32, workload: Int)
     case membership(proxies: [ProxyLoad])
 

@@ -4,7 +4,8 @@ public enum StoreRequest: Codable, Hashable, Sendable {
     case getTask(TaskID)
     /// What a client sees of a task: its status, and while it runs its epoch and saved nodes.
     case taskStatus(TaskID)
-    case claim(TaskID, epoch: Epoch, region: Address, proxy: Address)
+    /// `owner` nil: the gateway's claim for a region, before any proxy owns the task.
+    case claim(TaskID, epoch: Epoch, region: Address, owner: Owner?)
     case saveProgress(TaskID, node: String, epoch: Epoch, result: String, inputDigest: String)
     case finish(TaskID, epoch: Epoch, outcome: TaskOutcome)
     case abort(TaskID, epoch: Epoch, cause: AbortCause)
@@ -56,7 +57,7 @@ public struct ParentResult: Codable, Hashable, Sendable {
 }
 
 public enum WriteKind: Codable, Hashable, Sendable {
-    case claim(region: Address, proxy: Address)
+    case claim(region: Address, owner: Owner?)
     case progress(node: String, resultDigest: String, inputDigest: String)
     /// `cause`: why, when the owner aborted the task.
     case finish(status: TaskStatus, resultDigest: String, cause: AbortCause?)

@@ -117,8 +117,8 @@ public struct AgentProxy: CoreMachine {
         workers = [ProxyLoad(proxy: settings.proxy, incarnation: incarnation, workload: 0)]
     }
 
-    /// The owner identity the region's claims name: `proxy#incarnation`.
-    public var identity: String { "\(settings.proxy)#\(incarnation)" }
+    /// The owner the region's claims name for this life of the proxy.
+    public var owner: Owner { Owner(proxy: settings.proxy, incarnation: incarnation) }
 
     /// Tasks this proxy is running (for tests and checkers).
     public var runningTasks: [TaskID: Epoch] { runs.mapValues(\.epoch) }
@@ -170,7 +170,7 @@ public struct AgentProxy: CoreMachine {
             sentSinceReport = [:]
             failCallsOfDepartedWorkers(context: context, random: &random, into: &effects)
         case .run(let taskID, let epoch, let owner):
-            guard owner == identity else { return }  // a claim made for another life of this proxy
+            guard owner == self.owner else { return }  // a claim made for another life of this proxy
             startRun(taskID, epoch: epoch, into: &effects)
         case .storeReply(let requestID, let reply):
             guard let purpose = calls.reply(requestID, into: &effects) else { return }

@@ -226,6 +226,6 @@ public struct Gateway: CoreMachine {
         let epoch = current.nextRegionClaim
         loads[region, default: 0] += 1
         claiming.insert(taskID)
-        calls.call(.claim(taskID, epoch: epoch, region: region, proxy: ""), for: .claim(task: taskID, epoch: epoch, region: region), into: &effects)
+        calls.call(.claim(taskID, epoch: epoch, region: region, owner: nil), for: .claim(task: taskID, epoch: epoch, region: region), into: &effects)
     }
 }

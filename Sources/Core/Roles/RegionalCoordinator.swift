@@ -36,7 +36,7 @@ public struct RegionalCoordinator: CoreMachine {
     enum Purpose {
         case fetch(TaskID)
         case sweep
-        case claim(task: TaskID, epoch: Epoch, proxy: Address, owner: String)
+        case claim(task: TaskID, epoch: Epoch, owner: Owner)
     }
 
     struct Member {
@@ -74,7 +74,7 @@ public struct RegionalCoordinator: CoreMachine {
             calls.call(.unfinishedTasks(region: settings.region), for: .sweep, into: &effects)
             effects.append(.setTimer(.sweep, after: settings.sweepInterval))
         case .timer(.storeRetry(let requestID)):
-            if case .claim(let task, _, _, _)? = calls.retry(requestID, into: &effects) { claiming.remove(task) }
+            if case .claim(let task, _, _)? = calls.retry(requestID, into: &effects) { claiming.remove(task) }
         case .timer:
             break
         case .message(_, .proxyHeartbeat(let proxy, let incarnation, let workload)):
@@ -114,11 +114,11 @@ public struct RegionalCoordinator: CoreMachine {
             let owned = Set(tasks.map(\.taskID))
             unplacedSince = unplacedSince.filter { owned.contains($0.key) }
             for task in tasks { reconcile(task, context: context, random: &random, into: &effects) }
-        case (.claim(let taskID, let epoch, let proxy, let owner), .write(let outcome)):
+        case (.claim(let taskID, let epoch, let owner), .write(let outcome)):
             claiming.remove(taskID)
-            if outcome.isApplied { effects.append(.send(to: proxy, .run(taskID: taskID, epoch: epoch, owner: owner))) }
+            if outcome.isApplied { effects.append(.send(to: owner.proxy, .run(taskID: taskID, epoch: epoch, owner: owner))) }
         default:
-            if case .claim(let taskID, _, _, _) = purpose { claiming.remove(taskID) }
+            if case .claim(let taskID, _, _) = purpose { claiming.remove(taskID) }
         }
     }
 
@@ -130,10 +130,10 @@ public struct RegionalCoordinator: CoreMachine {
         guard task.ownerRegion == settings.region, !task.status.isFinished, !claiming.contains(task.taskID) else { return }
         let now = context.now
         let live = liveMembers(now: now)
-        if let (proxy, incarnation) = Self.parseOwner(task.ownerProxy), live.contains(proxy) {
-            if members[proxy]!.incarnation == incarnation {
+        if let owner = task.owner, live.contains(owner.proxy) {
+            if members[owner.proxy]!.incarnation == owner.incarnation {
                 // A reminder is harmless: the owner ignores a run it already has.
-                effects.append(.send(to: proxy, .run(taskID: task.taskID, epoch: task.epoch, owner: task.ownerProxy)))
+                effects.append(.send(to: owner.proxy, .run(taskID: task.taskID, epoch: task.epoch, owner: owner)))
                 unplacedSince[task.taskID] = nil
                 return
             }
@@ -156,17 +156,11 @@ public struct RegionalCoordinator: CoreMachine {
         let least = live.indices.filter { loads[$0] == lowest }.map { live[$0] }
         let proxy = least[random.index(below: least.count)]
         assignedSinceReport[proxy, default: 0] += 1
-        let owner = "\(proxy)#\(members[proxy]!.incarnation)"
+        let owner = Owner(proxy: proxy, incarnation: members[proxy]!.incarnation)
         let epoch = task.epoch.nextProxyClaim
         claiming.insert(task.taskID)
         calls.call(
-            .claim(task.taskID, epoch: epoch, region: settings.region, proxy: owner),
-            for: .claim(task: task.taskID, epoch: epoch, proxy: proxy, owner: owner), into: &effects)
-    }
-
-    /// `proxy-1-2#3` -> ("proxy-1-2", 3).
-    static func parseOwner(_ owner: String) -> (Address, UInt32)? {
-        guard let hash = owner.lastIndex(of: "#"), let incarnation = UInt32(owner[owner.index(after: hash)...]) else { return nil }
-        return (String(owner[..<hash]), incarnation)
+            .claim(task.taskID, epoch: epoch, region: settings.region, owner: owner), for: .claim(task: task.taskID, epoch: epoch, owner: owner),
+            into: &effects)
     }
 }

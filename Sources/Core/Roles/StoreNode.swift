@@ -28,9 +28,9 @@ public struct StoreNode: CoreMachine {
             return .task(try store.getTask(id))
         case .taskStatus(let id):
             return .status(try store.taskStatus(id))
-        case .claim(let id, let epoch, let region, let proxy):
-            let judged = try store.claimJudged(id, epoch: epoch, region: region, proxy: proxy)
-            observe(.write(task: id, request: .claim(region: region, proxy: proxy), epoch: epoch, before: judged.before, outcome: judged.outcome))
+        case .claim(let id, let epoch, let region, let owner):
+            let judged = try store.claimJudged(id, epoch: epoch, region: region, proxy: owner?.description ?? "")
+            observe(.write(task: id, request: .claim(region: region, owner: owner), epoch: epoch, before: judged.before, outcome: judged.outcome))
             return .write(judged.outcome)
         case .saveProgress(let id, let node, let epoch, let result, let inputDigest):
             let judged = try store.saveProgressJudged(id, node: node, epoch: epoch, result: result, inputDigest: inputDigest)

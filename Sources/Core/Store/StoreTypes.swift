@@ -28,12 +28,16 @@ public struct TaskRecord: Codable, Hashable, Sendable {
     public var epoch: Epoch
     public var taskDescription: String
     public var ownerRegion: String
+    /// The seed's owner column: `proxy#incarnation`, or empty before any proxy owns the task.
     public var ownerProxy: String
     public var status: TaskStatus
     public var result: String?
     public var reason: String?
     public var requestDocumentID: Int64?
     public var responseDocumentID: Int64?
+
+    /// The proxy life that owns the task, if any.
+    public var owner: Owner? { Owner(ownerProxy) }
 }
 
 /// A Progress row: one node's saved result, with the epoch that wrote it and the digest of its

@@ -98,8 +98,8 @@ public struct UniqueOwnershipChecker: InvariantChecker {
 
     public mutating func observe(_ event: ObservedEvent) {
         if case .core(.write(_, .claim, _, _, .rejected(_, .notNewer))) = event.observation { racesLost += 1 }
-        guard let write = AppliedWrite(event), case .claim(let region, let proxy) = write.kind else { return }
-        let owner = "\(region)/\(proxy)"
+        guard let write = AppliedWrite(event), case .claim(let region, let claimed) = write.kind else { return }
+        let owner = "\(region)/\(claimed?.description ?? "")"
         if let (existing, where_) = owners[write.task]?[write.epoch] {
             if existing != owner || !write.repeated {
                 violations.append(Violation(

@@ -109,11 +109,9 @@ public final class PerfettoExport {
 
     private func written(task: TaskID, kind: WriteKind, epoch: Epoch, ts: Double) {
         switch kind {
-        case .claim(_, let proxy):
+        case .claim(_, let owner):
             close(task, at: ts)
-            guard !proxy.isEmpty else { return }
-            let node = String(proxy.split(separator: "#").first ?? "")
-            guard let index = names.firstIndex(of: node) else { return }
+            guard let owner, let index = names.firstIndex(of: owner.proxy) else { return }
             owners[task] = (index + 1, ts, "task \(task) at \(epoch)")
         case .finish(let status, _, _):
             close(task, at: ts, ending: status.rawValue)
@@ -137,7 +135,7 @@ public final class PerfettoExport {
         case .createTask: "create task"
         case .getTask(let task): "get task \(task)"
         case .taskStatus(let task): "status of task \(task)"
-        case .claim(let task, let epoch, _, let proxy): "claim task \(task) at \(epoch)\(proxy.isEmpty ? "" : " for \(proxy)")"
+        case .claim(let task, let epoch, _, let owner): "claim task \(task) at \(epoch)\(owner.map { " for \($0)" } ?? "")"
         case .saveProgress(let task, let node, let epoch, _, _): "save task \(task) node \(node) at \(epoch)"
         case .finish(let task, let epoch, _): "finish task \(task) at \(epoch)"
         case .abort(let task, let epoch, let cause): "abort task \(task) at \(epoch): \(cause.kind)"

@@ -69,8 +69,8 @@ final class RunObserver {
             acknowledged.insert(task)
         case .core(.write(let task, let kind, let epoch, _, .applied)):
             switch kind {
-            case .claim(_, let proxy):
-                if let owner = proxy.split(separator: "#").first { claimOwners["\(task)@\(epoch)"] = String(owner) }
+            case .claim(_, let owner):
+                if let owner { claimOwners["\(task)@\(epoch)"] = owner.proxy }
             case .progress, .finish:
                 if let owner = claimOwners["\(task)@\(epoch)"] { usefulOwners.insert("\(owner)|\(task)") }
             case .abort:

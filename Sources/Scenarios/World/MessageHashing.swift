@@ -18,7 +18,7 @@ extension CoreMessage {
         case .assign(let task, let epoch): h.combine(byte: 8); h.combine(task); epoch.hash(into: &h)
         case .regionHeartbeat(let region, let load): h.combine(byte: 9); h.combine(region); h.combine(load)
         case .cannotPlace(let task, let epoch, let reason): h.combine(byte: 10); h.combine(task); epoch.hash(into: &h); h.combine(reason)
-        case .run(let task, let epoch, let owner): h.combine(byte: 11); h.combine(task); epoch.hash(into: &h); h.combine(owner)
+        case .run(let task, let epoch, let owner): h.combine(byte: 11); h.combine(task); epoch.hash(into: &h); h.combine(owner.description)
         case .proxyHeartbeat(let proxy, let incarnation, let workload):
             h.combine(byte: 12); h.combine(proxy); h.combine(incarnation); h.combine(workload)
         case .membership(let proxies):
@@ -119,8 +119,8 @@ extension StoreRequest {
             h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(request); h.combine(key)
         case .getTask(let task): h.combine(byte: 2); h.combine(task)
         case .taskStatus(let task): h.combine(byte: 9); h.combine(task)
-        case .claim(let task, let epoch, let region, let proxy):
-            h.combine(byte: 3); h.combine(task); epoch.hash(into: &h); h.combine(region); h.combine(proxy)
+        case .claim(let task, let epoch, let region, let owner):
+            h.combine(byte: 3); h.combine(task); epoch.hash(into: &h); h.combine(region); h.combine(owner?.description ?? "")
         case .saveProgress(let task, let node, let epoch, let result, let digest):
             h.combine(byte: 4); h.combine(task); h.combine(node); epoch.hash(into: &h); h.combine(result); h.combine(digest)
         case .finish(let task, let epoch, let outcome): h.combine(byte: 5); h.combine(task); epoch.hash(into: &h); outcome.hash(into: &h)
