@@ -128,7 +128,7 @@ struct ReplayCommand: ParsableCommand {
             focusTask = id
         }
         if timeline || focusTask != nil {
-            for line in Timeline.render(recorded, task: focusTask) { print(line) }
+            for line in try Timeline.render(recorded, task: focusTask) { print(line) }
         }
         if recorded.world == GossipRun.worldName {
             if perfetto != nil { throw CLIError("--perfetto needs a scenario trace; this is a kernel demo trace") }

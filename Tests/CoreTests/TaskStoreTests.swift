@@ -22,6 +22,28 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
 @Suite("TaskStore over real SQLite")
 struct TaskStoreTests {
+    @Test("a store file from before the plan column opens: the column is added and old rows still give their plan")
+    func planColumnMigration() throws {
+        let path = NSTemporaryDirectory() + "agentos-migration-\(UInt32.random(in: 0...UInt32.max)).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let plan = TaskPlan(query: Query(taskName: "code_generation", taskDescription: "old", nRounds: 1, nSamples: 1, nVoters: 1), graph: TaskGraph(nodes: [GraphNode(id: "main")]))
+        do {
+            let old = try TaskStore(path: path)
+            try old.database.write { db in try db.execute(sql: "ALTER TABLE Tasks DROP COLUMN plan") }
+            // The old layout: the plan's JSON in task_description.
+            try old.database.write { db in
+                try db.execute(
+                    sql: "INSERT INTO Tasks (user_id, task_type, global_epoch, regional_epoch, task_description) VALUES (0, 'code_generation', 0, 0, ?)",
+                    arguments: [CanonicalJSON.encode(plan)])
+            }
+        }
+        let store = try TaskStore(path: path)
+        #expect(try store.getTask(1)?.plan == plan, "the legacy row's plan")
+        let new = try store.createTask(userID: 0, taskType: "code_generation", description: "new", plan: CanonicalJSON.encode(plan)).taskID
+        let record = try #require(try store.getTask(new))
+        #expect(record.taskDescription == "new" && record.plan == plan)
+    }
+
     @Test("the README's four epoch cases give their verdicts", arguments: StoreKind.allCases)
     func readmeEpochCases(kind: StoreKind) throws {
         let store = try kind.make()

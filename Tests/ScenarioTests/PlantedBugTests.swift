@@ -51,12 +51,12 @@ struct AttemptKeyedGateway: CoreMachine {
 
     mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .storeRequest(let id, .createTask(let user, let type, let description, let request, let key))) = effect else {
+            guard case .send(let to, .storeRequest(let id, .createTask(let user, let type, let description, let plan, let request, let key))) = effect else {
                 return effect
             }
             attempts += 1
             let perAttempt = "\(key)#attempt-\(context.incarnation)-\(attempts)"
-            return .send(to: to, .storeRequest(requestID: id, .createTask(userID: user, taskType: type, description: description, request: request, clientKey: perAttempt)))
+            return .send(to: to, .storeRequest(requestID: id, .createTask(userID: user, taskType: type, description: description, plan: plan, request: request, clientKey: perAttempt)))
         }
     }
 }

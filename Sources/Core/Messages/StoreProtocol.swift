@@ -1,6 +1,7 @@
 /// What roles ask of the store node.
 public enum StoreRequest: Codable, Hashable, Sendable {
-    case createTask(userID: Int64, taskType: String, description: String, request: String, clientKey: String)
+    /// `description`: the client's task description; `plan`: the validated plan, canonical JSON.
+    case createTask(userID: Int64, taskType: String, description: String, plan: String, request: String, clientKey: String)
     case getTask(TaskID)
     /// What a client sees of a task: its status, and while it runs its epoch and saved nodes.
     case taskStatus(TaskID)
@@ -62,4 +63,14 @@ public enum WriteKind: Codable, Hashable, Sendable {
     /// `cause`: why, when the owner aborted the task.
     case finish(status: TaskStatus, resultDigest: String, cause: AbortCause?)
     case abort(cause: AbortCause)
+}
+
+extension CoreObservation {
+    /// The task the fact is about, if it is about one.
+    public var task: TaskID? {
+        switch self {
+        case .write(let task, _, _, _, _), .nodeStarted(let task, _, _, _, _), .ownerFenced(let task, _, _), .taskAcknowledged(let task): task
+        case .queryRejected, .admissionRefused, .note: nil
+        }
+    }
 }

@@ -63,8 +63,8 @@ extension AgentProxy {
                 stopRun(taskID, into: &effects)
                 return
             }
-            guard let plan = CanonicalJSON.decode(TaskPlan.self, from: record.taskDescription) else {
-                abort(taskID, cause: .invalidTask(detail: "the stored task description does not parse"), into: &effects)
+            guard let plan = record.plan else {
+                abort(taskID, cause: .invalidTask(detail: "the stored plan does not parse"), into: &effects)
                 return
             }
             runs[taskID]!.plan = plan

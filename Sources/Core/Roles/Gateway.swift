@@ -114,7 +114,8 @@ public struct Gateway: CoreMachine {
                 }
                 creating.insert(key)
                 let request = StoreRequest.createTask(
-                    userID: 0, taskType: query.taskName, description: CanonicalJSON.encode(plan), request: CanonicalJSON.encode(query),
+                    userID: 0, taskType: query.taskName, description: query.taskDescription, plan: CanonicalJSON.encode(plan),
+                    request: CanonicalJSON.encode(query),
                     clientKey: key)
                 calls.call(request, for: .create(client: from, requestID: requestID, key: key), into: &effects)
             }

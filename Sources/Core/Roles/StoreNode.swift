@@ -21,8 +21,9 @@ public struct StoreNode: CoreMachine {
 
     func execute(_ request: StoreRequest, observe: (CoreObservation) -> Void) throws -> StoreReply {
         switch request {
-        case .createTask(let userID, let taskType, let description, let requestText, let clientKey):
-            let made = try store.createTask(userID: userID, taskType: taskType, description: description, request: requestText, clientKey: clientKey)
+        case .createTask(let userID, let taskType, let description, let plan, let requestText, let clientKey):
+            let made = try store.createTask(
+                userID: userID, taskType: taskType, description: description, plan: plan, request: requestText, clientKey: clientKey)
             return made.sameRequest ? .created(made.taskID) : .keyConflict(made.taskID)
         case .getTask(let id):
             return .task(try store.getTask(id))

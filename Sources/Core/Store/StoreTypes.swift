@@ -35,6 +35,31 @@ public struct TaskRecord: Codable, Hashable, Sendable {
     public var reason: String?
     public var requestDocumentID: Int64?
     public var responseDocumentID: Int64?
+    /// The validated plan (query and graph) as canonical JSON.
+    public var planJSON: String?
+
+    public init(
+        taskID: TaskID, userID: Int64, taskType: String, epoch: Epoch, taskDescription: String, ownerRegion: String, ownerProxy: String,
+        status: TaskStatus, result: String?, reason: String?, requestDocumentID: Int64?, responseDocumentID: Int64?, planJSON: String? = nil
+    ) {
+        self.taskID = taskID
+        self.userID = userID
+        self.taskType = taskType
+        self.epoch = epoch
+        self.taskDescription = taskDescription
+        self.ownerRegion = ownerRegion
+        self.ownerProxy = ownerProxy
+        self.status = status
+        self.result = result
+        self.reason = reason
+        self.requestDocumentID = requestDocumentID
+        self.responseDocumentID = responseDocumentID
+        self.planJSON = planJSON
+    }
+
+    /// The task's plan: the one place it is decoded. Rows from before the plan had a column of
+    /// its own kept it in `taskDescription`.
+    public var plan: TaskPlan? { CanonicalJSON.decode(TaskPlan.self, from: planJSON ?? taskDescription) }
 
     /// The proxy life that owns the task, if any.
     public var owner: Owner? { Owner(ownerProxy) }

@@ -88,7 +88,8 @@ public final class TaskStore: @unchecked Sendable {
                     reason TEXT,
                     request_doc_id INTEGER,
                     response_doc_id INTEGER,
-                    client_key TEXT UNIQUE
+                    client_key TEXT UNIQUE,
+                    plan TEXT
                 );
                 CREATE INDEX IF NOT EXISTS tasks_by_region ON Tasks (owner_region, status);
                 CREATE TABLE IF NOT EXISTS Progress (
@@ -102,6 +103,10 @@ public final class TaskStore: @unchecked Sendable {
                     FOREIGN KEY (task_id) REFERENCES Tasks (task_id)
                 );
                 """)
+        // A store written before tasks kept their plan in a column of its own: add the column;
+        // those rows keep the plan in task_description, where `TaskRecord.plan` still finds it.
+        let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(Tasks)").map { $0["name"] as String }
+        if !columns.contains("plan") { try db.execute(sql: "ALTER TABLE Tasks ADD COLUMN plan TEXT") }
     }
 
     // MARK: Documents
@@ -127,11 +132,12 @@ public final class TaskStore: @unchecked Sendable {
 
     // MARK: Tasks
 
-    /// Creates a task at epoch (0, 0), storing the request as a Document. With a `clientKey`,
+    /// Creates a task at epoch (0, 0), storing the request as a Document and the validated plan
+    /// (the query and its graph, canonical JSON) in its own column. With a `clientKey`,
     /// a retried create returns the task the first attempt created; `sameRequest` is false when
     /// the key was first used with a different request (a client reusing a key by mistake).
     public func createTask(
-        userID: Int64, taskType: String, description: String, request: String? = nil, clientKey: String? = nil
+        userID: Int64, taskType: String, description: String, plan: String? = nil, request: String? = nil, clientKey: String? = nil
     ) throws -> (taskID: TaskID, created: Bool, sameRequest: Bool) {
         try database.write { db in
             if let clientKey,
@@ -150,9 +156,9 @@ public final class TaskStore: @unchecked Sendable {
             }
             try db.run(
                 sql: """
-                    INSERT INTO Tasks (user_id, task_type, global_epoch, regional_epoch, task_description, request_doc_id, client_key)
-                    VALUES (?, ?, 0, 0, ?, ?, ?)
-                    """, arguments: [userID, taskType, description, requestID, clientKey])
+                    INSERT INTO Tasks (user_id, task_type, global_epoch, regional_epoch, task_description, request_doc_id, client_key, plan)
+                    VALUES (?, ?, 0, 0, ?, ?, ?, ?)
+                    """, arguments: [userID, taskType, description, requestID, clientKey, plan])
             return (db.lastInsertedRowID, true, true)
         }
     }
@@ -238,7 +244,7 @@ public final class TaskStore: @unchecked Sendable {
         TaskRecord(
             taskID: row[0], userID: row[1], taskType: row[2], epoch: Epoch(global: row[3], regional: row[4]),
             taskDescription: row[5], ownerRegion: row[6], ownerProxy: row[7], status: TaskStatus(rawValue: row[8]) ?? .pending,
-            result: row[9], reason: row[10], requestDocumentID: row[11], responseDocumentID: row[12])
+            result: row[9], reason: row[10], requestDocumentID: row[11], responseDocumentID: row[12], planJSON: row[14])
     }
 
     // MARK: Progress

@@ -24,7 +24,7 @@ public struct PromptChecker: InvariantChecker {
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         let tasks = Dictionary(snapshot.tasks.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         for task in prompts.keys.sorted() {
-            guard let record = tasks[task], let plan = CanonicalJSONPlan.decode(record.taskDescription) else {
+            guard let record = tasks[task], let plan = record.plan else {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: nil, time: end, detail: "the LLM received prompts for a task the store does not hold", events: []))
                 continue

@@ -50,7 +50,7 @@ public struct JustifiedAbortChecker: InvariantChecker {
         let inFaults = time <= context.healAt
         switch cause {
         case .invalidTask:
-            guard let record, CanonicalJSONPlan.decode(record.taskDescription) != nil else { return nil }
+            guard let record, record.plan != nil else { return nil }
             return "the stored task parses"
         case .malformedAnswers(let node, _, let winners):
             if winners.count < context.roundAttemptsMin {

@@ -57,7 +57,7 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
 
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         for task in snapshot.tasks {
-            guard let plan = CanonicalJSONPlan.decode(task.taskDescription) else { continue }
+            guard let plan = task.plan else { continue }
             let rows = snapshot.progress[task.taskID] ?? []
             let results = Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { first, _ in first })
             for row in rows {
@@ -138,7 +138,7 @@ public struct ClientViewChecker: InvariantChecker {
 
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         for task in snapshot.tasks where task.status == .completed {
-            guard let plan = CanonicalJSONPlan.decode(task.taskDescription) else { continue }
+            guard let plan = task.plan else { continue }
             let rows = snapshot.progress[task.taskID] ?? []
             let yielded = TaskResult.combine(graph: plan.graph, results: Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { a, _ in a }))
             if task.result != yielded {
@@ -198,9 +198,3 @@ public struct LivenessChecker: InvariantChecker {
     public var evidence: String { "\(acknowledged.count) acknowledged task(s)" }
 }
 
-/// The checkers read task descriptions the way the roles store them.
-enum CanonicalJSONPlan {
-    static func decode(_ text: String) -> TaskPlan? {
-        try? JSONDecoder().decode(TaskPlan.self, from: Data(text.utf8))
-    }
-}

@@ -32,6 +32,20 @@ public enum WorldObservation: SimPayload, Equatable {
     /// What an LLM endpoint received and answered: the ground truth the checkers judge the
     /// roles' claims against.
     case llm(LLMCallRecord)
+
+    /// The task the observation is about, if it is about one.
+    public var task: TaskID? {
+        switch self {
+        case .core(let observation): observation.task
+        case .llm(let record): record.task
+        case .client(.acknowledged(_, let task)), .client(.conflictingAck(_, let task)), .client(.status(let task, _)), .client(.finished(let task, _, _)):
+            task
+        case .client: nil
+        }
+    }
+
+    /// A note for readers of the trace, not a fact a checker judges.
+    public var isNote: Bool { if case .core(.note) = self { true } else { false } }
 }
 
 /// One call as the LLM endpoint saw it: the labels it came with, what its prompt actually

@@ -115,8 +115,8 @@ extension AbortCause {
 extension StoreRequest {
     func hash(into h: inout FNV64) {
         switch self {
-        case .createTask(let user, let type, let description, let request, let key):
-            h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(request); h.combine(key)
+        case .createTask(let user, let type, let description, let plan, let request, let key):
+            h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(plan); h.combine(request); h.combine(key)
         case .getTask(let task): h.combine(byte: 2); h.combine(task)
         case .taskStatus(let task): h.combine(byte: 9); h.combine(task)
         case .claim(let task, let epoch, let region, let owner):
@@ -166,7 +166,7 @@ extension WriteOutcome {
 
 extension TaskRecord {
     func hash(into h: inout FNV64) {
-        h.combine(taskID); h.combine(userID); h.combine(taskType); epoch.hash(into: &h); h.combine(taskDescription)
+        h.combine(taskID); h.combine(userID); h.combine(taskType); epoch.hash(into: &h); h.combine(taskDescription); h.combine(planJSON ?? "\u{0}")
         h.combine(ownerRegion); h.combine(ownerProxy); h.combine(status.rawValue); h.combine(result ?? "\u{0}"); h.combine(reason ?? "\u{0}")
         h.combine(requestDocumentID ?? -1); h.combine(responseDocumentID ?? -1)
     }

@@ -116,6 +116,33 @@ public struct RecordedTrace: Sendable {
         return RecordedTrace(headerLine: headerLine, eventLines: events, footer: footer, world: probe.world)
     }
 
+    /// The events a reader of a run usually wants, typed: faults, node starts and observations
+    /// (messages and timers are left out). Decoded with the world's own types, so callers
+    /// match on values, never on the JSON text.
+    public func readableEvents<W: SimWorld>(_: W.Type) throws -> [RecordedEvent<W>] {
+        let decoder = JSONDecoder()
+        var events: [RecordedEvent<W>] = []
+        for (offset, line) in eventLines.enumerated() {
+            let lineNumber = offset + 2
+            // Skip the kinds this reader does not return without decoding their payloads.
+            guard line.contains("\"k\":\"fault\"") || line.contains("\"k\":\"start\"") || line.contains("\"k\":\"observe\"") else { continue }
+            do {
+                let raw = try decoder.decode(RecordedEvent<W>.Line.self, from: Data(line.utf8))
+                let kind: RecordedEvent<W>.Kind
+                switch raw.k {
+                case "fault": kind = .fault(try raw.fault.orThrow("fault"))
+                case "start": kind = .start(node: try raw.node.orThrow("node"), incarnation: try raw.inc.orThrow("inc"))
+                case "observe": kind = .observe(node: try raw.node.orThrow("node"), try raw.obs.orThrow("obs"))
+                default: continue
+                }
+                events.append(RecordedEvent(index: raw.i, time: raw.t, kind: kind))
+            } catch {
+                throw TraceFileError.malformedEvent(line: lineNumber, reason: oneLine(error))
+            }
+        }
+        return events
+    }
+
     /// The header decoded with the world's configuration type.
     public func header<Config: Codable>(as _: Config.Type) throws -> TraceHeader<Config> {
         do {
@@ -149,5 +176,35 @@ public func oneLine(_ error: Error) -> String {
         let detail = context.debugDescription.replacingOccurrences(of: "\n", with: " ")
         return "\(detail) at \(path(context))"
     @unknown default: return String(describing: decoding)
+    }
+}
+
+/// One event of a recorded trace, typed (see `RecordedTrace.readableEvents`).
+public struct RecordedEvent<W: SimWorld> {
+    public enum Kind {
+        case fault(FaultAction)
+        case start(node: String, incarnation: UInt32)
+        case observe(node: String, W.Observation)
+    }
+
+    public let index: UInt64
+    public let time: SimInstant
+    public let kind: Kind
+
+    struct Line: Decodable {
+        var i: UInt64
+        var t: SimInstant
+        var k: String
+        var node: String?
+        var inc: UInt32?
+        var fault: FaultAction?
+        var obs: W.Observation?
+    }
+}
+
+extension Optional {
+    func orThrow(_ field: String) throws -> Wrapped {
+        guard let self else { throw DecodingError.valueNotFound(Wrapped.self, .init(codingPath: [], debugDescription: "missing '\(field)'")) }
+        return self
     }
 }
