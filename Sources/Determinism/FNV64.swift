@@ -4,45 +4,51 @@ public struct FNV64: Sendable, Hashable {
     public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
     public static let prime: UInt64 = 0x0000_0100_0000_01B3
 
-    public private(set) var value: UInt64 = FNV64.offsetBasis
+    /// Written by inlinable code in other modules (the kernel and the message hashing sit
+    /// outside this one), so the state is usable from inline; read it as `value`.
+    @usableFromInline var state: UInt64 = FNV64.offsetBasis
+
+    public var value: UInt64 { state }
 
     public init() {}
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func combine(byte: UInt8) {
-        value = (value ^ UInt64(byte)) &* FNV64.prime
+        state = (state ^ UInt64(byte)) &* FNV64.prime
     }
 
     /// The eight little-endian bytes of `word`, so the result does not depend on the host.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func combine(_ word: UInt64) {
-        var v = value
+        var v = state
         var w = word
         for _ in 0..<8 {
             v = (v ^ (w & 0xFF)) &* FNV64.prime
             w >>= 8
         }
-        value = v
+        state = v
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func combine(_ value: Int64) { combine(UInt64(bitPattern: value)) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func combine(_ value: Int) { combine(UInt64(bitPattern: Int64(value))) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func combine(_ value: UInt32) { combine(UInt64(value)) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func combine(_ value: Bool) { combine(byte: value ? 1 : 0) }
 
     /// A string's UTF-8 bytes, length-prefixed so that ("ab", "c") and ("a", "bc") differ.
+    @inlinable
     public mutating func combine(_ string: String) {
         combine(UInt64(string.utf8.count))
         for byte in string.utf8 { combine(byte: byte) }
     }
 
+    @inlinable
     public static func hash(_ string: String) -> UInt64 {
         var hasher = FNV64()
         for byte in string.utf8 { hasher.combine(byte: byte) }

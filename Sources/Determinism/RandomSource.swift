@@ -29,6 +29,7 @@ extension RandomSource {
     }
 
     /// An unbiased integer in the closed range.
+    @inlinable
     public mutating func int64(in range: ClosedRange<Int64>) -> Int64 {
         let span = UInt64(bitPattern: range.upperBound &- range.lowerBound)
         if span == UInt64.max { return Int64(bitPattern: next()) }
@@ -36,6 +37,7 @@ extension RandomSource {
     }
 
     /// An unbiased integer in the closed range.
+    @inlinable
     public mutating func int(in range: ClosedRange<Int>) -> Int {
         Int(int64(in: Int64(range.lowerBound)...Int64(range.upperBound)))
     }
@@ -49,6 +51,7 @@ extension RandomSource {
     }
 
     /// An index drawn with probability proportional to its weight. Zero weights are never drawn.
+    @inlinable
     public mutating func weightedIndex(_ weights: [UInt64]) -> Int {
         var total: UInt64 = 0
         for weight in weights {
@@ -66,6 +69,7 @@ extension RandomSource {
     }
 
     /// Fisher-Yates permutation in place, with unbiased draws.
+    @inlinable
     public mutating func permute<T>(_ elements: inout [T]) {
         guard elements.count > 1 else { return }
         var i = elements.count - 1
@@ -77,6 +81,7 @@ extension RandomSource {
     }
 
     /// One element, uniformly; nil for an empty collection.
+    @inlinable
     public mutating func element<T>(of elements: [T]) -> T? {
         elements.isEmpty ? nil : elements[index(below: elements.count)]
     }
@@ -92,9 +97,10 @@ extension RandomSource {
 /// SplitMix64 as a `RandomSource`: a seeded generator for callers without a stream of their
 /// own (the real shell's roles and fake LLM).
 public struct SeededSource: RandomSource, Sendable {
-    private var generator: SplitMix64
+    @usableFromInline var generator: SplitMix64
 
     public init(seed: UInt64) { generator = SplitMix64(state: seed) }
 
+    @inlinable
     public mutating func next() -> UInt64 { generator.next() }
 }

@@ -2,16 +2,17 @@
 /// and to mix stream keys. Pinned by published vectors in the tests so that no toolchain
 /// change can silently move every seed.
 public struct SplitMix64: Sendable {
-    public private(set) var state: UInt64
+    public var state: UInt64 { current }
+    @usableFromInline var current: UInt64
 
     public init(state: UInt64) {
-        self.state = state
+        current = state
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return SplitMix64.mix(state)
+        current &+= 0x9E37_79B9_7F4A_7C15
+        return SplitMix64.mix(current)
     }
 
     /// The SplitMix64 finaliser on its own: a bijective 64-bit mixer.

@@ -19,11 +19,16 @@ public struct RoleRuntime {
     public let incarnation: UInt32
     private var armed: [CoreTimer: UInt64] = [:]
     private var generation: UInt64 = 0
+    /// False for a shell whose own timer wheel fires only a timer's latest arming (the
+    /// simulator's kernel): the runtime then skips its bookkeeping, which the kernel's hot loop
+    /// would pay for on every timer.
+    private let tracksTimers: Bool
 
-    public init(machine: any CoreMachine, address: Address, incarnation: UInt32) {
+    public init(machine: any CoreMachine, address: Address, incarnation: UInt32, tracksTimers: Bool = true) {
         self.machine = machine
         self.address = address
         self.incarnation = incarnation
+        self.tracksTimers = tracksTimers
     }
 
     /// Feeds one input at `now`; `perform` gets each resulting action in order.
@@ -36,10 +41,10 @@ public struct RoleRuntime {
                 perform(.deliver(to: to, message))
             case .setTimer(let timer, let delay):
                 generation += 1
-                armed[timer] = generation
+                if tracksTimers { armed[timer] = generation }
                 perform(.arm(timer, after: delay, generation: generation))
             case .cancelTimer(let timer):
-                if armed.removeValue(forKey: timer) != nil { perform(.disarm(timer)) }
+                if !tracksTimers || armed.removeValue(forKey: timer) != nil { perform(.disarm(timer)) }
             case .observe(let observation):
                 perform(.observe(observation))
             }
@@ -47,9 +52,10 @@ public struct RoleRuntime {
     }
 
     /// Whether a timer coming due is still armed as `generation`; if so it is disarmed and the
-    /// shell feeds `.timer(timer)`. `nil`: the shell's own timer wheel already guarantees it is
-    /// the latest arming (the simulator's kernel).
+    /// shell feeds `.timer(timer)`. Without timer tracking (or with a nil generation) the
+    /// shell's own timer wheel vouches that it is the latest arming.
     public mutating func fires(_ timer: CoreTimer, generation: UInt64?) -> Bool {
+        guard tracksTimers else { return true }
         guard let current = armed[timer], generation == nil || generation == current else { return false }
         armed[timer] = nil
         return true

@@ -11,7 +11,8 @@ struct CoreProcess: SimProcess {
     let directory: Directory
 
     init(machine: any CoreMachine, address: Address, incarnation: UInt32, directory: Directory) {
-        runtime = RoleRuntime(machine: machine, address: address, incarnation: incarnation)
+        // The kernel fires only a timer's latest arming, so the runtime need not track them.
+        runtime = RoleRuntime(machine: machine, address: address, incarnation: incarnation, tracksTimers: false)
         self.directory = directory
     }
 
