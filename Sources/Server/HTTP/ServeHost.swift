@@ -160,6 +160,9 @@ public enum ServeHost {
             for role in options.layout.roleNames { roleHosts[role]?.boot() }
             onReady(ready)
         }
+        // One service group: the listeners, then every role. A graceful shutdown (SIGTERM,
+        // SIGINT) goes in reverse order: the roles stop acting first (no new work, no new LLM
+        // calls), then the listeners drain what is in flight, for at most 3 s.
         var services: [any Service] = []
         if let rolePlanePort, let auth = options.auth {
             let plane = Router()
@@ -172,14 +175,19 @@ public enum ServeHost {
         }
         let app = Application(
             router: router, server: options.limits.server(), configuration: options.limits.configuration(host: options.host, port: options.port),
-            services: services,
             onServerRunning: { channel in await boot(.public, channel.localAddress?.port ?? options.port) }, logger: logger)
+        services.insert(app, at: 0)
+        services += options.layout.roleNames.compactMap { roleHosts[$0] as (any Service)? }
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(3)
         do {
-            try await app.runService()
+            try await ServiceGroup(configuration: configuration).run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw ServeError("cannot listen on \(options.host): a port is already in use (public \(options.port)\(rolePlanePort.map { ", role plane \($0)" } ?? ""))")
         }
-        for host in roleHosts.values { host.stop() }
+        for host in roleHosts.values { host.stop() }  // already stopped by the service group; idempotent
         await llmClient?.shutdown()
         await transport.shutdown()
     }

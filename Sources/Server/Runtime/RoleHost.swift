@@ -3,6 +3,7 @@ import Dispatch
 import FakeLLM
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The real shell's adapter around a role's `RoleRuntime`: the same state machine and the same
 /// interpreter as in the simulator, with the same delivery model. Each role owns one serial dispatch queue, its mailbox: inputs are handled
@@ -129,5 +130,13 @@ final class LockedCounter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return value
+    }
+}
+
+/// A role is a service: it runs until the process's graceful shutdown, then stops acting.
+extension RoleHost: Service {
+    public func run() async throws {
+        try? await gracefulShutdown()
+        stop()
     }
 }
