@@ -39,8 +39,8 @@ public struct ScriptedLLM {
 
 /// A tiny deterministic cluster for driving the roles together: zero-latency FIFO delivery,
 /// timers, crashes, restarts and cut links, a real SQLite store node, and a scripted LLM.
-/// Messages to an address starting with `client` land in `clientInbox`; messages to an address
-/// starting with `llm` go to `llm`.
+/// Messages to a client role (`client-N`) land in `clientInbox`; messages to an LLM role
+/// (`llm-N`) go to `llm`.
 public final class EmbeddedCluster {
     public var now: Nanos = 0
     /// Each live role's runtime: the same interpreter the simulator and the real shell use.
@@ -141,7 +141,7 @@ public final class EmbeddedCluster {
             case .deliver(let to, let message):
                 if let drop = dropNext, drop(message) {
                     dropNext = nil
-                } else if to.hasPrefix("llm") {
+                } else if case .llm? = Role(to) {
                     handleLLM(message, from: address)
                 } else if !cut.contains("\(address)>\(to)") {
                     messages.append((address, to, message, now))
@@ -174,7 +174,7 @@ public final class EmbeddedCluster {
         while true {
             if let index = messages.indices.filter({ messages[$0].at <= now }).first {
                 let (from, to, message, _) = messages.remove(at: index)
-                if to.hasPrefix("client") {
+                if case .client? = Role(to) {
                     clientInbox.append((to, message))
                 } else if !down.contains(to) {
                     deliver(.message(from: from, message), to: to)

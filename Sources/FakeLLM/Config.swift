@@ -1,19 +1,6 @@
 @_exported import Determinism
 
-/// An inclusive integer range, drawn uniformly.
-public struct IntRange: Codable, Hashable, Sendable, CustomStringConvertible {
-    public var min: Int64
-    public var max: Int64
-
-    public init(_ min: Int64, _ max: Int64) {
-        self.min = min
-        self.max = max
-    }
-
-    public func draw<R: RandomSource>(_ random: inout R) -> Int64 { random.int64(in: min...max) }
-
-    public var description: String { "\(min)...\(max)" }
-
+extension DrawRange where Value == Int64 {
     func validate(_ name: String) throws {
         guard min >= 0, min <= max else { throw FakeLLMConfigError("\(name) must satisfy 0 <= min <= max (got \(self))") }
     }

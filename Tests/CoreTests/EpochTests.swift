@@ -43,3 +43,24 @@ struct EpochTests {
         #expect(e(4, 7).nextProxyClaim > e(4, 7))
     }
 }
+
+@Suite("Typed identities")
+struct IdentityTests {
+    @Test("roles round-trip through their addresses, and anything else is not a role")
+    func roles() {
+        for role in [Role.store, .gateway, .region(3), .proxy(region: 2, index: 11), .llm(1), .client(40)] {
+            #expect(Role(role.address) == role)
+        }
+        for bad in ["", "proxy-1", "proxy-1-0", "region-x", "llm", "client--1", "store-1", "proxy-1-2-3", "fake-llm"] {
+            #expect(Role(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("an owner is a proxy life, written proxy#incarnation in the store")
+    func owners() {
+        let owner = Owner(proxy: "proxy-1-2", incarnation: 7)
+        #expect(owner.description == "proxy-1-2#7")
+        #expect(Owner("proxy-1-2#7") == owner)
+        for bad in ["", "proxy-1-2", "#7", "proxy-1-2#", "proxy-1-2#x"] { #expect(Owner(bad) == nil, "\(bad)") }
+    }
+}

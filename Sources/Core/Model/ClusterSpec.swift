@@ -36,17 +36,19 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     /// What `agentos serve` runs with no flags.
     public static let serveDefault = ClusterSpec()
 
-    public var regionNames: [Address] { (1...regions).map { "region-\($0)" } }
-    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { "proxy-\(region)-\($0)" } }
+    public var regionNames: [Address] { (1...regions).map { Role.region($0).address } }
+    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { Role.proxy(region: region, index: $0).address } }
     public var proxyNames: [Address] { (1...regions).flatMap { proxyNames(region: $0) } }
-    public var llmNames: [Address] { (1...llmEndpoints).map { "llm-\($0)" } }
+    public var llmNames: [Address] { (1...llmEndpoints).map { Role.llm($0).address } }
     /// Every Core role, in start order.
-    public var roleNames: [Address] { ["store", "gateway"] + regionNames + proxyNames }
+    public var roleNames: [Address] { [Role.store.address, Role.gateway.address] + regionNames + proxyNames }
 
-    /// The region a proxy belongs to.
+    /// The region a proxy of this cluster belongs to.
     public func region(of proxy: Address) -> Address? {
-        for region in 1...regions where proxyNames(region: region).contains(proxy) { return "region-\(region)" }
-        return nil
+        guard case .proxy(let region, let index)? = Role(proxy), (1...regions).contains(region), (1...proxiesPerRegion).contains(index) else {
+            return nil
+        }
+        return Role.region(region).address
     }
 
     /// Why the description cannot run, in one line.
@@ -89,7 +91,8 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
         switch role {
         case "store": return StoreNode(store: try store())
         case "gateway": return Gateway(settings: gatewaySettings, incarnation: incarnation)
-        case let region where regionNames.contains(region): return RegionalCoordinator(settings: regionSettings(region), incarnation: incarnation)
+        case let region where regionNames.contains(region):
+            return RegionalCoordinator(settings: regionSettings(region), incarnation: incarnation)
         default: return proxySettings(role).map { AgentProxy(settings: $0, incarnation: incarnation) }
         }
     }

@@ -29,3 +29,44 @@ public struct Owner: Hashable, Codable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(proxy)#\(incarnation)" }
 }
+
+/// What a role is, typed: the one place addresses are named and parsed. On the wire and in
+/// traces a role is its `address` (`proxy-1-2`); code that needs to know a role's kind or place
+/// asks `Role(address)` instead of looking at prefixes.
+public enum Role: Hashable, Sendable, CustomStringConvertible {
+    case store
+    case gateway
+    case region(Int)
+    case proxy(region: Int, index: Int)
+    case llm(Int)
+    case client(Int)
+
+    public var address: Address {
+        switch self {
+        case .store: "store"
+        case .gateway: "gateway"
+        case .region(let region): "region-\(region)"
+        case .proxy(let region, let index): "proxy-\(region)-\(index)"
+        case .llm(let index): "llm-\(index)"
+        case .client(let index): "client-\(index)"
+        }
+    }
+
+    public var description: String { address }
+
+    /// The role an address names; nil for anything else.
+    public init?(_ address: Address) {
+        let parts = address.split(separator: "-", omittingEmptySubsequences: false)
+        let numbers = parts.dropFirst().map { Int($0) }
+        guard numbers.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        switch (parts.first, numbers.count) {
+        case ("store", 0): self = .store
+        case ("gateway", 0): self = .gateway
+        case ("region", 1): self = .region(numbers[0]!)
+        case ("proxy", 2): self = .proxy(region: numbers[0]!, index: numbers[1]!)
+        case ("llm", 1): self = .llm(numbers[0]!)
+        case ("client", 1): self = .client(numbers[0]!)
+        default: return nil
+        }
+    }
+}

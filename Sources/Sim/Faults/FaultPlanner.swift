@@ -1,24 +1,14 @@
-/// An inclusive range of virtual durations, drawn uniformly with integer arithmetic.
-public struct DurationRange: Codable, Hashable, Sendable, CustomStringConvertible {
-    public var min: SimDuration
-    public var max: SimDuration
+/// An inclusive range of virtual durations (the one range type of `Determinism`).
+public typealias DurationRange = DrawRange<SimDuration>
 
-    public init(_ min: SimDuration, _ max: SimDuration) {
-        precondition(min <= max && min.nanoseconds >= 0, "bad duration range \(min)...\(max)")
-        self.min = min
-        self.max = max
-    }
+extension SimDuration: Int64Backed {
+    @inlinable public init(int64: Int64) { self.init(nanoseconds: int64) }
+    @inlinable public var int64: Int64 { nanoseconds }
+}
 
-    public func draw(_ random: inout SimRandom) -> SimDuration {
-        SimDuration(nanoseconds: random.int64(in: min.nanoseconds...max.nanoseconds))
-    }
-
-    public var description: String { "\(min)...\(max)" }
-
+extension DrawRange where Value == SimDuration {
     func validate(_ what: String) throws {
-        guard min.nanoseconds >= 0, min <= max else {
-            throw SimConfigError.invalid("\(what): range must satisfy 0 <= min <= max (got \(min)...\(max))")
-        }
+        if let problem { throw SimConfigError.invalid("\(what): \(problem)") }
     }
 }
 
