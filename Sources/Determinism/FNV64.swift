@@ -8,7 +8,7 @@ public struct FNV64: Sendable, Hashable {
     /// outside this one), so the state is usable from inline; read it as `value`.
     @usableFromInline var state: UInt64 = FNV64.offsetBasis
 
-    public var value: UInt64 { state }
+    @inlinable public var value: UInt64 { state }
 
     public init() {}
 

@@ -2,7 +2,7 @@
 /// and to mix stream keys. Pinned by published vectors in the tests so that no toolchain
 /// change can silently move every seed.
 public struct SplitMix64: Sendable {
-    public var state: UInt64 { current }
+    @inlinable public var state: UInt64 { current }
     @usableFromInline var current: UInt64
 
     public init(state: UInt64) {
