@@ -12,6 +12,9 @@ public struct ChatRequest: Codable, Hashable, Sendable {
     public var n: Int?
     /// Answer as server-sent events in OpenAI's chunk format.
     public var stream: Bool?
+    /// OpenAI's request labels (string to string). The real shell sends a call's task and graph
+    /// node here to its own fake LLM, which records them with the call for `cluster-test`.
+    public var metadata: [String: String]?
 
     public init(
         model: String, messages: [ChatMessage], maxTokens: Int? = nil, stop: [String] = [], temperature: Double? = nil, n: Int? = nil,
@@ -27,7 +30,7 @@ public struct ChatRequest: Codable, Hashable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, messages, stop, temperature, n, stream
+        case model, messages, stop, temperature, n, stream, metadata
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
     }
@@ -41,6 +44,7 @@ public struct ChatRequest: Codable, Hashable, Sendable {
         temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
         n = try container.decodeIfPresent(Int.self, forKey: .n)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
+        metadata = try container.decodeIfPresent([String: String].self, forKey: .metadata)
         if let single = try? container.decodeIfPresent(String.self, forKey: .stop) {
             stop = [single]
         } else {
@@ -57,6 +61,7 @@ public struct ChatRequest: Codable, Hashable, Sendable {
         try container.encodeIfPresent(temperature, forKey: .temperature)
         try container.encodeIfPresent(n, forKey: .n)
         try container.encodeIfPresent(stream, forKey: .stream)
+        try container.encodeIfPresent(metadata, forKey: .metadata)
     }
 
     /// Choices asked for.

@@ -157,6 +157,20 @@ struct ClusterHistory {
         }
     }
 
+    /// The fake LLM's call log, as the simulator's LLM call records.
+    mutating func add(calls path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n")
+        for (number, line) in lines.enumerated() {
+            guard let call = try? JSONDecoder().decode(LLMCallLine.self, from: Data(line.utf8)) else {
+                if number == lines.count - 1 { continue }  // torn by a SIGKILL mid-write
+                throw CLIError("\(path):\(number + 1): not a call line")
+            }
+            let record = LLMCallRecord(task: call.task, node: call.node, prompt: call.prompt, answer: call.answer, status: call.status, fault: nil)
+            events.append((call.time, "fake-llm", .llm(record)))
+        }
+    }
+
     mutating func add(_ entries: [ClientRecorder.Entry]) {
         events += entries.map { ($0.time, $0.node, .client($0.observation)) }
     }

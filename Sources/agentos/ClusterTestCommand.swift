@@ -21,8 +21,9 @@ struct ClusterTestCommand: AsyncParsableCommand {
             is brought back, and the run waits for every client to see its tasks final. Every role records its \
             observations (store writes with their epochs, claims, fences, acknowledgements) and the clients record \
             what they saw; the simulator's checkers judge the merged history and the store's final rows. \
-            Prompt correctness and call accounting need records only the simulator keeps, so they are reported \
-            as not applicable. Exit status: 0 pass, 1 an invariant was violated or the cluster failed, 2 bad input.
+            The fake LLM logs every call with the task and node the shell labelled it with, so prompt correctness \
+            judges what prompts really carried; call accounting needs the message traffic only the simulator \
+            records, so it is reported as not applicable. Exit status: 0 pass, 1 an invariant was violated or the cluster failed, 2 bad input.
             """
     )
 
@@ -123,9 +124,14 @@ struct ClusterTestCommand: AsyncParsableCommand {
             trafficSeconds = Int((drivers.map { $0.gaps.reduce(0, +) }.max() ?? 0).rounded(.up)) + 1
         } else {
             let spread = Double(duration) * 0.8 / Double(requests)
-            let queries = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)].map {
+            var queries = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)].map {
                 Query(taskName: "code_generation", taskDescription: "write and test a function.", nRounds: $0.0, nSamples: $0.1, nVoters: $0.2)
             }
+            // A graph too, so prompts carry parents' results for prompt correctness to judge.
+            queries[1].graph = TaskGraph(nodes: [
+                GraphNode(id: "plan"), GraphNode(id: "code", dependsOn: ["plan"]), GraphNode(id: "tests", dependsOn: ["plan"]),
+                GraphNode(id: "review", dependsOn: ["code", "tests"]),
+            ])
             for client in 1...clients {
                 drivers.append(
                     ClusterTestClient(
@@ -186,18 +192,19 @@ struct ClusterTestCommand: AsyncParsableCommand {
         // The verdict: the simulator's checkers over the merged history and the final store.
         var history = ClusterHistory()
         for file in cluster.historyFiles { try history.add(file: file) }
+        try history.add(calls: cluster.callsFile)
         history.add(await recorder.entries)
         let context = CheckContext(clients: names, healAt: SimInstant(nanoseconds: (healAt - start) * speedup))
         var suite = CheckerSuite(context: context)
         history.check(&suite, start: start, speedup: speedup)
         let store = try TaskStore(path: cluster.storePath)
         suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (end - start) * speedup), includeLiveness: true)
-        let notApplicable: Set<Int> = [Invariant.promptCorrectness.rawValue, Invariant.callAccounting.rawValue]
+        let notApplicable: Set<Int> = [Invariant.callAccounting.rawValue]
         let verdicts = suite.verdicts.map { verdict -> CheckVerdict in
             guard notApplicable.contains(verdict.invariant) else { return verdict }
             var skipped = verdict
             skipped.ran = false
-            skipped.evidence = "not applicable: real runs do not record prompts and message traffic"
+            skipped.evidence = "not applicable: real runs do not record message traffic"
             return skipped
         }
         let violations = suite.violations.filter { !notApplicable.contains($0.invariant.rawValue) }
@@ -312,6 +319,8 @@ final class ClusterUnderTest {
     let processes: [String: ChildProcess]
     let clientURL: String
     let historyFiles: [String]
+    /// The fake LLM's log of the labelled calls it answered.
+    let callsFile: String
     let storePath: String
 
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
@@ -327,7 +336,11 @@ final class ClusterUnderTest {
         try llmConfig.write(toFile: path("llm.json"), atomically: true, encoding: .utf8)
         let ports = try (0..<5).map { _ in try freePort(host: "127.0.0.1") }
         let llm = try ChildProcess(
-            name: "fake-llm", arguments: ["fake-llm", "--port", String(ports[4]), "--config", path("llm.json"), "--speedup", String(speedup), "--seed", String(seed)],
+            name: "fake-llm",
+            arguments: [
+                "fake-llm", "--port", String(ports[4]), "--config", path("llm.json"), "--speedup", String(speedup), "--seed", String(seed), "--history",
+                path("history-llm.jsonl"),
+            ],
             readyMarker: "listening on", log: path("fake-llm.log"))
         let plane = (1...3).map { "http://127.0.0.1:\(ports[$0])" }
         var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": "http://127.0.0.1:\(ports[4])"]
@@ -349,6 +362,7 @@ final class ClusterUnderTest {
         self.processes = processes
         clientURL = "http://127.0.0.1:\(ports[0])"
         historyFiles = ["a", "b", "c"].map { path("history-\($0).jsonl") }
+        callsFile = path("history-llm.jsonl")
         storePath = (path("data") as NSString).appendingPathComponent("agentos.sqlite")
     }
 

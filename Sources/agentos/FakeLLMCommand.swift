@@ -33,6 +33,9 @@ struct FakeLLMCommand: AsyncParsableCommand {
     @Option(help: "Seconds a call the fake decided never to answer holds its connection before a 504.")
     var hangSeconds: Int64 = 300
 
+    @Option(help: "Append every call labelled with a task and node (request metadata) to this file as JSON lines (what `agentos cluster-test` checks).")
+    var history: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
@@ -45,7 +48,10 @@ struct FakeLLMCommand: AsyncParsableCommand {
         let live = LiveFakeLLM(config: llmConfig, seed: seed, speedup: speedup)
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
-        FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds), speedup: speedup).register(on: router)
+        let calls = try history.map { path in
+            do { return try HistoryWriter(path: path) } catch let error as ServeError { throw CLIError(error.description) }
+        }
+        FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds), speedup: speedup, calls: calls).register(on: router)
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agentos-fake-llm"),
             onServerRunning: { channel in

@@ -22,7 +22,9 @@ struct ClusterTestTests {
         #expect(report["converged"] as? Bool == true)
         #expect(report["taskRows"] as? Int == 18, "one task per request")
         let skipped = ((report["checks"] as? [[String: Any]]) ?? []).filter { $0["ran"] as? Bool == false }.compactMap { $0["invariant"] as? Int }
-        #expect(skipped == [11, 12], "only prompt correctness and call accounting lack real-run data")
+        #expect(skipped == [12], "only call accounting lacks real-run data")
+        let prompts = ((report["checks"] as? [[String: Any]]) ?? []).first { $0["invariant"] as? Int == 11 }
+        #expect((prompts?["evidence"] as? String)?.hasPrefix("0 ") == false, "prompt correctness judged the fake LLM's call log: \(prompts ?? [:])")
     }
 
     @Test("a planted real-shell bug (the client API drops idempotency keys) fails exactly-once when the gateway's process is paused")

@@ -106,12 +106,6 @@ struct LLMEndpointProcess: SimProcess {
     }
 
     static func record(_ call: Pending, answer: String?, status: Int) -> LLMCallRecord {
-        let prompt = call.request.prompt
-        let kind: CallKind
-        if case .voting = PromptKind.classify(prompt) { kind = .voting } else { kind = .generation }
-        return LLMCallRecord(
-            task: call.request.task, node: call.request.node, kind: kind, promptDigest: FNV64.hex(FNV64.hash(prompt)),
-            parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [],
-            answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) }, status: status, fault: call.fault)
+        LLMCallRecord(task: call.request.task, node: call.request.node, prompt: call.request.prompt, answer: answer, status: status, fault: call.fault)
     }
 }

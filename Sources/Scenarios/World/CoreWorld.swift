@@ -65,6 +65,18 @@ public struct LLMCallRecord: Codable, Hashable, Sendable {
     /// The misbehaviour the fake LLM drew for the call (`ContentFault` or `TransportFault`).
     public var fault: String?
 
+    /// The record of a call from what the endpoint received and sent: its kind and the parents
+    /// its prompt embeds are read from the prompt's text. The simulator's endpoints and
+    /// `cluster-test` (from the real fake LLM's call log) both build records this way.
+    public init(task: TaskID, node: String, prompt: String, answer: String?, status: Int, fault: String?) {
+        let kind: CallKind
+        if case .voting = PromptKind.classify(prompt) { kind = .voting } else { kind = .generation }
+        self.init(
+            task: task, node: node, kind: kind, promptDigest: FNV64.hex(FNV64.hash(prompt)),
+            parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [], answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) },
+            status: status, fault: fault)
+    }
+
     public init(
         task: TaskID, node: String, kind: CallKind, promptDigest: String, parents: [ParentResult], answerDigest: String?, status: Int,
         fault: String?

@@ -12,8 +12,11 @@ public struct FakeLLMRoutes: Sendable {
     public let hangLimit: Duration
     public let speedup: Int64
     public let bodyLimit: Int
+    /// Where labelled calls are recorded (`LLMCallLine`), if anywhere.
+    public let calls: HistoryWriter?
 
-    public init(live: LiveFakeLLM, hangLimit: Duration = .seconds(300), speedup: Int64 = 1, bodyLimit: Int = 1 << 20) {
+    public init(live: LiveFakeLLM, hangLimit: Duration = .seconds(300), speedup: Int64 = 1, bodyLimit: Int = 1 << 20, calls: HistoryWriter? = nil) {
+        self.calls = calls
         precondition(speedup >= 1, "speedup must be at least 1, got \(speedup)")
         self.live = live
         self.hangLimit = hangLimit
@@ -62,6 +65,17 @@ public struct FakeLLMRoutes: Sendable {
                 var all: [(Int, ChatOutcome?)] = []
                 for await outcome in group { all.append(outcome) }
                 return all.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            if let calls, let (task, node) = LLMCallLine.labels(of: chat), let prompt = chat.messages.last?.content {
+                for outcome in outcomes {
+                    let (answer, status): (String?, Int)
+                    switch outcome {
+                    case .success(let response)?: (answer, status) = (response.content, 200)
+                    case .failure(let failure)?: (answer, status) = (nil, failure.status)
+                    case nil: (answer, status) = (nil, 0)
+                    }
+                    calls.append(LLMCallLine(time: HistoryLine.now(), task: task, node: node, prompt: prompt, answer: answer, status: status))
+                }
             }
             var merged: ChatResponse?
             for outcome in outcomes {

@@ -118,7 +118,8 @@ public enum ServeHost {
             // As wide as every hosted worker's concurrency, plus room for calls still closing.
             let connections = options.layout.proxyNames.count * options.layout.spec.workerConcurrency + 16
             let client = LLMClient(
-                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)), connectionsMax: connections, metrics: metrics,
+                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)), connectionsMax: connections,
+                sendsLabels: options.llmURL == nil, metrics: metrics,
                 logger: logger)
             client.transport = transport
             transport.register("llm-1", client)
@@ -148,7 +149,8 @@ public enum ServeHost {
             GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit, plantedBug: options.plantedBug).register(on: router)
         }
         if options.roles.contains("fake-llm") {
-            FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup), speedup: options.speedup)
+            let calls = try options.historyPath.map { try HistoryWriter(path: ($0 as NSString).deletingPathExtension + "-llm.jsonl") }
+            FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup), speedup: options.speedup, calls: calls)
                 .register(on: router, withReady: false)
         }
 

@@ -1,4 +1,5 @@
 import Core
+import FakeLLM
 import Foundation
 
 /// One fact a real role recorded: the same `CoreObservation` a simulated role records, with
@@ -39,7 +40,10 @@ public final class HistoryWriter: @unchecked Sendable {
     }
 
     public func record(node: String, incarnation: UInt32, _ observation: CoreObservation) {
-        let line = HistoryLine(time: HistoryLine.now(), node: node, incarnation: incarnation, observation: observation)
+        append(HistoryLine(time: HistoryLine.now(), node: node, incarnation: incarnation, observation: observation))
+    }
+
+    public func append<Line: Encodable>(_ line: Line) {
         guard var data = try? encoder.encode(line) else { return }
         data.append(0x0A)
         lock.lock()
@@ -48,4 +52,37 @@ public final class HistoryWriter: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+}
+
+/// One call as the cluster's fake LLM received and answered it, labelled with the task and graph
+/// node the real shell sent as metadata: the real run's counterpart of the simulator's LLM call
+/// records, so `cluster-test` can judge what prompts actually carried.
+public struct LLMCallLine: Codable, Sendable {
+    public var time: Int64
+    public var task: TaskID
+    public var node: String
+    public var prompt: String
+    /// The answer text, nil for an error or no answer.
+    public var answer: String?
+    public var status: Int
+
+    public init(time: Int64, task: TaskID, node: String, prompt: String, answer: String?, status: Int) {
+        self.time = time
+        self.task = task
+        self.node = node
+        self.prompt = prompt
+        self.answer = answer
+        self.status = status
+    }
+
+    static let taskKey = "agentos_task"
+    static let nodeKey = "agentos_node"
+
+    static func labels(task: TaskID, node: String) -> [String: String] { [taskKey: String(task), nodeKey: node] }
+
+    /// The call's labels, if the request carried them.
+    static func labels(of chat: ChatRequest) -> (TaskID, String)? {
+        guard let metadata = chat.metadata, let task = metadata[taskKey].flatMap(TaskID.init), let node = metadata[nodeKey] else { return nil }
+        return (task, node)
+    }
 }

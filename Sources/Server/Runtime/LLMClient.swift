@@ -22,8 +22,15 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
     let metrics: ServerMetrics
     let logger: Logger
     let client: HTTPClient
+    /// Send each call's task and graph node as request metadata (only to the cluster's own fake
+    /// LLM, which records them; a hosted API need not accept them).
+    let sendsLabels: Bool
 
-    init(url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, metrics: ServerMetrics, logger: Logger) {
+    init(
+        url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
+        logger: Logger
+    ) {
+        self.sendsLabels = sendsLabels
         self.url = url
         self.model = model
         self.apiKey = apiKey
@@ -52,9 +59,10 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
         let started = ContinuousClock.now
         defer { metrics.llmLatency.record(ContinuousClock.now - started) }
         do {
-            let chat = ChatRequest(
+            var chat = ChatRequest(
                 model: model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
                 stop: request.stop, temperature: 0.7)
+            if sendsLabels { chat.metadata = LLMCallLine.labels(task: request.task, node: request.node) }
             var http = HTTPClientRequest(url: url)
             http.method = .POST
             http.headers.add(name: "Content-Type", value: "application/json")
