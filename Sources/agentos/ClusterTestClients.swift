@@ -19,6 +19,8 @@ actor ClientRecorder {
     private(set) var open = 0
     private(set) var acknowledged = 0
     private(set) var finished = 0
+    /// Clients that have sent every request.
+    private(set) var clientsDone = 0
 
     func record(_ node: String, _ observation: ClientObservation) {
         entries.append(Entry(time: HistoryLine.now(), node: node, observation: observation))
@@ -29,6 +31,7 @@ actor ClientRecorder {
         case .finished:
             open -= 1
             finished += 1
+        case .allSubmitted: clientsDone += 1
         default: break
         }
     }
@@ -144,30 +147,32 @@ struct ClusterTestClient: Sendable {
 struct ClusterHistory {
     var events: [(time: Int64, node: String, observation: WorldObservation)] = []
 
-    mutating func add(file path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let decoder = JSONDecoder()
-        for (number, line) in text.split(separator: "\n").enumerated() {
-            // A process killed mid-write can leave a torn last line; anything else is a bug.
-            guard let parsed = try? decoder.decode(HistoryLine.self, from: Data(line.utf8)) else {
-                if number == text.split(separator: "\n").count - 1 { continue }
+    /// A history file's lines. A process killed mid-write can leave a torn last line, which is
+    /// skipped; anything else that does not decode is an error.
+    static func lines<Line: Decodable>(_ path: String, as _: Line.Type) throws -> [Line] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        let lines = text.split(separator: "\n")
+        var decoded: [Line] = []
+        for (number, line) in lines.enumerated() {
+            guard let value = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) else {
+                if number == lines.count - 1 { continue }
                 throw CLIError("\(path):\(number + 1): not a history line")
             }
-            events.append((parsed.time, parsed.node, .core(parsed.observation)))
+            decoded.append(value)
         }
+        return decoded
+    }
+
+    /// A role process's history.
+    mutating func add(file path: String) throws {
+        events += try Self.lines(path, as: HistoryLine.self).map { ($0.time, $0.node, .core($0.observation)) }
     }
 
     /// The fake LLM's call log, as the simulator's LLM call records.
     mutating func add(calls path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let lines = text.split(separator: "\n")
-        for (number, line) in lines.enumerated() {
-            guard let call = try? JSONDecoder().decode(LLMCallLine.self, from: Data(line.utf8)) else {
-                if number == lines.count - 1 { continue }  // torn by a SIGKILL mid-write
-                throw CLIError("\(path):\(number + 1): not a call line")
-            }
+        events += try Self.lines(path, as: LLMCallLine.self).map { call in
             let record = LLMCallRecord(task: call.task, node: call.node, prompt: call.prompt, answer: call.answer, status: call.status, fault: nil)
-            events.append((call.time, "fake-llm", .llm(record)))
+            return (call.time, "fake-llm", .llm(record))
         }
     }
 

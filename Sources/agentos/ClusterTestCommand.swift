@@ -173,13 +173,9 @@ struct ClusterTestCommand: AsyncParsableCommand {
         // Liveness: every request answered and every acknowledged task seen final.
         var converged = false
         while ContinuousClock.now < deadline {
-            let open = await recorder.open
-            if open == 0, await recorder.entries.contains(where: { if case .allSubmitted = $0.observation { true } else { false } }) {
-                let submittedAll = await recorder.entries.filter { if case .allSubmitted = $0.observation { true } else { false } }.count == clients
-                if submittedAll {
-                    converged = true
-                    break
-                }
+            if await recorder.clientsDone == clients, await recorder.open == 0 {
+                converged = true
+                break
             }
             try await Task.sleep(for: .milliseconds(250))
         }

@@ -122,24 +122,19 @@ struct ServeCommand: AsyncParsableCommand {
         let fake = try resolveFakeLLMConfig(profile: profile, configFile: llmConfig)
 
         var layout: ClusterLayout
-        var hosted: [String]
         var bindPort = port
         if let cluster {
             layout = try loadJSON(ClusterLayout.self, path: cluster, what: "cluster file")
-            if let problem = layout.problem() { throw CLIError("cluster file '\(cluster)': \(problem)") }
-            hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
         } else {
             if bindPort == 0 { bindPort = try freePort(host: host) }
-            layout = ClusterLayout.singleProcess(regions: regions, proxiesPerRegion: proxies, url: "http://\(host):\(bindPort)")
-            if let problem = layout.problem() { throw CLIError(problem) }
-            hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
-            layout.scheduling = scheduling
-            layout.balancing = balancing
-            layout.voting = voting
+            let spec = ClusterSpec(regions: regions, proxiesPerRegion: proxies, scheduling: scheduling, balancing: balancing, voting: voting)
+            layout = ClusterLayout.singleProcess(spec, url: "http://\(host):\(bindPort)")
         }
-        if let openTasksMax { layout.openTasksMax = openTasksMax }
-        if let workerConcurrency { layout.workerConcurrency = workerConcurrency }
-        if let workerQueue { layout.workerQueue = workerQueue }
+        if let openTasksMax { layout.spec.openTasksMax = openTasksMax }
+        if let workerConcurrency { layout.spec.workerConcurrency = workerConcurrency }
+        if let workerQueue { layout.spec.workerQueue = workerQueue }
+        if let problem = layout.problem() { throw CLIError(cluster.map { "cluster file '\($0)': \(problem)" } ?? problem) }
+        let hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
         let auth: RolePlaneAuth?
         do {
             auth = try RolePlaneAuth.load(file: roleSecretFile, environment: "AGENTOS_ROLE_SECRET")

@@ -43,7 +43,7 @@ struct ClusterDescriptionTests {
     @Test("a default serve and the simulation of one are the same cluster, role by role")
     func defaultServeMatchesTheSimulation() throws {
         let layout = ClusterLayout.singleProcess(
-            regions: ClusterSpec.serveDefault.regions, proxiesPerRegion: ClusterSpec.serveDefault.proxiesPerRegion, url: "http://127.0.0.1:1")
+            ClusterSpec(regions: ClusterSpec.serveDefault.regions, proxiesPerRegion: ClusterSpec.serveDefault.proxiesPerRegion), url: "http://127.0.0.1:1")
         #expect(layout.spec == Topology.serveDefault.clusterSpec())
         #expect(layout.spec == ClusterSpec.serveDefault)
     }

@@ -2,52 +2,58 @@ import Core
 import FakeLLM
 import Foundation
 
-/// Where every role of a real cluster lives: each address maps to the base URL of the role
+/// Where every role of a real cluster lives: the cluster's description (`ClusterSpec`, the one
+/// the simulator builds its roles from too) and, for each address, the base URL of the role
 /// plane of the process that hosts it. One process may host any subset of the roles; all roles
-/// of one process share its role-plane URL.
+/// of one process share its role-plane URL. A cluster file is the two side by side, flat:
+/// `{"regions", "proxiesPerRegion", "scheduling", ..., "urls": {...}}`; absent knobs take the
+/// defaults of `ClusterSpec.serveDefault`.
 public struct ClusterLayout: Codable, Hashable, Sendable {
-    public var regions: Int
-    public var proxiesPerRegion: Int
+    /// The cluster. One LLM endpoint (`llm-1`): the URL the proxies call.
+    public var spec: ClusterSpec {
+        didSet { spec.llmEndpoints = 1 }
+    }
     /// Role address -> role-plane base URL (`http://127.0.0.1:9000`). `fake-llm` is the public
     /// base URL of the process that serves the embedded fake LLM, if any.
     public var urls: [String: String]
-    public var scheduling: SchedulingPolicy
-    public var balancing: BalancingPolicy
-    public var voting: VotingPolicy
-    /// The same knobs as a scenario's topology (nil: the roles' defaults), so a scenario and a
-    /// real cluster can be given the same shape.
-    public var workerConcurrency: Int?
-    public var workerQueue: Int?
-    public var openTasksMax: Int?
 
-    public init(
-        regions: Int, proxiesPerRegion: Int, urls: [String: String], scheduling: SchedulingPolicy = .fifo,
-        balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive
-    ) {
-        self.regions = regions
-        self.proxiesPerRegion = proxiesPerRegion
-        self.urls = urls
-        self.scheduling = scheduling
-        self.balancing = balancing
-        self.voting = voting
-    }
-
-    /// The cluster this layout runs: the description the simulator builds its roles from too.
-    /// One LLM endpoint (`llm-1`), the URL the proxies call.
-    public var spec: ClusterSpec {
-        let defaults = ClusterSpec.serveDefault
-        return ClusterSpec(
-            regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: 1, scheduling: scheduling, balancing: balancing, voting: voting,
-            workerConcurrency: workerConcurrency ?? defaults.workerConcurrency, workerQueue: workerQueue ?? defaults.workerQueue,
-            openTasksMax: openTasksMax)
-    }
-
-    /// The layout of a cluster description, every role at `url` (policies and knobs from `spec`).
     public init(spec: ClusterSpec, urls: [String: String]) {
-        self.init(regions: spec.regions, proxiesPerRegion: spec.proxiesPerRegion, urls: urls, scheduling: spec.scheduling, balancing: spec.balancing, voting: spec.voting)
-        workerConcurrency = spec.workerConcurrency
-        workerQueue = spec.workerQueue
-        openTasksMax = spec.openTasksMax
+        var spec = spec
+        spec.llmEndpoints = 1
+        self.spec = spec
+        self.urls = urls
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case regions, proxiesPerRegion, urls, scheduling, balancing, voting, workerConcurrency, workerQueue, openTasksMax
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ClusterSpec.serveDefault
+        self.init(
+            spec: ClusterSpec(
+                regions: try container.decode(Int.self, forKey: .regions), proxiesPerRegion: try container.decode(Int.self, forKey: .proxiesPerRegion),
+                scheduling: try container.decodeIfPresent(SchedulingPolicy.self, forKey: .scheduling) ?? defaults.scheduling,
+                balancing: try container.decodeIfPresent(BalancingPolicy.self, forKey: .balancing) ?? defaults.balancing,
+                voting: try container.decodeIfPresent(VotingPolicy.self, forKey: .voting) ?? defaults.voting,
+                workerConcurrency: try container.decodeIfPresent(Int.self, forKey: .workerConcurrency) ?? defaults.workerConcurrency,
+                workerQueue: try container.decodeIfPresent(Int.self, forKey: .workerQueue) ?? defaults.workerQueue,
+                openTasksMax: try container.decodeIfPresent(Int.self, forKey: .openTasksMax)),
+            urls: try container.decode([String: String].self, forKey: .urls))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(spec.regions, forKey: .regions)
+        try container.encode(spec.proxiesPerRegion, forKey: .proxiesPerRegion)
+        try container.encode(urls, forKey: .urls)
+        try container.encode(spec.scheduling, forKey: .scheduling)
+        try container.encode(spec.balancing, forKey: .balancing)
+        try container.encode(spec.voting, forKey: .voting)
+        try container.encode(spec.workerConcurrency, forKey: .workerConcurrency)
+        try container.encode(spec.workerQueue, forKey: .workerQueue)
+        try container.encodeIfPresent(spec.openTasksMax, forKey: .openTasksMax)
     }
 
     public var regionNames: [Address] { spec.regionNames }
@@ -56,10 +62,8 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
     public var roleNames: [Address] { spec.roleNames }
 
     /// Every role (and the fake LLM) in one process at `url`.
-    public static func singleProcess(regions: Int, proxiesPerRegion: Int, url: String) -> ClusterLayout {
-        var layout = ClusterLayout(regions: regions, proxiesPerRegion: proxiesPerRegion, urls: [:])
-        for role in layout.roleNames + ["fake-llm"] { layout.urls[role] = url }
-        return layout
+    public static func singleProcess(_ spec: ClusterSpec, url: String) -> ClusterLayout {
+        ClusterLayout(spec: spec, urls: Dictionary(uniqueKeysWithValues: (spec.roleNames + ["fake-llm"]).map { ($0, url) }))
     }
 
     /// The role-plane port of the process hosting `roles` (their shared URL's port).
