@@ -4,6 +4,9 @@ import Foundation
 final class ChildProcess {
     let name: String
     let arguments: [String]
+    /// What runs: this binary, or a launcher (`ip netns exec NS binary`) that execs it.
+    private let executable: URL
+    private let launcherArguments: [String]
     private(set) var process: Process
     /// What the child printed up to its ready line.
     private(set) var banner = ""
@@ -11,9 +14,14 @@ final class ChildProcess {
     private let log: FileHandle?
 
     /// Starts the child and waits (up to `timeout` seconds) for `readyMarker` on its output.
-    init(name: String, arguments: [String], readyMarker: String, log: String? = nil, timeout: TimeInterval = 30) throws {
+    init(
+        name: String, arguments: [String], readyMarker: String, log: String? = nil, timeout: TimeInterval = 30,
+        launcher: (executable: URL, prefix: [String])? = nil
+    ) throws {
         self.name = name
         self.arguments = arguments
+        executable = launcher?.executable ?? Self.binary
+        launcherArguments = launcher?.prefix ?? []
         self.readyMarker = readyMarker
         if let log {
             FileManager.default.createFile(atPath: log, contents: nil)
@@ -30,8 +38,8 @@ final class ChildProcess {
 
     private func start(timeout: TimeInterval) throws {
         process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
+        process.executableURL = executable
+        process.arguments = launcherArguments + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = log ?? FileHandle.nullDevice

@@ -145,16 +145,27 @@ struct ClusterTestClient: Sendable {
 
 /// Turns the histories of a real run into the checkers' events, in cluster time.
 struct ClusterHistory {
-    var events: [(time: Int64, node: String, observation: WorldObservation)] = []
+    enum Item {
+        case observation(node: String, WorldObservation)
+        case message(MessageEvent.Fact)
+    }
+
+    var events: [(time: Int64, item: Item)] = []
+    /// Traced message facts among the events.
+    private(set) var messages = 0
 
     /// A history file's lines. A process killed mid-write can leave a torn last line, which is
     /// skipped; anything else that does not decode is an error.
     static func lines<Line: Decodable>(_ path: String, as _: Line.Type) throws -> [Line] {
+        try lines(path) { try JSONDecoder().decode(Line.self, from: $0) }
+    }
+
+    static func lines<Line>(_ path: String, decode: (Data) throws -> Line) throws -> [Line] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         let lines = text.split(separator: "\n")
         var decoded: [Line] = []
         for (number, line) in lines.enumerated() {
-            guard let value = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) else {
+            guard let value = try? decode(Data(line.utf8)) else {
                 if number == lines.count - 1 { continue }
                 throw CLIError("\(path):\(number + 1): not a history line")
             }
@@ -163,21 +174,39 @@ struct ClusterHistory {
         return decoded
     }
 
-    /// A role process's history.
+    /// A role process's history: its roles' observations and its traced message traffic.
     mutating func add(file path: String) throws {
-        events += try Self.lines(path, as: HistoryLine.self).map { ($0.time, $0.node, .core($0.observation)) }
+        let decoder = JSONDecoder()
+        let items = try Self.lines(path) { data -> (Int64, Item) in
+            if let line = try? decoder.decode(HistoryLine.self, from: data) { return (line.time, .observation(node: line.node, .core(line.observation))) }
+            let line = try decoder.decode(TrafficLine.self, from: data)
+            return (line.time, .message(Self.fact(line.traffic)))
+        }
+        for (time, item) in items {
+            if case .message = item { messages += 1 }
+            events.append((time, item))
+        }
+    }
+
+    static func fact(_ traffic: TrafficLine.Fact) -> MessageEvent.Fact {
+        switch traffic {
+        case .sent(let id, let from, let to, let message): .sent(id: id, from: from, to: to, message)
+        case .delivered(let id, let to): .delivered(id: id, to: to)
+        case .dropped(let id): .dropped(id: id)
+        case .started(let node, let incarnation): .started(node: node, incarnation: incarnation)
+        }
     }
 
     /// The fake LLM's call log, as the simulator's LLM call records.
     mutating func add(calls path: String) throws {
         events += try Self.lines(path, as: LLMCallLine.self).map { call in
             let record = LLMCallRecord(task: call.task, node: call.node, prompt: call.prompt, answer: call.answer, status: call.status, fault: nil)
-            return (call.time, "fake-llm", .llm(record))
+            return (call.time, .observation(node: "fake-llm", .llm(record)))
         }
     }
 
     mutating func add(_ entries: [ClientRecorder.Entry]) {
-        events += entries.map { ($0.time, $0.node, .client($0.observation)) }
+        events += entries.map { ($0.time, .observation(node: $0.node, .client($0.observation))) }
     }
 
     /// Feeds the checkers in time order; times become cluster nanoseconds since `start`.
@@ -185,7 +214,12 @@ struct ClusterHistory {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
         for (index, entry) in ordered.enumerated() {
             let time = SimInstant(nanoseconds: max(0, entry.element.time - start) * speedup)
-            suite.observe(ObservedEvent(index: UInt64(index), time: time, node: entry.element.node, observation: entry.element.observation))
+            switch entry.element.item {
+            case .observation(let node, let observation):
+                suite.observe(ObservedEvent(index: UInt64(index), time: time, node: node, observation: observation))
+            case .message(let fact):
+                suite.observeMessage(MessageEvent(index: UInt64(index), time: time, fact: fact))
+            }
         }
     }
 }

@@ -35,8 +35,12 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the start of one fault and the next (a range, MIN-MAX).") var faultGap = "3-7"
     @Option(help: "Seconds a fault lasts (a range, MIN-MAX).") var faultLength = "1-4"
     @Flag(help: "No faults (a baseline run).") var noFaults = false
-    @Option(help: "The fault kinds to draw from: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")).")
-    var faults = ClusterUnderTest.Fault.all.map(\.name).joined(separator: ",")
+    @Option(help: "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces).")
+    var faults: String?
+    @Option(help: "Where the processes run: namespaces (one Linux network namespace each, so partitions are real; needs root and iproute2), loopback, or auto (namespaces where the machine allows them).")
+    var network = NetworkMode.auto
+    /// Set by the outer run that created the namespaces and re-ran the test inside the hub.
+    @Option(help: .hidden) var insideNamespaces: String?
     @Option(help: "Seconds the run may take after the faults stop for every client to see its tasks final.") var liveness = 120
     @Option(help: "Keep the processes' data, logs and histories here (default: a temporary folder, removed on success).")
     var keep: String?
@@ -60,7 +64,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
         guard liveness >= 5 else { throw ValidationError("--liveness must be at least 5 seconds") }
         _ = try parseRange(faultGap, "--fault-gap")
         _ = try parseRange(faultLength, "--fault-length")
-        for kind in faults.split(separator: ",") where ClusterUnderTest.Fault(name: String(kind)) == nil {
+        for kind in (faults ?? "").split(separator: ",") where ClusterUnderTest.Fault(name: String(kind)) == nil {
             throw ValidationError("unknown fault kind '\(kind)' (known: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")))")
         }
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
@@ -87,14 +91,69 @@ struct ClusterTestCommand: AsyncParsableCommand {
         return scenario
     }
 
+    enum NetworkMode: String, ExpressibleByArgument, CaseIterable {
+        case auto, namespaces, loopback
+    }
+
+    /// The fault kinds to draw from on `network`; naming a kind it cannot inject is an error.
+    func faultKinds(on network: ClusterNetwork, unavailable reason: String?) throws -> [ClusterUnderTest.Fault] {
+        guard let faults else { return ClusterUnderTest.Fault.available(on: network) }
+        let kinds = faults.split(separator: ",").compactMap { ClusterUnderTest.Fault(name: String($0)) }
+        if let partition = kinds.first(where: { $0.isPartition }), !network.partitions {
+            throw CLIError("\(partition.name) needs network namespaces, which are unavailable here: \(reason ?? "--network loopback")")
+        }
+        return kinds
+    }
+
     func run() async throws {
+        // Namespaces are made by an outer run, which then runs the test itself inside the hub
+        // namespace (so its clients share the cluster's network) and removes them afterwards.
+        var unavailable: String?
+        if insideNamespaces == nil, network != .loopback {
+            unavailable = ClusterNetwork.unavailableReason()
+            if unavailable == nil { return try runInsideNamespaces() }
+            if network == .namespaces { throw CLIError("--network namespaces: \(unavailable!)") }
+        }
+        let clusterNetwork = insideNamespaces.map { ClusterNetwork(prefix: $0) } ?? .loopback
+        let kinds = try faultKinds(on: clusterNetwork, unavailable: unavailable ?? (network == .loopback ? "--network loopback" : nil))
+        try await runTest(network: clusterNetwork, kinds: kinds, unavailable: unavailable)
+    }
+
+    /// Creates the namespaces, runs this same command inside the hub namespace, passes its output
+    /// and exit status through, and removes the namespaces whatever happens.
+    func runInsideNamespaces() throws {
+        let network = try ClusterNetwork.create()
+        defer { network.remove() }
+        let inner = Process()
+        inner.executableURL = URL(fileURLWithPath: ClusterNetwork.ipTool!)
+        inner.arguments = ["netns", "exec", "\(network.prefix!)-hub", ChildProcess.binary.path] + CommandLine.arguments.dropFirst()
+            + ["--inside-namespaces", network.prefix!]
+        // A Ctrl-C reaches the inner run too (same process group); SIGTERM is passed on. Either
+        // way this process waits for the inner run, so the namespaces are always removed.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let forward = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { if inner.isRunning { kill(inner.processIdentifier, number) } }
+            source.resume()
+            return source
+        }
+        try inner.run()
+        inner.waitUntilExit()
+        forward.forEach { $0.cancel() }
+        if inner.terminationStatus != 0 { throw ExitCode(inner.terminationStatus) }
+    }
+
+    func runTest(network: ClusterNetwork, kinds: [ClusterUnderTest.Fault], unavailable: String?) async throws {
         let folder = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("agentos-cluster-test-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let parityScenario = try parityScenario()
         let simulated = try parityScenario.map { try ScenarioRun(scenario: $0, seed: seed).execute() }
         let llmConfig = parityScenario.map { String(decoding: (try? JSONEncoder().encode($0.topology.llm)) ?? Data(), as: UTF8.self) }
-        let cluster = try ClusterUnderTest(folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig)
         let progress: (String) -> Void = { line in if !json { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) } }
+        let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(unavailable ?? "--network loopback"))"
+        progress("network: \(networkLine)")
+        let cluster = try ClusterUnderTest(folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network)
 
         let start = HistoryLine.now()
         var random = SimRandom(seed: seed, key: "cluster-test")
@@ -152,7 +211,6 @@ struct ClusterTestCommand: AsyncParsableCommand {
         // Faults, one at a time, on the seeded schedule, until the traffic phase ends.
         let gap = try parseRange(faultGap, "--fault-gap"), length = try parseRange(faultLength, "--fault-length")
         var timeline: [String] = []
-        let kinds = faults.split(separator: ",").compactMap { ClusterUnderTest.Fault(name: String($0)) }
         let faultsEnd = ContinuousClock.now + .seconds(duration)
         func draw(_ range: ClosedRange<Double>) -> Double { range.lowerBound + Double(random.int64(in: 0...1000)) / 1000 * (range.upperBound - range.lowerBound) }
         while !noFaults, ContinuousClock.now < faultsEnd {
@@ -195,15 +253,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
         history.check(&suite, start: start, speedup: speedup)
         let store = try TaskStore(path: cluster.storePath)
         suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (end - start) * speedup), includeLiveness: true)
-        let notApplicable: Set<Int> = [Invariant.callAccounting.rawValue]
-        let verdicts = suite.verdicts.map { verdict -> CheckVerdict in
-            guard notApplicable.contains(verdict.invariant) else { return verdict }
-            var skipped = verdict
-            skipped.ran = false
-            skipped.evidence = "not applicable: real runs do not record message traffic"
-            return skipped
-        }
-        let violations = suite.violations.filter { !notApplicable.contains($0.invariant.rawValue) }
+        let verdicts = suite.verdicts
+        let violations = suite.violations
         let tasks = try store.allTasks()
         var passed = violations.isEmpty && converged && crashed.isEmpty
         var parityReport: ParityReport?
@@ -224,7 +275,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
             seed: seed, speedup: speedup, durationSeconds: duration, faults: timeline, requests: drivers.map(\.requests).reduce(0, +),
             acknowledged: await recorder.acknowledged, finished: await recorder.finished, taskRows: tasks.count,
             completed: tasks.filter { $0.status == .completed }.count, aborted: tasks.filter { $0.status == .aborted }.count,
-            historyEvents: history.events.count, converged: converged, crashedProcesses: crashed, checks: verdicts, violations: violations,
+            network: networkLine, historyEvents: history.events.count, messageEvents: history.messages, converged: converged, crashedProcesses: crashed, checks: verdicts, violations: violations,
             parity: parityReport, passed: passed, folder: folder)
         if json { printJSON(report) } else { report.print() }
         if passed, keep == nil { try? FileManager.default.removeItem(atPath: folder) }
@@ -243,7 +294,10 @@ struct ClusterTestReport: Encodable {
     let taskRows: Int
     let completed: Int
     let aborted: Int
+    let network: String
     let historyEvents: Int
+    /// Traced message facts (sends, deliveries, losses and starts of the LLM work family).
+    let messageEvents: Int
     let converged: Bool
     let crashedProcesses: [String]
     let checks: [CheckVerdict]
@@ -256,7 +310,8 @@ struct ClusterTestReport: Encodable {
         Swift.print("cluster-test: seed \(seed), x\(speedup), \(durationSeconds) s of traffic, \(faults.count) fault(s)")
         Swift.print("rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) " + (parity.map { "--parity \($0.scenario)" } ?? "--duration \(durationSeconds)"))
         Swift.print("requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
-        Swift.print("history: \(historyEvents) events from the roles and clients")
+        Swift.print("network: \(network)")
+        Swift.print("history: \(historyEvents) events from the roles, the fake LLM and the clients (\(messageEvents) of them message traffic)")
         Swift.print("liveness: \(converged ? "converged" : "did not converge")")
         if !crashedProcesses.isEmpty { Swift.print("processes that died on their own: \(crashedProcesses.joined(separator: ", "))") }
         printChecks(checks, violations: violations)
@@ -288,8 +343,19 @@ final class ClusterUnderTest {
     enum Fault: CustomStringConvertible {
         case kill(String)
         case pause(String)
+        /// The process's only network link cut, both ways (network namespaces only).
+        case partition(String)
 
-        static let all: [Fault] = [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
+        static let all: [Fault] =
+            [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
+            + ClusterNetwork.processes.map { .partition($0) }
+
+        /// The kinds a network can inject: partitions need namespaces.
+        static func available(on network: ClusterNetwork) -> [Fault] { all.filter { network.partitions || !$0.isPartition } }
+
+        var isPartition: Bool {
+            if case .partition = self { true } else { false }
+        }
 
         init?(name: String) {
             guard let fault = Self.all.first(where: { $0.name == name }) else { return nil }
@@ -300,6 +366,7 @@ final class ClusterUnderTest {
             switch self {
             case .kill(let process): "kill-\(process)"
             case .pause(let process): "pause-\(process)"
+            case .partition(let process): "partition-\(process)"
             }
         }
 
@@ -307,6 +374,7 @@ final class ClusterUnderTest {
             switch self {
             case .kill(let name): "SIGKILL + restart \(name)"
             case .pause(let name): "SIGSTOP + SIGCONT \(name)"
+            case .partition(let name): "partition \(name) from everyone"
             }
         }
     }
@@ -318,10 +386,12 @@ final class ClusterUnderTest {
     /// The fake LLM's log of the labelled calls it answered.
     let callsFile: String
     let storePath: String
+    let network: ClusterNetwork
 
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
-    init(folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil) throws {
+    init(folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback) throws {
         self.folder = folder
+        self.network = network
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
         try secret.write(toFile: path("secret"), atomically: true, encoding: .utf8)
@@ -330,33 +400,42 @@ final class ClusterUnderTest {
         // so a malformed-answer abort could not be justified from its history).
         let llmConfig = llmConfig ?? #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 50000000, "max": 150000000}, "perTokenNanos": {"min": 20000000, "max": 30000000}, "generationTokens": {"min": 150, "max": 400}, "votingTokens": {"min": 40, "max": 120}, "tailChance": [1, 50], "tailFactor": 3}}"#
         try llmConfig.write(toFile: path("llm.json"), atomically: true, encoding: .utf8)
-        let ports = try (0..<5).map { _ in try freePort(host: "127.0.0.1") }
+        // On loopback every listener needs its own free port; in namespaces each process has its
+        // own address, so the ports can be fixed.
+        func port(_ fixed: Int, _ process: String) throws -> Int { network.partitions ? fixed : try freePort(host: network.host(of: process)) }
+        func url(_ process: String, _ port: Int) -> String { "http://\(network.host(of: process)):\(port)" }
+        let llmPort = try port(8000, "llm")
         let llm = try ChildProcess(
             name: "fake-llm",
             arguments: [
-                "fake-llm", "--port", String(ports[4]), "--config", path("llm.json"), "--speedup", String(speedup), "--seed", String(seed), "--history",
-                path("history-llm.jsonl"),
+                "fake-llm", "--host", network.host(of: "llm"), "--port", String(llmPort), "--config", path("llm.json"), "--speedup", String(speedup),
+                "--seed", String(seed), "--history", path("history-llm.jsonl"),
             ],
-            readyMarker: "listening on", log: path("fake-llm.log"))
-        let plane = (1...3).map { "http://127.0.0.1:\(ports[$0])" }
-        var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": "http://127.0.0.1:\(ports[4])"]
+            readyMarker: "listening on", log: path("fake-llm.log"), launcher: network.launcher(for: "llm"))
+        let planePorts = try ["a", "b", "c"].map { try (name: $0, port: port(8001, $0)) }
+        let plane = planePorts.map { url($0.name, $0.port) }
+        var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": url("llm", llmPort)]
         for proxy in ["proxy-1-1", "proxy-2-1"] { urls[proxy] = plane[1] }
         for proxy in ["proxy-1-2", "proxy-2-2"] { urls[proxy] = plane[2] }
         let layout: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
         try JSONSerialization.data(withJSONObject: layout, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path("cluster.json")))
         let roles = ["a": "store,gateway,region-1,region-2", "b": "proxy-1-1,proxy-2-1", "c": "proxy-1-2,proxy-2-2"]
         var processes: [String: ChildProcess] = ["llm": llm]
+        var clientPort = 0
         for (index, name) in ["a", "b", "c"].enumerated() {
+            let publicPort = try port(8000, name)
+            if index == 0 { clientPort = publicPort }
             var arguments = [
-                "serve", "--cluster", path("cluster.json"), "--role-secret-file", path("secret"), "--roles", roles[name]!, "--port",
-                String(index == 0 ? ports[0] : try freePort(host: "127.0.0.1")), "--data-dir", path("data"), "--speedup", String(speedup),
-                "--history", path("history-\(name).jsonl"), "--log-level", "notice",
+                "serve", "--cluster", path("cluster.json"), "--role-secret-file", path("secret"), "--roles", roles[name]!, "--host", network.host(of: name),
+                "--port", String(publicPort), "--data-dir", path("data"), "--speedup", String(speedup), "--history", path("history-\(name).jsonl"),
+                "--log-level", "notice",
             ]
             if let plantedBug { arguments += ["--planted-bug", plantedBug] }
-            processes[name] = try ChildProcess(name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"))
+            processes[name] = try ChildProcess(
+                name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"), launcher: network.launcher(for: name))
         }
         self.processes = processes
-        clientURL = "http://127.0.0.1:\(ports[0])"
+        clientURL = url("a", clientPort)
         historyFiles = ["a", "b", "c"].map { path("history-\($0).jsonl") }
         callsFile = path("history-llm.jsonl")
         storePath = (path("data") as NSString).appendingPathComponent("agentos.sqlite")
@@ -373,11 +452,16 @@ final class ClusterUnderTest {
             processes[name]!.signal(SIGSTOP)
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             processes[name]!.signal(SIGCONT)
+        case .partition(let name):
+            try network.setLink(of: name, up: false)
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try network.setLink(of: name, up: true)
         }
     }
 
-    /// Every process running and resumed.
+    /// Every process running, resumed and connected.
     func healAll() throws {
+        if network.partitions { for name in ClusterNetwork.processes { try network.setLink(of: name, up: true) } }
         for process in processes.values {
             process.signal(SIGCONT)
             if !process.isRunning { try process.restart() }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import agentos
+
 /// `agentos cluster-test`: the simulator's checkers over a real cluster's history.
 @Suite("agentos cluster-test on real processes", .serialized)
 struct ClusterTestTests {
@@ -22,9 +24,27 @@ struct ClusterTestTests {
         #expect(report["converged"] as? Bool == true)
         #expect(report["taskRows"] as? Int == 18, "one task per request")
         let skipped = ((report["checks"] as? [[String: Any]]) ?? []).filter { $0["ran"] as? Bool == false }.compactMap { $0["invariant"] as? Int }
-        #expect(skipped == [12], "only call accounting lacks real-run data")
+        #expect(skipped.isEmpty, "every checker has real-run data")
+        #expect(report["messageEvents"] as? Int ?? 0 > 100, "the LLM work traffic was recorded")
+        let calls = ((report["checks"] as? [[String: Any]]) ?? []).first { $0["invariant"] as? Int == 12 }
+        #expect((calls?["evidence"] as? String)?.hasPrefix("0 ") == false, "call accounting judged real calls: \(calls ?? [:])")
         let prompts = ((report["checks"] as? [[String: Any]]) ?? []).first { $0["invariant"] as? Int == 11 }
         #expect((prompts?["evidence"] as? String)?.hasPrefix("0 ") == false, "prompt correctness judged the fake LLM's call log: \(prompts ?? [:])")
+    }
+
+    @Test("partitions cut processes off for real where network namespaces are allowed, and the correct cluster still passes")
+    func partitionsPass() throws {
+        guard ClusterNetwork.unavailableReason() == nil else {
+            print("skipped: network namespaces are unavailable here (\(ClusterNetwork.unavailableReason()!))")
+            return
+        }
+        let (status, report) = try run([
+            "--duration", "15", "--requests", "6", "--fault-gap", "2-3", "--seed", "5", "--faults", "partition-a,partition-b,partition-c,partition-llm",
+        ])
+        #expect(status == 0, "\(failed(report)): \(report["violations"] ?? "")")
+        #expect((report["network"] as? String)?.hasPrefix("network namespaces") == true)
+        #expect((report["faults"] as? [String])?.allSatisfy { $0.contains("partition") } == true)
+        #expect(report["converged"] as? Bool == true)
     }
 
     @Test("a planted real-shell bug (the client API drops idempotency keys) fails exactly-once when the gateway's process is paused")
@@ -40,7 +60,9 @@ struct ClusterTestTests {
 
     @Test("bad flags are refused with exit status 2")
     func badFlags() throws {
-        for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"]] {
+        for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"],
+            ["--network", "loopback", "--faults", "partition-a"], ["--network", "mesh"],
+        ] {
             let result = try CLI.run(["cluster-test"] + flags)
             #expect(result.status == 2, "\(flags): \(result.stderr)")
         }

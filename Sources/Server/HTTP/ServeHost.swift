@@ -106,7 +106,9 @@ public enum ServeHost {
         }
         let metrics = ServerMetrics()
         let history = try options.historyPath.map { try HistoryWriter(path: $0) }
-        let transport = Transport(urls: options.needsRolePlane ? options.layout.urls : [:], auth: options.auth, metrics: metrics, logger: logger)
+        let transport = Transport(
+            urls: options.needsRolePlane ? options.layout.urls : [:], auth: options.auth, metrics: metrics, traffic: history.map(TrafficRecorder.init),
+            logger: logger)
         // Unique per start, so claims and idempotency keys of an earlier life are never reused.
         let incarnation = UInt32(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 100))
 
@@ -257,7 +259,7 @@ struct RolePlaneRoutes {
             }
             for envelope in batch {
                 if transport.hosts(envelope.to) {
-                    transport.send(envelope.message, from: envelope.from, to: envelope.to)
+                    transport.send(envelope.message, from: envelope.from, to: envelope.to, trace: envelope.trace)
                 } else {
                     metrics.dropped(reason: "not_hosted_here")
                 }

@@ -94,9 +94,12 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
 public struct Envelope: Codable, Sendable {
     public var from: Address
     public var message: CoreMessage
+    /// The message's id in the run's traffic history, for traced messages (`TrafficRecorder`).
+    public var trace: UInt64?
 
-    public init(from: Address, message: CoreMessage) {
+    public init(from: Address, message: CoreMessage, trace: UInt64? = nil) {
         self.from = from
         self.message = message
+        self.trace = trace
     }
 }

@@ -56,25 +56,32 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
         return (elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) * speedup
     }
 
-    public func boot() { enqueue(.start, droppable: false) }
+    public func boot() {
+        transport.traffic?.started(address, incarnation: incarnation)
+        enqueue(.start, droppable: false)
+    }
 
     /// A message from another role: queued behind the ones before it.
-    func deliver(_ envelope: Envelope) { enqueue(.message(from: envelope.from, envelope.message), droppable: true) }
+    func deliver(_ envelope: Envelope) { enqueue(.message(from: envelope.from, envelope.message), droppable: true, trace: envelope.trace) }
 
     /// Stops the role: queued inputs and armed timers are discarded (on shutdown).
     public func stop() {
         queue.sync { stopped = true }
     }
 
-    private func enqueue(_ input: CoreInput, droppable: Bool) {
+    private func enqueue(_ input: CoreInput, droppable: Bool, trace: UInt64? = nil) {
         if droppable, pending.increment() > mailboxMax {
             pending.decrement()
             metrics.dropped(reason: "mailbox_full")
+            transport.traffic?.dropped(trace)
             return
         }
         if !droppable { pending.incrementUnbounded() }
         queue.async { [self] in
             pending.decrement()
+            // Recorded when the role takes it, as the simulator records a delivery; a message
+            // still queued when the process dies was never delivered.
+            if !stopped { transport.traffic?.delivered(trace, to: address) }
             handle(input)
         }
     }
@@ -85,7 +92,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
             switch action {
             case .deliver(let to, let message):
                 metrics.observeSend(message, from: address)
-                transport.send(message, from: address, to: to)
+                transport.send(message, from: address, to: to, trace: transport.traffic?.sent(message, from: address, to: to))
             case .arm(let timer, let delay, let generation):
                 queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay) / speedup))) { [self] in
                     // Only the newest arming fires; a cancelled or moved timer is a no-op.

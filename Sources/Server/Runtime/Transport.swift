@@ -22,9 +22,14 @@ public final class Transport: @unchecked Sendable {
     private let logger: Logger
     private let metrics: ServerMetrics
     private let client: HTTPClient
+    /// Records traced messages' sends, deliveries and certain losses (with `serve --history`).
+    let traffic: TrafficRecorder?
 
-    init(urls: [String: String], auth: RolePlaneAuth?, linkCapacity: Int = 8192, metrics: ServerMetrics, logger: Logger) {
+    init(
+        urls: [String: String], auth: RolePlaneAuth?, linkCapacity: Int = 8192, metrics: ServerMetrics, traffic: TrafficRecorder? = nil, logger: Logger
+    ) {
         self.urls = urls
+        self.traffic = traffic
         self.metrics = metrics
         self.logger = logger
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(2), read: .seconds(10)))
@@ -32,7 +37,7 @@ public final class Transport: @unchecked Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var links: [String: Link] = [:]
         for base in Set(urls.values) {
-            links[base] = Link(base: base, capacity: linkCapacity, client: client, auth: auth, metrics: metrics, logger: logger)
+            links[base] = Link(base: base, capacity: linkCapacity, client: client, auth: auth, metrics: metrics, traffic: traffic, logger: logger)
         }
         self.links = links
     }
@@ -43,18 +48,20 @@ public final class Transport: @unchecked Sendable {
 
     func hosts(_ address: Address) -> Bool { local[address] != nil }
 
-    /// Hands a message to its receiver's mailbox or link; never blocks.
-    func send(_ message: CoreMessage, from: Address, to: Address) {
+    /// Hands a message to its receiver's mailbox or link; never blocks. `trace` is the
+    /// message's id in the traffic history, if it is traced.
+    func send(_ message: CoreMessage, from: Address, to: Address, trace: UInt64? = nil) {
         if let endpoint = local[to] {
-            endpoint.deliver(Envelope(from: from, message: message))
+            endpoint.deliver(Envelope(from: from, message: message, trace: trace))
             return
         }
         guard let base = urls[to], let link = links[base] else {
             metrics.dropped(reason: "no_route")
+            traffic?.dropped(trace)
             logger.warning("message to an address with no URL dropped", metadata: ["to": "\(to)"])
             return
         }
-        link.enqueue(AddressedEnvelope(to: to, from: from, message: message))
+        link.enqueue(AddressedEnvelope(to: to, from: from, message: message, trace: trace))
     }
 
     func shutdown() async {
@@ -73,11 +80,14 @@ public struct AddressedEnvelope: Codable, Sendable {
     public var to: Address
     public var from: Address
     public var message: CoreMessage
+    /// The message's id in the run's traffic history, so the receiver records the same id.
+    public var trace: UInt64?
 
-    public init(to: Address, from: Address, message: CoreMessage) {
+    public init(to: Address, from: Address, message: CoreMessage, trace: UInt64? = nil) {
         self.to = to
         self.from = from
         self.message = message
+        self.trace = trace
     }
 }
 
@@ -88,6 +98,7 @@ final class Link: @unchecked Sendable {
     private let client: HTTPClient
     private let auth: RolePlaneAuth?
     private let metrics: ServerMetrics
+    private let traffic: TrafficRecorder?
     private let logger: Logger
     private let lock = NSLock()
     private var queue: Deque<AddressedEnvelope> = []
@@ -96,8 +107,9 @@ final class Link: @unchecked Sendable {
     /// the role plane's body limit with the largest messages (prompts of a few hundred KB).
     static let batchMax = 32
 
-    init(base: String, capacity: Int, client: HTTPClient, auth: RolePlaneAuth?, metrics: ServerMetrics, logger: Logger) {
+    init(base: String, capacity: Int, client: HTTPClient, auth: RolePlaneAuth?, metrics: ServerMetrics, traffic: TrafficRecorder?, logger: Logger) {
         self.base = base
+        self.traffic = traffic
         self.capacity = capacity
         self.client = client
         self.auth = auth
@@ -110,6 +122,7 @@ final class Link: @unchecked Sendable {
         guard queue.count < capacity else {
             lock.unlock()
             metrics.dropped(reason: "link_full")
+            traffic?.dropped(envelope.trace)
             return
         }
         queue.append(envelope)
