@@ -28,6 +28,40 @@ public struct LatencyProfile: Codable, Hashable, Sendable {
     }
 }
 
+/// Continuous batching, as vLLM serves: every call in the batch advances at once, each output
+/// token taking longer the more calls share the batch, and a call's prompt costs prefill time.
+/// Without it (nil), a call's service time is fixed when it starts and calls never slow each
+/// other down (the endpoint is `capacity.concurrency` independent slots).
+///
+/// A call's work is its service time alone in the batch: the first-token delay, plus prefill
+/// (`prefillNanosPerToken` per prompt token), plus its output tokens at `perTokenNanos`. With
+/// n calls in the batch, each advances at 1000 / (1000 + `slowdownPerMille` x (n - 1)) of that
+/// speed, recomputed whenever a call joins or leaves; the batch holds at most
+/// `capacity.concurrency` calls and the rest wait in order.
+public struct BatchingModel: Codable, Hashable, Sendable {
+    /// How much longer every token takes per extra call in the batch, in thousandths.
+    public var slowdownPerMille: Int64
+    /// Prefill time per prompt token.
+    public var prefillNanosPerToken: Int64
+    /// The fake's answers are short stand-ins for long texts, so a voting prompt, which lists
+    /// the samples, counts this many prompt tokens per choice on top of its text.
+    public var choiceTokens: Int64
+
+    public init(slowdownPerMille: Int64, prefillNanosPerToken: Int64, choiceTokens: Int64) {
+        self.slowdownPerMille = slowdownPerMille
+        self.prefillNanosPerToken = prefillNanosPerToken
+        self.choiceTokens = choiceTokens
+    }
+
+    /// Speed divisor, in thousandths, with `calls` in the batch.
+    @inlinable func factor(calls: Int) -> Int64 { 1000 + slowdownPerMille * Int64(max(0, calls - 1)) }
+
+    func validate() throws {
+        guard (0...100_000).contains(slowdownPerMille) else { throw FakeLLMConfigError("batching.slowdownPerMille must be 0...100000 (got \(slowdownPerMille))") }
+        guard prefillNanosPerToken >= 0, choiceTokens >= 0 else { throw FakeLLMConfigError("batching.prefillNanosPerToken and choiceTokens must be >= 0") }
+    }
+}
+
 /// What one endpoint can serve: calls at once (like one vLLM server), calls waiting, and
 /// OpenAI-style per-minute limits (nil = unlimited).
 public struct CapacityProfile: Codable, Hashable, Sendable {
@@ -115,14 +149,17 @@ public struct FakeLLMConfig: Codable, Hashable, Sendable {
     public var capacity: CapacityProfile
     public var flakiness: FlakinessProfile
     public var outages: [OutageWindow]
+    /// Continuous batching (nil: independent slots). Written only when set, so configurations
+    /// without it encode as before.
+    public var batching: BatchingModel?
 
     enum CodingKeys: String, CodingKey {
-        case profile, model, latency, capacity, flakiness, outages
+        case profile, model, latency, capacity, flakiness, outages, batching
     }
 
     public init(
         profile: String, model: String, latency: LatencyProfile, capacity: CapacityProfile, flakiness: FlakinessProfile,
-        outages: [OutageWindow] = []
+        outages: [OutageWindow] = [], batching: BatchingModel? = nil
     ) {
         self.profile = profile
         self.model = model
@@ -130,6 +167,7 @@ public struct FakeLLMConfig: Codable, Hashable, Sendable {
         self.capacity = capacity
         self.flakiness = flakiness
         self.outages = outages
+        self.batching = batching
     }
 
     public init(from decoder: Decoder) throws {
@@ -146,6 +184,13 @@ public struct FakeLLMConfig: Codable, Hashable, Sendable {
         latency = try Self.overriding(latency, in: container, forKey: .latency)
         capacity = try Self.overriding(capacity, in: container, forKey: .capacity)
         flakiness = try Self.overriding(flakiness, in: container, forKey: .flakiness)
+        if container.contains(.batching) {
+            if let base = batching {
+                batching = try Self.overriding(base, in: container, forKey: .batching)
+            } else {
+                batching = try container.decodeIfPresent(BatchingModel.self, forKey: .batching)
+            }
+        }
         do { try validate() } catch let error as FakeLLMConfigError {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
         }
@@ -166,6 +211,7 @@ public struct FakeLLMConfig: Codable, Hashable, Sendable {
         try latency.validate()
         try capacity.validate()
         try flakiness.validate()
+        try batching?.validate()
         for window in outages where window.start > window.end {
             throw FakeLLMConfigError("outage window must satisfy start <= end (got \(window.start)...\(window.end))")
         }
@@ -181,6 +227,7 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
     case hosted
     case flaky
     case overloaded
+    case vllmLlama8b = "vllm-llama-8b"
 
     static let ms = Time.millisecond
 
@@ -230,6 +277,18 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
                 truncated: .percent(5), empty: .percent(3), garbage: .percent(3), error500: .percent(5),
                 timeout: .percent(2), slow: .percent(5), slowFactor: 20)
             return config
+        case .vllmLlama8b:
+            // Llama-3.1-8B-Instruct on one GPU under vLLM, fitted to the reference system's logs
+            // (docs/FIDELITY.md has the fit and its residuals): continuous batching of up to 256
+            // sequences, code samples of several hundred tokens, votes that reason briefly.
+            return FakeLLMConfig(
+                profile: rawValue, model: "fake-llama-3.1-8b-vllm",
+                latency: LatencyProfile(
+                    firstTokenNanos: IntRange(40 * Self.ms, 80 * Self.ms), perTokenNanos: IntRange(11 * Self.ms, 11 * Self.ms),
+                    tailChance: .never, tailFactor: 1, generationTokens: IntRange(500, 1100), votingTokens: IntRange(150, 450)),
+                capacity: CapacityProfile(concurrency: 256, queueLimit: 4096, requestsPerMinute: nil, tokensPerMinute: nil),
+                flakiness: .none,
+                batching: BatchingModel(slowdownPerMille: 30, prefillNanosPerToken: 100_000, choiceTokens: 800))
         case .overloaded:
             var config = FakeLLMProfile.realistic.config
             config.profile = rawValue

@@ -7,6 +7,11 @@ public enum EndpointAction: Hashable, Sendable {
     /// `fault` names the misbehaviour drawn for the call (a `ContentFault` or `TransportFault`
     /// raw value), for observers that judge what the model really did.
     case complete(id: UInt64, at: Int64, outcome: ChatOutcome?, fault: String?)
+    /// Continuous batching only: call `wake(now:)` at `at`, replacing any earlier request.
+    case wake(at: Int64)
+    /// Continuous batching only: call `id` is done now and has left the batch; deliver
+    /// `outcome` (nil: the call never answers). No `finish` follows.
+    case answer(id: UInt64, outcome: ChatOutcome?, fault: String?)
 }
 
 /// One LLM server as a pure state machine: a concurrency limit with a FIFO queue (like one vLLM
@@ -21,6 +26,10 @@ public struct FakeLLMEndpoint: Sendable {
     private var windowRequests = 0
     private var windowTokens = 0
     private var callsReceived: UInt64 = 0
+    /// Continuous batching: the calls in the batch, in the order they joined, with the work
+    /// each has left (nanoseconds at a batch of one), and when the batch last advanced.
+    private var batch: [(id: UInt64, remaining: Int64, call: GeneratedCall)] = []
+    private var batchClock: Int64 = 0
 
     public static let windowNanos: Int64 = 60_000_000_000
 
@@ -39,6 +48,7 @@ public struct FakeLLMEndpoint: Sendable {
         callsReceived &+= 1
         let call = generator.generate(request, callNumber: callsReceived, now: now, random: &random)
         if let limited = admit(tokens: call.budgetTokens, now: now) { return [.reject(id: id, limited)] }
+        if let model = config.batching { return batchReceive(id: id, call: call, now: now, model: model) }
         if inFlight < config.capacity.concurrency {
             inFlight += 1
             return [.complete(id: id, at: now + call.serviceNanos, outcome: call.outcome, fault: call.faultName)]
@@ -63,6 +73,63 @@ public struct FakeLLMEndpoint: Sendable {
         }
         inFlight += 1
         return [.complete(id: next.id, at: now + next.call.serviceNanos, outcome: next.call.outcome, fault: next.call.faultName)]
+    }
+
+    // MARK: - Continuous batching
+
+    private mutating func batchReceive(id: UInt64, call: GeneratedCall, now: Int64, model: BatchingModel) -> [EndpointAction] {
+        advance(to: now, model)
+        if batch.count < config.capacity.concurrency {
+            batch.append((id, call.serviceNanos, call))
+        } else {
+            guard queueDepth < config.capacity.queueLimit else {
+                return [.reject(id: id, .overloaded("the server has \(queueDepth) requests waiting; try again later"))] + nextWake(now: now, model)
+            }
+            waiting.append((id, call))
+        }
+        inFlight = batch.count
+        return nextWake(now: now, model)
+    }
+
+    /// The batch's wake-up: the calls that are done leave it (answered in the order they
+    /// joined), waiting calls take their places, and the next wake-up is asked for.
+    public mutating func wake(now: Int64) -> [EndpointAction] {
+        guard let model = config.batching else { return [] }
+        advance(to: now, model)
+        var actions: [EndpointAction] = []
+        batch.removeAll { entry in
+            guard entry.remaining <= 0 else { return false }
+            actions.append(.answer(id: entry.id, outcome: entry.call.outcome, fault: entry.call.faultName))
+            return true
+        }
+        while batch.count < config.capacity.concurrency, queueDepth > 0 {
+            let next = waiting[waitingHead]
+            waitingHead += 1
+            batch.append((next.id, next.call.serviceNanos, next.call))
+        }
+        if waitingHead > 64, waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+        inFlight = batch.count
+        return actions + nextWake(now: now, model)
+    }
+
+    /// Moves every call in the batch forward by the time since the last change, at the speed
+    /// the batch's size allowed over that time.
+    private mutating func advance(to now: Int64, _ model: BatchingModel) {
+        defer { batchClock = now }
+        guard !batch.isEmpty, now > batchClock else { return }
+        let done = (now - batchClock) * 1000 / model.factor(calls: batch.count)
+        for index in batch.indices { batch[index].remaining -= done }
+    }
+
+    /// When the first call in the batch will be done, at today's batch size (rounded up, so the
+    /// wake-up never comes before the work is finished).
+    private func nextWake(now: Int64, _ model: BatchingModel) -> [EndpointAction] {
+        guard let least = batch.map(\.remaining).min() else { return [] }
+        let factor = model.factor(calls: batch.count)
+        return [.wake(at: now + (max(0, least) * factor + 999) / 1000)]
     }
 
     /// Counts the call against the current minute's limits; a 429 if it would exceed one.

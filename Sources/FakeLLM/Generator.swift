@@ -79,6 +79,12 @@ public struct FakeLLMGenerator: Sendable {
             finishReason = "length"
         }
         var latency = firstToken + config.latency.perTokenNanos.draw(&random) * Int64(completionTokens)
+        if let batching = config.batching {
+            // Prefill: the prompt's own tokens, plus the long samples a vote reads.
+            var choices: Int64 = 0
+            if case .voting(let count) = kind { choices = Int64(count) }
+            latency += batching.prefillNanosPerToken * (Int64(promptTokens) + choices * batching.choiceTokens)
+        }
         if random.chance(config.latency.tailChance) { latency *= config.latency.tailFactor }
 
         if random.chance(flakiness.timeout) {

@@ -7,6 +7,7 @@ import Server
 
 extension SchedulingPolicy: ExpressibleByArgument {}
 extension BalancingPolicy: ExpressibleByArgument {}
+extension CheckpointPolicy: ExpressibleByArgument {}
 extension VotingPolicy: ExpressibleByArgument {}
 
 /// Runs the coordination core for real, over HTTP.
@@ -69,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "LLM queue scheduling.") var scheduling = SchedulingPolicy.fifo
     @Option(help: "Load balancing.") var balancing = BalancingPolicy.leastLoaded
     @Option(help: "Voting.") var voting = VotingPolicy.naive
+    @Option(help: "What task owners save while a task runs: per-round, per-node or none (default per-node).") var checkpoints: CheckpointPolicy?
 
     @Option(help: "A file holding the cluster's role-plane secret (16+ bytes); default: the AGENTOS_ROLE_SECRET environment variable.")
     var roleSecretFile: String?
@@ -133,6 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let openTasksMax { layout.spec.openTasksMax = openTasksMax }
         if let workerConcurrency { layout.spec.workerConcurrency = workerConcurrency }
         if let workerQueue { layout.spec.workerQueue = workerQueue }
+        if let checkpoints { layout.spec.checkpoints = checkpoints }
         if let problem = layout.problem() { throw CLIError(cluster.map { "cluster file '\($0)': \(problem)" } ?? problem) }
         let hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
         let auth: RolePlaneAuth?

@@ -16,12 +16,17 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     public var workerQueue: Int
     /// Admission control at the gateway (nil: the gateway's default).
     public var openTasksMax: Int?
+    public var checkpoints: CheckpointPolicy
+    public var timings: RecoveryTimings
 
     public init(
         regions: Int = 2, proxiesPerRegion: Int = 2, llmEndpoints: Int = 1, scheduling: SchedulingPolicy = .fifo,
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, workerConcurrency: Int = LLMWorkerSettings().concurrency,
-        workerQueue: Int = LLMWorkerSettings().queueCapacity, openTasksMax: Int? = nil
+        workerQueue: Int = LLMWorkerSettings().queueCapacity, openTasksMax: Int? = nil, checkpoints: CheckpointPolicy = .perNode,
+        timings: RecoveryTimings = RecoveryTimings()
     ) {
+        self.checkpoints = checkpoints
+        self.timings = timings
         self.regions = regions
         self.proxiesPerRegion = proxiesPerRegion
         self.llmEndpoints = llmEndpoints
@@ -59,7 +64,7 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
         guard (1...64).contains(workerConcurrency) else { return "worker concurrency must be between 1 and 64, got \(workerConcurrency)" }
         guard (1...100_000).contains(workerQueue) else { return "worker queue must be between 1 and 100000, got \(workerQueue)" }
         if let openTasksMax, !(1...10_000_000).contains(openTasksMax) { return "openTasksMax must be between 1 and 10000000, got \(openTasksMax)" }
-        return nil
+        return timings.problem()
     }
 
     public var gatewaySettings: GatewaySettings {
@@ -68,7 +73,9 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
         return settings
     }
 
-    public func regionSettings(_ region: Address) -> RegionSettings { RegionSettings(region: region) }
+    public func regionSettings(_ region: Address) -> RegionSettings {
+        RegionSettings(region: region, heartbeatInterval: timings.heartbeat, proxyTimeout: timings.proxyEviction, sweepInterval: timings.regionSweep)
+    }
 
     public var workerSettings: LLMWorkerSettings {
         LLMWorkerSettings(queueCapacity: workerQueue, concurrency: workerConcurrency, scheduling: scheduling)
@@ -81,8 +88,8 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
         let first = index % names.count
         let llms = Array(names[first...] + names[..<first])
         return ProxySettings(
-            proxy: proxy, region: region, llm: llms[0], llmFallbacks: Array(llms.dropFirst()), balancing: balancing, voting: voting,
-            worker: workerSettings)
+            proxy: proxy, region: region, llm: llms[0], llmFallbacks: Array(llms.dropFirst()), heartbeatInterval: timings.heartbeat,
+            balancing: balancing, voting: voting, worker: workerSettings, checkpoints: checkpoints)
     }
 
     /// The state machine of a role (the store's given its open `TaskStore`); nil for an address

@@ -90,3 +90,25 @@ public enum InputDigest {
         return FNV64.hex(FNV64.hash(text))
     }
 }
+
+/// A round checkpoint's key in the Progress table (`per-round`): `node@round`, holding the
+/// winning plan of that round. `@` never appears in a node id, so the keys cannot collide.
+public enum RoundCheckpoint {
+    public static func key(node: String, round: Int) -> String { "\(node)@\(round)" }
+
+    /// The node and round of a checkpoint key; nil for a node result's key.
+    public static func parse(_ key: String) -> (node: String, round: Int)? {
+        guard let at = key.firstIndex(of: "@"), let round = Int(key[key.index(after: at)...]), round >= 1 else { return nil }
+        return (String(key[..<at]), round)
+    }
+
+    /// The newest round checkpoint of `node` among saved progress, below `rounds`.
+    public static func latest(node: String, rounds: Int, in progress: [String: String]) -> (round: Int, plan: String)? {
+        var best: (round: Int, plan: String)?
+        for (key, plan) in progress {
+            guard let parsed = parse(key), parsed.node == node, parsed.round < rounds else { continue }
+            if parsed.round > best?.round ?? 0 { best = (parsed.round, plan) }
+        }
+        return best
+    }
+}

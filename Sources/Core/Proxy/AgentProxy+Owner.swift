@@ -7,6 +7,8 @@ struct TaskRun {
     var nodes: [String: NodeRun] = [:]
     var inputDigests: [String: String] = [:]
     var saving: Set<String> = []
+    /// `none`: node results kept in memory only, written together once every node is done.
+    var unsaved: [String: String] = [:]
     var finishing = false
     /// Nodes whose calls have failed transiently with no success since.
     var failingSince: [String: FailingSince] = [:]
@@ -92,6 +94,12 @@ extension AgentProxy {
             case .rejected(let current, _):
                 fenced(taskID, current: current, into: &effects)
             }
+        case (.saveRound(let taskID, let epoch), .write(let outcome)):
+            // A checkpoint only speeds up a later owner; only a fence matters here.
+            guard epoch == run.epoch, case .rejected(let current, let reason) = outcome, reason != .conflict, reason != .finished else { return }
+            fenced(taskID, current: current, into: &effects)
+        case (.saveRound, _):
+            break
         case (.finish(let taskID, let epoch), .write(let outcome)):
             guard epoch == run.epoch else { return }
             if case .rejected(let current, let reason) = outcome, reason != .finished {
@@ -117,6 +125,14 @@ extension AgentProxy {
         guard let run = runs[taskID], let plan = run.plan, let progress = run.progress, !run.finishing else { return }
         let graph = plan.graph
         if graph.nodes.allSatisfy({ progress[$0.id] != nil }) {
+            // `none`: the results so far were kept in memory; write them now, then finish.
+            for (node, output) in run.unsaved.sorted(by: { $0.key < $1.key }) {
+                runs[taskID]!.unsaved[node] = nil
+                runs[taskID]!.saving.insert(node)
+                let request = StoreRequest.saveProgress(taskID, node: node, epoch: run.epoch, result: output, inputDigest: run.inputDigests[node] ?? "")
+                calls.call(request, for: .save(taskID, run.epoch, node: node, output: output), into: &effects)
+            }
+            guard runs[taskID]!.saving.isEmpty else { return }
             finish(taskID, outcome: .completed(result: TaskResult.combine(graph: graph, results: progress)), into: &effects)
             return
         }
@@ -130,7 +146,8 @@ extension AgentProxy {
             let settings = NodeRunSettings(
                 rounds: plan.query.nRounds, samples: plan.query.nSamples, voters: plan.query.nVoters, voting: self.settings.voting,
                 roundRetries: self.settings.roundRetries)
-            var nodeRun = NodeRun(task: node.prompt ?? plan.query.taskDescription, parentResults: parents, settings: settings)
+            let resume = self.settings.checkpoints == .perRound ? RoundCheckpoint.latest(node: id, rounds: settings.rounds, in: progress) : nil
+            var nodeRun = NodeRun(task: node.prompt ?? plan.query.taskDescription, parentResults: parents, settings: settings, resumeAfter: resume)
             let step = nodeRun.start()
             runs[taskID]!.nodes[id] = nodeRun
             runs[taskID]!.inputDigests[id] = digest
@@ -144,9 +161,16 @@ extension AgentProxy {
     mutating func record<R: RandomSource>(
         _ call: Outstanding, result: Result<String, CallFailure>, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
-        guard var nodeRun = runs[call.task]?.nodes[call.node] else { return }
+        guard var nodeRun = runs[call.task]?.nodes[call.node], let run = runs[call.task] else { return }
+        let roundBefore = nodeRun.round
         let step = nodeRun.record(call.call, result: result, random: &random)
         runs[call.task]!.nodes[call.node] = nodeRun
+        if settings.checkpoints == .perRound, nodeRun.round > roundBefore, let plan = nodeRun.hints {
+            // A round was decided: its winning plan is what a later owner resumes from.
+            let key = RoundCheckpoint.key(node: call.node, round: roundBefore)
+            let request = StoreRequest.saveProgress(call.task, node: key, epoch: run.epoch, result: plan, inputDigest: run.inputDigests[call.node] ?? "")
+            calls.call(request, for: .saveRound(call.task, run.epoch), into: &effects)
+        }
         apply(step, task: call.task, node: call.node, context: context, random: &random, into: &effects)
     }
 
@@ -163,6 +187,11 @@ extension AgentProxy {
                     Outstanding(task: taskID, node: node, call: request, worker: "", queueFullCount: 0), avoiding: nil, now: context.now,
                     random: &random, into: &effects)
             }
+        case .succeeded(let output) where settings.checkpoints == .none:
+            runs[taskID]!.nodes[node] = nil
+            runs[taskID]!.unsaved[node] = output
+            runs[taskID]!.progress?[node] = output
+            advance(taskID, context: context, random: &random, into: &effects)
         case .succeeded(let output):
             runs[taskID]!.nodes[node] = nil
             runs[taskID]!.saving.insert(node)

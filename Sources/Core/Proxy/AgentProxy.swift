@@ -31,6 +31,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var busyRetryDelay: Nanos
     public var storeTimeout: Nanos
     public var storeAttemptsMax: Int
+    public var checkpoints: CheckpointPolicy
 
     public init(
         proxy: Address, region: Address, store: Address = "store", llm: Address, llmFallbacks: [Address] = [],
@@ -38,8 +39,9 @@ public struct ProxySettings: Codable, Hashable, Sendable {
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
         roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 300 * Time.second, queueFullRetries: Int = 3,
         workCheckInterval: Nanos = 10 * Time.second, llmUnavailableAfter: Nanos = 300 * Time.second, busyRetryDelay: Nanos = Time.second,
-        storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6
+        storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6, checkpoints: CheckpointPolicy = .perNode
     ) {
+        self.checkpoints = checkpoints
         self.proxy = proxy
         self.region = region
         self.store = store
@@ -70,11 +72,13 @@ public struct AgentProxy: CoreMachine {
         case loadTask(TaskID, Epoch)
         case loadProgress(TaskID, Epoch)
         case save(TaskID, Epoch, node: String, output: String)
+        /// A round checkpoint (`per-round`): nothing waits for it.
+        case saveRound(TaskID, Epoch)
         case finish(TaskID, Epoch)
 
         var task: TaskID {
             switch self {
-            case .loadTask(let task, _), .loadProgress(let task, _), .save(let task, _, _, _), .finish(let task, _): task
+            case .loadTask(let task, _), .loadProgress(let task, _), .save(let task, _, _, _), .saveRound(let task, _), .finish(let task, _): task
             }
         }
     }

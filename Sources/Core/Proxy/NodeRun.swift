@@ -70,10 +70,16 @@ public struct NodeRun: Sendable {
     private var malformedWinners: [String] = []
     private var lastRefusal: CallFailure?
 
-    public init(task: String, parentResults: [(String, String)], settings: NodeRunSettings) {
+    /// `resumeAfter`: the last round a round checkpoint saved, and its winning plan; the node
+    /// starts at the next round with that plan as its hints.
+    public init(task: String, parentResults: [(String, String)], settings: NodeRunSettings, resumeAfter: (round: Int, plan: String)? = nil) {
         self.task = task
         self.parentResults = parentResults
         self.settings = settings
+        if let resumeAfter, resumeAfter.round < settings.rounds {
+            round = resumeAfter.round + 1
+            hints = resumeAfter.plan
+        }
     }
 
     var isFinalRound: Bool { round == settings.rounds }

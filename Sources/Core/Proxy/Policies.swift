@@ -25,3 +25,38 @@ public enum VotingPolicy: String, Codable, CaseIterable, Sendable {
     /// Stops at V/2+1 votes for one choice, or when the leader can no longer be caught.
     case earlyMajority = "early_majority"
 }
+
+/// What an owner writes to the store while a task runs, so a later owner resumes from it.
+public enum CheckpointPolicy: String, Codable, CaseIterable, Sendable {
+    /// After every round of every node: the round's winning plan (`node@round` in Progress),
+    /// and each node's result. A new owner resumes a node from its last saved round.
+    case perRound = "per-round"
+    /// Each node's result when the node is done: a new owner reruns unfinished nodes whole.
+    case perNode = "per-node"
+    /// Nothing until the task is done: a new owner starts the task over.
+    case none
+}
+
+/// The recovery timings: how quickly a dead proxy is noticed and its tasks handed on.
+public struct RecoveryTimings: Codable, Hashable, Sendable {
+    /// How often proxies heartbeat to their region, and regions to the gateway.
+    public var heartbeat: Nanos
+    /// A proxy silent for this long is evicted and its tasks handed to another.
+    public var proxyEviction: Nanos
+    /// How often a region reconciles its tasks with the store (the reference's recovery poll).
+    public var regionSweep: Nanos
+
+    public init(heartbeat: Nanos = Time.second, proxyEviction: Nanos = 3 * Time.second, regionSweep: Nanos = 5 * Time.second) {
+        self.heartbeat = heartbeat
+        self.proxyEviction = proxyEviction
+        self.regionSweep = regionSweep
+    }
+
+    /// Why the timings cannot run, in one line.
+    public func problem() -> String? {
+        guard heartbeat > 0, proxyEviction > heartbeat, regionSweep > 0 else {
+            return "timings must satisfy 0 < heartbeat < proxyEviction and regionSweep > 0"
+        }
+        return nil
+    }
+}

@@ -10,8 +10,11 @@ public struct PromptChecker: InvariantChecker {
     /// Generation prompts by task and node: what each embedded, with its event.
     var prompts: [TaskID: [String: [([ParentResult], ObservedEvent)]]] = [:]
     var count = 0
+    /// Whether embedded parent results must equal the stored ones (see
+    /// `CheckContext.parentsSavedBeforeUse`); the structure is judged either way.
+    let judgesDigests: Bool
 
-    public init() {}
+    public init(judgesDigests: Bool = true) { self.judgesDigests = judgesDigests }
 
     public mutating func observe(_ event: ObservedEvent) {
         guard case .llm(let call) = event.observation, call.kind == .generation, !call.node.isEmpty else { return }
@@ -39,7 +42,7 @@ public struct PromptChecker: InvariantChecker {
                 }
                 let parents = graphNode.dependsOn.sorted()
                 for (embedded, event) in prompts[task]![node]! {
-                    if let problem = Self.compare(embedded: embedded, parents: parents, stored: stored) {
+                    if let problem = Self.compare(embedded: embedded, parents: parents, stored: judgesDigests ? stored : nil) {
                         violations.append(Violation(invariant: invariant, task: task, node: node, time: event.time, detail: problem, events: [event.summary]))
                     }
                 }
@@ -48,13 +51,14 @@ public struct PromptChecker: InvariantChecker {
     }
 
     /// What is wrong with a prompt's embedded parents, or nil when they are exactly right.
-    static func compare(embedded: [ParentResult], parents: [String], stored: [String: String]) -> String? {
+    static func compare(embedded: [ParentResult], parents: [String], stored: [String: String]?) -> String? {
         let names = embedded.map(\.node)
         let missing = parents.filter { !names.contains($0) }
         if !missing.isEmpty { return "a prompt left out the result of parent(s) \(missing.joined(separator: ", "))" }
         let extra = names.filter { !parents.contains($0) }
         if !extra.isEmpty { return "a prompt embeds the result of \(extra.joined(separator: ", ")), which is not a parent" }
         if Set(names).count != names.count { return "a prompt embeds a parent's result twice" }
+        guard let stored else { return nil }
         for parent in embedded {
             guard let digest = stored[parent.node] else { return "a prompt embeds parent '\(parent.node)', which has no saved result" }
             if digest != parent.resultDigest {

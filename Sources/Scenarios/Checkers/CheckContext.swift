@@ -21,6 +21,10 @@ public struct CheckContext: Sendable {
     public var llmsAnswerAfterHeal: Bool
     /// The scenario's bounds on client-observed task latency, if any.
     public var latencyBudget: LatencyBudget?
+    /// Whether a node's result is saved before any child uses it (every checkpoint policy but
+    /// `none`, where results stay in memory until the task is done, so a crashed owner's
+    /// children may have used results that were never saved).
+    public var parentsSavedBeforeUse = true
 
     public init(
         clients: [String] = [], healAt: SimInstant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Nanos = 300 * Time.second,

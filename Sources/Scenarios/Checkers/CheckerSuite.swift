@@ -11,7 +11,7 @@ public struct CheckerSuite {
         checkers = [
             EpochMonotonicityChecker(), FencingChecker(), UniqueOwnershipChecker(), ProgressImmutabilityChecker(),
             ProgressCorrectnessChecker(), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
-            ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(), CallAccountingChecker(),
+            ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(judgesDigests: context.parentsSavedBeforeUse), CallAccountingChecker(),
             LatencyChecker(budget: context.latencyBudget),
         ]
     }

@@ -61,7 +61,15 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
             let rows = snapshot.progress[task.taskID] ?? []
             let results = Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { first, _ in first })
             for row in rows {
-                guard let node = plan.graph.node(row.nodeID) else {
+                // A round checkpoint (`node@round`) belongs to its node, for a round before the last.
+                let checkpoint = RoundCheckpoint.parse(row.nodeID)
+                if let checkpoint, checkpoint.round >= plan.query.nRounds {
+                    violations.append(Violation(
+                        invariant: invariant, task: task.taskID, node: row.nodeID, time: end,
+                        detail: "a round checkpoint for round \(checkpoint.round) of a task of \(plan.query.nRounds) round(s)", events: []))
+                    continue
+                }
+                guard let node = plan.graph.node(checkpoint?.node ?? row.nodeID) else {
                     violations.append(Violation(
                         invariant: invariant, task: task.taskID, node: row.nodeID, time: end,
                         detail: "a saved result for a node the task's graph does not have", events: []))

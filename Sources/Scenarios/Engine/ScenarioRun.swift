@@ -108,6 +108,11 @@ public final class ScenarioRun {
             }
             observer.observe(entry)
             self.writer?.write(entry)
+            if self.scenario.phases.endWhenDone == true, case .observe(_, .client) = entry.event,
+                observer.converged(clients: self.scenario.workload.clients)
+            {
+                self.simulation.requestStop()
+            }
             if let stopAt = self.scenario.phases.stopAt, case .observe = entry.event, !self.cut,
                 observer.checkers.checkers.contains(where: { $0.invariant == stopAt && !$0.violations.isEmpty })
             {
@@ -130,10 +135,12 @@ public final class ScenarioRun {
         let regionServes = topology.regionNames.enumerated().contains { index, region in
             !killed.contains(region) && topology.proxyNames(region: index + 1).contains { !killed.contains($0) }
         }
-        return CheckContext(
+        var context = CheckContext(
             clients: clients, healAt: .zero + scenario.phases.safety, roundAttemptsMin: proxy.roundRetries + 1,
             llmUnavailableAfter: proxy.llmUnavailableAfter, noRegionAfter: gateway.noRegionAfter, regionServesAfterHeal: regionServes && llmsAnswer,
             llmsAnswerAfterHeal: llmsAnswer, latencyBudget: scenario.budgets?.latency)
+        context.parentsSavedBeforeUse = scenario.policies.checkpoints != CheckpointPolicy.none
+        return context
     }
 
     /// The seed's fault timeline: drawn over the safety phase, from 5 s in (once the cluster
@@ -143,7 +150,12 @@ public final class ScenarioRun {
         let drawn = FaultPlanner.plan(
             mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.topology), from: .zero + .seconds(5),
             until: .zero + scenario.phases.safety, random: &random)
-        return FaultPlanner.sortedStable(drawn + scenario.faults.fixed)
+        var rolling: [FaultEntry] = []
+        if let kill = scenario.faults.rolling {
+            var stream = SimRandom(seed: seed, key: "faults/rolling")
+            rolling = kill.plan(scenario.topology, until: .zero + scenario.phases.safety, random: &stream)
+        }
+        return FaultPlanner.sortedStable(drawn + scenario.faults.fixed + rolling)
     }
 
     public var header: TraceHeader<Scenario> {

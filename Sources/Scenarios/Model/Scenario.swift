@@ -41,6 +41,15 @@ public struct Scenario: Codable, Hashable, Sendable {
         guard workload.pollInterval.nanoseconds > 0 else { return "workload.pollInterval must be positive" }
         guard !workload.tasks.isEmpty else { return "workload.tasks must not be empty" }
         if let problem = workload.pattern.problem() { return "workload.pattern: \(problem)" }
+        if case .arrivals(_, let tasks) = workload.pattern, let bad = tasks.first(where: { !workload.tasks.indices.contains($0) }) {
+            return "workload.pattern: arrivals name task \(bad), but the workload has \(workload.tasks.count)"
+        }
+        if case .arrivals(let times, _) = workload.pattern, workload.requestsPerClient > times.count {
+            return "workload.requestsPerClient (\(workload.requestsPerClient)) exceeds the \(times.count) arrivals listed"
+        }
+        if let sendFor = workload.sendFor, sendFor.nanoseconds <= 0 { return "workload.sendFor must be positive" }
+        if let problem = topology.timings?.problem() { return "topology.timings: \(problem)" }
+        if let rolling = faults.rolling, let problem = rolling.problem() { return "faults.rolling: \(problem)" }
         for (index, template) in workload.tasks.enumerated() {
             if case .failure(let rejection) = TaskPlan.validate(template.query(description: "t"), limits: QueryLimits()) {
                 return "workload.tasks[\(index)]: \(rejection.reason)"
@@ -68,6 +77,8 @@ public struct Topology: Codable, Hashable, Sendable {
     /// Admission control at the gateway: the unfinished tasks the cluster holds before new
     /// queries are refused as busy (nil: the gateway's default).
     public var openTasksMax: Int?
+    /// Heartbeat, eviction and recovery-poll intervals (nil: the cluster's defaults).
+    public var timings: RecoveryTimings?
 
     public init(
         regions: Int = 2, proxiesPerRegion: Int = 2, llmEndpoints: Int = 2, llm: FakeLLMConfig = FakeLLMProfile.realistic.config,
@@ -92,6 +103,7 @@ public struct Topology: Codable, Hashable, Sendable {
             regions: spec.regions, proxiesPerRegion: spec.proxiesPerRegion, llmEndpoints: spec.llmEndpoints, llm: llm,
             workerConcurrency: spec.workerConcurrency, workerQueue: spec.workerQueue)
         openTasksMax = spec.openTasksMax
+        timings = spec.timings == RecoveryTimings() ? nil : spec.timings
     }
 
     /// The cluster this topology describes, with `policies`: what the run builds its roles from,
@@ -100,7 +112,7 @@ public struct Topology: Codable, Hashable, Sendable {
         ClusterSpec(
             regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: llmEndpoints, scheduling: policies.scheduling,
             balancing: policies.balancing, voting: policies.voting, workerConcurrency: workerConcurrency, workerQueue: workerQueue,
-            openTasksMax: openTasksMax)
+            openTasksMax: openTasksMax, checkpoints: policies.checkpoints ?? .perNode, timings: timings ?? RecoveryTimings())
     }
 
     public var regionNames: [Address] { clusterSpec().regionNames }
@@ -113,11 +125,17 @@ public struct Policies: Codable, Hashable, Sendable {
     public var scheduling: SchedulingPolicy
     public var balancing: BalancingPolicy
     public var voting: VotingPolicy
+    /// What owners save while a task runs (nil: `per-node`).
+    public var checkpoints: CheckpointPolicy?
 
-    public init(scheduling: SchedulingPolicy = .fifo, balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive) {
+    public init(
+        scheduling: SchedulingPolicy = .fifo, balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive,
+        checkpoints: CheckpointPolicy? = nil
+    ) {
         self.scheduling = scheduling
         self.balancing = balancing
         self.voting = voting
+        self.checkpoints = checkpoints
     }
 }
 
@@ -133,6 +151,9 @@ public enum ClientPattern: Codable, Hashable, Sendable {
     case sendDynamicBatchInterval(min: SimDuration, max: SimDuration, batchMin: Int, batchMax: Int)
     /// Open-loop arrivals at `perHour` requests per hour on average (0.2 req/s = 720/h).
     case poisson(perHour: Int)
+    /// An explicit list: request k arrives `atMillis[k]` after the start and asks for template
+    /// `tasks[k]` (an index into the workload's tasks). A recorded benchmark's arrivals, replayed.
+    case arrivals(atMillis: [Int64], tasks: [Int])
 
     func problem() -> String? {
         switch self {
@@ -144,7 +165,17 @@ public enum ClientPattern: Codable, Hashable, Sendable {
             return nil
         case .poisson(let perHour):
             return (1...3_600_000).contains(perHour) ? nil : "perHour must be 1...3600000"
+        case .arrivals(let times, let tasks):
+            guard times.count == tasks.count else { return "arrivals: atMillis and tasks must have the same length" }
+            guard zip(times, times.dropFirst()).allSatisfy({ $0 <= $1 }), (times.first ?? 0) >= 0 else { return "arrivals: atMillis must be non-negative and sorted" }
+            return nil
         }
+    }
+
+    /// The template request `index` asks for, among `count`.
+    func template(for index: Int, count: Int) -> Int {
+        if case .arrivals(_, let tasks) = self, tasks.indices.contains(index) { return tasks[index] % count }
+        return index % count
     }
 }
 
@@ -180,8 +211,11 @@ public struct Workload: Codable, Hashable, Sendable {
     public var pattern: ClientPattern
     /// How often a client asks for the status of each of its tasks (the seed's 3 seconds).
     public var pollInterval: SimDuration
-    /// Request k uses template k mod count.
+    /// Request k uses template k mod count (or the one an `arrivals` list names).
     public var tasks: [TaskTemplate]
+    /// Time-bounded arrivals: no request is sent this long after the start or later, even if
+    /// `requestsPerClient` is not reached (nil: until `requestsPerClient`).
+    public var sendFor: SimDuration?
 
     public init(
         clients: Int = 1, requestsPerClient: Int = 4, pattern: ClientPattern = .sendAll, pollInterval: SimDuration = .seconds(3),
@@ -205,6 +239,8 @@ public struct FaultSpec: Codable, Hashable, Sendable {
     public var targetLLMs: Bool
     /// Faults at fixed times, on top of the drawn ones.
     public var fixed: [FaultEntry]
+    /// The reference's fault injector: a random live victim killed periodically, restarted later.
+    public var rolling: RollingKill?
 
     public init(
         mix: FaultMix = .none, targetProxies: Bool = true, targetRegions: Bool = false, targetGateway: Bool = false,
@@ -230,6 +266,57 @@ public struct FaultSpec: Codable, Hashable, Sendable {
     }
 }
 
+/// Every `every`, a random live node of `role` crashes (SIGKILL: its state and in-flight work
+/// are lost) and restarts `down` later; repeated for the whole run, also while tasks drain.
+public struct RollingKill: Codable, Hashable, Sendable {
+    public enum Role: String, Codable, Sendable {
+        case proxy, region, llm
+    }
+
+    public var role: Role
+    public var every: SimDuration
+    public var down: SimDuration
+
+    public init(role: Role = .proxy, every: SimDuration, down: SimDuration) {
+        self.role = role
+        self.every = every
+        self.down = down
+    }
+
+    func problem() -> String? {
+        guard every.nanoseconds > 0, down.nanoseconds > 0 else { return "every and down must be positive" }
+        return nil
+    }
+
+    func victims(_ topology: Topology) -> [String] {
+        switch role {
+        case .proxy: topology.proxyNames
+        case .region: topology.regionNames
+        case .llm: topology.llmNames
+        }
+    }
+
+    /// The timeline from the start to `until`: at k x `every` (k >= 1), a victim drawn among the
+    /// nodes not down at that moment crashes, and restarts `down` later.
+    func plan(_ topology: Topology, until: SimInstant, random: inout SimRandom) -> [FaultEntry] {
+        let candidates = victims(topology)
+        var entries: [FaultEntry] = []
+        var downUntil: [String: SimInstant] = [:]
+        var at = SimInstant.zero + every
+        while at < until {
+            let live = candidates.filter { (downUntil[$0] ?? .zero) <= at }
+            if !live.isEmpty {
+                let victim = live[random.index(below: live.count)]
+                entries.append(FaultEntry(at: at, action: .crash(node: victim)))
+                entries.append(FaultEntry(at: at + down, action: .restart(node: victim)))
+                downUntil[victim] = at + down
+            }
+            at = at + every
+        }
+        return entries
+    }
+}
+
 /// What a run must stay within besides the invariants.
 public struct Budgets: Codable, Hashable, Sendable {
     /// Client-observed task latency, submit to final status.
@@ -247,11 +334,16 @@ public struct Phases: Codable, Hashable, Sendable {
     /// while it runs, so a trace of a safety failure ends where the failure is (the shrinker
     /// sets it on the traces it writes). The checkers that judge how a run ended are skipped.
     public var stopAt: Invariant?
+    /// When true, the run ends as soon as every client has seen every task it sent finish, even
+    /// within the safety phase: faults keep coming until then, as in a benchmark that injects
+    /// faults for as long as it runs. The safety phase is then the run's budget.
+    public var endWhenDone: Bool?
 
-    public init(safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600), stopAt: Invariant? = nil) {
+    public init(safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600), stopAt: Invariant? = nil, endWhenDone: Bool? = nil) {
         self.safety = safety
         self.liveness = liveness
         self.stopAt = stopAt
+        self.endWhenDone = endWhenDone
     }
 }
 

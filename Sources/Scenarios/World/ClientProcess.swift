@@ -113,7 +113,7 @@ struct ClientProcess: SimProcess {
 
     private mutating func submit(_ index: Int, _ context: inout ProcessContext<CoreWorld>) {
         let requestID = UInt64(index + 1)
-        let template = workload.tasks[index % workload.tasks.count]
+        let template = workload.tasks[workload.pattern.template(for: index, count: workload.tasks.count)]
         let query = template.query(description: "Request \(index + 1) of \(name): write and test function number \(index + 1).")
         requests[requestID] = Request(submittedAt: context.now, query: query)
         context.observe(.client(.submitted(requestID: requestID)))
@@ -135,6 +135,7 @@ struct ClientProcess: SimProcess {
         let total = workload.requestsPerClient
         var sent = 0
         var first = true
+        var elapsed: Int64 = 0
         func gap(_ min: SimDuration, _ max: SimDuration) -> SimDuration {
             SimDuration(nanoseconds: random.int64(in: min.nanoseconds...max.nanoseconds))
         }
@@ -154,6 +155,9 @@ struct ClientProcess: SimProcess {
             case .sendDynamicBatchInterval(let min, let max, let low, let high):
                 size = random.int(in: low...high)
                 wait = first ? .zero : gap(min, max)
+            case .arrivals(let times, _):
+                size = 1
+                wait = .nanoseconds(max(0, times[sent] - (sent == 0 ? 0 : times[sent - 1])) * 1_000_000)
             case .poisson(let perHour):
                 // Exponential gaps, integer-only: a geometric number of 1 ms steps, each an
                 // arrival with probability perHour / 3,600,000.
@@ -162,6 +166,8 @@ struct ClientProcess: SimProcess {
                 while !random.chance(Ratio(UInt64(perHour), 3_600_000)) { steps += 1 }
                 wait = .milliseconds(steps)
             }
+            elapsed += wait.nanoseconds
+            if let sendFor = workload.sendFor, elapsed >= sendFor.nanoseconds { break }
             let count = min(size, total - sent)
             bursts.append(Array(sent..<(sent + count)))
             gaps.append(wait)

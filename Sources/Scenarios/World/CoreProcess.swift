@@ -74,6 +74,8 @@ struct LLMEndpointProcess: SimProcess {
             guard let call = pending.removeValue(forKey: callID) else { return }
             if let outcome = call.outcome { reply(call, outcome, &context) } else { context.observe(.llm(Self.record(call, answer: nil, status: 0))) }
             apply(endpoint.finish(id: callID, now: context.now.nanoseconds), &context)
+        case .timer(.llmWake):
+            apply(endpoint.wake(now: context.now.nanoseconds), &context)
         default:
             break
         }
@@ -88,6 +90,12 @@ struct LLMEndpointProcess: SimProcess {
                 pending[id]?.outcome = outcome
                 pending[id]?.fault = fault
                 context.setTimer(.llmDone(callID: id), after: .nanoseconds(max(0, at - context.now.nanoseconds)))
+            case .wake(let at):
+                context.setTimer(.llmWake, after: .nanoseconds(max(0, at - context.now.nanoseconds)))
+            case .answer(let id, let outcome, let fault):
+                guard var call = pending.removeValue(forKey: id) else { continue }
+                call.fault = fault
+                if let outcome { reply(call, outcome, &context) } else { context.observe(.llm(Self.record(call, answer: nil, status: 0))) }
             }
         }
     }

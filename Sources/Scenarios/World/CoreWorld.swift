@@ -17,6 +17,8 @@ public enum WorldTimer: SimPayload, Hashable {
     case client(ClientTimer)
     /// An LLM endpoint's call finishes.
     case llmDone(callID: UInt64)
+    /// A batching LLM endpoint's batch has a call to finish.
+    case llmWake
 }
 
 public enum ClientTimer: Codable, Hashable, Sendable {

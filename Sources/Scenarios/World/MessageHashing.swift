@@ -195,6 +195,7 @@ extension WorldTimer {
             case .poll(let id): h.combine(byte: 3); h.combine(id)
             }
         case .llmDone(let id): h.combine(byte: 3); h.combine(id)
+        case .llmWake: h.combine(byte: 4)
         }
     }
 }

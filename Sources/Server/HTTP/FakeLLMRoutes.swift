@@ -112,6 +112,9 @@ public struct FakeLLMRoutes: Sendable {
             await live.finish(id: id)
             if outcome == nil { try? await Task.sleep(for: hangLimit / Int(clamping: speedup)) }
             return outcome
+        case .answered(let outcome):
+            if outcome == nil { try? await Task.sleep(for: hangLimit / Int(clamping: speedup)) }
+            return outcome
         }
     }
 

@@ -25,7 +25,7 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case regions, proxiesPerRegion, urls, scheduling, balancing, voting, workerConcurrency, workerQueue, openTasksMax
+        case regions, proxiesPerRegion, urls, scheduling, balancing, voting, workerConcurrency, workerQueue, openTasksMax, checkpoints, timings
     }
 
     public init(from decoder: Decoder) throws {
@@ -39,7 +39,9 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
                 voting: try container.decodeIfPresent(VotingPolicy.self, forKey: .voting) ?? defaults.voting,
                 workerConcurrency: try container.decodeIfPresent(Int.self, forKey: .workerConcurrency) ?? defaults.workerConcurrency,
                 workerQueue: try container.decodeIfPresent(Int.self, forKey: .workerQueue) ?? defaults.workerQueue,
-                openTasksMax: try container.decodeIfPresent(Int.self, forKey: .openTasksMax)),
+                openTasksMax: try container.decodeIfPresent(Int.self, forKey: .openTasksMax),
+                checkpoints: try container.decodeIfPresent(CheckpointPolicy.self, forKey: .checkpoints) ?? defaults.checkpoints,
+                timings: try container.decodeIfPresent(RecoveryTimings.self, forKey: .timings) ?? defaults.timings),
             urls: try container.decode([String: String].self, forKey: .urls))
     }
 
@@ -54,6 +56,8 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
         try container.encode(spec.workerConcurrency, forKey: .workerConcurrency)
         try container.encode(spec.workerQueue, forKey: .workerQueue)
         try container.encodeIfPresent(spec.openTasksMax, forKey: .openTasksMax)
+        try container.encode(spec.checkpoints, forKey: .checkpoints)
+        try container.encode(spec.timings, forKey: .timings)
     }
 
     public var regionNames: [Address] { spec.regionNames }

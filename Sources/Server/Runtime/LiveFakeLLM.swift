@@ -8,6 +8,8 @@ public actor LiveFakeLLM {
         /// The call completes at `at` (nanoseconds since the server started); nil outcome: it
         /// never answers.
         case scheduled(id: UInt64, at: Int64, outcome: ChatOutcome?)
+        /// Continuous batching: the call is done (nil outcome: it never answers).
+        case answered(outcome: ChatOutcome?)
     }
 
     private var endpoint: FakeLLMEndpoint
@@ -17,6 +19,8 @@ public actor LiveFakeLLM {
     private var nextID: UInt64 = 0
     private var waiters: [UInt64: CheckedContinuation<Admission, Never>] = [:]
     private var ready: [UInt64: Admission] = [:]
+    /// The newest wake-up the batching endpoint asked for; older ones are stale.
+    private var wakeGeneration: UInt64 = 0
 
     /// `speedup` divides every delay (1 = real speed), for tests and demos.
     public init(config: FakeLLMConfig, seed: UInt64, speedup: Int64 = 1) {
@@ -53,12 +57,27 @@ public actor LiveFakeLLM {
         apply(endpoint.finish(id: id, now: now()))
     }
 
+    private func wake(generation: UInt64) {
+        guard generation == wakeGeneration else { return }
+        apply(endpoint.wake(now: now()))
+    }
+
     private func apply(_ actions: [EndpointAction]) {
         for action in actions {
             let (id, admission): (UInt64, Admission)
             switch action {
             case .reject(let rejected, let failure): (id, admission) = (rejected, .rejected(failure))
             case .complete(let started, let at, let outcome, _): (id, admission) = (started, .scheduled(id: started, at: at, outcome: outcome))
+            case .answer(let done, let outcome, _): (id, admission) = (done, .answered(outcome: outcome))
+            case .wake(let at):
+                wakeGeneration += 1
+                let generation = wakeGeneration
+                let wait = delay(until: at)
+                Task {
+                    try? await Task.sleep(for: wait)
+                    await self.wake(generation: generation)
+                }
+                continue
             }
             if let waiter = waiters.removeValue(forKey: id) {
                 waiter.resume(returning: admission)
