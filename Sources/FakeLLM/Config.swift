@@ -284,11 +284,11 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
             return FakeLLMConfig(
                 profile: rawValue, model: "fake-llama-3.1-8b-vllm",
                 latency: LatencyProfile(
-                    firstTokenNanos: IntRange(40 * Self.ms, 80 * Self.ms), perTokenNanos: IntRange(11 * Self.ms, 11 * Self.ms),
+                    firstTokenNanos: IntRange(40 * Self.ms, 80 * Self.ms), perTokenNanos: IntRange(10 * Self.ms, 10 * Self.ms),
                     tailChance: .never, tailFactor: 1, generationTokens: IntRange(500, 1100), votingTokens: IntRange(150, 450)),
                 capacity: CapacityProfile(concurrency: 256, queueLimit: 4096, requestsPerMinute: nil, tokensPerMinute: nil),
                 flakiness: .none,
-                batching: BatchingModel(slowdownPerMille: 30, prefillNanosPerToken: 100_000, choiceTokens: 800))
+                batching: BatchingModel(slowdownPerMille: 28, prefillNanosPerToken: 100_000, choiceTokens: 800))
         case .overloaded:
             var config = FakeLLMProfile.realistic.config
             config.profile = rawValue

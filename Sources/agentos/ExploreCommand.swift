@@ -16,6 +16,26 @@ struct SeedResult: Codable {
     var crashed: String?
     /// Every checker's verdict and evidence (nil for a crashed seed).
     var checks: [CheckVerdict]? = nil
+    /// Client-observed task latency, virtual seconds (nil when no task finished).
+    var latency: LatencySummary? = nil
+}
+
+/// Client-observed task latency over every task of one run, in virtual seconds.
+struct LatencySummary: Codable {
+    var count: Int
+    var mean: Double
+    var p50: Double
+    var p90: Double
+    var p99: Double
+    var max: Double
+
+    init?(_ report: RunReport) {
+        guard let mean = report.latencyMean, let p50 = report.latencyP50, let p90 = report.latencyP90, let p99 = report.latencyP99,
+            let max = report.latencyMax
+        else { return nil }
+        count = report.completed + report.aborted
+        (self.mean, self.p50, self.p90, self.p99, self.max) = (Double(mean) / 1e9, Double(p50) / 1e9, Double(p90) / 1e9, Double(p99) / 1e9, Double(max) / 1e9)
+    }
 }
 
 /// A seed sweep. Seeds run in child processes, a batch each, so one crash cannot lose the
@@ -208,7 +228,7 @@ struct ExploreBatchCommand: ParsableCommand {
             let result = SeedResult(
                 seed: seed, passed: report.passed, invariants: Array(Set(report.violations.map(\.invariant.rawValue))).sorted(),
                 firstViolation: report.violations.first.map { "\($0.invariant): \($0.detail)" }, hash: report.hash, events: report.events,
-                tasks: report.tasks, completed: report.completed, crashed: nil, checks: report.checks)
+                tasks: report.tasks, completed: report.completed, crashed: nil, checks: report.checks, latency: LatencySummary(report))
             FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
         }
     }

@@ -108,11 +108,6 @@ public final class ScenarioRun {
             }
             observer.observe(entry)
             self.writer?.write(entry)
-            if self.scenario.phases.endWhenDone == true, case .observe(_, .client) = entry.event,
-                observer.converged(clients: self.scenario.workload.clients)
-            {
-                self.simulation.requestStop()
-            }
             if let stopAt = self.scenario.phases.stopAt, case .observe = entry.event, !self.cut,
                 observer.checkers.checkers.contains(where: { $0.invariant == stopAt && !$0.violations.isEmpty })
             {
@@ -185,10 +180,15 @@ public final class ScenarioRun {
 
     /// Runs both phases (also what an exact replay re-runs).
     public func drive() {
-        simulation.run(until: .zero + scenario.phases.safety)
-        guard !cut else { return }
         let observer = self.observer
         let clients = scenario.workload.clients
+        if scenario.phases.endWhenDone == true {
+            // Faults keep coming until every client is done; the heal then finds nothing to do.
+            simulation.run(until: .zero + scenario.phases.safety, condition: { observer.converged(clients: clients) })
+        } else {
+            simulation.run(until: .zero + scenario.phases.safety)
+        }
+        guard !cut else { return }
         livenessResult = simulation.healAndAwait(budget: scenario.phases.liveness) { observer.converged(clients: clients) }
     }
 

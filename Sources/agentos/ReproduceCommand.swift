@@ -1,0 +1,271 @@
+import ArgumentParser
+import Foundation
+import Scenarios
+
+/// `agentos reproduce`: every experiment the reference system published, simulated over many
+/// seeds and set side by side with the reference's numbers.
+struct ReproduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "Simulate the reference system's published experiments and compare with its tables.",
+        discussion: """
+            Each experiment is a file in --experiments (default: reproduce/ in the current directory): a named \
+            scenario to start from, the changes every row makes, and per row its own changes and the reference's \
+            published mean latency. Every row runs over --seeds seeds in parallel child processes. For each \
+            experiment the table shows the reference's mean, the simulated mean +- its standard deviation over \
+            seeds, each side's ratio to the experiment's baseline row, and how far the simulated ratio is from the \
+            reference's. The reference's caveats are printed under each table. Exit status: 0 when every run passed \
+            its checkers (misses against the reference are reported, not failures), 1 when a run broke an \
+            invariant, 2 for bad input.
+            """
+    )
+
+    @Option(help: "Seeds per row.") var seeds = 5
+    @Option(help: "Only this experiment (by name; repeatable).") var table: [String] = []
+    @Option(help: "The folder of experiment files.") var experiments = "reproduce"
+    @Option(help: "Child processes at once (default: the machine's cores).") var jobs: Int?
+    @Flag(help: "Print the rows as JSON.") var json = false
+    @Option(help: "Write one SVG bar chart per experiment into this folder.") var plot: String?
+    @Option(help: "Also write every row's complete scenario into this folder (EXPERIMENT-ROW.json), to run one alone with `agentos run --scenario FILE`.")
+    var scenariosOut: String?
+    /// A row's simulated ratio counts as reproduced within this relative error.
+    static let tolerance = 0.15
+    /// The order the reference's report presents its experiments in; others follow by name.
+    static let order = ["scaling", "scheduling", "voting", "fault-tolerance", "no-checkpoints"]
+
+    func validate() throws {
+        guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be 1...1000") }
+        if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be 1...256") }
+    }
+
+    func loadExperiments() throws -> [Experiment] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: experiments, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("no experiment folder '\(experiments)' (run from the repository's root, or give --experiments DIR)")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".json") }
+        var loaded: [Experiment] = []
+        for file in files {
+            do {
+                loaded.append(try Experiment.load(path: (experiments as NSString).appendingPathComponent(file)))
+            } catch let error as ScenarioError {
+                throw CLIError(error.description)
+            }
+        }
+        let unknown = table.filter { name in !loaded.contains { $0.experiment == name } }
+        if !unknown.isEmpty {
+            throw CLIError("unknown experiment(s) \(unknown.joined(separator: ", ")) (known: \(loaded.map(\.experiment).sorted().joined(separator: ", ")))")
+        }
+        func rank(_ name: String) -> Int { Self.order.firstIndex(of: name) ?? Self.order.count }
+        return loaded.filter { table.isEmpty || table.contains($0.experiment) }.sorted { (rank($0.experiment), $0.experiment) < (rank($1.experiment), $1.experiment) }
+    }
+
+    func run() throws {
+        let chosen = try loadExperiments()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentos-reproduce-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+
+        // One job per row: its scenario in a file, all its seeds in one child process.
+        var jobs: [(experiment: Int, row: Int, file: String)] = []
+        for (e, experiment) in chosen.enumerated() {
+            for (r, row) in experiment.rows.enumerated() {
+                let file = (folder as NSString).appendingPathComponent("\(e)-\(r).json")
+                let data = try JSONEncoder().encode(row.scenario)
+                try data.write(to: URL(fileURLWithPath: file))
+                jobs.append((e, r, file))
+                if let scenariosOut {
+                    try FileManager.default.createDirectory(atPath: scenariosOut, withIntermediateDirectories: true)
+                    let name = "\(experiment.experiment)-\(row.row)".map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+                    try data.write(to: URL(fileURLWithPath: (scenariosOut as NSString).appendingPathComponent(String(name) + ".json")))
+                }
+            }
+        }
+        let seedList = (1...UInt64(seeds)).map(String.init).joined(separator: ",")
+        let results = RowResults(count: jobs.count, label: "reproduce: \(jobs.count) rows x \(seeds) seeds")
+        let width = jobs.count
+        let planned = jobs
+        let workers = min(self.jobs ?? ProcessInfo.processInfo.activeProcessorCount, width)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                guard let index = results.take(below: width) else { return }
+                let job = planned[index]
+                let outcome = try? runChild(["explore-batch", "--scenario", job.file, "--seeds", seedList])
+                let lines = (outcome?.stdout ?? "").split(separator: "\n").compactMap { try? JSONDecoder().decode(SeedResult.self, from: Data($0.utf8)) }
+                results.store(index, lines, failure: lines.count == seeds ? nil : (outcome.map { "the process \($0.status)" } ?? "could not start"))
+            }
+        }
+        let gathered = results.finish()
+
+        var rows: [ReproducedRow] = []
+        var failures: [String] = []
+        for (index, job) in jobs.enumerated() {
+            let experiment = chosen[job.experiment], row = experiment.rows[job.row]
+            let (seedResults, failure) = gathered[index] ?? ([], "not run")
+            if let failure { failures.append("\(experiment.experiment)/\(row.row): \(failure)") }
+            for result in seedResults where !result.passed {
+                failures.append("\(experiment.experiment)/\(row.row) seed \(result.seed): \(result.firstViolation ?? "failed")")
+            }
+            rows.append(ReproducedRow(experiment: experiment.experiment, row: row.row, referenceMean: row.referenceMean, seeds: seedResults.compactMap(\.latency)))
+        }
+        let report = ReproduceReport(experiments: chosen, rows: rows, seeds: seeds, failures: failures)
+        if json { printJSON(report) } else { report.print() }
+        if let plot { try ReproducePlot.write(report, to: plot) }
+        if !failures.isEmpty { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+/// The child processes' results, gathered from many threads.
+final class RowResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Int: ([SeedResult], String?)] = [:]
+    private var bar: ProgressBar
+    private var taken = 0
+
+    init(count: Int, label: String) {
+        bar = ProgressBar(total: count, label: label)
+    }
+
+    /// The next job index for a worker, until `count`.
+    func take(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard taken < count else { return nil }
+        taken += 1
+        return taken - 1
+    }
+
+    func store(_ index: Int, _ seeds: [SeedResult], failure: String?) {
+        lock.lock()
+        defer { lock.unlock() }
+        results[index] = (seeds, failure)
+        bar.update(results.count)
+    }
+
+    func finish() -> [Int: ([SeedResult], String?)] {
+        lock.lock()
+        defer { lock.unlock() }
+        bar.finish()
+        return results
+    }
+}
+
+/// One row: the reference's mean and the simulated runs' latency summaries.
+struct ReproducedRow {
+    let experiment: String
+    let row: String
+    let referenceMean: Double
+    let seeds: [LatencySummary]
+
+    var simulatedMean: Double { seeds.isEmpty ? 0 : seeds.map(\.mean).reduce(0, +) / Double(seeds.count) }
+    /// The standard deviation of the per-seed means.
+    var simulatedSpread: Double {
+        guard seeds.count > 1 else { return 0 }
+        let mean = simulatedMean
+        return (seeds.map { ($0.mean - mean) * ($0.mean - mean) }.reduce(0, +) / Double(seeds.count - 1)).squareRoot()
+    }
+    func average(_ value: KeyPath<LatencySummary, Double>) -> Double { seeds.isEmpty ? 0 : seeds.map { $0[keyPath: value] }.reduce(0, +) / Double(seeds.count) }
+}
+
+/// The whole comparison, as printed and as `--json` writes it.
+struct ReproduceReport: Encodable {
+    struct Row: Encodable {
+        let experiment: String
+        let row: String
+        let baseline: Bool
+        let referenceMean: Double
+        let simulatedMean: Double
+        let simulatedSpread: Double
+        let simulatedP50: Double
+        let simulatedP99: Double
+        let simulatedMax: Double
+        let referenceRatio: Double
+        let simulatedRatio: Double
+        /// simulatedRatio / referenceRatio - 1 (0 for a baseline row).
+        let ratioError: Double
+    }
+
+    struct Table: Encodable {
+        let experiment: String
+        let title: String
+        let caveats: [String]
+        let rows: [Row]
+        /// Whether the simulated rows rank as the reference's do, where the reference's
+        /// differences exceed its noise (10 %).
+        let orderingReproduced: Bool
+    }
+
+    let seeds: Int
+    let rows: [Row]
+    let tables: [Table]
+    /// Non-baseline rows whose simulated ratio is within 15 % of the reference's.
+    let withinTolerance: Int
+    let nonBaselineRows: Int
+    let failures: [String]
+
+    init(experiments: [Experiment], rows reproduced: [ReproducedRow], seeds: Int, failures: [String]) {
+        var tables: [Table] = []
+        for experiment in experiments {
+            let mine = reproduced.filter { $0.experiment == experiment.experiment }
+            guard let base = mine.first(where: { $0.row == experiment.baseline }) else { continue }
+            let rows = mine.map { row -> Row in
+                let referenceRatio = row.referenceMean / base.referenceMean
+                let simulatedRatio = base.simulatedMean > 0 ? row.simulatedMean / base.simulatedMean : 0
+                return Row(
+                    experiment: row.experiment, row: row.row, baseline: row.row == experiment.baseline, referenceMean: row.referenceMean,
+                    simulatedMean: row.simulatedMean, simulatedSpread: row.simulatedSpread, simulatedP50: row.average(\.p50),
+                    simulatedP99: row.average(\.p99), simulatedMax: row.average(\.max), referenceRatio: referenceRatio, simulatedRatio: simulatedRatio,
+                    ratioError: row.row == experiment.baseline ? 0 : simulatedRatio / referenceRatio - 1)
+            }
+            tables.append(Table(experiment: experiment.experiment, title: experiment.title, caveats: experiment.caveats, rows: rows, orderingReproduced: Self.ordered(rows)))
+        }
+        self.seeds = seeds
+        self.tables = tables
+        rows = tables.flatMap(\.rows)
+        nonBaselineRows = rows.filter { !$0.baseline }.count
+        withinTolerance = rows.filter { !$0.baseline && abs($0.ratioError) <= ReproduceCommand.tolerance }.count
+        self.failures = failures
+    }
+
+    /// Every pair of rows the reference separates by more than 10 % keeps its order.
+    static func ordered(_ rows: [Row]) -> Bool {
+        for a in rows {
+            for b in rows where a.referenceMean > b.referenceMean * 1.1 && a.simulatedMean <= b.simulatedMean {
+                return false
+            }
+        }
+        return true
+    }
+
+    func print() {
+        Swift.print("agentos reproduce: the reference system's published experiments, \(seeds) seed(s) per row")
+        for table in tables {
+            Swift.print("")
+            Swift.print("\(table.experiment): \(table.title)")
+            Swift.print(pad("row", 16) + pad("reference", 11, left: true) + pad("simulated", 20, left: true) + pad("ref ratio", 11, left: true)
+                + pad("sim ratio", 11, left: true) + pad("error", 9, left: true))
+            for row in table.rows {
+                let simulated = String(format: "%.1f ± %.1f s", row.simulatedMean, row.simulatedSpread)
+                let error = row.baseline ? "base" : String(format: "%+.0f %%", row.ratioError * 100) + (abs(row.ratioError) <= ReproduceCommand.tolerance ? "" : " !")
+                Swift.print(pad(row.row, 16) + pad(String(format: "%.1f s", row.referenceMean), 11, left: true) + pad(simulated, 20, left: true)
+                    + pad(String(format: "%.2f", row.referenceRatio), 11, left: true) + pad(String(format: "%.2f", row.simulatedRatio), 11, left: true)
+                    + pad(error, 9, left: true))
+            }
+            Swift.print("  ordering (rows the reference separates by more than 10 %): \(table.orderingReproduced ? "reproduced" : "NOT reproduced")")
+            for caveat in table.caveats { Swift.print("  caveat: \(caveat)") }
+        }
+        Swift.print("")
+        Swift.print("ratios within \(Int(ReproduceCommand.tolerance * 100)) % of the reference's: \(withinTolerance) of \(nonBaselineRows) ('!' marks a miss)")
+        if failures.isEmpty {
+            Swift.print("checks: every run passed every checker")
+        } else {
+            Swift.print("checks: \(failures.count) run(s) FAILED")
+            for failure in failures.prefix(10) { Swift.print("  \(failure)") }
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+        let padding = String(repeating: " ", count: max(0, width - text.count))
+        return left ? padding + text : text + padding
+    }
+}
