@@ -173,6 +173,31 @@ struct NodeRunTests {
         #expect(step == .succeeded(output: "o2"))  // 2-2 tie: the lower choice wins
     }
 
+    @Test("a node resumed after a round checkpoint starts at the next round with the saved plan as hints")
+    func resumeAfterRoundCheckpoint() {
+        var random = SeededSource(seed: 1)
+        var run = NodeRun(task: "t", parentResults: [], settings: settings(3, voters: 1), resumeAfter: (round: 2, plan: "the saved plan"))
+        #expect(run.round == 3)
+        let first = calls(run.start())
+        #expect(first.count == 3)
+        #expect(first[0].prompt.contains("the saved plan"), "the hints carry the checkpoint's plan")
+        let votes = calls(sample(&run, .issue(first), random: &random))
+        #expect(run.record(votes[0], result: .success("The best choice is 2"), random: &random) == .succeeded(output: "o2"), "round 3 is the last")
+        // A checkpoint of the last round (or beyond) is not a resume point.
+        #expect(NodeRun(task: "t", parentResults: [], settings: settings(3), resumeAfter: (round: 3, plan: "p")).round == 1)
+    }
+
+    @Test("round checkpoint keys name their node and round, and the newest one below the last round wins")
+    func roundCheckpointKeys() {
+        #expect(RoundCheckpoint.key(node: "main", round: 2) == "main@2")
+        #expect(RoundCheckpoint.parse("main@2")! == ("main", 2))
+        #expect(RoundCheckpoint.parse("main") == nil)
+        #expect(RoundCheckpoint.parse("main@x") == nil)
+        let progress = ["main@1": "p1", "main@2": "p2", "main@3": "p3", "other@2": "q"]
+        #expect(RoundCheckpoint.latest(node: "main", rounds: 3, in: progress)! == (2, "p2"))
+        #expect(RoundCheckpoint.latest(node: "absent", rounds: 3, in: progress) == nil)
+    }
+
     @Test("early majority stops at V/2+1 votes for one choice")
     func earlyMajorityStopsAtMajority() {
         var random = SeededSource(seed: 1)

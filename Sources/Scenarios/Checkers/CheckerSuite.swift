@@ -10,7 +10,7 @@ public struct CheckerSuite {
     public init(context: CheckContext = CheckContext()) {
         checkers = [
             EpochMonotonicityChecker(), FencingChecker(), UniqueOwnershipChecker(), ProgressImmutabilityChecker(),
-            ProgressCorrectnessChecker(), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
+            ProgressCorrectnessChecker(parentsSavedBeforeUse: context.parentsSavedBeforeUse), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
             ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(judgesDigests: context.parentsSavedBeforeUse), CallAccountingChecker(),
             LatencyChecker(budget: context.latencyBudget),
         ]

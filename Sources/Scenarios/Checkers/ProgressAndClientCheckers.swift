@@ -12,8 +12,12 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
     var applied: [TaskID: [String: (String, String, ObservedEvent)]] = [:]
     /// Input digests nodes started from, by task, node and epoch.
     var started: [TaskID: [String: [Epoch: (String, ObservedEvent)]]] = [:]
+    /// Whether parents must be saved before a child starts (every checkpoint policy but
+    /// `none`; see `CheckContext.parentsSavedBeforeUse`). Without it, a node's start is judged
+    /// only by the final audit: every saved result's inputs must be the saved parents.
+    let parentsSavedBeforeUse: Bool
 
-    public init() {}
+    public init(parentsSavedBeforeUse: Bool = true) { self.parentsSavedBeforeUse = parentsSavedBeforeUse }
 
     public mutating func observe(_ event: ObservedEvent) {
         switch event.observation {
@@ -28,7 +32,7 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
                     invariant: invariant, task: task, node: node, time: event.time,
                     detail: "the node ran again at \(epoch) although its result was already saved at \(saved)", events: [where_.summary, event.summary]))
             }
-            for parent in parents {
+            for parent in parents where parentsSavedBeforeUse {
                 guard let (digest, _, where_) = applied[task]?[parent.node] else {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: node, time: event.time,

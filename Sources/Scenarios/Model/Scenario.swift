@@ -244,8 +244,9 @@ public struct FaultSpec: Codable, Hashable, Sendable {
 
     public init(
         mix: FaultMix = .none, targetProxies: Bool = true, targetRegions: Bool = false, targetGateway: Bool = false,
-        targetStore: Bool = false, targetLLMs: Bool = false, fixed: [FaultEntry] = []
+        targetStore: Bool = false, targetLLMs: Bool = false, fixed: [FaultEntry] = [], rolling: RollingKill? = nil
     ) {
+        self.rolling = rolling
         self.mix = mix
         self.targetProxies = targetProxies
         self.targetRegions = targetRegions

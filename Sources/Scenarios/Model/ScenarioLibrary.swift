@@ -6,7 +6,7 @@ import Sim
 public enum ScenarioLibrary {
     public static let names = [
         "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
-        "graph-dag", "lossy-network", "region-loss", "late-writes", "claim-storm", "power-loss", "admission", "poisson", "fault-tolerance", "swarm",
+        "graph-dag", "lossy-network", "region-loss", "late-writes", "claim-storm", "power-loss", "admission", "poisson", "fault-tolerance", "rolling-kill", "swarm",
     ]
 
     /// A named scenario; `swarm` draws a different one for every seed.
@@ -30,6 +30,7 @@ public enum ScenarioLibrary {
         case "admission": return admission
         case "poisson": return poisson
         case "fault-tolerance": return faultTolerance
+        case "rolling-kill": return rollingKill
         case "swarm": return swarm(seed: seed)
         default: throw ScenarioError.unknownScenario(name, known: names)
         }
@@ -287,6 +288,28 @@ public enum ScenarioLibrary {
         return scenario
     }
 
+    /// The reference's fault injector with round checkpoints: a random live proxy killed every
+    /// 20 s for 8 s for as long as tasks run, on batching LLMs, with the reference's recovery
+    /// timings; plain and graph tasks of three rounds, so owners resume nodes from saved rounds
+    /// and children from saved parents while their workers keep dying.
+    public static var rollingKill: Scenario {
+        var scenario = Scenario(name: "rolling-kill")
+        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, llm: FakeLLMProfile.vllmLlama8b.config, workerConcurrency: 10)
+        scenario.topology.timings = RecoveryTimings(heartbeat: 2 * Time.second, proxyEviction: 6 * Time.second, regionSweep: 2 * Time.second)
+        scenario.policies.checkpoints = .perRound
+        let diamond = TaskGraph(nodes: [
+            GraphNode(id: "plan"), GraphNode(id: "code", dependsOn: ["plan"]), GraphNode(id: "tests", dependsOn: ["plan"]),
+            GraphNode(id: "review", dependsOn: ["code", "tests"]),
+        ])
+        scenario.workload = Workload(
+            clients: 2, requestsPerClient: 8, pattern: .poisson(perHour: 360),
+            tasks: [TaskTemplate(rounds: 3, samples: 4, voters: 3), TaskTemplate(rounds: 3, samples: 2, voters: 2, graph: diamond)])
+        scenario.faults = FaultSpec(rolling: RollingKill(every: .seconds(20), down: .seconds(8)))
+        scenario.phases = Phases(safety: .seconds(1800), liveness: .seconds(600), endWhenDone: true)
+        scenario.budgets = latencyBudget(meanSeconds: 250, maxSeconds: 500)
+        return scenario
+    }
+
     /// A scenario drawn from the seed: topology, policies, LLM behaviour, workload and fault
     /// mix, with each fault kind on or off and at wildly different rates.
     public static func swarm(seed: UInt64) -> Scenario {
@@ -349,6 +372,20 @@ public enum ScenarioLibrary {
             scenario.faults.mix.powerLoss = rate(every: pick([(8, 15), (20, 40)] as [(Int64, Int64)]), lasting: (1, 6))
             scenario.faults.targetStore = true
         }
+        if random.chance(.oneIn(3)) {
+            // What owners save while a task runs: round checkpoints to resume from, or nothing
+            // until the end, so resumption and starting over both run under faults.
+            scenario.policies.checkpoints = pick([CheckpointPolicy.perRound, .none])
+            if coin() { scenario.workload.tasks = scenario.workload.tasks.map { var task = $0; task.rounds = max(task.rounds, 3); return task } }
+        }
+        if random.chance(.oneIn(5)) {
+            // The reference's fault injector, with its recovery timings, on a batching LLM.
+            scenario.faults.rolling = RollingKill(role: pick([.proxy, .proxy, .region]), every: .seconds(Int64(random.int(in: 8...30))), down: .seconds(Int64(random.int(in: 2...10))))
+            scenario.topology.timings = RecoveryTimings(heartbeat: 2 * Time.second, proxyEviction: 6 * Time.second, regionSweep: 2 * Time.second)
+            if coin() { scenario.topology.llm.batching = FakeLLMProfile.vllmLlama8b.config.batching }
+        }
+        // The draws above may have made tasks longer: the budget follows.
+        scenario.phases.liveness = max(scenario.phases.liveness, livenessBudget(for: scenario))
         return scenario
     }
 
