@@ -6,7 +6,7 @@ import FoundationNetworking
 #endif
 
 /// A running `agentos fake-llm` child process on a free loopback port.
-final class FakeLLMServer {
+final class FakeLLMServer: @unchecked Sendable {  // immutable after init
     let child: ChildServer
     let port: Int
 
@@ -58,6 +58,30 @@ struct FakeLLMServerTests {
         #expect(response.content.hasPrefix("PLAN: "))
         #expect(PromptDigest.embedded(in: response.content) == PromptDigest.of("user: \(prompt)"))
         #expect(response.created > 1_700_000_000, "created is a Unix timestamp when served for real")
+    }
+
+    @Test("the batching profile serves concurrent calls over HTTP, and a shared batch is slower per call than a lone call")
+    func batchingOverHTTP() async throws {
+        // 10 ms per token, 1 ms per extra call per token: a lone sample of ~800 tokens takes
+        // ~8 virtual seconds; eight at once take ~1.5x that. At x20: ~0.4 s and ~0.6 s real.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("batching-\(UUID().uuidString).json").path
+        try #"{"profile": "vllm-llama-8b", "batching": {"slowdownPerMille": 70}, "latency": {"generationTokens": {"min": 800, "max": 800}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let server = try FakeLLMServer(["--config", path, "--speedup", "20"])
+        let body = #"{"model":"m","messages":[{"role":"user","content":"Task: add two numbers. Answer with PLAN: and OUTPUT:."}]}"#
+        let lone = ContinuousClock.now
+        #expect(try await server.chat(body).0 == 200)
+        let loneTime = ContinuousClock.now - lone
+        let shared = ContinuousClock.now
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 { group.addTask { try await server.chat(body).0 } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let sharedTime = ContinuousClock.now - shared
+        #expect(statuses == Array(repeating: 200, count: 8))
+        #expect(sharedTime > loneTime * 1.2, "a batch of eight is slower than a lone call: \(sharedTime) vs \(loneTime)")
+        #expect(sharedTime < loneTime * 4, "but far faster than eight calls one after another: \(sharedTime) vs \(loneTime)")
     }
 
     @Test("malformed requests get a 400 with an OpenAI error body, and the server keeps serving")
