@@ -7,13 +7,39 @@ public enum PromptKind: Hashable, Sendable {
     case voting(choices: Int)
 
     /// Voting prompts list their samples as `Choice N:`; everything else is a generation.
+    /// A scan of the UTF-8 bytes (no Foundation string search: this runs on every call).
     public static func classify(_ prompt: String) -> PromptKind {
-        var highest = 0
-        var rest = Substring(prompt)
-        while let range = rest.range(of: "Choice ") {
-            rest = rest[range.upperBound...]
-            let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            if let number = Int(digits), rest.dropFirst(digits.count).first == ":" { highest = max(highest, number) }
+        var prompt = prompt
+        let highest = prompt.withUTF8 { bytes -> Int in
+            let marker: [UInt8] = Array("Choice ".utf8)
+            var highest = 0
+            var index = 0
+            let end = bytes.count
+            while index + marker.count < end {
+                guard bytes[index] == marker[0] else {
+                    index += 1
+                    continue
+                }
+                var matched = true
+                for offset in 1..<marker.count where bytes[index + offset] != marker[offset] {
+                    matched = false
+                    break
+                }
+                guard matched else {
+                    index += 1
+                    continue
+                }
+                index += marker.count
+                var number = 0
+                var digits = 0
+                while index < end, bytes[index] >= 0x30, bytes[index] <= 0x39, digits < 18 {
+                    number = number * 10 + Int(bytes[index] - 0x30)
+                    digits += 1
+                    index += 1
+                }
+                if digits > 0, index < end, bytes[index] == UInt8(ascii: ":") { highest = max(highest, number) }
+            }
+            return highest
         }
         return highest > 0 ? .voting(choices: highest) : .generation
     }

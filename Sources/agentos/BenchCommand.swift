@@ -35,6 +35,12 @@ struct BenchKernel: ParsableCommand {
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
+    @Flag(help: "Also run the two peers on the same workload (a bare C binary heap, compiled with cc -O3, and SimPy when installed) and print our speed as a ratio of theirs.")
+    var peers = false
+
+    @Option(help: "The folder of the peer programs (default: benchmarks/peers).")
+    var peersDir: String?
+
     func validate() throws {
         guard nodes >= 2, nodes <= 4096 else { throw ValidationError("--nodes must be in 2...4096") }
         guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1") }
@@ -45,6 +51,7 @@ struct BenchKernel: ParsableCommand {
         #if DEBUG
         FileHandle.standardError.write(Data("warning: debug build; use `swift run -c release agentos bench kernel`\n".utf8))
         #endif
+        let peerPrograms = try peers ? KernelPeers.locate(peersDir) : nil
         var results: [KernelBenchResult] = []
         for size in [steps / 10, steps] {
             let config = GossipConfig(nodes: nodes, tokensPerNode: tokens, faults: .none)
@@ -57,8 +64,18 @@ struct BenchKernel: ParsableCommand {
                     eventsPerSecond: Double(simulation.eventCount) / seconds,
                     peakResidentBytes: peakResidentBytes(), hash: simulation.fingerprintHex))
         }
+        var peerResults: [KernelPeers.Result] = []
+        if let peerPrograms {
+            // The same workload: a delivery is a step here, each sends one message on.
+            peerResults.append(peerPrograms.bareHeap(nodes: nodes, inFlight: nodes * tokens, deliveries: steps))
+            peerResults.append(peerPrograms.simpy(nodes: nodes, inFlight: nodes * tokens, deliveries: min(steps, 500_000)))
+        }
         if json {
-            printJSON(results)
+            if peers {
+                printJSON(KernelBenchReport(runs: results, peers: peerResults, ours: results.last?.stepsPerSecond ?? 0))
+            } else {
+                printJSON(results)
+            }
             return
         }
         print("kernel benchmark: \(nodes) nodes x \(tokens) messages in flight, hashing on, no trace file")
@@ -70,7 +87,25 @@ struct BenchKernel: ParsableCommand {
                     result.wallSeconds, result.stepsPerSecond, result.eventsPerSecond,
                     formatBytes(result.peakResidentBytes)))
         }
+        guard let ours = results.last?.stepsPerSecond, !peerResults.isEmpty else { return }
+        print("peers, same workload (\(nodes) nodes, \(nodes * tokens) in flight, one delivery per step):")
+        func name(_ text: String) -> String { text + String(repeating: " ", count: max(0, 14 - text.count)) }
+        print("  " + name("agentos") + String(format: "%12.0f deliveries/s", ours))
+        for peer in peerResults {
+            if let rate = peer.deliveriesPerSecond {
+                print("  " + name(peer.peer) + String(format: "%12.0f deliveries/s   agentos / peer: %.3f", rate, ours / rate))
+            } else {
+                print("  \(peer.peer): not run (\(peer.note ?? "unknown"))")
+            }
+        }
     }
+}
+
+struct KernelBenchReport: Encodable {
+    let runs: [KernelBenchResult]
+    let peers: [KernelPeers.Result]
+    /// The long run's deliveries per second.
+    let ours: Double
 }
 
 struct KernelBenchResult: Encodable {

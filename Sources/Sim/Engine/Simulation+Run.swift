@@ -1,4 +1,3 @@
-import HeapModule
 
 /// Why a run stopped.
 public enum RunStop: String, Sendable, Codable {
