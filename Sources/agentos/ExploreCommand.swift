@@ -118,7 +118,7 @@ struct ExploreCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: path) { recorded.append(path) }
         }
         let summary = ExploreSummary(
-            scenario: scenario, seeds: results.count, passed: results.filter(\.passed).count, failed: failing.filter { $0.crashed == nil }.count,
+            scenario: scenario, start: start, rangeSeeds: UInt64(seeds), shardIndex: index, shardCount: count, seeds: results.count, passed: results.filter(\.passed).count, failed: failing.filter { $0.crashed == nil }.count,
             crashed: failing.filter { $0.crashed != nil }.count, wallSeconds: wall, seedsPerSecond: Double(results.count) / wall,
             byInvariant: Dictionary(grouping: failing.flatMap(\.invariants), by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" },
             failing: failing.map(\.seed), traces: recorded)
@@ -197,8 +197,14 @@ struct ExploreCommand: ParsableCommand {
     }
 }
 
-struct ExploreSummary: Encodable {
+struct ExploreSummary: Codable {
     let scenario: String
+    /// The seeds this run covered: offsets 0..<rangeSeeds from `start` whose offset mod
+    /// `shardCount` is `shardIndex` (`explore-merge` checks that shards cover a range once).
+    let start: UInt64
+    let rangeSeeds: UInt64
+    let shardIndex: Int
+    let shardCount: Int
     let seeds: Int
     let passed: Int
     let failed: Int
