@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The leaf every deterministic module shares: random streams, the bounded draw, probabilities,
@@ -39,7 +41,6 @@ let package = Package(
             name: "Sim",
             dependencies: [
                 "Determinism",
-                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -53,11 +54,25 @@ let package = Package(
                 "Sim", "Core", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        // The store on PostgreSQL, for real clusters spread over machines (SQLite stays the
+        // embedded default and the simulator's store).
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Core",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The real shell: the same Core and FakeLLM behind HTTP, with real time.
         .target(
             name: "Server",
             dependencies: [
-                "Core", "FakeLLM",
+                "Core", "FakeLLM", "PostgresStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -81,7 +96,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Determinism"]),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting", "PostgresStore"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(
             name: "ScenarioTests",

@@ -1,21 +1,37 @@
 import Foundation
+import PostgresStore
 import Testing
 @testable import Core
 import CoreTesting
 
 func e(_ g: Int64, _ r: Int64) -> Epoch { Epoch(global: g, regional: r) }
 
-/// Both an in-memory store and a file store in WAL mode run every store test.
+/// Every store test runs on SQLite (in memory, and a file in WAL mode) and on PostgreSQL (a
+/// fresh database on the server `AGENTOS_TEST_POSTGRES_URL` names; `.ci/run` starts one with
+/// `scripts/postgres-test-server`).
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
-    case memory, file
+    case memory, file, postgres
     var testDescription: String { rawValue }
 
-    func make() throws -> TaskStore {
+    static let postgresURL = ProcessInfo.processInfo.environment["AGENTOS_TEST_POSTGRES_URL"]
+
+    /// A new, empty store, and how to open the same data again (a restarted process); nil when
+    /// this machine has no PostgreSQL server for the tests (said once, visibly).
+    func make() throws -> (store: any TaskStoreBackend, reopen: () throws -> any TaskStoreBackend)? {
         switch self {
-        case .memory: return try TaskStore()
+        case .memory:
+            let store = try TaskStore()
+            return (store, { store })
         case .file:
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
-            return try TaskStore(path: path)
+            return (try TaskStore(path: path), { try TaskStore(path: path) })
+        case .postgres:
+            guard let base = Self.postgresURL else {
+                print("SKIPPED on PostgreSQL: AGENTOS_TEST_POSTGRES_URL is not set (start a server with scripts/postgres-test-server start DIR)")
+                return nil
+            }
+            let url = try PostgresTaskStore.createDatabase("store_test_\(UInt64.random(in: 0...UInt64.max))", beside: base)
+            return (try PostgresTaskStore(url: url), { try PostgresTaskStore(url: url) })
         }
     }
 }
@@ -46,7 +62,7 @@ struct TaskStoreTests {
 
     @Test("the README's four epoch cases give their verdicts", arguments: StoreKind.allCases)
     func readmeEpochCases(kind: StoreKind) throws {
-        let store = try kind.make()
+        guard let store = try kind.make()?.store else { return }
         func task(at epoch: Epoch) throws -> TaskID {
             let id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
             if epoch != .initial { #expect(try store.claim(id, epoch: epoch, region: "r", proxy: "p").isApplied) }
@@ -68,7 +84,7 @@ struct TaskStoreTests {
 
     @Test("a data write at a stale epoch is rejected even when the node has no progress row", arguments: StoreKind.allCases)
     func staleDataWriteWithoutRow(kind: StoreKind) throws {
-        let store = try kind.make()
+        guard let store = try kind.make()?.store else { return }
         let id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
         _ = try store.claim(id, epoch: e(1, 0), region: "r1", proxy: "")
         _ = try store.claim(id, epoch: e(1, 1), region: "r1", proxy: "p1")
@@ -83,13 +99,13 @@ struct TaskStoreTests {
 
     @Test("retries are idempotent; a node keeps its first result", arguments: StoreKind.allCases)
     func idempotentRetries(kind: StoreKind) throws {
-        let store = try kind.make()
-        let (id, created, _) = try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7")
+        guard let store = try kind.make()?.store else { return }
+        let (id, created, _) = try store.createTask(userID: 1, taskType: "t", description: "d", plan: nil, request: "{}", clientKey: "client-1:7")
         #expect(created)
-        let retried = try store.createTask(userID: 1, taskType: "t", description: "d", request: "{}", clientKey: "client-1:7")
+        let retried = try store.createTask(userID: 1, taskType: "t", description: "d", plan: nil, request: "{}", clientKey: "client-1:7")
         #expect(retried.taskID == id && !retried.created && retried.sameRequest)
         // The same key with another request creates nothing and says so.
-        let reused = try store.createTask(userID: 1, taskType: "t", description: "d", request: #"{"other":1}"#, clientKey: "client-1:7")
+        let reused = try store.createTask(userID: 1, taskType: "t", description: "d", plan: nil, request: #"{"other":1}"#, clientKey: "client-1:7")
         #expect(reused.taskID == id && !reused.created && !reused.sameRequest)
         #expect(try store.allTasks().count == 1)
         #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p") == .applied(current: e(1, 1), repeated: false))
@@ -113,7 +129,7 @@ struct TaskStoreTests {
 
     @Test("claims set owners and status; finished tasks refuse claims; the gateway abort fences everyone", arguments: StoreKind.allCases)
     func claimsAndAbort(kind: StoreKind) throws {
-        let store = try kind.make()
+        guard let store = try kind.make()?.store else { return }
         let id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
         #expect(try store.getTask(id)?.status == .pending)
         _ = try store.claim(id, epoch: e(1, 0), region: "r1", proxy: "")
@@ -134,7 +150,7 @@ struct TaskStoreTests {
 
     @Test("the seed's document, task and progress API works as documented", arguments: StoreKind.allCases)
     func seedAPI(kind: StoreKind) throws {
-        let store = try kind.make()
+        guard let store = try kind.make()?.store else { return }
         let doc = try store.storeDocument(type: "query", content: "hello")
         #expect(try store.getDocument(doc) == "hello")
         #expect(try store.deleteDocument(doc))
@@ -155,27 +171,65 @@ struct TaskStoreTests {
         #expect(try store.claim(id, epoch: e(5, 0), region: "r", proxy: "") == .rejected(current: nil, reason: .noSuchTask))
     }
 
-    @Test("values with quotes and SQL are stored verbatim (parameterised SQL only)")
-    func sqlInjectionIsInert() throws {
-        let store = try TaskStore()
+    @Test("values with quotes and SQL are stored verbatim (parameterised SQL only)", arguments: StoreKind.allCases)
+    func sqlInjectionIsInert(kind: StoreKind) throws {
+        guard let store = try kind.make()?.store else { return }
         let nasty = "x'); DROP TABLE Tasks; --"
         let id = try store.createTask(userID: 1, taskType: nasty, description: nasty).taskID
         #expect(try store.getTask(id)?.taskType == nasty)
         #expect(try store.allTasks().count == 1)
     }
 
-    @Test("a file store keeps every task across reopening")
-    func fileStoreIsDurable() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("durable-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+    @Test("a store keeps every task across reopening (a restarted process)", arguments: [StoreKind.file, .postgres])
+    func storeIsDurable(kind: StoreKind) throws {
+        guard let made = try kind.make() else { return }
         var id: TaskID = 0
         do {
-            let store = try TaskStore(path: path)
+            let store = made.store
             id = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
             _ = try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p")
             _ = try store.saveProgress(id, node: "n", epoch: e(1, 1), result: "R", inputDigest: "i")
         }
-        let reopened = try TaskStore(path: path)
+        let reopened = try made.reopen()
         #expect(try reopened.getTask(id)?.epoch == e(1, 1))
         #expect(try reopened.getProgress(id, node: "n")?.result == "R")
+    }
+
+    @Test("concurrent claims of one epoch from four store connections: exactly one wins, the others are refused", arguments: [StoreKind.file, .postgres])
+    func concurrentClaims(kind: StoreKind) throws {
+        guard let made = try kind.make() else { return }
+        let id = try made.store.createTask(userID: 1, taskType: "t", description: "d").taskID
+        let stores = try (0..<4).map { _ in try made.reopen() }
+        let outcomes = NSLock()
+        nonisolated(unsafe) var verdicts: [WriteOutcome] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            let verdict = (try? stores[index].claim(id, epoch: e(1, 0), region: "region-\(index)", proxy: "")) ?? .rejected(current: nil, reason: .noSuchTask)
+            outcomes.lock()
+            verdicts.append(verdict)
+            outcomes.unlock()
+        }
+        #expect(verdicts.filter { $0 == .applied(current: e(1, 0), repeated: false) }.count == 1, "\(verdicts)")
+        #expect(verdicts.filter { $0 == .rejected(current: e(1, 0), reason: .notNewer) }.count == 3, "\(verdicts)")
+        let winner = try made.store.getTask(id)?.ownerRegion ?? ""
+        #expect(winner.hasPrefix("region-"))
+    }
+
+    @Test("concurrent first results for one node at one epoch: one is kept, the other is a conflict", arguments: [StoreKind.file, .postgres])
+    func concurrentFirstResults(kind: StoreKind) throws {
+        guard let made = try kind.make() else { return }
+        let id = try made.store.createTask(userID: 1, taskType: "t", description: "d").taskID
+        _ = try made.store.claim(id, epoch: e(1, 1), region: "r", proxy: "p#1")
+        let stores = try (0..<2).map { _ in try made.reopen() }
+        let lock = NSLock()
+        nonisolated(unsafe) var verdicts: [WriteOutcome] = []
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let verdict = (try? stores[index].saveProgress(id, node: "n", epoch: e(1, 1), result: "R\(index)", inputDigest: "i")) ?? .rejected(current: nil, reason: .noSuchTask)
+            lock.lock()
+            verdicts.append(verdict)
+            lock.unlock()
+        }
+        #expect(verdicts.contains(.applied(current: e(1, 1), repeated: false)))
+        #expect(verdicts.contains(.rejected(current: e(1, 1), reason: .conflict)), "\(verdicts)")
+        #expect(try made.store.getProgressList(id).count == 1)
     }
 }

@@ -14,7 +14,7 @@ struct StaleAcceptingStore: CoreMachine {
         if case .message(let from, .storeRequest(let id, .saveProgress(let task, let node, let epoch, let result, let digest))) = input,
             let record = try? inner.store.getTask(task), record.epoch != epoch, (try? inner.store.getProgress(task, node: node)) == nil
         {
-            try? inner.store.database.write { db in
+            try? (inner.store as! TaskStore).database.write { db in
                 try db.execute(
                     sql: "INSERT INTO Progress (task_id, node_id, global_epoch, regional_epoch, result, input_digest) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [task, node, epoch.global, epoch.regional, result, digest])

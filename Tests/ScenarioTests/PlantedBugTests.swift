@@ -272,7 +272,7 @@ struct EqualClaimStore: CoreMachine {
             record.ownerRegion != region || record.owner != owner
         {
             let proxy = owner?.description ?? ""
-            try? inner.store.database.write { db in
+            try? (inner.store as! TaskStore).database.write { db in
                 try db.execute(
                     sql: "UPDATE Tasks SET owner_region = ?, owner_proxy = ?, status = ? WHERE task_id = ?",
                     arguments: [region, proxy, proxy.isEmpty ? record.status.rawValue : "running", task])

@@ -92,9 +92,9 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
             balancing: balancing, voting: voting, worker: workerSettings, checkpoints: checkpoints)
     }
 
-    /// The state machine of a role (the store's given its open `TaskStore`); nil for an address
+    /// The state machine of a role (the store's given its open store backend); nil for an address
     /// that is not a role of this cluster.
-    public func machine(for role: Address, incarnation: UInt32, store: () throws -> TaskStore) rethrows -> (any CoreMachine)? {
+    public func machine(for role: Address, incarnation: UInt32, store: () throws -> any TaskStoreBackend) rethrows -> (any CoreMachine)? {
         switch role {
         case "store": return StoreNode(store: try store())
         case "gateway": return Gateway(settings: gatewaySettings, incarnation: incarnation)

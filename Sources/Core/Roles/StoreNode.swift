@@ -1,10 +1,10 @@
-/// The store as a node: it executes each request against its `TaskStore` and replies. The
-/// `TaskStore` outlives the node's crashes (the durable database); the node's crash loses only
-/// the replies in flight. Every write's verdict is recorded for the checkers.
+/// The store as a node: it executes each request against its store backend (SQLite or
+/// PostgreSQL) and replies. The database outlives the node's crashes; the node's crash loses
+/// only the replies in flight. Every write's verdict is recorded for the checkers.
 public struct StoreNode: CoreMachine {
-    public let store: TaskStore
+    public let store: any TaskStoreBackend
 
-    public init(store: TaskStore) { self.store = store }
+    public init(store: any TaskStoreBackend) { self.store = store }
 
     public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         guard case .message(let from, .storeRequest(let requestID, let request)) = input else { return [] }

@@ -73,6 +73,14 @@ public struct ProgressRecord: Codable, Hashable, Sendable {
     public var epoch: Epoch
     public var result: String
     public var inputDigest: String
+
+    public init(taskID: TaskID, nodeID: String, epoch: Epoch, result: String, inputDigest: String) {
+        self.taskID = taskID
+        self.nodeID = nodeID
+        self.epoch = epoch
+        self.result = result
+        self.inputDigest = inputDigest
+    }
 }
 
 /// Why the store refused a write.

@@ -31,7 +31,7 @@ public struct StoreFileSettings: Codable, Hashable, Sendable {
 /// must be strictly greater than the stored epoch (lexicographic), data writes must carry
 /// exactly the current epoch, and a retry of an applied write is applied again idempotently.
 /// Every statement is parameterised.
-public final class TaskStore: @unchecked Sendable {
+public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     // GRDB's DatabaseQueue serialises access itself; the class holds no other mutable state.
     let database: DatabaseQueue
 
@@ -196,9 +196,8 @@ public final class TaskStore: @unchecked Sendable {
     public func updateTaskDescription(_ id: TaskID, epoch: Epoch, description: String) throws -> WriteOutcome {
         try database.write { db in
             guard let task = try Self.fetchTask(db, id) else { return .rejected(current: nil, reason: .noSuchTask) }
-            guard EpochRules.judgeClaim(epoch, current: task.epoch) == .applied else {
-                return .rejected(current: task.epoch, reason: .notNewer)
-            }
+            let decision = FencingRules.updateDescription(task, epoch: epoch)
+            guard case .apply = decision else { return decision.outcome }
             try db.run(
                 sql: "UPDATE Tasks SET task_description = ?, global_epoch = ?, regional_epoch = ? WHERE task_id = ?",
                 arguments: [description, epoch.global, epoch.regional, id])
@@ -216,7 +215,7 @@ public final class TaskStore: @unchecked Sendable {
     }
 
     /// Unfinished tasks, in id order; only those owned by `region` when given.
-    public func unfinishedTasks(ownedBy region: String? = nil) throws -> [TaskRecord] {
+    public func unfinishedTasks(ownedBy region: String?) throws -> [TaskRecord] {
         try reading { db in
             if let region {
                 return try Row.fetchAll(

@@ -95,7 +95,7 @@ public struct StoreSnapshot: Sendable {
         self.progress = progress
     }
 
-    public init(store: TaskStore) throws {
+    public init(store: any TaskStoreBackend) throws {
         tasks = try store.allTasks()
         var progress: [TaskID: [ProgressRecord]] = [:]
         for task in tasks { progress[task.taskID] = try store.getProgressList(task.taskID) }
