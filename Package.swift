@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Sim", "Core", "FakeLLM", "Scenarios", "Server",
+                "Sim", "Core", "FakeLLM", "Scenarios", "Server", "PostgresStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -104,6 +104,6 @@ let package = Package(
         ),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
-        .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim", "Core", "FakeLLM", "Server"]),
+        .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim", "Core", "FakeLLM", "Server", "PostgresStore"]),
     ]
 )

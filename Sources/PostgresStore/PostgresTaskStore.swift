@@ -119,6 +119,7 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
             return "\(error.code)"
         }
         return String(describing: error)

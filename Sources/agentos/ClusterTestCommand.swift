@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Core
 import Foundation
+import PostgresStore
 import Scenarios
 import Server
 import Sim
@@ -39,6 +40,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
     var faults: String?
     @Option(help: "Where the processes run: namespaces (one Linux network namespace each, so partitions are real; needs root and iproute2), loopback, or auto (namespaces where the machine allows them).")
     var network = NetworkMode.auto
+    @Option(help: "Run the store on this PostgreSQL database (postgres://...) instead of SQLite; the audit reads it there. The processes then run on loopback, where the server is reachable.")
+    var store: String?
     /// Set by the outer run that created the namespaces and re-ran the test inside the hub.
     @Option(help: .hidden) var insideNamespaces: String?
     @Option(help: "Seconds the run may take after the faults stop for every client to see its tasks final.") var liveness = 120
@@ -109,7 +112,11 @@ struct ClusterTestCommand: AsyncParsableCommand {
         // Namespaces are made by an outer run, which then runs the test itself inside the hub
         // namespace (so its clients share the cluster's network) and removes them afterwards.
         var unavailable: String?
-        if insideNamespaces == nil, network != .loopback {
+        if store != nil, network == .namespaces {
+            throw CLIError("--store: a PostgreSQL server outside the cluster's network namespaces is out of their reach; use --network loopback or auto")
+        }
+        if store != nil, network == .auto { unavailable = "a PostgreSQL store, reachable on loopback only" }
+        if insideNamespaces == nil, network != .loopback, store == nil {
             unavailable = ClusterNetwork.unavailableReason()
             if unavailable == nil { return try runInsideNamespaces() }
             if network == .namespaces { throw CLIError("--network namespaces: \(unavailable!)") }
@@ -153,7 +160,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
         let progress: (String) -> Void = { line in if !json { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) } }
         let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(unavailable ?? "--network loopback"))"
         progress("network: \(networkLine)")
-        let cluster = try ClusterUnderTest(folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network)
+        let cluster = try ClusterUnderTest(
+            folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network, storeURL: store)
 
         let start = HistoryLine.now()
         var random = SimRandom(seed: seed, key: "cluster-test")
@@ -251,7 +259,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
         let context = CheckContext(clients: names, healAt: SimInstant(nanoseconds: (healAt - start) * speedup))
         var suite = CheckerSuite(context: context)
         history.check(&suite, start: start, speedup: speedup)
-        let store = try TaskStore(path: cluster.storePath)
+        let store: any TaskStoreBackend = try cluster.storeURL.map { try PostgresTaskStore(url: $0) } ?? TaskStore(path: cluster.storePath)
         suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (end - start) * speedup), includeLiveness: true)
         let verdicts = suite.verdicts
         let violations = suite.violations
@@ -386,12 +394,21 @@ final class ClusterUnderTest {
     /// The fake LLM's log of the labelled calls it answered.
     let callsFile: String
     let storePath: String
+    /// The PostgreSQL store's URL, if the store runs there.
+    let storeURL: String?
     let network: ClusterNetwork
 
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
-    init(folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback) throws {
+    init(
+        folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
+        storeURL: String? = nil
+    ) throws {
         self.folder = folder
         self.network = network
+        self.storeURL = storeURL
+        // Through the environment, so the password stays out of the process list; only the
+        // process hosting the store role opens it.
+        if let storeURL { setenv("AGENTOS_STORE_URL", storeURL, 1) }
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
         try secret.write(toFile: path("secret"), atomically: true, encoding: .utf8)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import FakeLLM
 import Foundation
+import PostgresStore
 import Logging
 import Server
 
@@ -45,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Directory of the SQLite store.")
     var dataDir = "agentos-data"
+
+    @Option(help: "A PostgreSQL store instead of SQLite: postgres://user:password@host:5432/database?sslmode=disable|prefer|require (default: the AGENTOS_STORE_URL environment variable, which keeps the password out of the process list; else SQLite under --data-dir).")
+    var store: String?
 
     @Option(help: "An OpenAI-compatible chat-completions URL for the proxies (default: the embedded fake LLM).")
     var llmURL: String?
@@ -150,6 +154,10 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
             llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup, auth: auth, limits: limits)
         options.historyPath = history
+        options.storeURL = store ?? ProcessInfo.processInfo.environment["AGENTOS_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let url = options.storeURL {
+            do { _ = try PostgresURL(url) } catch { throw CLIError("--store: \(error)") }
+        }
         options.plantedBug = plantedBug.flatMap(PlantedBug.init(rawValue:))
         let hostName = host
         let hostedRoles = hosted

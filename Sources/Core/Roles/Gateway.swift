@@ -178,18 +178,27 @@ public struct Gateway: CoreMachine {
                 }
             }
         default:
-            // A store failure: client-facing requests are retried by the client, the rest by the sweep.
+            // A store failure: the client is told to come back; the rest is retried by the sweep.
             if case .claim(let taskID, _, _) = purpose { claiming.remove(taskID) }
-            if case .create(_, _, let key) = purpose { creating.remove(key) }
+            if case .create(let client, let requestID, let key) = purpose { createFailed(client, requestID, key, into: &effects) }
         }
     }
 
     private mutating func gaveUp(_ purpose: Purpose, into effects: inout [CoreEffect]) {
         switch purpose {
         case .claim(let taskID, _, _), .abort(let taskID): claiming.remove(taskID)
-        case .create(_, _, let key): creating.remove(key)  // the client retries
+        case .create(let client, let requestID, let key): createFailed(client, requestID, key, into: &effects)
         case .status, .sweep: break  // the client retries; the sweep comes back
         }
+    }
+
+    /// The store failed a create, or never answered it: the client is told at once to come back
+    /// (its request key reaches the task if the store did create it), instead of waiting for an
+    /// answer that is not coming.
+    private mutating func createFailed(_ client: Address, _ requestID: UInt64, _ key: String, into effects: inout [CoreEffect]) {
+        creating.remove(key)
+        let reason = "the store did not answer; retry with the same request id (the task may have been stored)"
+        effects.append(.send(to: client, .submitBusy(requestID: requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
     }
 
     func isLive(_ region: Address, now: Nanos) -> Bool {

@@ -51,8 +51,10 @@ struct GatewayAPI {
             case .rejected(let reason):
                 return jsonResponse(.badRequest, APIError(success: false, err: reason))
             case .busy(let retryAfter, let reason):
+                // The key goes back too: a store that failed mid-create may have stored the task,
+                // and a retry with the same key reaches it.
                 return jsonResponse(
-                    .serviceUnavailable, Refused(success: false, err: reason, requestID: nil), headers: [.retryAfter: Self.seconds(retryAfter)])
+                    .serviceUnavailable, Refused(success: false, err: reason, requestID: key), headers: [.retryAfter: Self.seconds(retryAfter)])
             default:
                 return jsonResponse(
                     .serviceUnavailable,

@@ -1,4 +1,5 @@
 import Core
+import PostgresStore
 import FakeLLM
 import Foundation
 import Hummingbird
@@ -17,6 +18,9 @@ public struct ServeOptions: Sendable {
     /// The roles this process hosts; `fake-llm` adds the embedded fake LLM.
     public var roles: [Address]
     public var dataDirectory: String
+    /// A PostgreSQL store (`postgres://user:password@host:port/db?sslmode=...`); nil: the SQLite
+    /// file under `dataDirectory`. Never logged with its password.
+    public var storeURL: String?
     /// Chat-completions URL; nil means the cluster's `fake-llm` process.
     public var llmURL: String?
     public var llmModel: String
@@ -104,14 +108,19 @@ public enum ServeHost {
             }
             rolePlanePort = port
         }
+        // Unique per start, so claims and idempotency keys of an earlier life are never reused.
+        let incarnation = UInt32(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 100))
+        // The roles' machines first: the store is opened here, and a store that cannot be opened
+        // ends the start before any connection or client exists.
+        var machines: [Address: any CoreMachine] = [:]
+        for role in options.roles where role != "fake-llm" {
+            machines[role] = try machine(for: role, options: options, incarnation: incarnation)
+        }
         let metrics = ServerMetrics()
         let history = try options.historyPath.map { try HistoryWriter(path: $0) }
         let transport = Transport(
             urls: options.needsRolePlane ? options.layout.urls : [:], auth: options.auth, metrics: metrics, traffic: history.map(TrafficRecorder.init),
             logger: logger)
-        // Unique per start, so claims and idempotency keys of an earlier life are never reused.
-        let incarnation = UInt32(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 100))
-
         // The LLM endpoint the proxies call.
         let llmURL = options.llmURL ?? (options.layout.urls["fake-llm"].map { "\($0)/v1/chat/completions" })
         var llmClient: LLMClient?
@@ -131,7 +140,7 @@ public enum ServeHost {
         var hosts: [Address: RoleHost] = [:]
         for role in options.roles where role != "fake-llm" {
             let host = RoleHost(
-                address: role, incarnation: incarnation, machine: try machine(for: role, options: options, incarnation: incarnation), transport: transport,
+                address: role, incarnation: incarnation, machine: machines[role]!, transport: transport,
                 metrics: metrics, logger: logger, speedup: options.speedup, history: history)
             hosts[role] = host
             transport.register(role, host)
@@ -198,7 +207,10 @@ public enum ServeHost {
 
     /// The role's state machine, from the cluster description the simulator builds its roles from.
     public static func machine(for role: Address, options: ServeOptions, incarnation: UInt32) throws -> any CoreMachine {
-        let machine = try options.layout.spec.machine(for: role, incarnation: incarnation) {
+        let machine = try options.layout.spec.machine(for: role, incarnation: incarnation) { () -> any TaskStoreBackend in
+            if let url = options.storeURL {
+                do { return try PostgresTaskStore(url: url) } catch { throw ServeError("cannot open the store: \(error)") }
+            }
             try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
             let path = (options.dataDirectory as NSString).appendingPathComponent("agentos.sqlite")
             do { return try TaskStore(path: path) } catch { throw ServeError("cannot open the store at \(path): \(error)") }

@@ -49,7 +49,7 @@ actor ClientBridge: LocalEndpoint {
     }
 
     func status(_ task: TaskID) async -> Answer {
-        let answer = await ask { .statusQuery(requestID: $0, taskID: task) }
+        let answer = await ask(timeout: Self.statusTimeout) { .statusQuery(requestID: $0, taskID: task) }
         switch answer {
         case .status(.completed), .status(.aborted):
             if let since = acknowledgedAt.removeValue(forKey: task) { metrics?.taskLatency.record(ContinuousClock.now - since) }
@@ -59,13 +59,17 @@ actor ClientBridge: LocalEndpoint {
         return answer
     }
 
-    private func ask(_ make: (UInt64) -> CoreMessage) async -> Answer {
+    /// A status read that takes this long means the store is in trouble: the client gets a 503
+    /// to retry, rather than a connection held for the whole submit timeout.
+    static let statusTimeout: Duration = .seconds(10)
+
+    private func ask(timeout: Duration? = nil, _ make: (UInt64) -> CoreMessage) async -> Answer {
         nextID += 1
         let id = nextID
         let message = make(id)
         let transport = self.transport
         let address = self.address
-        let timeout = self.timeout
+        let timeout = min(timeout ?? self.timeout, self.timeout)
         return await withCheckedContinuation { continuation in
             waiting[id] = continuation
             transport.send(message, from: address, to: "gateway")
