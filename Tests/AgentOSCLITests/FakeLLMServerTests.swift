@@ -60,19 +60,21 @@ struct FakeLLMServerTests {
         #expect(response.created > 1_700_000_000, "created is a Unix timestamp when served for real")
     }
 
-    @Test("the batching profile serves concurrent calls over HTTP, and a shared batch is slower per call than a lone call")
+    @Test("the batching profile serves concurrent calls over HTTP, and calls that share the batch take longer: eight at once take about eight times as long")
     func batchingOverHTTP() async throws {
-        // 10 ms per token, 1 ms per extra call per token: a lone sample of ~800 tokens takes
-        // ~8 virtual seconds; eight at once take ~1.5x that. At x20: ~0.4 s and ~0.6 s real.
+        // 800 tokens at 10 ms: about 8 virtual seconds alone, 0.4 s real at x20. At 1000 per mille,
+        // eight calls in one batch each run at an eighth of that speed: about 3.2 s real, where
+        // independent slots would take 0.4 s. Only lower bounds on wall time are asserted: a
+        // loaded machine can make calls slower, never faster.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("batching-\(UUID().uuidString).json").path
-        try #"{"profile": "vllm-llama-8b", "batching": {"slowdownPerMille": 70}, "latency": {"generationTokens": {"min": 800, "max": 800}}}"#
+        try #"{"profile": "vllm-llama-8b", "batching": {"slowdownPerMille": 1000}, "latency": {"generationTokens": {"min": 800, "max": 800}}}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let server = try FakeLLMServer(["--config", path, "--speedup", "20"])
         let body = #"{"model":"m","messages":[{"role":"user","content":"Task: add two numbers. Answer with PLAN: and OUTPUT:."}]}"#
         let lone = ContinuousClock.now
         #expect(try await server.chat(body).0 == 200)
-        let loneTime = ContinuousClock.now - lone
+        #expect(ContinuousClock.now - lone >= .milliseconds(380), "a lone call takes its full service time")
         let shared = ContinuousClock.now
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<8 { group.addTask { try await server.chat(body).0 } }
@@ -80,8 +82,7 @@ struct FakeLLMServerTests {
         }
         let sharedTime = ContinuousClock.now - shared
         #expect(statuses == Array(repeating: 200, count: 8))
-        #expect(sharedTime > loneTime * 1.2, "a batch of eight is slower than a lone call: \(sharedTime) vs \(loneTime)")
-        #expect(sharedTime < loneTime * 4, "but far faster than eight calls one after another: \(sharedTime) vs \(loneTime)")
+        #expect(sharedTime >= .milliseconds(2_400), "eight calls in one batch slow each other down: \(sharedTime)")
     }
 
     @Test("malformed requests get a 400 with an OpenAI error body, and the server keeps serving")
