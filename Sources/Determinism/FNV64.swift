@@ -45,14 +45,26 @@ public struct FNV64: Sendable, Hashable {
     @inlinable
     public mutating func combine(_ string: String) {
         combine(UInt64(string.utf8.count))
-        for byte in string.utf8 { combine(byte: byte) }
+        combineBytes(of: string)
     }
 
     @inlinable
     public static func hash(_ string: String) -> UInt64 {
         var hasher = FNV64()
-        for byte in string.utf8 { hasher.combine(byte: byte) }
+        hasher.combineBytes(of: string)
         return hasher.value
+    }
+
+    /// The string's UTF-8 bytes, read from contiguous storage (a native string's own buffer)
+    /// rather than through the UTF-8 view's iterator: the same bytes, a fraction of the cost.
+    @inlinable
+    mutating func combineBytes(of string: String) {
+        var string = string
+        var v = state
+        string.withUTF8 { bytes in
+            for byte in bytes { v = (v ^ UInt64(byte)) &* FNV64.prime }
+        }
+        state = v
     }
 
     /// `0x` and sixteen hex digits, as traces and reports print hashes.
