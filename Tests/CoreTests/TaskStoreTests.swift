@@ -202,12 +202,17 @@ struct TaskStoreTests {
         let stores = try (0..<4).map { _ in try made.reopen() }
         let outcomes = NSLock()
         nonisolated(unsafe) var verdicts: [WriteOutcome] = []
+        nonisolated(unsafe) var errors: [String] = []
         DispatchQueue.concurrentPerform(iterations: 4) { index in
-            let verdict = (try? stores[index].claim(id, epoch: e(1, 0), region: "region-\(index)", proxy: "")) ?? .rejected(current: nil, reason: .noSuchTask)
+            let verdict = Result { try stores[index].claim(id, epoch: e(1, 0), region: "region-\(index)", proxy: "") }
             outcomes.lock()
-            verdicts.append(verdict)
+            switch verdict {
+            case .success(let outcome): verdicts.append(outcome)
+            case .failure(let error): errors.append("\(error)")
+            }
             outcomes.unlock()
         }
+        #expect(errors.isEmpty, "a concurrent writer waits for the lock instead of failing: \(errors)")
         #expect(verdicts.filter { $0 == .applied(current: e(1, 0), repeated: false) }.count == 1, "\(verdicts)")
         #expect(verdicts.filter { $0 == .rejected(current: e(1, 0), reason: .notNewer) }.count == 3, "\(verdicts)")
         let winner = try made.store.getTask(id)?.ownerRegion ?? ""
@@ -222,12 +227,17 @@ struct TaskStoreTests {
         let stores = try (0..<2).map { _ in try made.reopen() }
         let lock = NSLock()
         nonisolated(unsafe) var verdicts: [WriteOutcome] = []
+        nonisolated(unsafe) var errors: [String] = []
         DispatchQueue.concurrentPerform(iterations: 2) { index in
-            let verdict = (try? stores[index].saveProgress(id, node: "n", epoch: e(1, 1), result: "R\(index)", inputDigest: "i")) ?? .rejected(current: nil, reason: .noSuchTask)
+            let verdict = Result { try stores[index].saveProgress(id, node: "n", epoch: e(1, 1), result: "R\(index)", inputDigest: "i") }
             lock.lock()
-            verdicts.append(verdict)
+            switch verdict {
+            case .success(let outcome): verdicts.append(outcome)
+            case .failure(let error): errors.append("\(error)")
+            }
             lock.unlock()
         }
+        #expect(errors.isEmpty, "\(errors)")
         #expect(verdicts.contains(.applied(current: e(1, 1), repeated: false)))
         #expect(verdicts.contains(.rejected(current: e(1, 1), reason: .conflict)), "\(verdicts)")
         #expect(try made.store.getProgressList(id).count == 1)

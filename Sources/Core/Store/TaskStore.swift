@@ -46,6 +46,9 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     /// through this very code, on a simulated disk.
     public convenience init(path: String, settings: StoreFileSettings = .durable) throws {
         var configuration = Configuration()
+        // Another connection to the file (a second process, an operator's sqlite3 shell) may hold
+        // the write lock for a moment: wait for it rather than fail the write at once.
+        configuration.busyMode = .timeout(5)
         let synchronous = settings.synchronous
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
