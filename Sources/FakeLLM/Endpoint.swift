@@ -127,7 +127,7 @@ public struct FakeLLMEndpoint: Sendable {
     /// When the first call in the batch will be done, at today's batch size (rounded up, so the
     /// wake-up never comes before the work is finished).
     private func nextWake(now: Int64, _ model: BatchingModel) -> [EndpointAction] {
-        guard let least = batch.map(\.remaining).min() else { return [] }
+        guard let least = batch.lazy.map(\.remaining).min() else { return [] }
         let factor = model.factor(calls: batch.count)
         return [.wake(at: now + (max(0, least) * factor + 999) / 1000)]
     }

@@ -33,10 +33,16 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
 
     /// Connects and creates the tables if they are missing; a server that cannot be reached is
     /// an error naming the (redacted) URL.
-    public init(url text: String, logger: Logger = Logger(label: "agentos.store.postgres")) throws {
+    public convenience init(url text: String, logger: Logger = Logger(label: "agentos.store.postgres")) throws {
+        try self.init(url: text, logger: logger, createTables: true)
+    }
+
+    private init(url text: String, logger: Logger, createTables: Bool) throws {
         url = try PostgresURL(text)
         self.logger = logger
-        try lock.withLock { try migrate() }
+        try lock.withLock {
+            if createTables { try migrate() } else { _ = try connected() }
+        }
     }
 
     deinit {
@@ -240,13 +246,15 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
         try reading { try fetchTask(id) }
     }
 
-    /// The client's view, in one transaction so the saved count matches the status.
+    /// The client's view, read in one statement (one snapshot), so the saved count matches the
+    /// status: two statements would each see their own snapshot under READ COMMITTED.
     public func taskStatus(_ id: TaskID) throws -> TaskStatusView {
-        try transaction {
-            guard let task = try fetchTask(id) else { return .nonExist }
+        try reading {
+            let sql = "SELECT \(Self.taskColumns), (SELECT COUNT(*) FROM progress p WHERE p.task_id = tasks.task_id) FROM tasks WHERE task_id = $1"
+            guard let row = try run(PostgresQuery(unsafeSQL: sql, binds: try Self.binds(id))).first else { return .nonExist }
+            let task = try Self.task(row)
             guard task.status == .running else { return TaskStatusView(task) }
-            let saved = try run("SELECT COUNT(*) FROM progress WHERE task_id = \(id)").first?.decode(Int64.self) ?? 0
-            return TaskStatusView(task, saved: Int(saved))
+            return TaskStatusView(task, saved: Int(try row.makeRandomAccess()[14].decode(Int64.self)))
         }
     }
 
@@ -394,7 +402,7 @@ extension PostgresTaskStore {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !name.isEmpty else {
             throw PostgresStoreError("a database name must be letters, digits and underscores: \(name)")
         }
-        let admin = try PostgresTaskStore(url: url)
+        let admin = try PostgresTaskStore(url: url, logger: Logger(label: "agentos.store.postgres"), createTables: false)
         try admin.lock.withLock { _ = try admin.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
         guard var components = URLComponents(string: url) else { throw PostgresStoreError("not a URL: \(url)") }
         components.path = "/\(name)"

@@ -99,31 +99,37 @@ struct ClusterTestCommand: AsyncParsableCommand {
     }
 
     /// The fault kinds to draw from on `network`; naming a kind it cannot inject is an error.
-    func faultKinds(on network: ClusterNetwork, unavailable reason: String?) throws -> [ClusterUnderTest.Fault] {
+    func faultKinds(on network: ClusterNetwork, loopbackReason: String?) throws -> [ClusterUnderTest.Fault] {
         guard let faults else { return ClusterUnderTest.Fault.available(on: network) }
         let kinds = faults.split(separator: ",").compactMap { ClusterUnderTest.Fault(name: String($0)) }
         if let partition = kinds.first(where: { $0.isPartition }), !network.partitions {
-            throw CLIError("\(partition.name) needs network namespaces, which are unavailable here: \(reason ?? "--network loopback")")
+            throw CLIError("\(partition.name) needs network namespaces, which are unavailable here: \(loopbackReason ?? "loopback")")
         }
         return kinds
     }
 
     func run() async throws {
-        // Namespaces are made by an outer run, which then runs the test itself inside the hub
-        // namespace (so its clients share the cluster's network) and removes them afterwards.
-        var unavailable: String?
         if store != nil, network == .namespaces {
             throw CLIError("--store: a PostgreSQL server outside the cluster's network namespaces is out of their reach; use --network loopback or auto")
         }
-        if store != nil, network == .auto { unavailable = "a PostgreSQL store, reachable on loopback only" }
-        if insideNamespaces == nil, network != .loopback, store == nil {
-            unavailable = ClusterNetwork.unavailableReason()
-            if unavailable == nil { return try runInsideNamespaces() }
-            if network == .namespaces { throw CLIError("--network namespaces: \(unavailable!)") }
+        // Why the processes run on loopback (nil: inside namespaces). Namespaces are made by an
+        // outer run, which then runs the test itself inside the hub namespace (so its clients
+        // share the cluster's network) and removes them afterwards.
+        var loopbackReason: String?
+        if insideNamespaces == nil {
+            if network == .loopback {
+                loopbackReason = "--network loopback"
+            } else if store != nil {
+                loopbackReason = "a PostgreSQL store, reachable on loopback only"
+            } else {
+                guard let reason = ClusterNetwork.unavailableReason() else { return try runInsideNamespaces() }
+                if network == .namespaces { throw CLIError("--network namespaces: \(reason)") }
+                loopbackReason = reason
+            }
         }
         let clusterNetwork = insideNamespaces.map { ClusterNetwork(prefix: $0) } ?? .loopback
-        let kinds = try faultKinds(on: clusterNetwork, unavailable: unavailable ?? (network == .loopback ? "--network loopback" : nil))
-        try await runTest(network: clusterNetwork, kinds: kinds, unavailable: unavailable)
+        let kinds = try faultKinds(on: clusterNetwork, loopbackReason: loopbackReason)
+        try await runTest(network: clusterNetwork, kinds: kinds, loopbackReason: loopbackReason)
     }
 
     /// Creates the namespaces, runs this same command inside the hub namespace, passes its output
@@ -151,14 +157,14 @@ struct ClusterTestCommand: AsyncParsableCommand {
         if inner.terminationStatus != 0 { throw ExitCode(inner.terminationStatus) }
     }
 
-    func runTest(network: ClusterNetwork, kinds: [ClusterUnderTest.Fault], unavailable: String?) async throws {
+    func runTest(network: ClusterNetwork, kinds: [ClusterUnderTest.Fault], loopbackReason: String?) async throws {
         let folder = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("agentos-cluster-test-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let parityScenario = try parityScenario()
         let simulated = try parityScenario.map { try ScenarioRun(scenario: $0, seed: seed).execute() }
         let llmConfig = parityScenario.map { String(decoding: (try? JSONEncoder().encode($0.topology.llm)) ?? Data(), as: UTF8.self) }
         let progress: (String) -> Void = { line in if !json { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) } }
-        let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(unavailable ?? "--network loopback"))"
+        let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(loopbackReason ?? "loopback"))"
         progress("network: \(networkLine)")
         let cluster = try ClusterUnderTest(
             folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network, storeURL: store)

@@ -161,11 +161,11 @@ extension AgentProxy {
     mutating func record<R: RandomSource>(
         _ call: Outstanding, result: Result<String, CallFailure>, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
-        guard var nodeRun = runs[call.task]?.nodes[call.node], let run = runs[call.task] else { return }
+        guard var nodeRun = runs[call.task]?.nodes[call.node] else { return }
         let roundBefore = nodeRun.round
         let step = nodeRun.record(call.call, result: result, random: &random)
         runs[call.task]!.nodes[call.node] = nodeRun
-        if settings.checkpoints == .perRound, nodeRun.round > roundBefore, let plan = nodeRun.hints {
+        if settings.checkpoints == .perRound, nodeRun.round > roundBefore, let plan = nodeRun.hints, let run = runs[call.task] {
             // A round was decided: its winning plan is what a later owner resumes from.
             let key = RoundCheckpoint.key(node: call.node, round: roundBefore)
             let request = StoreRequest.saveProgress(call.task, node: key, epoch: run.epoch, result: plan, inputDigest: run.inputDigests[call.node] ?? "")
