@@ -140,6 +140,8 @@ struct SimReplay: ParsableCommand {
 func printVerdict(_ report: ReplayReport, json: Bool) throws {
     if json {
         printJSON(ReplayVerdict(report))
+    } else if report.identical && !report.hashCompared {
+        print("identical: \(report.replayedEvents) events (the trace's hash \(report.recordedHash) is of an older hash format; events compared one by one), hash now \(report.replayedHash)")
     } else if report.identical {
         print("identical: \(report.replayedEvents) events, hash \(report.replayedHash)")
     } else if let divergence = report.divergence {
@@ -156,6 +158,7 @@ struct ReplayVerdict: Encodable {
     let replayedEvents: UInt64
     let recordedHash: String
     let replayedHash: String
+    let hashCompared: Bool
     let divergenceIndex: UInt64?
     let expected: String?
     let actual: String?
@@ -166,6 +169,7 @@ struct ReplayVerdict: Encodable {
         replayedEvents = report.replayedEvents
         recordedHash = report.recordedHash
         replayedHash = report.replayedHash
+        hashCompared = report.hashCompared
         divergenceIndex = report.divergence?.index
         expected = report.divergence?.expected
         actual = report.divergence?.actual

@@ -68,7 +68,7 @@ struct SimCommandTests {
 
         let versionPath = CLI.temporaryPath("version.jsonl")
         defer { try? FileManager.default.removeItem(atPath: versionPath) }
-        try full.replacingOccurrences(of: "\"version\":1", with: "\"version\":7").write(toFile: versionPath, atomically: true, encoding: .utf8)
+        try full.replacingOccurrences(of: "\"version\":2", with: "\"version\":7").write(toFile: versionPath, atomically: true, encoding: .utf8)
         let version = try CLI.run(["sim", "replay", versionPath])
         #expect(version.status == 2)
         #expect(version.stderr.contains("version 7 is not supported"))

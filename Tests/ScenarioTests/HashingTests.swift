@@ -6,7 +6,7 @@ import Sim
 @Suite("Trace hashing of simulated payloads")
 struct HashingTests {
     func hash(_ message: CoreMessage) -> UInt64 {
-        var h = FNV64()
+        var h = TraceHasher()
         message.stableHash(into: &h)
         return h.value
     }
@@ -47,10 +47,57 @@ struct HashingTests {
         #expect(Set(messages.map(hash)).count == messages.count)
     }
 
+    @Test("every field of a world observation reaches its hash")
+    func everyObservationFieldCounts() {
+        func hash(_ observation: WorldObservation) -> UInt64 {
+            var h = TraceHasher()
+            observation.stableHash(into: &h)
+            return h.value
+        }
+        let e1 = Epoch(global: 1, regional: 0), e2 = Epoch(global: 1, regional: 1)
+        let owner = Owner(proxy: "p", incarnation: 1)
+        let applied = WriteOutcome.applied(current: e1, repeated: false)
+        let observations: [WorldObservation] = [
+            .core(.write(task: 1, request: .claim(region: "r", owner: owner), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 2, request: .claim(region: "r", owner: owner), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .claim(region: "s", owner: owner), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .claim(region: "r", owner: nil), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .claim(region: "r", owner: Owner(proxy: "p", incarnation: 2)), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .claim(region: "r", owner: owner), epoch: e2, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .claim(region: "r", owner: owner), epoch: e1, before: e1, outcome: applied)),
+            .core(.write(task: 1, request: .claim(region: "r", owner: owner), epoch: e1, before: nil, outcome: .applied(current: e1, repeated: true))),
+            .core(.write(task: 1, request: .progress(node: "a", resultDigest: "x", inputDigest: "y"), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .progress(node: "b", resultDigest: "x", inputDigest: "y"), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .progress(node: "a", resultDigest: "z", inputDigest: "y"), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .progress(node: "a", resultDigest: "x", inputDigest: "z"), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .finish(status: .completed, resultDigest: "x", cause: nil), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .finish(status: .aborted, resultDigest: "x", cause: nil), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .finish(status: .aborted, resultDigest: "x", cause: .noRegion(since: 1)), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .abort(cause: .noRegion(since: 1)), epoch: e1, before: nil, outcome: applied)),
+            .core(.write(task: 1, request: .abort(cause: .noRegion(since: 2)), epoch: e1, before: nil, outcome: applied)),
+            .core(.nodeStarted(task: 1, node: "a", epoch: e1, inputDigest: "d", parents: [])),
+            .core(.nodeStarted(task: 1, node: "a", epoch: e1, inputDigest: "e", parents: [])),
+            .core(.nodeStarted(task: 1, node: "a", epoch: e1, inputDigest: "d", parents: [ParentResult(node: "b", resultDigest: "r")])),
+            .core(.nodeStarted(task: 1, node: "a", epoch: e1, inputDigest: "d", parents: [ParentResult(node: "b", resultDigest: "s")])),
+            .core(.ownerFenced(task: 1, epoch: e1, current: nil)), .core(.ownerFenced(task: 1, epoch: e1, current: e2)),
+            .core(.taskAcknowledged(task: 1)), .core(.taskAcknowledged(task: 2)),
+            .core(.queryRejected(reason: "a")), .core(.queryRejected(reason: "b")),
+            .core(.admissionRefused(open: 1)), .core(.admissionRefused(open: 2)), .core(.note("a")), .core(.note("b")),
+            .client(.submitted(requestID: 1)), .client(.submitted(requestID: 2)),
+            .client(.acknowledged(requestID: 1, task: 1)), .client(.acknowledged(requestID: 1, task: 2)),
+            .client(.rejected(requestID: 1, reason: "a")), .client(.rejected(requestID: 1, reason: "b")),
+            .client(.conflictingAck(requestID: 1, task: 1)),
+            .client(.status(task: 1, status: .pending)), .client(.status(task: 1, status: .running(epoch: e1, saved: 0))),
+            .client(.finished(task: 1, latency: 5, completed: true)), .client(.finished(task: 1, latency: 6, completed: true)),
+            .client(.finished(task: 1, latency: 5, completed: false)), .client(.allSubmitted),
+        ]
+        #expect(Set(observations.map(hash)).count == observations.count)
+    }
+
     @Test("the generic Codable hashing separates structure and refuses dictionaries")
     func codableHashing() {
         struct Pair: SimPayload { var a: String; var b: String }
-        func h(_ p: Pair) -> UInt64 { var f = FNV64(); p.stableHash(into: &f); return f.value }
+        func h(_ p: Pair) -> UInt64 { var f = TraceHasher(); p.stableHash(into: &f); return f.value }
         #expect(h(Pair(a: "ab", b: "c")) != h(Pair(a: "a", b: "bc")))
         #expect(h(Pair(a: "x", b: "y")) == h(Pair(a: "x", b: "y")))
     }

@@ -75,6 +75,38 @@ struct TraceTests {
         #expect(report.divergence == nil)
     }
 
+    @Test("a trace of the old hash format replays event by event; a wrong hash of today's format is a divergence")
+    func olderHashFormatComparesEventsOnly() throws {
+        let recorded = try record(seed: 34)
+        defer { try? FileManager.default.removeItem(atPath: recorded.path) }
+        let text = try String(contentsOfFile: recorded.path, encoding: .utf8)
+        let otherHash = "0x0123456789abcdef"
+        let edited = text.replacingOccurrences(of: recorded.hash, with: otherHash)
+        // Version 1 hashed with FNV-1a: its end-line hash cannot be compared, the events can.
+        let old = try RecordedTrace.parse(edited.replacingOccurrences(of: "\"version\":2", with: "\"version\":1"))
+        #expect(!old.hashComparable)
+        let oldReport = try GossipRun.replay(old)
+        #expect(oldReport.identical && !oldReport.hashCompared)
+        #expect(oldReport.recordedHash == otherHash && oldReport.replayedHash == recorded.hash)
+        // The same edit in a trace of today's format is caught by the hash.
+        let current = try RecordedTrace.parse(edited)
+        let currentReport = try GossipRun.replay(current)
+        #expect(!currentReport.identical && currentReport.hashCompared && currentReport.divergence == nil)
+    }
+
+    @Test("the trace hash separates fields, order and string boundaries")
+    func traceHasherSeparates() {
+        func hash(_ feed: (inout TraceHasher) -> Void) -> UInt64 { var h = TraceHasher(); feed(&h); return h.value }
+        #expect(hash { $0.combine(1 as UInt64); $0.combine(2 as UInt64) } != hash { $0.combine(2 as UInt64); $0.combine(1 as UInt64) })
+        #expect(hash { $0.combine("ab"); $0.combine("c") } != hash { $0.combine("a"); $0.combine("bc") })
+        #expect(hash { $0.combine("a") } != hash { $0.combine("a\u{0}") })
+        #expect(hash { $0.combine("0123456789") } != hash { $0.combine("0123456789a") })
+        // Fixed values: the format is part of every recorded trace.
+        #expect(TraceHasher().value == 0x6A09_E667_F3BC_C908)
+        #expect(hash { $0.combine("foobar") } == 0x6072_7708_D250_679C)
+        #expect(hash { $0.combine(0 as UInt64) } != TraceHasher().value)
+    }
+
     @Test("a trace edited at one event reports that event as the first divergence")
     func perturbedTraceReportsFirstDivergence() throws {
         let recorded = try record(seed: 32)
@@ -138,7 +170,7 @@ struct BadTraceTests {
 
     @Test("an unknown format version is rejected with both versions named")
     func unknownVersion() {
-        #expect(throws: TraceFileError.unsupportedVersion(found: 99, supported: 1)) {
+        #expect(throws: TraceFileError.unsupportedVersion(found: 99, supported: 2)) {
             try RecordedTrace.parse(header(version: 99) + "\n" + footer)
         }
     }

@@ -5,7 +5,7 @@ import Sim
 /// Messages are hashed once per send, which made the generic `Codable` hashing a tenth of a
 /// scenario's cost. A test checks that every field reaches the hash.
 extension CoreMessage {
-    public func stableHash(into h: inout FNV64) {
+    public func stableHash(into h: inout TraceHasher) {
         switch self {
         case .submit(let id, let query): h.combine(byte: 1); h.combine(id); query.hash(into: &h)
         case .submitted(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)
@@ -26,7 +26,7 @@ extension CoreMessage {
             for load in proxies { h.combine(load.proxy); h.combine(load.incarnation); h.combine(load.workload) }
         case .llmWork(let work):
             h.combine(byte: 14); h.combine(work.callID); h.combine(work.owner); h.combine(work.taskID); h.combine(work.node); h.combine(work.kind.rawValue)
-            h.combine(work.prompt); FNV64.combineAll(work.stop, into: &h); h.combine(work.maxTokens); h.combine(work.totalCalls); h.combine(work.remainingHalfCalls)
+            h.combine(work.prompt); TraceHasher.combineAll(work.stop, into: &h); h.combine(work.maxTokens); h.combine(work.totalCalls); h.combine(work.remainingHalfCalls)
         case .llmWorkReply(let callID, let result):
             h.combine(byte: 15); h.combine(callID)
             switch result {
@@ -39,7 +39,7 @@ extension CoreMessage {
         case .llmWorkHeld(let ids):
             h.combine(byte: 19); h.combine(ids.count); for id in ids { h.combine(id) }
         case .llmRequest(let request):
-            h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); FNV64.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
+            h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); TraceHasher.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
             h.combine(request.task); h.combine(request.node)
         case .llmReply(let reply):
             h.combine(byte: 17); h.combine(reply.id)
@@ -53,16 +53,16 @@ extension CoreMessage {
 }
 
 extension Epoch {
-    func hash(into h: inout FNV64) { h.combine(global); h.combine(regional) }
+    func hash(into h: inout TraceHasher) { h.combine(global); h.combine(regional) }
 }
 
 extension Query {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         h.combine(taskName); h.combine(taskDescription); h.combine(nRounds); h.combine(nSamples); h.combine(nVoters)
         if let graph {
             h.combine(byte: 1); h.combine(graph.nodes.count)
             for node in graph.nodes {
-                h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); FNV64.combineAll(node.dependsOn, into: &h)
+                h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); TraceHasher.combineAll(node.dependsOn, into: &h)
             }
         } else {
             h.combine(byte: 0)
@@ -72,15 +72,15 @@ extension Query {
     }
 }
 
-extension FNV64 {
-    static func combineAll(_ strings: [String], into h: inout FNV64) {
+extension TraceHasher {
+    static func combineAll(_ strings: [String], into h: inout TraceHasher) {
         h.combine(strings.count)
         for string in strings { h.combine(string) }
     }
 }
 
 extension TaskStatusView {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         switch self {
         case .pending: h.combine(byte: 1)
         case .running(let epoch, let saved): h.combine(byte: 2); epoch.hash(into: &h); h.combine(saved)
@@ -92,7 +92,7 @@ extension TaskStatusView {
 }
 
 extension TaskOutcome {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         switch self {
         case .completed(let result): h.combine(byte: 1); h.combine(result)
         case .aborted(let cause): h.combine(byte: 2); cause.hash(into: &h)
@@ -101,10 +101,10 @@ extension TaskOutcome {
 }
 
 extension AbortCause {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         switch self {
         case .invalidTask(let detail): h.combine(byte: 1); h.combine(detail)
-        case .malformedAnswers(let node, let round, let winners): h.combine(byte: 2); h.combine(node); h.combine(round); FNV64.combineAll(winners, into: &h)
+        case .malformedAnswers(let node, let round, let winners): h.combine(byte: 2); h.combine(node); h.combine(round); TraceHasher.combineAll(winners, into: &h)
         case .llmRejected(let node, let status, let message): h.combine(byte: 3); h.combine(node); h.combine(status); h.combine(message)
         case .llmUnavailable(let node, let since, let failures): h.combine(byte: 4); h.combine(node); h.combine(since); h.combine(failures)
         case .noRegion(let since): h.combine(byte: 5); h.combine(since)
@@ -113,7 +113,7 @@ extension AbortCause {
 }
 
 extension StoreRequest {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         switch self {
         case .createTask(let user, let type, let description, let plan, let request, let key):
             h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(plan); h.combine(request); h.combine(key)
@@ -132,7 +132,7 @@ extension StoreRequest {
 }
 
 extension StoreReply {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         switch self {
         case .created(let task): h.combine(byte: 1); h.combine(task)
         case .task(let record):
@@ -155,7 +155,7 @@ extension StoreReply {
 }
 
 extension WriteOutcome {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         switch self {
         case .applied(let current, let repeated): h.combine(byte: 1); current.hash(into: &h); h.combine(repeated)
         case .rejected(let current, let reason):
@@ -165,7 +165,7 @@ extension WriteOutcome {
 }
 
 extension TaskRecord {
-    func hash(into h: inout FNV64) {
+    func hash(into h: inout TraceHasher) {
         h.combine(taskID); h.combine(userID); h.combine(taskType); epoch.hash(into: &h); h.combine(taskDescription); h.combine(planJSON ?? "\u{0}")
         h.combine(ownerRegion); h.combine(ownerProxy); h.combine(status.rawValue); h.combine(result ?? "\u{0}"); h.combine(reason ?? "\u{0}")
         h.combine(requestDocumentID ?? -1); h.combine(responseDocumentID ?? -1)
@@ -173,7 +173,7 @@ extension TaskRecord {
 }
 
 extension WorldTimer {
-    public func stableHash(into h: inout FNV64) {
+    public func stableHash(into h: inout TraceHasher) {
         switch self {
         case .core(let timer):
             h.combine(byte: 1)
@@ -201,17 +201,71 @@ extension WorldTimer {
 }
 
 extension WorldObservation {
-    /// The LLM call records come once per LLM call, so they are hashed by hand; the rarer
-    /// observations go through the generic hashing encoder.
-    public func stableHash(into h: inout FNV64) {
+    /// Hashed by hand, every case: the generic `Codable` hashing of the store's write
+    /// observations was a twentieth of a scenario's time.
+    public func stableHash(into h: inout TraceHasher) {
         switch self {
         case .llm(let call):
             h.combine(byte: 0xC1); h.combine(call.task); h.combine(call.node); h.combine(call.kind.rawValue); h.combine(call.promptDigest)
             h.combine(call.parents.count)
             for parent in call.parents { h.combine(parent.node); h.combine(parent.resultDigest) }
             h.combine(call.answerDigest ?? "\u{0}"); h.combine(call.status); h.combine(call.fault ?? "\u{0}")
-        case .core, .client:
-            StableHashing.hash(self, into: &h)
+        case .core(let observation):
+            h.combine(byte: 0xC2); observation.hash(into: &h)
+        case .client(let observation):
+            h.combine(byte: 0xC3); observation.hash(into: &h)
+        }
+    }
+}
+
+extension CoreObservation {
+    func hash(into h: inout TraceHasher) {
+        switch self {
+        case .write(let task, let request, let epoch, let before, let outcome):
+            h.combine(byte: 1); h.combine(task); request.hash(into: &h); epoch.hash(into: &h)
+            if let before { h.combine(byte: 1); before.hash(into: &h) } else { h.combine(byte: 0) }
+            outcome.hash(into: &h)
+        case .nodeStarted(let task, let node, let epoch, let inputDigest, let parents):
+            h.combine(byte: 2); h.combine(task); h.combine(node); epoch.hash(into: &h); h.combine(inputDigest)
+            h.combine(parents.count)
+            for parent in parents { h.combine(parent.node); h.combine(parent.resultDigest) }
+        case .ownerFenced(let task, let epoch, let current):
+            h.combine(byte: 3); h.combine(task); epoch.hash(into: &h)
+            if let current { h.combine(byte: 1); current.hash(into: &h) } else { h.combine(byte: 0) }
+        case .taskAcknowledged(let task): h.combine(byte: 4); h.combine(task)
+        case .queryRejected(let reason): h.combine(byte: 5); h.combine(reason)
+        case .admissionRefused(let open): h.combine(byte: 6); h.combine(open)
+        case .note(let text): h.combine(byte: 7); h.combine(text)
+        }
+    }
+}
+
+extension WriteKind {
+    func hash(into h: inout TraceHasher) {
+        switch self {
+        case .claim(let region, let owner):
+            h.combine(byte: 1); h.combine(region)
+            if let owner { h.combine(byte: 1); h.combine(owner.proxy); h.combine(owner.incarnation) } else { h.combine(byte: 0) }
+        case .progress(let node, let resultDigest, let inputDigest):
+            h.combine(byte: 2); h.combine(node); h.combine(resultDigest); h.combine(inputDigest)
+        case .finish(let status, let resultDigest, let cause):
+            h.combine(byte: 3); h.combine(status.rawValue); h.combine(resultDigest)
+            if let cause { h.combine(byte: 1); cause.hash(into: &h) } else { h.combine(byte: 0) }
+        case .abort(let cause): h.combine(byte: 4); cause.hash(into: &h)
+        }
+    }
+}
+
+extension ClientObservation {
+    func hash(into h: inout TraceHasher) {
+        switch self {
+        case .submitted(let id): h.combine(byte: 1); h.combine(id)
+        case .acknowledged(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)
+        case .rejected(let id, let reason): h.combine(byte: 3); h.combine(id); h.combine(reason)
+        case .conflictingAck(let id, let task): h.combine(byte: 4); h.combine(id); h.combine(task)
+        case .status(let task, let status): h.combine(byte: 5); h.combine(task); status.hash(into: &h)
+        case .finished(let task, let latency, let completed): h.combine(byte: 6); h.combine(task); h.combine(latency); h.combine(completed)
+        case .allSubmitted: h.combine(byte: 7)
         }
     }
 }

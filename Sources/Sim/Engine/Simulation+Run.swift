@@ -35,10 +35,13 @@ extension Simulation {
     public func run(
         until deadline: SimInstant = .distantFuture, stepBudget: UInt64 = .max, condition: (() -> Bool)? = nil
     ) -> RunStop {
+        // Without a condition nothing outside the engine is read between steps: the whole
+        // loop runs inside one access to it.
+        guard let condition else { return engine.run(until: deadline, stepBudget: stepBudget, stop: stopFlag) }
         var steps: UInt64 = 0
         while true {
-            if stopRequested { return .stopped }
-            if let condition, condition() { return .condition }
+            if stopFlag.pointee { return .stopped }
+            if condition() { return .condition }
             guard let next = engine.queue.min else { return .quiescent }
             if next.time > deadline {
                 if engine.now < deadline { engine.now = deadline }
@@ -66,5 +69,23 @@ extension Simulation {
         let healedAt = now
         let stop = run(until: healedAt + budget, stepBudget: stepBudget, condition: condition)
         return LivenessResult(converged: stop == .condition, healedAt: healedAt, stoppedAt: now, stop: stop)
+    }
+}
+
+extension Engine {
+    /// `Simulation.run` without a condition: the same checks in the same order.
+    @inlinable mutating func run(until deadline: SimInstant, stepBudget: UInt64, stop: UnsafeMutablePointer<Bool>) -> RunStop {
+        var steps: UInt64 = 0
+        while true {
+            if stop.pointee { return .stopped }
+            guard let next = queue.min else { return .quiescent }
+            if next.time > deadline {
+                if now < deadline { now = deadline }
+                return .deadline
+            }
+            if steps >= stepBudget { return .stepBudget }
+            _ = step()
+            steps &+= 1
+        }
     }
 }

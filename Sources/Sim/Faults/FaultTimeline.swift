@@ -72,7 +72,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
         }
     }
 
-    @usableFromInline func stableHash(into hasher: inout FNV64) {
+    @usableFromInline func stableHash(into hasher: inout TraceHasher) {
         hasher.combine(summary)
     }
 }

@@ -1,9 +1,9 @@
-/// Feeds any `Encodable` value's canonical encoding straight into an FNV-1a hash: keys and
+/// Feeds any `Encodable` value's canonical encoding straight into the trace hash: keys and
 /// values in the order the type encodes them (declaration order for synthesised conformances),
 /// with tags that keep structure apart. No text is built, so hashing a message costs far less
 /// than encoding it as JSON. This is the default `stableHash` of every `SimPayload`.
 public enum StableHashing {
-    public static func hash<T: Encodable>(_ value: T, into hasher: inout FNV64) {
+    public static func hash<T: Encodable>(_ value: T, into hasher: inout TraceHasher) {
         let sink = HashSink(hasher)
         do {
             try value.encode(to: HashingEncoder(sink: sink))
@@ -15,14 +15,14 @@ public enum StableHashing {
 }
 
 extension SimPayload {
-    public func stableHash(into hasher: inout FNV64) {
+    public func stableHash(into hasher: inout TraceHasher) {
         StableHashing.hash(self, into: &hasher)
     }
 }
 
 final class HashSink {
-    var hasher: FNV64
-    init(_ hasher: FNV64) { self.hasher = hasher }
+    var hasher: TraceHasher
+    init(_ hasher: TraceHasher) { self.hasher = hasher }
 
     @inline(__always) func tag(_ byte: UInt8) { hasher.combine(byte: byte) }
 }

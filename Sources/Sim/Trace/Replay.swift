@@ -24,6 +24,8 @@ public struct ReplayReport: Sendable {
     public let replayedEvents: UInt64
     public let recordedHash: String
     public let replayedHash: String
+    /// False for a trace of an older hash format: then `identical` means every event matched.
+    public let hashCompared: Bool
     public let divergence: Divergence?
 }
 
@@ -57,10 +59,12 @@ public enum TraceReplay {
                 index: replayedEvents, time: nil, expected: recorded.eventLines[Int(replayedEvents)], actual: nil)
         }
         let replayedHash = simulation.fingerprintHex
+        let hashMatches = !recorded.hashComparable || replayedHash == recorded.footer.hash
         return ReplayReport(
-            identical: divergence == nil && replayedHash == recorded.footer.hash,
+            identical: divergence == nil && hashMatches,
             recordedEvents: recorded.footer.events, replayedEvents: replayedEvents,
-            recordedHash: recorded.footer.hash, replayedHash: replayedHash, divergence: divergence)
+            recordedHash: recorded.footer.hash, replayedHash: replayedHash, hashCompared: recorded.hashComparable,
+            divergence: divergence)
     }
 }
 

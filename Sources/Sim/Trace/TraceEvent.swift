@@ -41,29 +41,60 @@ public enum TraceEvent<W: SimWorld> {
         }
     }
 
-    /// The canonical encoding that the trace hash consumes: a tag, then the fields in order.
-    @inlinable func stableHash(into hasher: inout FNV64) {
+    /// The canonical encoding that the trace hash consumes (trace format version 2): one head
+    /// word packing the tag (8 bits) and the event's node indices (28 bits each; the kernel
+    /// refuses larger worlds), then the wide fields in order. Packing keeps a delivery at three
+    /// hash steps with the time.
+    @inlinable func stableHash(into hasher: inout TraceHasher) {
         switch self {
         case .send(let id, let from, let to, let message):
-            hasher.combine(byte: 1); hasher.combine(id); hasher.combine(from.index); hasher.combine(to.index)
+            hasher.combine(Self.head(1, from, to)); hasher.combine(id)
             message.stableHash(into: &hasher)
         case .deliver(let id, let from, let to):
-            hasher.combine(byte: 2); hasher.combine(id); hasher.combine(from.index); hasher.combine(to.index)
+            hasher.combine(Self.head(2, from, to)); hasher.combine(id)
         case .drop(let id, let from, let to, let reason):
-            hasher.combine(byte: 3); hasher.combine(id); hasher.combine(from.index); hasher.combine(to.index)
-            hasher.combine(reason.rawValue)
+            hasher.combine(Self.head(3, from, to) | UInt64(reason.code) << 4); hasher.combine(id)
         case .duplicate(let id, let copy):
             hasher.combine(byte: 4); hasher.combine(id); hasher.combine(copy)
         case .hold(let id, let to, let reason):
-            hasher.combine(byte: 5); hasher.combine(id); hasher.combine(to.index); hasher.combine(reason.rawValue)
+            hasher.combine(Self.head(5, to) | UInt64(reason.code) << 4); hasher.combine(id)
         case .timer(let node, let timer):
-            hasher.combine(byte: 6); hasher.combine(node.index); timer.stableHash(into: &hasher)
+            hasher.combine(Self.head(6, node)); timer.stableHash(into: &hasher)
         case .start(let node, let incarnation):
-            hasher.combine(byte: 7); hasher.combine(node.index); hasher.combine(incarnation)
+            hasher.combine(Self.head(7, node)); hasher.combine(incarnation)
         case .fault(let action):
             hasher.combine(byte: 8); action.stableHash(into: &hasher)
         case .observe(let node, let observation):
-            hasher.combine(byte: 9); hasher.combine(node.index); observation.stableHash(into: &hasher)
+            hasher.combine(Self.head(9, node)); observation.stableHash(into: &hasher)
+        }
+    }
+
+    /// The tag in the low four bits, a reason code in the next four, then the node indices.
+    @inlinable @inline(__always)
+    static func head(_ tag: UInt64, _ node: NodeID) -> UInt64 { tag | UInt64(node.index) << 8 }
+
+    @inlinable @inline(__always)
+    static func head(_ tag: UInt64, _ from: NodeID, _ to: NodeID) -> UInt64 {
+        tag | UInt64(from.index) << 8 | UInt64(to.index) << 36
+    }
+}
+
+extension DropReason {
+    /// A small code for the trace hash (the raw value stays the trace file's spelling).
+    @inlinable var code: UInt8 {
+        switch self {
+        case .partition: 1
+        case .loss: 2
+        case .receiverDown: 3
+        }
+    }
+}
+
+extension HoldReason {
+    @inlinable var code: UInt8 {
+        switch self {
+        case .clogged: 1
+        case .paused: 2
         }
     }
 }

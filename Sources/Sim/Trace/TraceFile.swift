@@ -23,7 +23,7 @@ public enum TraceFileError: Error, CustomStringConvertible, Equatable {
         case .malformedHeader(let reason): "trace header is not valid JSON: \(reason)"
         case .notATrace(let format): "not an agentos trace (format '\(format)')"
         case .unsupportedVersion(let found, let supported):
-            "trace format version \(found) is not supported (this build reads version \(supported))"
+            "trace format version \(found) is not supported (this build reads versions \(TraceHeader<Int>.oldestReadableVersion) to \(supported))"
         case .worldMismatch(let found, let expected): "trace is of world '\(found)', expected '\(expected)'"
         case .unknownWorld(let world): "trace is of unknown world '\(world)'"
         case .configDoesNotParse(let reason): "trace configuration does not parse: \(reason)"
@@ -41,6 +41,12 @@ public struct RecordedTrace: Sendable {
     public let eventLines: [String]
     public let footer: TraceFooter
     public let world: String
+    /// The header's format version.
+    public let version: Int
+
+    /// Whether the end line's hash was computed the way this build computes it; a trace of an
+    /// older hash format can only be compared event by event.
+    public var hashComparable: Bool { version >= TraceHeader<Int>.currentHashVersion }
 
     private struct Probe: Decodable {
         var format: String
@@ -78,7 +84,7 @@ public struct RecordedTrace: Sendable {
             throw TraceFileError.malformedHeader(reason: oneLine(error))
         }
         guard probe.format == TraceHeader<Int>.currentFormat else { throw TraceFileError.notATrace(format: probe.format) }
-        guard probe.version == TraceHeader<Int>.currentVersion else {
+        guard (TraceHeader<Int>.oldestReadableVersion...TraceHeader<Int>.currentVersion).contains(probe.version) else {
             throw TraceFileError.unsupportedVersion(found: probe.version, supported: TraceHeader<Int>.currentVersion)
         }
         var events: [String] = []
@@ -113,7 +119,7 @@ public struct RecordedTrace: Sendable {
         guard footer.events == UInt64(events.count) else {
             throw TraceFileError.footerMismatch(reason: "it counts \(footer.events) events, the file holds \(events.count)")
         }
-        return RecordedTrace(headerLine: headerLine, eventLines: events, footer: footer, world: probe.world)
+        return RecordedTrace(headerLine: headerLine, eventLines: events, footer: footer, world: probe.world, version: probe.version)
     }
 
     /// The events a reader of a run usually wants, typed: faults, node starts and observations

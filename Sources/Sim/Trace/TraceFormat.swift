@@ -3,7 +3,13 @@ import Foundation
 /// The first line of a trace file: everything needed to run the same simulation again.
 public struct TraceHeader<Config: Codable>: Codable {
     public static var currentFormat: String { "agentos-sim-trace" }
-    public static var currentVersion: Int { 1 }
+    /// 2: the trace hash is `TraceHasher` (one step per word); version 1 hashed with FNV-1a.
+    /// The event lines are the same in both, so a version-1 trace still replays event by event.
+    public static var currentVersion: Int { 2 }
+    /// The oldest version this build reads.
+    public static var oldestReadableVersion: Int { 1 }
+    /// The first version whose end-line hash this build computes.
+    public static var currentHashVersion: Int { 2 }
 
     public var format: String
     public var version: Int
