@@ -8,15 +8,26 @@ public protocol RandomSource {
 
 extension RandomSource {
     /// An unbiased integer in `0..<bound` (Lemire's multiply-and-reject method).
-    @inlinable
+    ///
+    /// Inlined up to the first draw's acceptance, which is nearly every call: the kernel draws
+    /// a few times per message, and the call was a measurable part of its cost.
+    @inlinable @inline(__always)
     public mutating func below(_ bound: UInt64) -> UInt64 {
         precondition(bound > 0, "below(0) has no valid result")
-        var product = next().multipliedFullWidth(by: bound)
-        if product.low < bound {
-            let threshold = (0 &- bound) % bound
-            while product.low < threshold {
-                product = next().multipliedFullWidth(by: bound)
-            }
+        let product = next().multipliedFullWidth(by: bound)
+        // A low part at or above `bound` is above the rejection threshold too.
+        if product.low >= bound { return product.high }
+        return below(bound, rejecting: product)
+    }
+
+    /// The rest of `below` when the first draw's low part is under `bound`: the same values
+    /// the plain loop gives.
+    @inlinable
+    mutating func below(_ bound: UInt64, rejecting first: (high: UInt64, low: UInt64)) -> UInt64 {
+        var product = first
+        let threshold = (0 &- bound) % bound
+        while product.low < threshold {
+            product = next().multipliedFullWidth(by: bound)
         }
         return product.high
     }
@@ -29,7 +40,7 @@ extension RandomSource {
     }
 
     /// An unbiased integer in the closed range.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func int64(in range: ClosedRange<Int64>) -> Int64 {
         let span = UInt64(bitPattern: range.upperBound &- range.lowerBound)
         if span == UInt64.max { return Int64(bitPattern: next()) }

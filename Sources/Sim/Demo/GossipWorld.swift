@@ -38,14 +38,21 @@ public struct GossipObservation: SimPayload, Equatable {
 public struct GossipNode: SimProcess {
     public typealias World = GossipWorld
 
-    let boot: NodeBoot
-    let tokens: Int
+    // 24 bytes in all, so the kernel stores the node inside its existential container instead
+    // of a separate box (a boxed process pays a uniqueness check on every event it handles).
+    // `GossipConfig` keeps the values in these ranges.
+    let index: UInt16
+    let nodeCount: UInt16
+    let tokens: UInt32
     let tickInterval: SimDuration
     var received: UInt64 = 0
 
     public init(boot: NodeBoot, tokens: Int, tickInterval: SimDuration) {
-        self.boot = boot
-        self.tokens = tokens
+        precondition(boot.nodeCount <= Int(UInt16.max) && tokens >= 0 && tokens <= Int(UInt32.max),
+            "gossip node \(boot.name): \(boot.nodeCount) nodes and \(tokens) tokens exceed its limits")
+        self.index = UInt16(boot.id.index)
+        self.nodeCount = UInt16(boot.nodeCount)
+        self.tokens = UInt32(tokens)
         self.tickInterval = tickInterval
     }
 
@@ -53,7 +60,7 @@ public struct GossipNode: SimProcess {
         switch input {
         case .start:
             for k in 0..<tokens {
-                let token = UInt32(boot.id.index * tokens + k)
+                let token = UInt32(index) &* tokens &+ k
                 context.send(GossipMessage(token: token, hop: 0), to: randomPeer(&context.random))
             }
             context.setTimer(.tick, after: tickInterval)
@@ -69,8 +76,8 @@ public struct GossipNode: SimProcess {
     @inline(__always)
     private func randomPeer(_ random: inout SimRandom) -> NodeID {
         // Any node but this one: draw among n-1 and skip over ourselves.
-        let draw = random.index(below: boot.nodeCount - 1)
-        return NodeID(draw >= boot.id.index ? draw + 1 : draw)
+        let draw = random.index(below: Int(nodeCount) - 1)
+        return NodeID(draw >= Int(index) ? draw + 1 : draw)
     }
 }
 
@@ -100,7 +107,9 @@ public struct GossipConfig: Codable, Hashable, Sendable {
     public func validate() throws {
         guard nodes >= 2 else { throw SimConfigError.invalid("nodes must be at least 2 (got \(nodes))") }
         guard nodes <= 4096 else { throw SimConfigError.invalid("nodes must be at most 4096 (got \(nodes))") }
-        guard tokensPerNode >= 0 else { throw SimConfigError.invalid("tokensPerNode must be >= 0 (got \(tokensPerNode))") }
+        guard tokensPerNode >= 0, tokensPerNode <= 1_000_000 else {
+            throw SimConfigError.invalid("tokensPerNode must be in 0...1000000 (got \(tokensPerNode))")
+        }
         guard tickInterval.nanoseconds > 0 else { throw SimConfigError.invalid("tickInterval must be positive") }
         guard duration.nanoseconds >= 0 else { throw SimConfigError.invalid("duration must be >= 0") }
         guard livenessBudget.nanoseconds >= 0 else { throw SimConfigError.invalid("livenessBudget must be >= 0") }

@@ -66,16 +66,28 @@ public struct ProcessContext<W: SimWorld> {
     public let now: SimInstant
     public let node: NodeID
     public let incarnation: UInt32
-    public var random: SimRandom
+    /// The node's own stream, stored in the kernel's node table: draws advance it in place.
+    /// (Copying a 32-byte state in and out around every handler cost more than the handler's
+    /// draws, and the copy back read memory the handler had just written.)
+    @usableFromInline let randomState: UnsafeMutablePointer<SimRandom>
     /// The effects so far, applied in order after the handler returns.
     public var effects: [Effect<W>]
 
-    @usableFromInline init(now: SimInstant, node: NodeID, incarnation: UInt32, random: SimRandom, effects: [Effect<W>]) {
+    @usableFromInline init(
+        now: SimInstant, node: NodeID, incarnation: UInt32, random: UnsafeMutablePointer<SimRandom>, effects: [Effect<W>]
+    ) {
         self.now = now
         self.node = node
         self.incarnation = incarnation
-        self.random = random
+        self.randomState = random
         self.effects = effects
+    }
+
+    /// The node's random stream. Valid only during the handler call the context was made for.
+    public var random: SimRandom {
+        @inlinable @inline(__always) get { randomState.pointee }
+        @inlinable @inline(__always) nonmutating set { randomState.pointee = newValue }
+        @inlinable @inline(__always) nonmutating _modify { yield &randomState.pointee }
     }
 
     public mutating func send(_ message: W.Message, to destination: NodeID) {

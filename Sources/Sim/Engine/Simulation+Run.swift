@@ -73,19 +73,31 @@ extension Simulation {
 }
 
 extension Engine {
-    /// `Simulation.run` without a condition: the same checks in the same order.
+    /// `Simulation.run` without a condition: the same checks with the same outcomes, with the
+    /// peek and the pop of each step done in one queue operation.
     @inlinable mutating func run(until deadline: SimInstant, stepBudget: UInt64, stop: UnsafeMutablePointer<Bool>) -> RunStop {
         var steps: UInt64 = 0
         while true {
             if stop.pointee { return .stopped }
-            guard let next = queue.min else { return .quiescent }
-            if next.time > deadline {
+            if steps >= stepBudget {
+                // Once per run: an empty queue and a deadline outrank the budget.
+                guard let next = queue.min else { return .quiescent }
+                if next.time > deadline {
+                    if now < deadline { now = deadline }
+                    return .deadline
+                }
+                return .stepBudget
+            }
+            switch queue.popMin(notAfter: deadline) {
+            case .empty:
+                return .quiescent
+            case .later:
                 if now < deadline { now = deadline }
                 return .deadline
+            case .event(let next):
+                process(next)
+                steps &+= 1
             }
-            if steps >= stepBudget { return .stepBudget }
-            _ = step()
-            steps &+= 1
         }
     }
 }

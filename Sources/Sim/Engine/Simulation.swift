@@ -101,14 +101,13 @@ struct Engine<W: SimWorld> {
     @usableFromInline var eventSink: ((TraceEntry<W>) -> Void)?
 
     /// The event queue holds small, trivially copyable keys; the payloads live in a slab, so
-    /// heap sifts move 24 bytes rather than whole messages.
+    /// the queue moves 16-byte keys, never messages.
     @usableFromInline var queue = EventQueue()
-    @usableFromInline var payloads: [ScheduledPayload<W>?] = []
-    @usableFromInline var freeSlots: [Int32] = []
+    @usableFromInline var payloads = PayloadSlab<W>()
     @usableFromInline var nextSequence: UInt64 = 0
     @usableFromInline var nextMessageID: UInt64 = 0
     @usableFromInline var nextTimerGeneration: UInt64 = 0
-    @usableFromInline var slots: [NodeSlot<W>]
+    @usableFromInline let slots: NodeTable<W>
     @usableFromInline let factories: [(NodeBoot) -> any SimProcess<W>]
     @usableFromInline let nodeIDs: [String: NodeID]
     @usableFromInline var links: LinkTable
@@ -150,7 +149,7 @@ struct Engine<W: SimWorld> {
         }
         self.timeline = faults
         self.factories = nodes.map(\.make)
-        self.slots = nodes.map { _ in NodeSlot() }
+        self.slots = NodeTable(count: nodes.count)
         self.links = LinkTable(config: network, names: names)
         self.cuts = CutTable(nodeCount: nodes.count)
         self.netRandom = SimRandom(seed: seed, key: "net")
@@ -166,12 +165,16 @@ struct Engine<W: SimWorld> {
 
     @inlinable mutating func step() -> Bool {
         guard let next = queue.popMin() else { return false }
+        process(next)
+        return true
+    }
+
+    /// Carries out one event taken from the queue.
+    @inlinable mutating func process(_ next: Scheduled) {
         precondition(next.time >= now, "time went backwards: event at \(next.time) after \(now)")
         now = next.time
         stepCount &+= 1
-        let payload = payloads[Int(next.slot)]!
-        payloads[Int(next.slot)] = nil
-        freeSlots.append(next.slot)
+        let payload = payloads.take(next.slot)
         switch payload {
         case .deliver(let delivery):
             deliver(delivery)
@@ -183,18 +186,10 @@ struct Engine<W: SimWorld> {
             // A node revived by a heal before its scheduled start has started already.
             if slots[node].incarnation == 0 { boot(node) }
         }
-        return true
     }
 
     @inlinable mutating func schedule(at time: SimInstant, _ payload: ScheduledPayload<W>) {
-        let slot: Int32
-        if let free = freeSlots.popLast() {
-            slot = free
-            payloads[Int(slot)] = payload
-        } else {
-            slot = Int32(payloads.count)
-            payloads.append(payload)
-        }
+        let slot = payloads.store(payload)
         queue.insert(Scheduled(time: time, sequence: nextSequence, slot: slot))
         nextSequence &+= 1
     }
@@ -224,17 +219,22 @@ struct Engine<W: SimWorld> {
     }
 
     @inlinable mutating func invoke(_ index: Int, _ input: ProcessInput<W>) {
+        // The node table never moves, so its random stream can be lent to the handler.
         var context = ProcessContext<W>(
             now: now, node: NodeID(index), incarnation: slots[index].incarnation,
-            random: slots[index].random, effects: effectBuffer)
+            random: slots.pointer(to: index, \.random), effects: effectBuffer)
         effectBuffer = []
         slots[index].process!.handle(input, context: &context)
-        slots[index].random = context.random
-        for effect in context.effects {
-            apply(effect, from: index)
+        // By index: iterating the array would retain its buffer for the loop.
+        var position = 0
+        while position < context.effects.count {
+            apply(context.effects[position], from: index)
+            position &+= 1
         }
-        context.effects.removeAll(keepingCapacity: true)
-        effectBuffer = context.effects
+        // One by one: a handler makes a few effects, and `removeAll(keepingCapacity:)` goes
+        // through the general range replacement.
+        while !context.effects.isEmpty { context.effects.removeLast() }
+        swap(&effectBuffer, &context.effects)
     }
 
     @inlinable mutating func apply(_ effect: Effect<W>, from index: Int) {
@@ -332,6 +332,8 @@ struct Scheduled: Comparable {
 
     @usableFromInline static let slotBits = 24
     @usableFromInline static let sequenceLimit: UInt64 = 1 << 40
+
+    @inlinable init(key: UInt128) { self.key = key }
 
     @inlinable init(time: SimInstant, sequence: UInt64, slot: Int32) {
         precondition(sequence < Self.sequenceLimit && slot >= 0 && slot < 1 << Self.slotBits,

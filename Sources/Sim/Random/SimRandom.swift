@@ -38,7 +38,7 @@ public struct SimRandom: RandomSource, Sendable {
         if (s0 | s1 | s2 | s3) == 0 { s0 = 1 }  // astronomically unlikely; keep the generator alive
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = rotateLeft(s1 &* 5, 7) &* 9
         let t = s1 << 17
@@ -51,7 +51,7 @@ public struct SimRandom: RandomSource, Sendable {
         return result
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 {
         (x << k) | (x >> (64 - k))
     }

@@ -45,7 +45,8 @@ public enum TraceEvent<W: SimWorld> {
     /// word packing the tag (8 bits) and the event's node indices (28 bits each; the kernel
     /// refuses larger worlds), then the wide fields in order. Packing keeps a delivery at three
     /// hash steps with the time.
-    @inlinable func stableHash(into hasher: inout TraceHasher) {
+    @inlinable @inline(__always)
+    func stableHash(into hasher: inout TraceHasher) {
         switch self {
         case .send(let id, let from, let to, let message):
             hasher.combine(Self.head(1, from, to)); hasher.combine(id)

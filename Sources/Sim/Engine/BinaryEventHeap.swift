@@ -1,13 +1,13 @@
-/// The kernel's event queue: a binary min-heap of `Scheduled` entries in one contiguous array,
-/// ordered by (time, sequence). Sequences are unique, so the order is total and any correct
-/// priority queue pops the same events in the same order: replacing one keeps every trace.
+/// A binary min-heap of `Scheduled` entries in one contiguous array, ordered by (time,
+/// sequence). Sequences are unique, so the order is total and any correct priority queue pops
+/// the same events in the same order: replacing one keeps every trace.
 ///
 /// Written out rather than taken from swift-collections' `Heap` (a min-max heap, which does
-/// more comparisons per level to also serve the maximum the kernel never asks for): the queue is
-/// the kernel's hottest structure, and this one does the fewest moves a binary heap allows,
-/// sifting a hole instead of swapping.
+/// more comparisons per level to also serve the maximum the kernel never asks for). It does the
+/// fewest moves a binary heap allows, sifting a hole instead of swapping. `EventQueue` keeps its
+/// far-future events in one, and the rare events scheduled behind its wheel in another.
 @usableFromInline
-struct EventQueue {
+struct BinaryEventHeap {
     @usableFromInline var storage: ContiguousArray<Scheduled> = []
 
     @inlinable init() {}
