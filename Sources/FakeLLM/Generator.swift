@@ -99,7 +99,7 @@ public struct FakeLLMGenerator: Sendable {
         let contentFault = drawContentFault(kind: kind, random: &random)
         var content = answer(kind: kind, digest: digest, fault: contentFault, random: &random)
         if let cut = earliestStop(in: content, stops: request.stop) {
-            content = String(content[..<cut])
+            content = String(decoding: content.utf8.prefix(cut), as: UTF8.self)
         }
         if finishReason == "length", let budget = request.maxTokens, TokenEstimate.count(content) > budget {
             content = String(content.utf8.prefix(budget * 4)) ?? String(content.prefix(budget * 4))
@@ -174,7 +174,8 @@ public struct FakeLLMGenerator: Sendable {
         return text
     }
 
-    private func earliestStop(in text: String, stops: [String]) -> String.Index? {
-        stops.compactMap { text.range(of: $0)?.lowerBound }.min()
+    /// The byte offset of the first stop sequence in `text`.
+    private func earliestStop(in text: String, stops: [String]) -> Int? {
+        stops.compactMap { ByteSearch.firstOffset(of: $0, in: text) }.min()
     }
 }

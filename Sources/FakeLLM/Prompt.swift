@@ -57,10 +57,61 @@ public enum PromptDigest {
 
     /// The first digest tag embedded in an answer, if any.
     public static func embedded(in answer: String) -> UInt64? {
-        guard let range = answer.range(of: "[digest 0x") else { return nil }
-        let digits = answer[range.upperBound...].prefix(16)
-        guard digits.count == 16, answer[range.upperBound...].dropFirst(16).first == "]" else { return nil }
-        return UInt64(digits, radix: 16)
+        var answer = answer
+        return answer.withUTF8 { bytes -> UInt64? in
+            let marker: StaticString = "[digest 0x"
+            guard let start = ByteSearch.firstOffset(of: marker, in: bytes) else { return nil }
+            let digitsStart = start + marker.utf8CodeUnitCount
+            guard digitsStart + 16 < bytes.count, bytes[digitsStart + 16] == UInt8(ascii: "]") else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes[digitsStart..<digitsStart + 16] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                value = value << 4 | UInt64(digit)
+            }
+            return value
+        }
+    }
+}
+
+/// Exact substring search over UTF-8 bytes. The fake LLM reads prompts and cuts answers on
+/// every call; Foundation's search compares with Unicode equivalence through CFString, which
+/// was a measurable share of a scenario's time. The markers and stop sequences are matched
+/// byte for byte, which for their ASCII spelling is the same answer.
+public enum ByteSearch {
+    /// The byte offset of the first occurrence of `needle` in `haystack`.
+    public static func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
+        let count = needle.count
+        guard count > 0 else { return 0 }
+        guard count <= haystack.count else { return nil }
+        let first = needle[0]
+        var index = 0
+        let last = haystack.count - count
+        while index <= last {
+            if haystack[index] == first {
+                var offset = 1
+                while offset < count, haystack[index + offset] == needle[offset] { offset += 1 }
+                if offset == count { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    public static func firstOffset(of needle: StaticString, in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
+        needle.withUTF8Buffer { firstOffset(of: $0, in: haystack) }
+    }
+
+    /// The byte offset of the first occurrence of `needle` in `text`.
+    public static func firstOffset(of needle: String, in text: String) -> Int? {
+        var text = text
+        var needle = needle
+        return text.withUTF8 { haystack in needle.withUTF8 { firstOffset(of: $0, in: haystack) } }
     }
 }
 

@@ -29,11 +29,12 @@ public enum ClientTimer: Codable, Hashable, Sendable {
 }
 
 public enum WorldObservation: SimPayload, Equatable {
-    case core(CoreObservation)
+    // Indirect, like the large messages: observations travel as effects and trace events.
+    indirect case core(CoreObservation)
     case client(ClientObservation)
     /// What an LLM endpoint received and answered: the ground truth the checkers judge the
     /// roles' claims against.
-    case llm(LLMCallRecord)
+    indirect case llm(LLMCallRecord)
 
     /// The task the observation is about, if it is about one.
     public var task: TaskID? {
