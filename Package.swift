@@ -44,7 +44,12 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        .target(name: "Core", dependencies: ["Determinism", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Core",
+            dependencies: [
+                "Determinism", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
         .target(name: "FakeLLM", dependencies: ["Determinism"]),
         .target(name: "CoreTesting", dependencies: ["Core"]),
         // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.

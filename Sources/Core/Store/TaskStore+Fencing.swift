@@ -24,9 +24,9 @@ extension TaskStore {
 
     public func saveProgressJudged(_ id: TaskID, node: String, epoch: Epoch, result: String, inputDigest: String) throws -> Judged {
         try judged(id) { db, task in
-            let existing = try Row.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM Progress WHERE task_id = ? AND node_id = ?"), arguments: [id, node]
-            ).map(Self.progress)
+            let existing = try Self.progressRows(
+                db, sql: "SELECT \(Self.progressColumns) FROM Progress WHERE task_id = ? AND node_id = ?", arguments: [id, node]
+            ).first
             let decision = FencingRules.saveProgress(task, existing: existing, epoch: epoch, result: result, inputDigest: inputDigest)
             guard case .apply(let verdict) = decision else { return decision.outcome }
             try db.run(

@@ -221,45 +221,35 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     public func unfinishedTasks(ownedBy region: String?) throws -> [TaskRecord] {
         try reading { db in
             if let region {
-                return try Row.fetchAll(
-                    try db.cachedStatement(sql: "SELECT * FROM Tasks WHERE status IN ('pending', 'running') AND owner_region = ? ORDER BY task_id"),
-                    arguments: [region]
-                ).map(Self.task)
+                return try Self.taskRows(
+                    db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') AND owner_region = ? ORDER BY task_id",
+                    arguments: [region])
             }
-            return try Row.fetchAll(
-                try db.cachedStatement(sql: "SELECT * FROM Tasks WHERE status IN ('pending', 'running') ORDER BY task_id")
-            ).map(Self.task)
+            return try Self.taskRows(db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') ORDER BY task_id")
         }
     }
 
     public func allTasks() throws -> [TaskRecord] {
-        try reading { db in try Row.fetchAll(db, sql: "SELECT * FROM Tasks ORDER BY task_id").map(Self.task) }
+        try reading { db in try Self.taskRows(db, sql: "SELECT \(Self.taskColumns) FROM Tasks ORDER BY task_id") }
     }
 
     static func fetchTask(_ db: Database, _ id: TaskID) throws -> TaskRecord? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM Tasks WHERE task_id = ?"), arguments: [id]).map(task)
-    }
-
-    /// Columns by position, in the order of the CREATE TABLE (name lookups cost more than the
-    /// query in the simulator's hot loop).
-    static func task(_ row: Row) -> TaskRecord {
-        TaskRecord(
-            taskID: row[0], userID: row[1], taskType: row[2], epoch: Epoch(global: row[3], regional: row[4]),
-            taskDescription: row[5], ownerRegion: row[6], ownerProxy: row[7], status: TaskStatus(rawValue: row[8]) ?? .pending,
-            result: row[9], reason: row[10], requestDocumentID: row[11], responseDocumentID: row[12], planJSON: row[14])
+        try taskRows(db, sql: "SELECT \(taskColumns) FROM Tasks WHERE task_id = ?", arguments: [id]).first
     }
 
     // MARK: Progress
 
     public func getProgress(_ id: TaskID, node: String) throws -> ProgressRecord? {
         try reading { db in
-            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM Progress WHERE task_id = ? AND node_id = ?"), arguments: [id, node]).map(Self.progress)
+            try Self.progressRows(
+                db, sql: "SELECT \(Self.progressColumns) FROM Progress WHERE task_id = ? AND node_id = ?", arguments: [id, node]
+            ).first
         }
     }
 
     public func getProgressList(_ id: TaskID) throws -> [ProgressRecord] {
         try reading { db in
-            try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM Progress WHERE task_id = ? ORDER BY node_id"), arguments: [id]).map(Self.progress)
+            try Self.progressRows(db, sql: "SELECT \(Self.progressColumns) FROM Progress WHERE task_id = ? ORDER BY node_id", arguments: [id])
         }
     }
 
@@ -269,10 +259,5 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
             try db.run(sql: "DELETE FROM Progress WHERE task_id = ? AND node_id = ?", arguments: [id, node])
             return db.changesCount > 0
         }
-    }
-
-    static func progress(_ row: Row) -> ProgressRecord {
-        ProgressRecord(
-            taskID: row[0], nodeID: row[1], epoch: Epoch(global: row[2], regional: row[3]), result: row[4], inputDigest: row[5])
     }
 }
