@@ -1,6 +1,7 @@
-/// FNV-1a, 64-bit: the stable hash behind trace fingerprints and stream keys. The standard
-/// library's `Hasher` is seeded per process and must never reach a trace or a decision.
-public struct FNV64: Sendable, Hashable {
+/// FNV-1a, 64-bit: the stable hash behind stream keys and digests (trace fingerprints use
+/// `TraceHasher`). The standard library's `Hasher` is seeded per process and must never reach
+/// a trace or a decision.
+public struct FNV64: StableHasher, Sendable, Hashable {
     public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
     public static let prime: UInt64 = 0x0000_0100_0000_01B3
 
@@ -28,18 +29,6 @@ public struct FNV64: Sendable, Hashable {
         }
         state = v
     }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: Int64) { combine(UInt64(bitPattern: value)) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: Int) { combine(UInt64(bitPattern: Int64(value))) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: UInt32) { combine(UInt64(value)) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: Bool) { combine(byte: value ? 1 : 0) }
 
     /// A string's UTF-8 bytes, length-prefixed so that ("ab", "c") and ("a", "bc") differ.
     @inlinable
@@ -72,4 +61,25 @@ public struct FNV64: Sendable, Hashable {
         let digits = String(value, radix: 16)
         return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
     }
+}
+
+/// A stable hash fed field by field: the wide types reduce to a 64-bit word, a flag to a byte.
+/// `FNV64` and `TraceHasher` differ only in how they fold a byte and a word.
+public protocol StableHasher {
+    mutating func combine(byte: UInt8)
+    mutating func combine(_ word: UInt64)
+}
+
+extension StableHasher {
+    @inlinable @inline(__always)
+    public mutating func combine(_ value: Int64) { combine(UInt64(bitPattern: value)) }
+
+    @inlinable @inline(__always)
+    public mutating func combine(_ value: Int) { combine(UInt64(bitPattern: Int64(value))) }
+
+    @inlinable @inline(__always)
+    public mutating func combine(_ value: UInt32) { combine(UInt64(value)) }
+
+    @inlinable @inline(__always)
+    public mutating func combine(_ value: Bool) { combine(byte: value ? 1 : 0) }
 }

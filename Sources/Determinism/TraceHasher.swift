@@ -10,7 +10,7 @@
 ///
 /// Like `FNV64`, the result depends only on the words fed in (little-endian byte order for
 /// strings), never on the host or the process; `Hasher` must never reach a trace.
-public struct TraceHasher: Sendable, Hashable {
+public struct TraceHasher: StableHasher, Sendable, Hashable {
     public static let initialState: UInt64 = 0x6A09_E667_F3BC_C908
     /// An odd constant with well-spread bits (2^64 / golden ratio).
     public static let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -30,18 +30,6 @@ public struct TraceHasher: Sendable, Hashable {
     /// A tag or other small value: one word step, like any other field.
     @inlinable @inline(__always)
     public mutating func combine(byte: UInt8) { combine(UInt64(byte)) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: Int64) { combine(UInt64(bitPattern: value)) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: Int) { combine(UInt64(bitPattern: Int64(value))) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: UInt32) { combine(UInt64(value)) }
-
-    @inlinable @inline(__always)
-    public mutating func combine(_ value: Bool) { combine(value ? 1 as UInt64 : 0) }
 
     /// The string's UTF-8 length, then its bytes eight at a time (little-endian, the last word
     /// zero-padded; the length keeps "a\0" and "a" apart).
