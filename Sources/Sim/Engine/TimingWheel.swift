@@ -47,8 +47,8 @@ struct EventQueue {
     @usableFromInline var inWheel = 0
     @usableFromInline var farFuture = BinaryEventHeap()
     @usableFromInline var below = BinaryEventHeap()
-    /// The current slot's smallest entry, found by a peek and kept for the pop that follows it
-    /// (the event loop peeks before every step); dropped when the slot changes.
+    /// The current slot's smallest entry, found by a peek (or by a deadline pop that left it
+    /// queued) and kept for the next pop; dropped when the slot gains an entry.
     @usableFromInline var peeked: (key: UInt128, previous: Int32)?
     @usableFromInline var lastScanLength = 0
     // Tuning counters since the last look.
