@@ -1,7 +1,7 @@
 /// FNV-1a, 64-bit: the stable hash behind stream keys and digests (trace fingerprints use
-/// `TraceHasher`). The standard library's `Hasher` is seeded per process and must never reach
+/// `TraceHash`). The standard library's `Hasher` is seeded per process and must never reach
 /// a trace or a decision.
-public struct FNV64: StableHasher, Sendable, Hashable {
+public struct FNV64: FieldHashing, Sendable, Hashable {
     public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
     public static let prime: UInt64 = 0x0000_0100_0000_01B3
 
@@ -64,13 +64,13 @@ public struct FNV64: StableHasher, Sendable, Hashable {
 }
 
 /// A stable hash fed field by field: the wide types reduce to a 64-bit word, a flag to a byte.
-/// `FNV64` and `TraceHasher` differ only in how they fold a byte and a word.
-public protocol StableHasher {
+/// `FNV64` and `TraceHash` differ only in how they fold a byte and a word.
+public protocol FieldHashing {
     mutating func combine(byte: UInt8)
     mutating func combine(_ word: UInt64)
 }
 
-extension StableHasher {
+extension FieldHashing {
     @inlinable @inline(__always)
     public mutating func combine(_ value: Int64) { combine(UInt64(bitPattern: value)) }
 

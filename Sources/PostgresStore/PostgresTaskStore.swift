@@ -162,8 +162,7 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
 
     // MARK: - Rows
 
-    private static let taskColumns =
-        "task_id, user_id, task_type, global_epoch, regional_epoch, task_description, owner_region, owner_proxy, status, result, reason, request_doc_id, response_doc_id, plan"
+    private static let taskColumns = StoreColumns.task
 
     private static func task(_ row: PostgresRow) throws -> TaskRecord {
         let (id, user, type, global, regional, description, region, proxy, status, result, reason, request, response, plan) = try row.decode(
@@ -301,7 +300,7 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
 
     // MARK: - Progress
 
-    private static let progressColumns = "task_id, node_id, global_epoch, regional_epoch, result, input_digest"
+    private static let progressColumns = StoreColumns.progress
 
     public func getProgress(_ id: TaskID, node: String) throws -> ProgressRecord? {
         try reading {

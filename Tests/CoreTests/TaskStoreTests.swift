@@ -200,17 +200,8 @@ struct TaskStoreTests {
         guard let made = try kind.make() else { return }
         let id = try made.store.createTask(userID: 1, taskType: "t", description: "d").taskID
         let stores = try (0..<4).map { _ in try made.reopen() }
-        let outcomes = NSLock()
-        nonisolated(unsafe) var verdicts: [WriteOutcome] = []
-        nonisolated(unsafe) var errors: [String] = []
-        DispatchQueue.concurrentPerform(iterations: 4) { index in
-            let verdict = Result { try stores[index].claim(id, epoch: e(1, 0), region: "region-\(index)", proxy: "") }
-            outcomes.lock()
-            switch verdict {
-            case .success(let outcome): verdicts.append(outcome)
-            case .failure(let error): errors.append("\(error)")
-            }
-            outcomes.unlock()
+        let (verdicts, errors) = concurrently(stores.count) { index in
+            try stores[index].claim(id, epoch: e(1, 0), region: "region-\(index)", proxy: "")
         }
         #expect(errors.isEmpty, "a concurrent writer waits for the lock instead of failing: \(errors)")
         #expect(verdicts.filter { $0 == .applied(current: e(1, 0), repeated: false) }.count == 1, "\(verdicts)")
@@ -225,21 +216,29 @@ struct TaskStoreTests {
         let id = try made.store.createTask(userID: 1, taskType: "t", description: "d").taskID
         _ = try made.store.claim(id, epoch: e(1, 1), region: "r", proxy: "p#1")
         let stores = try (0..<2).map { _ in try made.reopen() }
-        let lock = NSLock()
-        nonisolated(unsafe) var verdicts: [WriteOutcome] = []
-        nonisolated(unsafe) var errors: [String] = []
-        DispatchQueue.concurrentPerform(iterations: 2) { index in
-            let verdict = Result { try stores[index].saveProgress(id, node: "n", epoch: e(1, 1), result: "R\(index)", inputDigest: "i") }
-            lock.lock()
-            switch verdict {
-            case .success(let outcome): verdicts.append(outcome)
-            case .failure(let error): errors.append("\(error)")
-            }
-            lock.unlock()
+        let (verdicts, errors) = concurrently(stores.count) { index in
+            try stores[index].saveProgress(id, node: "n", epoch: e(1, 1), result: "R\(index)", inputDigest: "i")
         }
         #expect(errors.isEmpty, "\(errors)")
         #expect(verdicts.contains(.applied(current: e(1, 1), repeated: false)))
         #expect(verdicts.contains(.rejected(current: e(1, 1), reason: .conflict)), "\(verdicts)")
         #expect(try made.store.getProgressList(id).count == 1)
     }
+}
+
+/// Runs `write` on `count` threads at once and collects every verdict and every error.
+func concurrently(_ count: Int, _ write: @Sendable (Int) throws -> WriteOutcome) -> (verdicts: [WriteOutcome], errors: [String]) {
+    let lock = NSLock()
+    nonisolated(unsafe) var verdicts: [WriteOutcome] = []
+    nonisolated(unsafe) var errors: [String] = []
+    DispatchQueue.concurrentPerform(iterations: count) { index in
+        let verdict = Result { try write(index) }
+        lock.lock()
+        switch verdict {
+        case .success(let outcome): verdicts.append(outcome)
+        case .failure(let error): errors.append("\(error)")
+        }
+        lock.unlock()
+    }
+    return (verdicts, errors)
 }

@@ -6,7 +6,7 @@ import Sim
 @Suite("Trace hashing of simulated payloads")
 struct HashingTests {
     func hash(_ message: CoreMessage) -> UInt64 {
-        var h = TraceHasher()
+        var h = TraceHash()
         message.stableHash(into: &h)
         return h.value
     }
@@ -50,7 +50,7 @@ struct HashingTests {
     @Test("every field of a world observation reaches its hash")
     func everyObservationFieldCounts() {
         func hash(_ observation: WorldObservation) -> UInt64 {
-            var h = TraceHasher()
+            var h = TraceHash()
             observation.stableHash(into: &h)
             return h.value
         }
@@ -97,7 +97,7 @@ struct HashingTests {
     @Test("the generic Codable hashing separates structure and refuses dictionaries")
     func codableHashing() {
         struct Pair: SimPayload { var a: String; var b: String }
-        func h(_ p: Pair) -> UInt64 { var f = TraceHasher(); p.stableHash(into: &f); return f.value }
+        func h(_ p: Pair) -> UInt64 { var f = TraceHash(); p.stableHash(into: &f); return f.value }
         #expect(h(Pair(a: "ab", b: "c")) != h(Pair(a: "a", b: "bc")))
         #expect(h(Pair(a: "x", b: "y")) == h(Pair(a: "x", b: "y")))
     }

@@ -9,17 +9,17 @@ enum EchoWorld: SimWorld {
 
 struct EchoMessage: SimPayload, Equatable {
     var value: Int
-    func stableHash(into hasher: inout TraceHasher) { hasher.combine(value) }
+    func stableHash(into hasher: inout TraceHash) { hasher.combine(value) }
 }
 
 struct EchoTimer: SimPayload, Hashable {
     var name: String
-    func stableHash(into hasher: inout TraceHasher) { hasher.combine(name) }
+    func stableHash(into hasher: inout TraceHash) { hasher.combine(name) }
 }
 
 struct EchoObservation: SimPayload, Equatable {
     var text: String
-    func stableHash(into hasher: inout TraceHasher) { hasher.combine(text) }
+    func stableHash(into hasher: inout TraceHash) { hasher.combine(text) }
 }
 
 /// On start: arms the configured timers and sends the configured messages. On a message or a

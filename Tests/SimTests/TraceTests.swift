@@ -96,15 +96,15 @@ struct TraceTests {
 
     @Test("the trace hash separates fields, order and string boundaries")
     func traceHasherSeparates() {
-        func hash(_ feed: (inout TraceHasher) -> Void) -> UInt64 { var h = TraceHasher(); feed(&h); return h.value }
+        func hash(_ feed: (inout TraceHash) -> Void) -> UInt64 { var h = TraceHash(); feed(&h); return h.value }
         #expect(hash { $0.combine(1 as UInt64); $0.combine(2 as UInt64) } != hash { $0.combine(2 as UInt64); $0.combine(1 as UInt64) })
         #expect(hash { $0.combine("ab"); $0.combine("c") } != hash { $0.combine("a"); $0.combine("bc") })
         #expect(hash { $0.combine("a") } != hash { $0.combine("a\u{0}") })
         #expect(hash { $0.combine("0123456789") } != hash { $0.combine("0123456789a") })
         // Fixed values: the format is part of every recorded trace.
-        #expect(TraceHasher().value == 0x6A09_E667_F3BC_C908)
+        #expect(TraceHash().value == 0x6A09_E667_F3BC_C908)
         #expect(hash { $0.combine("foobar") } == 0x6072_7708_D250_679C)
-        #expect(hash { $0.combine(0 as UInt64) } != TraceHasher().value)
+        #expect(hash { $0.combine(0 as UInt64) } != TraceHash().value)
     }
 
     @Test("a trace edited at one event reports that event as the first divergence")

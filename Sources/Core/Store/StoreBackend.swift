@@ -1,3 +1,10 @@
+/// The Tasks and Progress columns both backends read, in the order their row decoders expect.
+public enum StoreColumns {
+    public static let task =
+        "task_id, user_id, task_type, global_epoch, regional_epoch, task_description, owner_region, owner_proxy, status, result, reason, request_doc_id, response_doc_id, plan"
+    public static let progress = "task_id, node_id, global_epoch, regional_epoch, result, input_digest"
+}
+
 /// A fenced write's verdict, and the epoch the task had before it (nil: no such task).
 public struct Judged: Sendable {
     public let outcome: WriteOutcome

@@ -9,8 +9,8 @@ import GRDBSQLite
 /// simulated run. The statements are still GRDB's cached ones, bound through GRDB; only the
 /// stepping and the column reads are done here, by position in the order of the CREATE TABLE.
 extension TaskStore {
-    static let taskColumns = "task_id, user_id, task_type, global_epoch, regional_epoch, task_description, owner_region, owner_proxy, status, result, reason, request_doc_id, response_doc_id, plan"
-    static let progressColumns = "task_id, node_id, global_epoch, regional_epoch, result, input_digest"
+    static let taskColumns = StoreColumns.task
+    static let progressColumns = StoreColumns.progress
 
     static func taskRows(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [TaskRecord] {
         try rows(db, sql: sql, arguments: arguments) { raw in

@@ -5,7 +5,7 @@ import Sim
 /// Messages are hashed once per send, which made the generic `Codable` hashing a tenth of a
 /// scenario's cost. A test checks that every field reaches the hash.
 extension CoreMessage {
-    public func stableHash(into h: inout TraceHasher) {
+    public func stableHash(into h: inout TraceHash) {
         switch self {
         case .submit(let id, let query): h.combine(byte: 1); h.combine(id); query.hash(into: &h)
         case .submitted(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)
@@ -26,7 +26,7 @@ extension CoreMessage {
             for load in proxies { h.combine(load.proxy); h.combine(load.incarnation); h.combine(load.workload) }
         case .llmWork(let work):
             h.combine(byte: 14); h.combine(work.callID); h.combine(work.owner); h.combine(work.taskID); h.combine(work.node); h.combine(work.kind.rawValue)
-            h.combine(work.prompt); TraceHasher.combineAll(work.stop, into: &h); h.combine(work.maxTokens); h.combine(work.totalCalls); h.combine(work.remainingHalfCalls)
+            h.combine(work.prompt); TraceHash.combineAll(work.stop, into: &h); h.combine(work.maxTokens); h.combine(work.totalCalls); h.combine(work.remainingHalfCalls)
         case .llmWorkReply(let callID, let result):
             h.combine(byte: 15); h.combine(callID)
             switch result {
@@ -39,7 +39,7 @@ extension CoreMessage {
         case .llmWorkHeld(let ids):
             h.combine(byte: 19); h.combine(ids.count); for id in ids { h.combine(id) }
         case .llmRequest(let request):
-            h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); TraceHasher.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
+            h.combine(byte: 16); h.combine(request.id); h.combine(request.prompt); TraceHash.combineAll(request.stop, into: &h); h.combine(request.maxTokens)
             h.combine(request.task); h.combine(request.node)
         case .llmReply(let reply):
             h.combine(byte: 17); h.combine(reply.id)
@@ -53,16 +53,16 @@ extension CoreMessage {
 }
 
 extension Epoch {
-    func hash(into h: inout TraceHasher) { h.combine(global); h.combine(regional) }
+    func hash(into h: inout TraceHash) { h.combine(global); h.combine(regional) }
 }
 
 extension Query {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         h.combine(taskName); h.combine(taskDescription); h.combine(nRounds); h.combine(nSamples); h.combine(nVoters)
         if let graph {
             h.combine(byte: 1); h.combine(graph.nodes.count)
             for node in graph.nodes {
-                h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); TraceHasher.combineAll(node.dependsOn, into: &h)
+                h.combine(node.id); h.combine(node.prompt ?? "\u{0}"); TraceHash.combineAll(node.dependsOn, into: &h)
             }
         } else {
             h.combine(byte: 0)
@@ -72,15 +72,15 @@ extension Query {
     }
 }
 
-extension TraceHasher {
-    static func combineAll(_ strings: [String], into h: inout TraceHasher) {
+extension TraceHash {
+    static func combineAll(_ strings: [String], into h: inout TraceHash) {
         h.combine(strings.count)
         for string in strings { h.combine(string) }
     }
 }
 
 extension TaskStatusView {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .pending: h.combine(byte: 1)
         case .running(let epoch, let saved): h.combine(byte: 2); epoch.hash(into: &h); h.combine(saved)
@@ -92,7 +92,7 @@ extension TaskStatusView {
 }
 
 extension TaskOutcome {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .completed(let result): h.combine(byte: 1); h.combine(result)
         case .aborted(let cause): h.combine(byte: 2); cause.hash(into: &h)
@@ -101,10 +101,10 @@ extension TaskOutcome {
 }
 
 extension AbortCause {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .invalidTask(let detail): h.combine(byte: 1); h.combine(detail)
-        case .malformedAnswers(let node, let round, let winners): h.combine(byte: 2); h.combine(node); h.combine(round); TraceHasher.combineAll(winners, into: &h)
+        case .malformedAnswers(let node, let round, let winners): h.combine(byte: 2); h.combine(node); h.combine(round); TraceHash.combineAll(winners, into: &h)
         case .llmRejected(let node, let status, let message): h.combine(byte: 3); h.combine(node); h.combine(status); h.combine(message)
         case .llmUnavailable(let node, let since, let failures): h.combine(byte: 4); h.combine(node); h.combine(since); h.combine(failures)
         case .noRegion(let since): h.combine(byte: 5); h.combine(since)
@@ -113,7 +113,7 @@ extension AbortCause {
 }
 
 extension StoreRequest {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .createTask(let user, let type, let description, let plan, let request, let key):
             h.combine(byte: 1); h.combine(user); h.combine(type); h.combine(description); h.combine(plan); h.combine(request); h.combine(key)
@@ -132,7 +132,7 @@ extension StoreRequest {
 }
 
 extension StoreReply {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .created(let task): h.combine(byte: 1); h.combine(task)
         case .task(let record):
@@ -155,7 +155,7 @@ extension StoreReply {
 }
 
 extension WriteOutcome {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .applied(let current, let repeated): h.combine(byte: 1); current.hash(into: &h); h.combine(repeated)
         case .rejected(let current, let reason):
@@ -165,7 +165,7 @@ extension WriteOutcome {
 }
 
 extension TaskRecord {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         h.combine(taskID); h.combine(userID); h.combine(taskType); epoch.hash(into: &h); h.combine(taskDescription); h.combine(planJSON ?? "\u{0}")
         h.combine(ownerRegion); h.combine(ownerProxy); h.combine(status.rawValue); h.combine(result ?? "\u{0}"); h.combine(reason ?? "\u{0}")
         h.combine(requestDocumentID ?? -1); h.combine(responseDocumentID ?? -1)
@@ -173,7 +173,7 @@ extension TaskRecord {
 }
 
 extension WorldTimer {
-    public func stableHash(into h: inout TraceHasher) {
+    public func stableHash(into h: inout TraceHash) {
         switch self {
         case .core(let timer):
             h.combine(byte: 1)
@@ -203,7 +203,7 @@ extension WorldTimer {
 extension WorldObservation {
     /// Hashed by hand, every case: the generic `Codable` hashing of the store's write
     /// observations was a twentieth of a scenario's time.
-    public func stableHash(into h: inout TraceHasher) {
+    public func stableHash(into h: inout TraceHash) {
         switch self {
         case .llm(let call):
             h.combine(byte: 0xC1); h.combine(call.task); h.combine(call.node); h.combine(call.kind.rawValue); h.combine(call.promptDigest)
@@ -219,7 +219,7 @@ extension WorldObservation {
 }
 
 extension CoreObservation {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .write(let task, let request, let epoch, let before, let outcome):
             h.combine(byte: 1); h.combine(task); request.hash(into: &h); epoch.hash(into: &h)
@@ -241,7 +241,7 @@ extension CoreObservation {
 }
 
 extension WriteKind {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .claim(let region, let owner):
             h.combine(byte: 1); h.combine(region)
@@ -257,7 +257,7 @@ extension WriteKind {
 }
 
 extension ClientObservation {
-    func hash(into h: inout TraceHasher) {
+    func hash(into h: inout TraceHash) {
         switch self {
         case .submitted(let id): h.combine(byte: 1); h.combine(id)
         case .acknowledged(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)

@@ -18,7 +18,7 @@ public struct GossipMessage: SimPayload, Equatable {
     }
 
     @inlinable
-    public func stableHash(into hasher: inout TraceHasher) {
+    public func stableHash(into hasher: inout TraceHash) {
         hasher.combine(UInt64(token) << 32 | UInt64(hop))
     }
 }
@@ -26,13 +26,13 @@ public struct GossipMessage: SimPayload, Equatable {
 public enum GossipTimer: String, SimPayload, Hashable {
     case tick
 
-    public func stableHash(into hasher: inout TraceHasher) { hasher.combine(byte: 1) }
+    public func stableHash(into hasher: inout TraceHash) { hasher.combine(byte: 1) }
 }
 
 public struct GossipObservation: SimPayload, Equatable {
     public var received: UInt64
 
-    public func stableHash(into hasher: inout TraceHasher) { hasher.combine(received) }
+    public func stableHash(into hasher: inout TraceHash) { hasher.combine(received) }
 }
 
 public struct GossipNode: SimProcess {

@@ -9,7 +9,7 @@ public protocol SimWorld {
 /// A value that can travel through the simulator and appear in a trace. `stableHash` feeds a
 /// canonical encoding to the trace fingerprint; it must depend only on the value's content.
 public protocol SimPayload: Codable, Sendable {
-    func stableHash(into hasher: inout TraceHasher)
+    func stableHash(into hasher: inout TraceHash)
 }
 
 /// A node's identity in one simulation: a dense index, in the order nodes were declared.

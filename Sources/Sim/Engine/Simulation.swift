@@ -53,8 +53,8 @@ public final class Simulation<W: SimWorld> {
     public var stepCount: UInt64 { engine.stepCount }
     /// Trace events produced; each one is folded into `fingerprint`.
     public var eventCount: UInt64 { engine.eventCount }
-    /// The rolling hash (`TraceHasher`) over the canonical encoding of every trace event so far.
-    public var fingerprint: TraceHasher { engine.fingerprint }
+    /// The rolling hash (`TraceHash`) over the canonical encoding of every trace event so far.
+    public var fingerprint: TraceHash { engine.fingerprint }
     public var fingerprintHex: String { engine.fingerprint.hex }
     /// Called with every trace event, after it is hashed. Nil by default: nothing is retained.
     public var eventSink: ((TraceEntry<W>) -> Void)? {
@@ -97,7 +97,7 @@ struct Engine<W: SimWorld> {
     @usableFromInline var now: SimInstant = .zero
     @usableFromInline var stepCount: UInt64 = 0
     @usableFromInline var eventCount: UInt64 = 0
-    @usableFromInline var fingerprint = TraceHasher()
+    @usableFromInline var fingerprint = TraceHash()
     @usableFromInline var eventSink: ((TraceEntry<W>) -> Void)?
 
     /// The event queue holds small, trivially copyable keys; the payloads live in a slab, so
@@ -338,12 +338,18 @@ struct Scheduled: Comparable {
     @inlinable init(time: SimInstant, sequence: UInt64, slot: Int32) {
         precondition(sequence < Self.sequenceLimit && slot >= 0 && slot < 1 << Self.slotBits,
             "event queue limits exceeded: sequence \(sequence), slot \(slot)")
-        // Flipping the sign bit maps Int64's order onto UInt64's.
-        let orderedTime = UInt64(bitPattern: time.nanoseconds) ^ (1 << 63)
-        key = UInt128(orderedTime) << 64 | UInt128(sequence << UInt64(Self.slotBits) | UInt64(slot))
+        key = UInt128(Self.ordered(time)) << 64 | UInt128(sequence << UInt64(Self.slotBits) | UInt64(slot))
     }
 
-    @inlinable var time: SimInstant { SimInstant(nanoseconds: Int64(bitPattern: UInt64(truncatingIfNeeded: key >> 64) ^ (1 << 63))) }
+    /// A time's bits in an order that compares as unsigned: flipping the sign bit maps Int64's
+    /// order onto UInt64's.
+    @inlinable @inline(__always)
+    static func ordered(_ time: SimInstant) -> UInt64 { UInt64(bitPattern: time.nanoseconds) ^ (1 << 63) }
+
+    /// The time part of the key, as `ordered` made it.
+    @inlinable var orderedTime: UInt64 { UInt64(truncatingIfNeeded: key >> 64) }
+
+    @inlinable var time: SimInstant { SimInstant(nanoseconds: Int64(bitPattern: orderedTime ^ (1 << 63))) }
     @inlinable var sequence: UInt64 { UInt64(truncatingIfNeeded: key) >> UInt64(Self.slotBits) }
     @inlinable var slot: Int32 { Int32(truncatingIfNeeded: UInt64(truncatingIfNeeded: key) & (1 << UInt64(Self.slotBits) - 1)) }
 

@@ -68,10 +68,10 @@ struct EventQueue {
     @inlinable var count: Int { inWheel + farFuture.count + below.count }
 
     @inlinable @inline(__always)
-    static func orderedTime(_ key: UInt128) -> UInt64 { UInt64(truncatingIfNeeded: key >> 64) }
+    static func orderedTime(_ key: UInt128) -> UInt64 { Scheduled(key: key).orderedTime }
 
     @inlinable @inline(__always)
-    static func entry(_ key: UInt128) -> Int { Int(UInt64(truncatingIfNeeded: key) & (1 << UInt64(Scheduled.slotBits) - 1)) }
+    static func entry(_ key: UInt128) -> Int { Int(Scheduled(key: key).slot) }
 
     @inlinable mutating func insert(_ element: Scheduled) {
         if place(element) { farInserts &+= 1 }
@@ -134,7 +134,7 @@ struct EventQueue {
 
     /// Pops the next entry if its time is not after `limit`: a peek and a pop in one scan.
     @inlinable mutating func popMin(notAfter limit: SimInstant) -> Pop {
-        let limitKey = UInt128(UInt64(bitPattern: limit.nanoseconds) ^ (1 << 63)) << 64 | ~(0 as UInt128) >> 64
+        let limitKey = UInt128(Scheduled.ordered(limit)) << 64 | UInt128(UInt64.max)
         if let first = below.min {
             guard first.key <= limitKey else { return .later }
             _ = below.popMin()

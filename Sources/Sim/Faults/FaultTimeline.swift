@@ -72,7 +72,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
         }
     }
 
-    @usableFromInline func stableHash(into hasher: inout TraceHasher) {
+    @usableFromInline func stableHash(into hasher: inout TraceHash) {
         hasher.combine(summary)
     }
 }

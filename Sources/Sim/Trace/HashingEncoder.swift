@@ -3,7 +3,7 @@
 /// with tags that keep structure apart. No text is built, so hashing a message costs far less
 /// than encoding it as JSON. This is the default `stableHash` of every `SimPayload`.
 public enum StableHashing {
-    public static func hash<T: Encodable>(_ value: T, into hasher: inout TraceHasher) {
+    public static func hash<T: Encodable>(_ value: T, into hasher: inout TraceHash) {
         let sink = HashSink(hasher)
         do {
             try value.encode(to: HashingEncoder(sink: sink))
@@ -15,14 +15,14 @@ public enum StableHashing {
 }
 
 extension SimPayload {
-    public func stableHash(into hasher: inout TraceHasher) {
+    public func stableHash(into hasher: inout TraceHash) {
         StableHashing.hash(self, into: &hasher)
     }
 }
 
 final class HashSink {
-    var hasher: TraceHasher
-    init(_ hasher: TraceHasher) { self.hasher = hasher }
+    var hasher: TraceHash
+    init(_ hasher: TraceHash) { self.hasher = hasher }
 
     @inline(__always) func tag(_ byte: UInt8) { hasher.combine(byte: byte) }
 }

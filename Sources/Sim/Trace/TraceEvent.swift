@@ -46,7 +46,7 @@ public enum TraceEvent<W: SimWorld> {
     /// refuses larger worlds), then the wide fields in order. Packing keeps a delivery at three
     /// hash steps with the time.
     @inlinable @inline(__always)
-    func stableHash(into hasher: inout TraceHasher) {
+    func stableHash(into hasher: inout TraceHash) {
         switch self {
         case .send(let id, let from, let to, let message):
             hasher.combine(Self.head(1, from, to)); hasher.combine(id)

@@ -3,7 +3,7 @@ import Foundation
 /// The first line of a trace file: everything needed to run the same simulation again.
 public struct TraceHeader<Config: Codable>: Codable {
     public static var currentFormat: String { "agentos-sim-trace" }
-    /// 2: the trace hash is `TraceHasher` (one step per word); version 1 hashed with FNV-1a.
+    /// 2: the trace hash is `TraceHash` (one step per word); version 1 hashed with FNV-1a.
     /// The event lines are the same in both, so a version-1 trace still replays event by event.
     public static var currentVersion: Int { 2 }
     /// The oldest version this build reads.

@@ -9,13 +9,15 @@
 /// next word. It is a fingerprint, not a defence against crafted inputs.
 ///
 /// Like `FNV64`, the result depends only on the words fed in (little-endian byte order for
-/// strings), never on the host or the process; `Hasher` must never reach a trace.
-public struct TraceHasher: StableHasher, Sendable, Hashable {
+/// strings), never on the host or the process. It is deliberately not named `...Hasher`: the
+/// standard library's `Hasher` is seeded per process and must never reach a trace, and a
+/// reader (or a lint) should never have to tell the two apart by their module.
+public struct TraceHash: FieldHashing, Sendable, Hashable {
     public static let initialState: UInt64 = 0x6A09_E667_F3BC_C908
     /// An odd constant with well-spread bits (2^64 / golden ratio).
     public static let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    @usableFromInline var state: UInt64 = TraceHasher.initialState
+    @usableFromInline var state: UInt64 = TraceHash.initialState
 
     @inlinable public var value: UInt64 { state }
 
@@ -23,7 +25,7 @@ public struct TraceHasher: StableHasher, Sendable, Hashable {
 
     @inlinable @inline(__always)
     public mutating func combine(_ word: UInt64) {
-        let mixed = (state ^ word) &* TraceHasher.multiplier
+        let mixed = (state ^ word) &* TraceHash.multiplier
         state = mixed ^ (mixed >> 32)
     }
 
