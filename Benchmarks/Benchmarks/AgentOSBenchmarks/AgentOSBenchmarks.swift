@@ -44,7 +44,7 @@ let benchmarks: @Sendable () -> Void = {
             maxTokens: 2_000, totalCalls: 12, remainingHalfCalls: 3))
     Benchmark("trace-hash-llm-work", configuration: configuration()) { benchmark in
         for _ in benchmark.scaledIterations {
-            var hasher = TraceHasher()
+            var hasher = TraceHash()
             work.stableHash(into: &hasher)
             blackHole(hasher.value)
         }
