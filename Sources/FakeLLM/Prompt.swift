@@ -79,42 +79,6 @@ public enum PromptDigest {
     }
 }
 
-/// Exact substring search over UTF-8 bytes. The fake LLM reads prompts and cuts answers on
-/// every call; Foundation's search compares with Unicode equivalence through CFString, which
-/// was a measurable share of a scenario's time. The markers and stop sequences are matched
-/// byte for byte, which for their ASCII spelling is the same answer.
-public enum ByteSearch {
-    /// The byte offset of the first occurrence of `needle` in `haystack`.
-    public static func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
-        let count = needle.count
-        guard count > 0 else { return 0 }
-        guard count <= haystack.count else { return nil }
-        let first = needle[0]
-        var index = 0
-        let last = haystack.count - count
-        while index <= last {
-            if haystack[index] == first {
-                var offset = 1
-                while offset < count, haystack[index + offset] == needle[offset] { offset += 1 }
-                if offset == count { return index }
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    public static func firstOffset(of needle: StaticString, in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
-        needle.withUTF8Buffer { firstOffset(of: $0, in: haystack) }
-    }
-
-    /// The byte offset of the first occurrence of `needle` in `text`.
-    public static func firstOffset(of needle: String, in text: String) -> Int? {
-        var text = text
-        var needle = needle
-        return text.withUTF8 { haystack in needle.withUTF8 { firstOffset(of: $0, in: haystack) } }
-    }
-}
-
 /// Token estimates, integer-only: about four characters per token, as OpenAI's rule of thumb.
 public enum TokenEstimate {
     public static func count(_ text: String) -> Int { (text.utf8.count + 3) / 4 }

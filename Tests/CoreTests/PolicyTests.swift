@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Core
 import CoreTesting
@@ -232,6 +233,35 @@ struct NodeRunTests {
         let votes = calls(sample(&run, run.start(), random: &random))
         guard case .succeeded = run.record(votes[0], result: .success("no idea"), random: &random) else { Issue.record("no winner"); return }
         #expect(run.randomVotes == 1)
+    }
+
+    @Test("answers are cut into plan and output as Foundation's search and trim would cut them")
+    func answerSections() {
+        let answers = [
+            "PLAN: do it\nOUTPUT: done", "PLAN:\n\t step one \r\n", "no sections at all", "OUTPUT:   ", "PLAN: a OUTPUT: b OUTPUT: c",
+            "PLAN:\u{00A0}wide\u{2003}space\u{2028}", "OUTPUT: café ☕️\u{3000}", "PLAN: é\u{301} OUTPUT:\u{85}x\u{85}", "",
+        ]
+        for answer in answers {
+            #expect(Prompts.plan(of: answer) == foundationPlan(answer), "\(answer.debugDescription)")
+            #expect(Prompts.output(of: answer) == foundationOutput(answer), "\(answer.debugDescription)")
+        }
+        #expect(Prompts.voting(task: "t", choices: ["see Choice 2: yes", "Choice Choice x"]).contains("Choice 1: see choice 2: yes\nChoice 2: choice choice x\n"))
+        #expect(Prompts.parseVote("The best choice is 3", choices: 0) == nil, "no choices: no vote, and no trap")
+    }
+
+    /// The sections as the earlier Foundation code read them.
+    func foundationPlan(_ answer: String) -> String? {
+        guard let start = answer.range(of: Prompts.planMarker) else { return nil }
+        var plan = answer[start.upperBound...]
+        if let end = plan.range(of: Prompts.outputMarker) { plan = plan[..<end.lowerBound] }
+        let trimmed = plan.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    func foundationOutput(_ answer: String) -> String? {
+        guard let start = answer.range(of: Prompts.outputMarker) else { return nil }
+        let trimmed = answer[start.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
     }
 
     @Test("rounds pass the winning plan on as hints, and intermediate samples stop at OUTPUT:")

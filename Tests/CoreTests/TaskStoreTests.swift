@@ -242,3 +242,61 @@ func concurrently(_ count: Int, _ write: @Sendable (Int) throws -> WriteOutcome)
     }
     return (verdicts, errors)
 }
+
+/// The SQLite store answers repeated reads from its cache; these say it never answers stale.
+@Suite("TaskStore's read cache")
+struct TaskStoreReadCacheTests {
+    func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+    }
+
+    @Test("a poll after another connection's commit sees the commit, not the row it read before")
+    func otherConnectionsCommitsAreSeen() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let reader = try TaskStore(path: path)
+        let writer = try TaskStore(path: path)
+        let id = try writer.createTask(userID: 1, taskType: "t", description: "d").taskID
+        #expect(try reader.taskStatus(id) == .pending)
+        #expect(try reader.unfinishedTasks(ownedBy: nil).map(\.taskID) == [id])
+        #expect(try writer.claim(id, epoch: e(1, 1), region: "r", proxy: "p#1").isApplied)
+        #expect(try reader.taskStatus(id) == .running(epoch: e(1, 1), saved: 0), "the other connection's claim")
+        #expect(try reader.getTask(id)?.epoch == e(1, 1))
+        #expect(try writer.saveProgress(id, node: "n", epoch: e(1, 1), result: "R", inputDigest: "i").isApplied)
+        #expect(try reader.taskStatus(id) == .running(epoch: e(1, 1), saved: 1), "the other connection's saved node")
+        #expect(try writer.finish(id, epoch: e(1, 1), outcome: .completed(result: "done")).isApplied)
+        #expect(try reader.taskStatus(id) == .completed(result: "done"))
+        #expect(try reader.unfinishedTasks(ownedBy: nil).isEmpty, "the finished task left the unfinished list")
+    }
+
+    @Test("the connection's own writes show in its next reads", arguments: [false, true])
+    func ownWritesAreSeen(inFile: Bool) throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = inFile ? try TaskStore(path: path) : try TaskStore()
+        let first = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
+        #expect(try store.unfinishedTasks(ownedBy: nil).map(\.taskID) == [first])
+        #expect(try store.unfinishedTasks(ownedBy: "r").isEmpty)
+        let second = try store.createTask(userID: 1, taskType: "t", description: "d2").taskID
+        #expect(try store.unfinishedTasks(ownedBy: nil).map(\.taskID) == [first, second], "a created task joins the list")
+        #expect(try store.claim(first, epoch: e(1, 0), region: "r", proxy: "").isApplied)
+        #expect(try store.unfinishedTasks(ownedBy: "r").map(\.taskID) == [first], "a claimed task joins its region's list")
+        #expect(try store.claim(first, epoch: e(1, 1), region: "r", proxy: "p#1").isApplied)
+        #expect(try store.taskStatus(first) == .running(epoch: e(1, 1), saved: 0))
+        #expect(try store.saveProgress(first, node: "a", epoch: e(1, 1), result: "A", inputDigest: "i").isApplied)
+        #expect(try store.taskStatus(first) == .running(epoch: e(1, 1), saved: 1), "a saved node counts at once")
+        #expect(try store.deleteProgress(first, node: "a"))
+        #expect(try store.taskStatus(first) == .running(epoch: e(1, 1), saved: 0), "a deleted node stops counting")
+        #expect(try store.updateTaskType(first, type: "other"))
+        #expect(try store.getTask(first)?.taskType == "other")
+        #expect(try store.abort(second, epoch: e(5, 0), cause: .noRegion(since: 0)).isApplied)
+        guard case .aborted = try store.taskStatus(second) else {
+            Issue.record("the aborted task reads as \(try store.taskStatus(second))")
+            return
+        }
+        #expect(try store.unfinishedTasks(ownedBy: nil).map(\.taskID) == [first])
+        #expect(try store.deleteTask(first))
+        #expect(try store.taskStatus(first) == .nonExist, "a deleted task is gone")
+        #expect(try store.unfinishedTasks(ownedBy: nil).isEmpty)
+    }
+}

@@ -14,7 +14,8 @@ struct StaleAcceptingStore: CoreMachine {
         if case .message(let from, .storeRequest(let id, .saveProgress(let task, let node, let epoch, let result, let digest))) = input,
             let record = try? inner.store.getTask(task), record.epoch != epoch, (try? inner.store.getProgress(task, node: node)) == nil
         {
-            try? (inner.store as! TaskStore).database.write { db in
+            // Through the store's own write path, so its read cache forgets the task's count.
+            try? (inner.store as! TaskStore).writing(task: task, taskRow: false) { db in
                 try db.execute(
                     sql: "INSERT INTO Progress (task_id, node_id, global_epoch, regional_epoch, result, input_digest) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [task, node, epoch.global, epoch.regional, result, digest])

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The reference system's prompt templates and answer parsing, without its bugs: votes are
 /// parsed as whole numbers (a vote of 12 is 12, not 2), and the stop string that cuts
 /// intermediate samples matches the template's case.
@@ -36,7 +34,7 @@ public enum Prompts {
         var text = "Task: \(task)\nSeveral answers were proposed:\n"
         for (index, choice) in choices.enumerated() {
             // A choice's own text must not look like another choice header.
-            let flattened = choice.replacingOccurrences(of: "Choice ", with: "choice ")
+            let flattened = ByteSearch.replacing("Choice ", with: "choice ", in: choice)
             text += "Choice \(index + 1): \(flattened)\n"
         }
         text += "Compare them and end your answer with \"\(voteSentence) N\", where N is the number of the best choice."
@@ -46,26 +44,27 @@ public enum Prompts {
     /// The choice a vote names (1-based), or nil when the vote has no sentence or names a
     /// choice out of range. Reads the whole number after the last sentence.
     public static func parseVote(_ answer: String, choices: Int) -> Int? {
-        guard let range = answer.range(of: voteSentence, options: .backwards) else { return nil }
-        let rest = answer[range.upperBound...].drop { $0 == " " || $0 == ":" }
-        let digits = rest.prefix { $0.isASCII && $0.isNumber }
-        guard !digits.isEmpty, digits.count <= 9, let vote = Int(digits), (1...choices).contains(vote) else { return nil }
-        return vote
+        guard let offset = ByteSearch.lastOffset(of: voteSentence, in: answer) else { return nil }
+        let rest = answer.utf8.dropFirst(offset + voteSentence.utf8.count).drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: ":") }
+        let digits = rest.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard !digits.isEmpty, digits.count <= 9 else { return nil }
+        let vote = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        return vote >= 1 && vote <= choices ? vote : nil
     }
 
     /// The text after `PLAN:` up to `OUTPUT:` (or the end), trimmed; nil if absent or empty.
     public static func plan(of answer: String) -> String? {
-        guard let start = answer.range(of: planMarker) else { return nil }
-        var plan = answer[start.upperBound...]
-        if let end = plan.range(of: outputMarker) { plan = plan[..<end.lowerBound] }
-        let trimmed = plan.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.isEmpty ? nil : trimmed
+        guard let start = ByteSearch.firstOffset(of: planMarker, in: answer) else { return nil }
+        let planStart = start + planMarker.utf8.count
+        let end = ByteSearch.firstOffset(of: outputMarker, in: answer, from: planStart) ?? answer.utf8.count
+        let trimmed = ByteSearch.trimmingWhitespace(Substring(answer.utf8.dropFirst(planStart).prefix(end - planStart)))
+        return trimmed.isEmpty ? nil : String(trimmed)
     }
 
     /// The text after `OUTPUT:`, trimmed; nil if absent or empty.
     public static func output(of answer: String) -> String? {
-        guard let start = answer.range(of: outputMarker) else { return nil }
-        let trimmed = answer[start.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.isEmpty ? nil : trimmed
+        guard let start = ByteSearch.firstOffset(of: outputMarker, in: answer) else { return nil }
+        let trimmed = ByteSearch.trimmingWhitespace(Substring(answer.utf8.dropFirst(start + outputMarker.utf8.count)))
+        return trimmed.isEmpty ? nil : String(trimmed)
     }
 }

@@ -3,8 +3,8 @@ import GRDB
 /// The fenced writes of design section 5 on SQLite, each in one transaction (GRDB's queue
 /// serialises them), with the verdicts of `FencingRules`.
 extension TaskStore {
-    private func judged(_ id: TaskID, _ judge: (Database, TaskRecord) throws -> WriteOutcome) throws -> Judged {
-        try database.write { db in
+    private func judged(_ id: TaskID, taskRow: Bool = true, _ judge: (Database, TaskRecord) throws -> WriteOutcome) throws -> Judged {
+        try writing(task: id, taskRow: taskRow) { db in
             guard let task = try Self.fetchTask(db, id) else { return Judged(outcome: .rejected(current: nil, reason: .noSuchTask), before: nil) }
             return Judged(outcome: try judge(db, task), before: task.epoch)
         }
@@ -23,7 +23,8 @@ extension TaskStore {
     }
 
     public func saveProgressJudged(_ id: TaskID, node: String, epoch: Epoch, result: String, inputDigest: String) throws -> Judged {
-        try judged(id) { db, task in
+        // A saved result adds a Progress row and leaves the task's row as it is.
+        try judged(id, taskRow: false) { db, task in
             let existing = try Self.progressRows(
                 db, sql: "SELECT \(Self.progressColumns) FROM Progress WHERE task_id = ? AND node_id = ?", arguments: [id, node]
             ).first

@@ -32,8 +32,9 @@ public struct StoreFileSettings: Codable, Hashable, Sendable {
 /// exactly the current epoch, and a retry of an applied write is applied again idempotently.
 /// Every statement is parameterised.
 public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
-    // GRDB's DatabaseQueue serialises access itself; the class holds no other mutable state.
+    // GRDB's DatabaseQueue serialises access itself; the read cache is touched only inside it.
     let database: DatabaseQueue
+    let readCache = StoreReadCache()
 
     /// An in-memory store (the simulator's: durable across node crashes for as long as the
     /// object lives, which is the whole run).
@@ -142,7 +143,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     public func createTask(
         userID: Int64, taskType: String, description: String, plan: String? = nil, request: String? = nil, clientKey: String? = nil
     ) throws -> (taskID: TaskID, created: Bool, sameRequest: Bool) {
-        try database.write { db in
+        try writingNewTask { db in
             if let clientKey,
                 let row = try Row.fetchOne(
                     try db.cachedStatement(
@@ -167,17 +168,27 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     }
 
     public func getTask(_ id: TaskID) throws -> TaskRecord? {
-        try reading { db in try Self.fetchTask(db, id) }
+        try cachedReading { db, cache in try Self.fetchTask(db, id, cache: cache) }
     }
 
-    /// The client's view of a task, read in one transaction so the saved count matches the status.
+    /// The client's view of a task, read in one access so the saved count matches the status.
     public func taskStatus(_ id: TaskID) throws -> TaskStatusView {
-        try reading { db in
-            guard let task = try Self.fetchTask(db, id) else { return .nonExist }
+        try cachedReading { db, cache in
+            guard let task = try Self.fetchTask(db, id, cache: cache) else { return .nonExist }
             guard task.status == .running else { return TaskStatusView(task) }
+            if let saved = cache.saved[id] { return TaskStatusView(task, saved: saved) }
             let saved = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM Progress WHERE task_id = ?"), arguments: [id]) ?? 0
+            cache.remember(saved: saved, of: id)
             return TaskStatusView(task, saved: saved)
         }
+    }
+
+    /// A task's row from the cache, or read (and cached) if it is not there.
+    static func fetchTask(_ db: Database, _ id: TaskID, cache: StoreReadCache) throws -> TaskRecord? {
+        if let task = cache.tasks[id] { return task }
+        guard let task = try fetchTask(db, id) else { return nil }
+        cache.remember(task)
+        return task
     }
 
     public func getTaskDescription(_ id: TaskID) throws -> String? {
@@ -188,7 +199,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
 
     @discardableResult
     public func updateTaskType(_ id: TaskID, type: String) throws -> Bool {
-        try database.write { db in
+        try writing(task: id) { db in
             try db.run(sql: "UPDATE Tasks SET task_type = ? WHERE task_id = ?", arguments: [type, id])
             return db.changesCount > 0
         }
@@ -197,7 +208,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     /// The seed's fenced description update: applied only if `epoch` is strictly greater than
     /// the stored epoch, which it then becomes.
     public func updateTaskDescription(_ id: TaskID, epoch: Epoch, description: String) throws -> WriteOutcome {
-        try database.write { db in
+        try writing(task: id) { db in
             guard let task = try Self.fetchTask(db, id) else { return .rejected(current: nil, reason: .noSuchTask) }
             let decision = FencingRules.updateDescription(task, epoch: epoch)
             guard case .apply = decision else { return decision.outcome }
@@ -210,7 +221,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
 
     @discardableResult
     public func deleteTask(_ id: TaskID) throws -> Bool {
-        try database.write { db in
+        try writing(task: id) { db in
             try db.run(sql: "DELETE FROM Progress WHERE task_id = ?", arguments: [id])
             try db.run(sql: "DELETE FROM Tasks WHERE task_id = ?", arguments: [id])
             return db.changesCount > 0
@@ -219,13 +230,18 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
 
     /// Unfinished tasks, in id order; only those owned by `region` when given.
     public func unfinishedTasks(ownedBy region: String?) throws -> [TaskRecord] {
-        try reading { db in
+        try cachedReading { db, cache in
+            if let list = cache.unfinished[region ?? ""] { return list }
+            let list: [TaskRecord]
             if let region {
-                return try Self.taskRows(
+                list = try Self.taskRows(
                     db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') AND owner_region = ? ORDER BY task_id",
                     arguments: [region])
+            } else {
+                list = try Self.taskRows(db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') ORDER BY task_id")
             }
-            return try Self.taskRows(db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') ORDER BY task_id")
+            cache.remember(unfinished: list, region: region)
+            return list
         }
     }
 
@@ -255,7 +271,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
 
     @discardableResult
     public func deleteProgress(_ id: TaskID, node: String) throws -> Bool {
-        try database.write { db in
+        try writing(task: id, taskRow: false) { db in
             try db.run(sql: "DELETE FROM Progress WHERE task_id = ? AND node_id = ?", arguments: [id, node])
             return db.changesCount > 0
         }

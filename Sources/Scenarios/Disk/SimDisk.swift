@@ -9,80 +9,146 @@ public final class SimDisk: @unchecked Sendable {
     // Used by one run at a time, on that run's thread; the VFS reaches it through a pointer the
     // file handle holds, and the registry below is locked.
 
-    /// One file: what survived the last sync, plus the writes since, in order.
+    /// One file: the bytes the OS shows (its page cache), and an undo record of each write since
+    /// the last sync, so a power loss can take them back.
+    ///
+    /// The bytes live in fixed-size chunks: a growing WAL never copies what it holds, and a sync
+    /// copies nothing at all (it forgets the undo records). Keeping a second, durable copy of
+    /// every file instead, grown by appends and refreshed at each sync, was most of a simulated
+    /// commit's cost.
     final class File {
-        var durable: [UInt8] = []
-        /// The file as the OS shows it (the page cache): durable plus every unsynced write.
-        var current: [UInt8] = []
-        /// Writes since the last sync (offset, length), oldest first, for a torn write.
-        var unsynced: [(offset: Int, length: Int)] = []
+        static let chunkShift = 16
+        static let chunkSize = 1 << chunkShift
+
+        /// The file's length as the OS shows it.
+        private(set) var size = 0
+        /// Chunk `k` holds bytes `k << chunkShift ..< (k + 1) << chunkShift`; bytes at or past
+        /// `size` are stale and read as zeros.
+        private var chunks: [UnsafeMutableRawPointer] = []
+        /// What each write (or truncation) since the last sync replaced, oldest first.
+        private(set) var unsynced: [Undo] = []
         /// Shared-memory regions of the WAL index: volatile, like the real `-shm` mapping.
         var shm: [UnsafeMutableRawPointer] = []
 
+        /// A change since the last sync: `length` bytes written at `offset` (0 for a
+        /// truncation to `offset`), the file's size before it, and the bytes it replaced there.
+        struct Undo {
+            let offset: Int
+            let length: Int
+            let sizeBefore: Int
+            let replaced: [UInt8]
+        }
+
         func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Bool {
-            let available = max(0, min(count, current.count - offset))
-            if available > 0 {
-                current.withUnsafeBytes { bytes in buffer.copyMemory(from: bytes.baseAddress! + offset, byteCount: available) }
-            }
+            let available = max(0, min(count, size - offset))
+            if available > 0 { copyOut(into: buffer, count: available, at: offset) }
             if available < count { (buffer + available).initializeMemory(as: UInt8.self, repeating: 0, count: count - available) }
             return available == count
         }
 
         func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int) {
-            Self.place(UnsafeRawBufferPointer(start: buffer, count: count), at: offset, in: &current)
-            unsynced.append((offset, count))
+            unsynced.append(Undo(offset: offset, length: count, sizeBefore: size, replaced: bytes(from: offset, to: offset + count)))
+            place(buffer, count: count, at: offset)
         }
 
-        /// Writes `bytes` at `offset`, overwriting what is there and appending the rest: one
-        /// copy of each part (the WAL grows by appends, and padding with zeros first, then
-        /// overwriting them, was a twentieth of a scenario's time). A gap before `offset`
-        /// reads as zeros, as in a sparse file.
-        static func place(_ bytes: UnsafeRawBufferPointer, at offset: Int, in file: inout [UInt8]) {
-            if file.count < offset { file.append(contentsOf: repeatElement(0, count: offset - file.count)) }
-            let overwritten = min(bytes.count, file.count - offset)
-            if overwritten > 0 {
-                file.withUnsafeMutableBytes { target in
-                    (target.baseAddress! + offset).copyMemory(from: bytes.baseAddress!, byteCount: overwritten)
-                }
-            }
-            if overwritten < bytes.count { file.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[overwritten...])) }
+        func truncate(_ newSize: Int) {
+            unsynced.append(Undo(offset: newSize, length: 0, sizeBefore: size, replaced: bytes(from: newSize, to: size)))
+            if newSize < size { size = newSize }
         }
 
-        func truncate(_ size: Int) {
-            if size < current.count { current.removeLast(current.count - size) }
-            unsynced.append((size, 0))
-        }
-
-        /// fsync: everything written so far is durable. Only the ranges written since the last
-        /// sync are copied, so a sync costs what was written, not the file's size.
+        /// fsync: everything written so far is durable, so nothing is left to undo.
         func sync() {
-            current.withUnsafeBytes { source in
-                for write in unsynced where write.length > 0 {
-                    let end = min(write.offset + write.length, current.count)
-                    guard end > write.offset else { continue }
-                    Self.place(UnsafeRawBufferPointer(rebasing: source[write.offset..<end]), at: write.offset, in: &durable)
-                }
-            }
-            if durable.count > current.count {
-                durable.removeLast(durable.count - current.count)
-            } else if durable.count < current.count {
-                durable.append(contentsOf: current[durable.count...])
-            }
-            unsynced = []
+            unsynced.removeAll(keepingCapacity: true)
         }
 
         /// Power lost: the unsynced writes vanish, except that the last one may land in part
         /// (`tornSectors` of its 512-byte sectors, nil for none).
         func losePower(tornSectors: Int?) {
-            var survivor = durable
+            var torn: (offset: Int, bytes: [UInt8])?
             if let tornSectors, let last = unsynced.last, last.length > 0 {
                 let kept = min(last.length, tornSectors * 512)
-                if survivor.count < last.offset + kept { survivor.append(contentsOf: repeatElement(0, count: last.offset + kept - survivor.count)) }
-                for index in 0..<kept { survivor[last.offset + index] = current[last.offset + index] }
+                torn = (last.offset, bytes(from: last.offset, to: last.offset + kept))
             }
-            current = survivor
-            durable = survivor
+            // Newest first, so each undo finds the file as its change left it. A truncation's
+            // tail comes back into chunks the file still holds (chunks are never given back).
+            for undo in unsynced.reversed() {
+                size = undo.sizeBefore
+                undo.replaced.withUnsafeBytes { replaced in
+                    if replaced.count > 0 { copyIn(replaced.baseAddress!, count: replaced.count, at: undo.offset) }
+                }
+            }
             unsynced = []
+            if let torn {
+                // Even a tear of no sectors leaves the file as long as the write's offset, as a
+                // file system that allocated the write's extent before losing its data would.
+                if size < torn.offset {
+                    ensureCapacity(torn.offset)
+                    zero(size..<torn.offset)
+                    size = torn.offset
+                }
+                torn.bytes.withUnsafeBytes { if $0.count > 0 { place($0.baseAddress!, count: $0.count, at: torn.offset) } }
+            }
+        }
+
+        /// The file's bytes from `start` up to `end`, clamped to its size (empty when `start` is
+        /// at or past it): an undo's copy, and a test's view.
+        func bytes(from start: Int, to end: Int) -> [UInt8] {
+            let count = min(end, size) - start
+            guard count > 0 else { return [] }
+            return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                copyOut(into: UnsafeMutableRawPointer(buffer.baseAddress!), count: count, at: start)
+                initialized = count
+            }
+        }
+
+        /// Writes `count` bytes at `offset`, growing the file; a gap before `offset` reads as
+        /// zeros, as in a sparse file.
+        private func place(_ source: UnsafeRawPointer, count: Int, at offset: Int) {
+            guard count > 0 else { return }
+            let end = offset + count
+            ensureCapacity(end)
+            if offset > size { zero(size..<offset) }
+            copyIn(source, count: count, at: offset)
+            size = max(size, end)
+        }
+
+        private func ensureCapacity(_ end: Int) {
+            let needed = (end + Self.chunkSize - 1) >> Self.chunkShift
+            while chunks.count < needed {
+                chunks.append(UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize, alignment: 16))
+            }
+        }
+
+        private func zero(_ range: Range<Int>) {
+            var offset = range.lowerBound
+            while offset < range.upperBound {
+                let within = offset & (Self.chunkSize - 1)
+                let run = min(Self.chunkSize - within, range.upperBound - offset)
+                (chunks[offset >> Self.chunkShift] + within).initializeMemory(as: UInt8.self, repeating: 0, count: run)
+                offset += run
+            }
+        }
+
+        private func copyIn(_ source: UnsafeRawPointer, count: Int, at offset: Int) {
+            var done = 0
+            while done < count {
+                let position = offset + done
+                let within = position & (Self.chunkSize - 1)
+                let run = min(Self.chunkSize - within, count - done)
+                (chunks[position >> Self.chunkShift] + within).copyMemory(from: source + done, byteCount: run)
+                done += run
+            }
+        }
+
+        private func copyOut(into target: UnsafeMutableRawPointer, count: Int, at offset: Int) {
+            var done = 0
+            while done < count {
+                let position = offset + done
+                let within = position & (Self.chunkSize - 1)
+                let run = min(Self.chunkSize - within, count - done)
+                (target + done).copyMemory(from: chunks[position >> Self.chunkShift] + within, byteCount: run)
+                done += run
+            }
         }
 
         /// The last connection unmapped the WAL index: free it.
@@ -103,6 +169,7 @@ public final class SimDisk: @unchecked Sendable {
 
         deinit {
             for region in shm + retired { region.deallocate() }
+            for chunk in chunks { chunk.deallocate() }
         }
     }
 

@@ -168,7 +168,7 @@ enum SimDiskVFS {
 
     static let fileSize: @convention(c) (UnsafeMutablePointer<sqlite3_file>?, UnsafeMutablePointer<sqlite3_int64>?) -> Int32 = { file, size in
         guard let handle = live(file) else { return SQLITE_IOERR_FSTAT }
-        size?.pointee = sqlite3_int64(handle.file.current.count)
+        size?.pointee = sqlite3_int64(handle.file.size)
         return SQLITE_OK
     }
 
