@@ -116,7 +116,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     // MARK: Documents
 
     public func storeDocument(type: String, content: String) throws -> Int64 {
-        try database.write { db in
+        try transaction { db in
             try db.run(sql: "INSERT INTO Documents (doc_type, doc_content) VALUES (?, ?)", arguments: [type, content])
             return db.lastInsertedRowID
         }
@@ -128,7 +128,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
 
     @discardableResult
     public func deleteDocument(_ id: Int64) throws -> Bool {
-        try database.write { db in
+        try transaction { db in
             try db.run(sql: "DELETE FROM Documents WHERE doc_id = ?", arguments: [id])
             return db.changesCount > 0
         }

@@ -5,6 +5,8 @@ import Sim
 /// for a graph node embeds exactly that node's parents, each with its stored result. The
 /// parents are read from the prompt's text at the endpoint, not from what the owner declared.
 public struct PromptChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.promptCorrectness
     public private(set) var violations: [Violation] = []
     /// Generation prompts by task and node: what each embedded, with its event.
@@ -27,7 +29,7 @@ public struct PromptChecker: InvariantChecker {
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         let tasks = Dictionary(snapshot.tasks.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         for task in prompts.keys.sorted() {
-            guard let record = tasks[task], let plan = record.plan else {
+            guard tasks[task] != nil, let plan = snapshot.plans[task] else {
                 violations.append(Violation(
                     invariant: invariant, task: task, node: nil, time: end, detail: "the LLM received prompts for a task the store does not hold", events: []))
                 continue

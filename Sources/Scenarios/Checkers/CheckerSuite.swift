@@ -3,17 +3,25 @@ import Sim
 
 /// Every invariant checker, fed together.
 public struct CheckerSuite {
-    public var checkers: [any InvariantChecker]
+    /// Set once: the suite is built with its checkers (an observer on this array would run at
+    /// every checker's every observation, and copy the array each time).
+    public private(set) var checkers: [any InvariantChecker]
+    /// The checkers that want the message traffic.
+    private let messageObservers: [Int]
+    /// Whether any checker wants the message traffic.
+    public var observesMessages: Bool { !messageObservers.isEmpty }
     /// Whether the audit included the checkers that need a liveness phase.
     public private(set) var livenessAudited = true
 
     public init(context: CheckContext = CheckContext()) {
-        checkers = [
+        let checkers: [any InvariantChecker] = [
             EpochMonotonicityChecker(), FencingChecker(), UniqueOwnershipChecker(), ProgressImmutabilityChecker(),
             ProgressCorrectnessChecker(parentsSavedBeforeUse: context.parentsSavedBeforeUse), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
             ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(judgesDigests: context.parentsSavedBeforeUse), CallAccountingChecker(),
             LatencyChecker(budget: context.latencyBudget),
         ]
+        self.checkers = checkers
+        messageObservers = checkers.indices.filter { checkers[$0].observesMessages }
     }
 
     public mutating func observe(_ event: ObservedEvent) {
@@ -21,7 +29,7 @@ public struct CheckerSuite {
     }
 
     public mutating func observeMessage(_ event: MessageEvent) {
-        for index in checkers.indices { checkers[index].observeMessage(event) }
+        for index in messageObservers { checkers[index].observeMessage(event) }
     }
 
     /// The final audit; `includeLiveness` is false when the run had no liveness phase, and the

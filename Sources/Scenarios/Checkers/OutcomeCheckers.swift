@@ -7,6 +7,8 @@ import Sim
 /// or every region unavailable for the roles' whole budget while the faults were on (or for
 /// good). Any other abort is a user-visible failure of recovery.
 public struct JustifiedAbortChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.justifiedAborts
     public private(set) var violations: [Violation] = []
     let context: CheckContext
@@ -96,6 +98,8 @@ public struct JustifiedAbortChecker: InvariantChecker {
 /// with exactly the stored result, or `aborted` with exactly the stored reason. This is the
 /// run's convergence, judged on what clients saw rather than on the database.
 public struct ClientOutcomeChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.clientOutcome
     public private(set) var violations: [Violation] = []
     let context: CheckContext
@@ -191,6 +195,8 @@ public struct ClientOutcomeChecker: InvariantChecker {
 /// client retries, network duplicates, gateway restarts and store outages, and no task exists
 /// that no acknowledged request asked for.
 public struct ExactlyOnceChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.exactlyOnce
     public private(set) var violations: [Violation] = []
     var taskOfRequest: [String: (TaskID, ObservedEvent)] = [:]
@@ -238,6 +244,8 @@ public struct ExactlyOnceChecker: InvariantChecker {
 /// 13. The scenario's latency budget: the mean, the p99 and the maximum of client-observed
 /// task latency (first submit to the final status the client saw), in virtual time.
 public struct LatencyChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.latency
     public private(set) var violations: [Violation] = []
     let budget: LatencyBudget?

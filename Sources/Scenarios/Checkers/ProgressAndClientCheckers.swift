@@ -6,6 +6,8 @@ import Sim
 /// a node with an applied result never runs again; its saved result carries the digest of the
 /// inputs it started from, which the final audit recomputes from the stored parents.
 public struct ProgressCorrectnessChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.progressCorrectness
     public private(set) var violations: [Violation] = []
     /// Applied results by task and node: (result digest, input digest, event).
@@ -61,7 +63,7 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
 
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         for task in snapshot.tasks {
-            guard let plan = task.plan else { continue }
+            guard let plan = snapshot.plans[task.taskID] else { continue }
             let rows = snapshot.progress[task.taskID] ?? []
             let results = Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { first, _ in first })
             for row in rows {
@@ -100,6 +102,8 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
 /// 6. A client's statuses only move forward; a completed result never changes and equals what
 /// the stored progress yields; an acknowledged task id is never reported unknown.
 public struct ClientViewChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.clientView
     public private(set) var violations: [Violation] = []
     var acknowledged: Set<TaskID> = []
@@ -150,7 +154,7 @@ public struct ClientViewChecker: InvariantChecker {
 
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
         for task in snapshot.tasks where task.status == .completed {
-            guard let plan = task.plan else { continue }
+            guard let plan = snapshot.plans[task.taskID] else { continue }
             let rows = snapshot.progress[task.taskID] ?? []
             let yielded = TaskResult.combine(graph: plan.graph, results: Dictionary(rows.map { ($0.nodeID, $0.result) }, uniquingKeysWith: { a, _ in a }))
             if task.result != yielded {
@@ -172,6 +176,8 @@ public struct ClientViewChecker: InvariantChecker {
 /// 7. After the faults heal, every acknowledged task completes, or is aborted with a stated
 /// reason, within the liveness budget.
 public struct LivenessChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.liveness
     public private(set) var violations: [Violation] = []
     var acknowledged: [TaskID: ObservedEvent] = [:]

@@ -25,6 +25,8 @@ struct AppliedWrite {
 
 /// 1. Each applied claim strictly raises the task's epoch; progress epochs never go down.
 public struct EpochMonotonicityChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.epochMonotonicity
     public private(set) var violations: [Violation] = []
     var claimed: [TaskID: (Epoch, ObservedEvent)] = [:]
@@ -60,6 +62,8 @@ public struct EpochMonotonicityChecker: InvariantChecker {
 
 /// 2. Every applied data write carried the task's current epoch at the moment it applied.
 public struct FencingChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.fencing
     public private(set) var violations: [Violation] = []
     var current: [TaskID: (Epoch, ObservedEvent)] = [:]
@@ -87,6 +91,8 @@ public struct FencingChecker: InvariantChecker {
 
 /// 3. Each epoch of a task is claimed once, by one owner.
 public struct UniqueOwnershipChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.uniqueOwnership
     public private(set) var violations: [Violation] = []
     var owners: [TaskID: [Epoch: (String, ObservedEvent)]] = [:]
@@ -116,6 +122,8 @@ public struct UniqueOwnershipChecker: InvariantChecker {
 
 /// 4. Once a node's result is applied, it never changes (also in the final database).
 public struct ProgressImmutabilityChecker: InvariantChecker {
+    /// Judges observations and the final audit only: the message traffic is not sent to it.
+    public var observesMessages: Bool { false }
     public let invariant = Invariant.progressImmutability
     public private(set) var violations: [Violation] = []
     var results: [TaskID: [String: (String, ObservedEvent)]] = [:]

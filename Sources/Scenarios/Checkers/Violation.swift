@@ -87,19 +87,22 @@ public struct ObservedEvent: Sendable {
 
 /// What the final audit reads: the store's rows at the end of the run.
 public struct StoreSnapshot: Sendable {
-    public var tasks: [TaskRecord]
+    public private(set) var tasks: [TaskRecord]
     public var progress: [TaskID: [ProgressRecord]]
+    /// Each task's plan, decoded once for all the checkers (nil: it does not parse).
+    public private(set) var plans: [TaskID: TaskPlan] = [:]
 
     public init(tasks: [TaskRecord], progress: [TaskID: [ProgressRecord]]) {
         self.tasks = tasks
         self.progress = progress
+        for task in tasks { plans[task.taskID] = task.plan }
     }
 
     public init(store: any TaskStoreBackend) throws {
-        tasks = try store.allTasks()
+        let tasks = try store.allTasks()
         var progress: [TaskID: [ProgressRecord]] = [:]
         for task in tasks { progress[task.taskID] = try store.getProgressList(task.taskID) }
-        self.progress = progress
+        self.init(tasks: tasks, progress: progress)
     }
 }
 
@@ -111,6 +114,10 @@ public protocol InvariantChecker {
     /// Message traffic: the sends of the message kinds `MessageEvent` carries, and every
     /// delivery, drop, duplicate and start.
     mutating func observeMessage(_ event: MessageEvent)
+    /// Whether the checker wants `observeMessage` calls (true unless it says otherwise). A run
+    /// delivers tens of thousands of messages; the suite passes them only to checkers that
+    /// want them, and the run observer builds no message events when none does.
+    var observesMessages: Bool { get }
     /// `end`: the virtual time the run ended.
     mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant)
     var violations: [Violation] { get }
@@ -120,6 +127,7 @@ public protocol InvariantChecker {
 
 extension InvariantChecker {
     public mutating func observeMessage(_ event: MessageEvent) {}
+    public var observesMessages: Bool { true }
     public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {}
     public var evidence: String { "" }
 }

@@ -59,8 +59,9 @@ final class RunObserver {
         }
     }
 
-    private func feed(_ entry: TraceEntry<CoreWorld>, _ fact: MessageEvent.Fact) {
-        checkers.observeMessage(MessageEvent(index: entry.index, time: entry.time, fact: fact))
+    private func feed(_ entry: TraceEntry<CoreWorld>, _ fact: @autoclosure () -> MessageEvent.Fact) {
+        guard checkers.observesMessages else { return }
+        checkers.observeMessage(MessageEvent(index: entry.index, time: entry.time, fact: fact()))
     }
 
     private func tally(_ observation: WorldObservation) {
