@@ -8,8 +8,9 @@ import GRDBSQLite
 /// goes through. Reading them from SQLite each time was a fifth of a simulated run.
 ///
 /// Coherence, which is what makes this safe for the real shell as well as the simulator:
-/// - this connection's own writes drop what they touch (`TaskStore`'s write methods call
-///   `forget`), inside the write, so no read can see the old row after the write returns;
+/// - after each of this connection's writes commits, the row it wrote is read back from
+///   SQLite into the cache (`refresh`), in the same access to the database, so no read can see
+///   the old row after the write returns; a write that fails drops everything;
 /// - another connection's commit (a second process on the file, an operator's `sqlite3`
 ///   shell) changes SQLite's `PRAGMA data_version`, which every cached read checks first, and
 ///   drops everything.
@@ -21,9 +22,9 @@ final class StoreReadCache {
     private(set) var tasks: [TaskID: TaskRecord] = [:]
     /// The number of saved Progress rows of a running task.
     private(set) var saved: [TaskID: Int] = [:]
-    /// The unfinished tasks, by the region asked for ("" keys the unfiltered list, which no
-    /// region name can collide with: a region name is never empty).
-    private(set) var unfinished: [String: [TaskRecord]] = [:]
+    /// Every unfinished task (pending or running), once a list of them was asked for; the
+    /// lists by region are filtered from it.
+    private var unfinishedRows: [TaskID: TaskRecord]?
     /// More cached rows than this and the cache starts over: it holds what is polled now,
     /// not the history of a long-lived store.
     static let rowLimit = 4096
@@ -40,25 +41,28 @@ final class StoreReadCache {
     func clear() {
         tasks.removeAll(keepingCapacity: true)
         saved.removeAll(keepingCapacity: true)
-        unfinished.removeAll(keepingCapacity: true)
+        unfinishedRows = nil
     }
 
-    /// A write of this connection changed task `id`'s row (`taskRow`) or only its Progress rows.
-    func forget(_ id: TaskID, taskRow: Bool = true) {
+    /// This connection committed a write to task `id`'s Progress rows: its count is read again
+    /// when next asked for.
+    func forgetSaved(_ id: TaskID) {
         saved[id] = nil
-        if taskRow {
-            tasks[id] = nil
-            unfinished.removeAll(keepingCapacity: true)
+    }
+
+    /// This connection committed a write to task `id`'s row: the row as SQLite now has it (nil:
+    /// deleted) replaces the cached one, in the unfinished tasks too.
+    func refresh(_ id: TaskID, _ db: Database) throws {
+        saved[id] = nil
+        let row = try TaskStore.fetchTask(db, id)
+        if let row { remember(row) } else { tasks[id] = nil }
+        if unfinishedRows != nil {
+            if let row, !row.status.isFinished { unfinishedRows![id] = row } else { unfinishedRows![id] = nil }
         }
     }
 
-    /// A task was created: the unfinished lists lack it.
-    func forgetUnfinished() {
-        unfinished.removeAll(keepingCapacity: true)
-    }
-
     func remember(_ task: TaskRecord) {
-        if tasks.count >= Self.rowLimit { clear() }
+        if tasks.count >= Self.rowLimit { tasks.removeAll(keepingCapacity: true) }
         tasks[task.taskID] = task
     }
 
@@ -67,8 +71,15 @@ final class StoreReadCache {
         saved[id] = count
     }
 
-    func remember(unfinished list: [TaskRecord], region: String?) {
-        unfinished[region ?? ""] = list
+    /// The unfinished tasks in id order, only `region`'s when given; nil when not cached.
+    func unfinished(ownedBy region: String?) -> [TaskRecord]? {
+        guard let rows = unfinishedRows else { return nil }
+        let owned = region.map { region in rows.values.filter { $0.ownerRegion == region } } ?? Array(rows.values)
+        return owned.sorted { $0.taskID < $1.taskID }
+    }
+
+    func remember(unfinished rows: [TaskRecord]) {
+        unfinishedRows = Dictionary(rows.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// SQLite's count of commits by other connections, as this connection last saw it.
@@ -92,39 +103,47 @@ extension TaskStore {
         }
     }
 
-    /// A write that changes task `id`: its cached rows go first, inside the write.
+    /// A write to task `id`'s row (`taskRow`) or only to its Progress rows. Once it commits,
+    /// the cache takes the row as SQLite now has it.
     func writing<T>(task id: TaskID, taskRow: Bool = true, _ body: (Database) throws -> T) throws -> T {
-        try transaction { db in
-            readCache.forget(id, taskRow: taskRow)
-            return try body(db)
+        try database.writeWithoutTransaction { db in
+            let value = try transaction(db, body)
+            if taskRow { try readCache.refresh(id, db) } else { readCache.forgetSaved(id) }
+            return value
         }
     }
 
-    /// A write that creates a task: the unfinished lists go.
-    func writingNewTask<T>(_ body: (Database) throws -> T) throws -> T {
-        try transaction { db in
-            readCache.forgetUnfinished()
-            return try body(db)
+    /// A write that may create a task: `body` returns what it returns and the task it wrote.
+    func writingNewTask<T>(_ body: (Database) throws -> (T, TaskID)) throws -> T {
+        try database.writeWithoutTransaction { db in
+            let (value, id) = try transaction(db, body)
+            try readCache.refresh(id, db)
+            return value
         }
+    }
+
+    /// A write that touches no cached row (a Document).
+    func writingDocument<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.writeWithoutTransaction { db in try transaction(db, body) }
     }
 
     /// One IMMEDIATE transaction (the write lock is taken at BEGIN, so a fenced write's read of
     /// the task row cannot be overtaken by another connection's write), committed if `body`
     /// returns and rolled back if it throws. GRDB's `write` does the same, but prepares its
     /// BEGIN and COMMIT statements anew each time; parsing them was a tenth of a simulated run.
-    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
-            do {
-                let value = try body(db)
-                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
-                return value
-            } catch {
-                // SQLite may have rolled back already (an I/O error, a full disk): roll back only
-                // what is still open, and report the error that ended the transaction.
-                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
-                throw error
-            }
+    private func transaction<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let value = try body(db)
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return value
+        } catch {
+            // SQLite may have rolled back already (an I/O error, a full disk): roll back only
+            // what is still open, forget every cached row (what the failed write left is not
+            // worth reasoning about), and report the error that ended the transaction.
+            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
+            readCache.clear()
+            throw error
         }
     }
 }

@@ -116,7 +116,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     // MARK: Documents
 
     public func storeDocument(type: String, content: String) throws -> Int64 {
-        try transaction { db in
+        try writingDocument { db in
             try db.run(sql: "INSERT INTO Documents (doc_type, doc_content) VALUES (?, ?)", arguments: [type, content])
             return db.lastInsertedRowID
         }
@@ -128,7 +128,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
 
     @discardableResult
     public func deleteDocument(_ id: Int64) throws -> Bool {
-        try transaction { db in
+        try writingDocument { db in
             try db.run(sql: "DELETE FROM Documents WHERE doc_id = ?", arguments: [id])
             return db.changesCount > 0
         }
@@ -151,7 +151,8 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
                     arguments: [clientKey])
             {
                 let stored: String? = row[1]
-                return (row[0], false, stored == request)
+                let id: TaskID = row[0]
+                return ((id, false, stored == request), id)
             }
             var requestID: Int64?
             if let request {
@@ -163,7 +164,8 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
                     INSERT INTO Tasks (user_id, task_type, global_epoch, regional_epoch, task_description, request_doc_id, client_key, plan)
                     VALUES (?, ?, 0, 0, ?, ?, ?, ?)
                     """, arguments: [userID, taskType, description, requestID, clientKey, plan])
-            return (db.lastInsertedRowID, true, true)
+            let id = db.lastInsertedRowID
+            return ((id, true, true), id)
         }
     }
 
@@ -231,17 +233,9 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     /// Unfinished tasks, in id order; only those owned by `region` when given.
     public func unfinishedTasks(ownedBy region: String?) throws -> [TaskRecord] {
         try cachedReading { db, cache in
-            if let list = cache.unfinished[region ?? ""] { return list }
-            let list: [TaskRecord]
-            if let region {
-                list = try Self.taskRows(
-                    db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') AND owner_region = ? ORDER BY task_id",
-                    arguments: [region])
-            } else {
-                list = try Self.taskRows(db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running') ORDER BY task_id")
-            }
-            cache.remember(unfinished: list, region: region)
-            return list
+            if let list = cache.unfinished(ownedBy: region) { return list }
+            cache.remember(unfinished: try Self.taskRows(db, sql: "SELECT \(Self.taskColumns) FROM Tasks WHERE status IN ('pending', 'running')"))
+            return cache.unfinished(ownedBy: region)!
         }
     }
 
