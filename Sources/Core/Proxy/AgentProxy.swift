@@ -170,7 +170,7 @@ public struct AgentProxy: CoreMachine {
         switch message {
         case .membership(let proxies):
             workers = proxies.isEmpty
-                ? [ProxyLoad(proxy: settings.proxy, incarnation: incarnation, workload: worker.load)] : proxies.sorted { $0.proxy < $1.proxy }
+                ? [ProxyLoad(proxy: settings.proxy, incarnation: incarnation, workload: worker.load)] : Self.sortedByName(proxies)
             sentSinceReport = [:]
             failCallsOfDepartedWorkers(context: context, random: &random, into: &effects)
         case .run(let taskID, let epoch, let owner):
@@ -270,6 +270,8 @@ public struct AgentProxy: CoreMachine {
         context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         let lives = Dictionary(workers.map { ($0.proxy, $0.incarnation) }, uniquingKeysWith: { first, _ in first })
+        // Most memberships change nothing: look for a departed worker before sorting the calls.
+        guard outstanding.values.contains(where: { lives[$0.worker] != $0.workerIncarnation }) else { return }
         for callID in outstanding.keys.sorted() {
             guard let call = outstanding[callID], lives[call.worker] != call.workerIncarnation else { continue }
             outstanding[callID] = nil
@@ -279,6 +281,11 @@ public struct AgentProxy: CoreMachine {
             again.resends += 1
             send(again, avoiding: call.worker, now: context.now, random: &random, into: &effects)
         }
+    }
+
+    /// The regions list members in name order already; sort only if one does not.
+    static func sortedByName(_ proxies: [ProxyLoad]) -> [ProxyLoad] {
+        zip(proxies, proxies.dropFirst()).allSatisfy { $0.proxy < $1.proxy } ? proxies : proxies.sorted { $0.proxy < $1.proxy }
     }
 
     /// Whether the call's node still runs and still waits for this wave: a call of a finished

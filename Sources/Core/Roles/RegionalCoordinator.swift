@@ -85,7 +85,7 @@ public struct RegionalCoordinator: CoreMachine {
                 calls.call(.unfinishedTasks(region: settings.region), for: .sweep, into: &effects)
             }
             assignedSinceReport[proxy] = 0
-            let view = liveMembers(now: context.now).map { ProxyLoad(proxy: $0, incarnation: members[$0]!.incarnation, workload: members[$0]!.workload) }
+            let view = liveMemberEntries(now: context.now).map { ProxyLoad(proxy: $0.key, incarnation: $0.value.incarnation, workload: $0.value.workload) }
             effects.append(.send(to: proxy, .membership(proxies: view)))
         case .message(_, .assign(let taskID, _)):
             calls.call(.getTask(taskID), for: .fetch(taskID), into: &effects)
@@ -100,7 +100,13 @@ public struct RegionalCoordinator: CoreMachine {
 
     /// Live proxies in name order.
     func liveMembers(now: Nanos) -> [Address] {
-        members.keys.sorted().filter { now - members[$0]!.lastHeard <= settings.proxyTimeout }
+        liveMemberEntries(now: now).map(\.key)
+    }
+
+    /// Live proxies and what the region knows of them, in name order. Filtered before sorting,
+    /// in one pass over the members: this runs at every heartbeat and every task a sweep sees.
+    func liveMemberEntries(now: Nanos) -> [(key: Address, value: Member)] {
+        members.filter { now - $0.value.lastHeard <= settings.proxyTimeout }.sorted { $0.key < $1.key }
     }
 
     private mutating func stored<R: RandomSource>(
