@@ -60,6 +60,26 @@ struct TaskStoreTests {
         #expect(record.taskDescription == "new" && record.plan == plan)
     }
 
+    @Test("the whole Progress table read at once equals reading it task by task", arguments: StoreKind.allCases)
+    func allProgressMatchesPerTask(kind: StoreKind) throws {
+        guard let store = try kind.make()?.store else { return }
+        var ids: [TaskID] = []
+        for index in 0..<4 {
+            let id = try store.createTask(userID: 1, taskType: "t", description: "d\(index)").taskID
+            ids.append(id)
+            #expect(try store.claim(id, epoch: e(1, 1), region: "r", proxy: "p#1").isApplied)
+            for node in ["b", "a", "c"].prefix(index) {
+                #expect(try store.saveProgress(id, node: node, epoch: e(1, 1), result: "\(node)\(index)", inputDigest: "i").isApplied)
+            }
+        }
+        let all = try store.allProgress()
+        for id in ids where !(try store.getProgressList(id)).isEmpty {
+            #expect(all[id] == (try store.getProgressList(id)), "task \(id)")
+        }
+        #expect(all[ids[0]] == nil, "a task without progress has no rows")
+        #expect(all[ids[3]]?.map(\.nodeID) == ["a", "b", "c"], "rows in node order")
+    }
+
     @Test("the README's four epoch cases give their verdicts", arguments: StoreKind.allCases)
     func readmeEpochCases(kind: StoreKind) throws {
         guard let store = try kind.make()?.store else { return }

@@ -34,6 +34,8 @@ public protocol TaskStoreBackend: AnyObject, Sendable {
     func finishJudged(_ id: TaskID, epoch: Epoch, outcome: TaskOutcome) throws -> Judged
     func abortJudged(_ id: TaskID, epoch: Epoch, cause: AbortCause) throws -> Judged
     func getProgressList(_ id: TaskID) throws -> [ProgressRecord]
+    /// Every Progress row, by task, each task's rows in node order (an audit's whole view).
+    func allProgress() throws -> [TaskID: [ProgressRecord]]
     func getProgress(_ id: TaskID, node: String) throws -> ProgressRecord?
     func unfinishedTasks(ownedBy region: String?) throws -> [TaskRecord]
     func allTasks() throws -> [TaskRecord]
@@ -49,6 +51,13 @@ public protocol TaskStoreBackend: AnyObject, Sendable {
 }
 
 extension TaskStoreBackend {
+    /// One read per task; a backend that can read the table in one query does.
+    public func allProgress() throws -> [TaskID: [ProgressRecord]] {
+        var progress: [TaskID: [ProgressRecord]] = [:]
+        for task in try allTasks() { progress[task.taskID] = try getProgressList(task.taskID) }
+        return progress
+    }
+
     /// An ownership change: applied only if `epoch` is strictly greater than the stored epoch.
     /// The claim is written before the new owner starts, so the old owner is fenced at once.
     /// A proxy claim (`proxy` non-empty) marks the task running.

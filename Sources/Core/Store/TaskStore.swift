@@ -263,6 +263,14 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
         }
     }
 
+    /// The whole Progress table in one query (an audit reads it at the end of every run).
+    public func allProgress() throws -> [TaskID: [ProgressRecord]] {
+        try reading { db in
+            let rows = try Self.progressRows(db, sql: "SELECT \(Self.progressColumns) FROM Progress ORDER BY task_id, node_id", arguments: [])
+            return Dictionary(grouping: rows, by: \.taskID)
+        }
+    }
+
     @discardableResult
     public func deleteProgress(_ id: TaskID, node: String) throws -> Bool {
         try writing(task: id, taskRow: false) { db in

@@ -97,9 +97,14 @@ public struct CallAccountingChecker: InvariantChecker {
 
     var incarnations: [String: UInt32] = [:]
     var calls: [CallKey: Call] = [:]
-    /// Message ids of work requests and of checks, to the call or check they carry.
-    var workMessages: [UInt64: CallKey] = [:]
-    var checkMessages: [UInt64: (owner: String, callIDs: [UInt64])] = [:]
+    /// What a tracked message carries: a work request's call, or a check's calls.
+    enum Tracked {
+        case work(CallKey)
+        case check(owner: String, callIDs: [UInt64])
+    }
+
+    /// Message ids of work requests and of checks (one table: every delivery looks up its id).
+    var tracked: [UInt64: Tracked] = [:]
     /// The check a worker is answering right now: its deliver is followed by the reply's send.
     var checkBeingAnswered: [String: (owner: String, callIDs: [UInt64])] = [:]
     var answersCounted = 0
@@ -113,15 +118,17 @@ public struct CallAccountingChecker: InvariantChecker {
         case .started(let node, let incarnation):
             incarnations[node] = incarnation
         case .duplicated(let id, let copy):
-            if let key = workMessages[id] { workMessages[copy] = key }
-            if let check = checkMessages[id] { checkMessages[copy] = check }
+            if let carried = tracked[id] { tracked[copy] = carried }
         case .dropped:
             break
         case .delivered(let id, let to):
-            if let key = workMessages[id], calls[key]?.worker == to, calls[key]?.receivedBy == nil {
-                calls[key]?.receivedBy = incarnations[to, default: 0]
-            } else if let check = checkMessages[id] {
-                checkBeingAnswered[to] = check
+            switch tracked[id] {
+            case .work(let key)?:
+                if calls[key]?.worker == to, calls[key]?.receivedBy == nil { calls[key]?.receivedBy = incarnations[to, default: 0] }
+            case .check(let owner, let callIDs)?:
+                checkBeingAnswered[to] = (owner, callIDs)
+            case nil:
+                break
             }
         case .sent(let id, let from, let to, let message):
             sent(id: id, from: from, to: to, message, event)
@@ -133,9 +140,9 @@ public struct CallAccountingChecker: InvariantChecker {
         case .llmWork(let work):
             let key = CallKey(owner: work.owner, callID: work.callID)
             if calls[key] == nil { calls[key] = Call(worker: to, sent: event) }
-            workMessages[id] = key
+            tracked[id] = .work(key)
         case .llmWorkCheck(let owner, let callIDs):
-            checkMessages[id] = (owner, callIDs)
+            tracked[id] = .check(owner: owner, callIDs: callIDs)
         case .llmWorkReply(let callID, _):
             answersCounted += 1
             let key = CallKey(owner: to, callID: callID)

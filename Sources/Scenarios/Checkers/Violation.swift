@@ -100,8 +100,9 @@ public struct StoreSnapshot: Sendable {
 
     public init(store: any TaskStoreBackend) throws {
         let tasks = try store.allTasks()
-        var progress: [TaskID: [ProgressRecord]] = [:]
-        for task in tasks { progress[task.taskID] = try store.getProgressList(task.taskID) }
+        let rows = try store.allProgress()
+        // An entry for every task (empty when it saved nothing), and only for tasks.
+        let progress = Dictionary(uniqueKeysWithValues: tasks.map { ($0.taskID, rows[$0.taskID] ?? []) })
         self.init(tasks: tasks, progress: progress)
     }
 }
