@@ -119,36 +119,31 @@ public final class SimDisk: @unchecked Sendable {
             }
         }
 
+        /// Calls `body` for each piece of `count` bytes from `offset` that lies in one chunk:
+        /// the chunk's address for the piece, how far into the range the piece starts, and its length.
+        private func forEachPiece(count: Int, at offset: Int, _ body: (UnsafeMutableRawPointer, Int, Int) -> Void) {
+            var done = 0
+            while done < count {
+                let position = offset + done
+                let within = position & (Self.chunkSize - 1)
+                let run = min(Self.chunkSize - within, count - done)
+                body(chunks[position >> Self.chunkShift] + within, done, run)
+                done += run
+            }
+        }
+
         private func zero(_ range: Range<Int>) {
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let within = offset & (Self.chunkSize - 1)
-                let run = min(Self.chunkSize - within, range.upperBound - offset)
-                (chunks[offset >> Self.chunkShift] + within).initializeMemory(as: UInt8.self, repeating: 0, count: run)
-                offset += run
+            forEachPiece(count: range.count, at: range.lowerBound) { piece, _, run in
+                piece.initializeMemory(as: UInt8.self, repeating: 0, count: run)
             }
         }
 
         private func copyIn(_ source: UnsafeRawPointer, count: Int, at offset: Int) {
-            var done = 0
-            while done < count {
-                let position = offset + done
-                let within = position & (Self.chunkSize - 1)
-                let run = min(Self.chunkSize - within, count - done)
-                (chunks[position >> Self.chunkShift] + within).copyMemory(from: source + done, byteCount: run)
-                done += run
-            }
+            forEachPiece(count: count, at: offset) { piece, done, run in piece.copyMemory(from: source + done, byteCount: run) }
         }
 
         private func copyOut(into target: UnsafeMutableRawPointer, count: Int, at offset: Int) {
-            var done = 0
-            while done < count {
-                let position = offset + done
-                let within = position & (Self.chunkSize - 1)
-                let run = min(Self.chunkSize - within, count - done)
-                (target + done).copyMemory(from: chunks[position >> Self.chunkShift] + within, byteCount: run)
-                done += run
-            }
+            forEachPiece(count: count, at: offset) { piece, done, run in (target + done).copyMemory(from: piece, byteCount: run) }
         }
 
         /// The last connection unmapped the WAL index: free it.
