@@ -58,8 +58,27 @@ public struct FNV64: FieldHashing, Sendable, Hashable {
 
     /// `0x` and sixteen hex digits, as traces and reports print hashes.
     public static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+        hex(value, prefix: "0x", suffix: "")
+    }
+
+    /// `prefix`, sixteen lowercase hex digits of `value`, then `suffix` (ASCII affixes), written
+    /// straight into the string's storage: digests are printed on every LLM call and every
+    /// saved result, and formatting with a radix, padding and concatenating took three strings.
+    public static func hex(_ value: UInt64, prefix: StaticString, suffix: StaticString) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        let count = prefix.utf8CodeUnitCount + 16 + suffix.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var at = 0
+            prefix.withUTF8Buffer { for byte in $0 { buffer[at] = byte; at += 1 } }
+            digits.withUTF8Buffer { digits in
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    buffer[at] = digits[Int((value >> UInt64(shift)) & 0xF)]
+                    at += 1
+                }
+            }
+            suffix.withUTF8Buffer { for byte in $0 { buffer[at] = byte; at += 1 } }
+            return at
+        }
     }
 }
 

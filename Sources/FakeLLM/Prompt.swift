@@ -51,8 +51,7 @@ public enum PromptDigest {
     public static func of(_ text: String) -> UInt64 { FNV64.hash(text) }
 
     public static func tag(_ digest: UInt64) -> String {
-        let digits = String(digest, radix: 16)
-        return "[digest 0x" + String(repeating: "0", count: 16 - digits.count) + digits + "]"
+        FNV64.hex(digest, prefix: "[digest 0x", suffix: "]")
     }
 
     /// The first digest tag embedded in an answer, if any.

@@ -132,6 +132,49 @@ struct OutcomeCheckerTests {
         #expect(PromptReading.embeddedParents(Prompts.generation(task: "t", parentResults: [], hints: nil)).isEmpty)
     }
 
+    @Test("11: the byte reader of a prompt's parents agrees with reading it line by line")
+    func promptReadingMatchesLineReader() {
+        let prompts = [
+            Prompts.generation(task: "t", parentResults: [("a", "line 1\nline 2"), ("b", ""), ("c", "\n"), ("d", "é ☕️\n\nx")], hints: "h"),
+            "<<result of step a>>\nA\n<<end of step a>>",
+            "<<result of step a>>\nnever closed\n<<result of step b>>\nB\n<<end of step b>>",
+            "<<result of step a>>\n<<result of step b>>\nX\n<<end of step b>>\n<<end of step a>>\n",
+            "<<result of step >>\n<<end of step >>", "<<result of step x>>", "", "\n\n",
+            "pre\n<<result of step q>>\n<<end of step q>>\n<<result of step r>>\n\n<<end of step r>>\npost",
+        ]
+        for prompt in prompts {
+            #expect(PromptReading.embeddedParents(prompt) == lineReader(prompt), "\(prompt.debugDescription)")
+        }
+    }
+
+    /// The reader as first written: split into lines, join each body's lines back.
+    func lineReader(_ prompt: String) -> [ParentResult] {
+        let openPrefix = Array("<<result of step ".utf8)
+        let lines = prompt.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        var parents: [ParentResult] = []
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            index += 1
+            guard line.starts(with: openPrefix), line.last == UInt8(ascii: ">"), line.count > openPrefix.count + 2 else { continue }
+            let name = String(decoding: line.dropFirst(openPrefix.count).dropLast(2), as: UTF8.self)
+            var body: [String] = []
+            var closed = false
+            while index < lines.count {
+                let next = String(decoding: lines[index], as: UTF8.self)
+                index += 1
+                if next == Prompts.parentClose(name) {
+                    closed = true
+                    break
+                }
+                body.append(next)
+            }
+            guard closed else { break }
+            parents.append(ParentResult(node: name, resultDigest: digest(body.joined(separator: "\n"))))
+        }
+        return parents
+    }
+
     @Test("12: a worker that drops a call it received, or answers it twice; a crash excuses it")
     func callAccounting() {
         var checker = CallAccountingChecker()

@@ -49,6 +49,19 @@ struct RandomTests {
         #expect(FNV64.hash("foobar") == 0x8594_4171_F739_67E8)
     }
 
+    @Test("digests print as 0x and sixteen lowercase hex digits, zero-padded")
+    func hexDigests() {
+        #expect(FNV64.hex(0) == "0x0000000000000000")
+        #expect(FNV64.hex(0xAF63_DC4C_8601_EC8C) == "0xaf63dc4c8601ec8c")
+        #expect(FNV64.hex(0xA, prefix: "[digest 0x", suffix: "]") == "[digest 0x000000000000000a]")
+        var random = SimRandom(seed: 5)
+        for _ in 0..<200 {
+            let value = random.next() >> (random.next() % 64)
+            let digits = String(value, radix: 16)
+            #expect(FNV64.hex(value) == "0x" + String(repeating: "0", count: 16 - digits.count) + digits)
+        }
+    }
+
     @Test("keyed streams are stable, independent of each other, and differ by key and seed")
     func keyedStreams() {
         var a1 = SimRandom(seed: 9, key: "net")
