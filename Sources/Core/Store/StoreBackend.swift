@@ -34,7 +34,8 @@ public protocol TaskStoreBackend: AnyObject, Sendable {
     func finishJudged(_ id: TaskID, epoch: Epoch, outcome: TaskOutcome) throws -> Judged
     func abortJudged(_ id: TaskID, epoch: Epoch, cause: AbortCause) throws -> Judged
     func getProgressList(_ id: TaskID) throws -> [ProgressRecord]
-    /// Every Progress row, by task, each task's rows in node order (an audit's whole view).
+    /// Every Progress row, by task, each task's rows in node order (an audit's whole view); a
+    /// task that saved nothing has no entry.
     func allProgress() throws -> [TaskID: [ProgressRecord]]
     func getProgress(_ id: TaskID, node: String) throws -> ProgressRecord?
     func unfinishedTasks(ownedBy region: String?) throws -> [TaskRecord]
@@ -54,7 +55,10 @@ extension TaskStoreBackend {
     /// One read per task; a backend that can read the table in one query does.
     public func allProgress() throws -> [TaskID: [ProgressRecord]] {
         var progress: [TaskID: [ProgressRecord]] = [:]
-        for task in try allTasks() { progress[task.taskID] = try getProgressList(task.taskID) }
+        for task in try allTasks() {
+            let rows = try getProgressList(task.taskID)
+            if !rows.isEmpty { progress[task.taskID] = rows }
+        }
         return progress
     }
 
