@@ -114,8 +114,8 @@ public struct Gateway: CoreMachine {
                 }
                 creating.insert(key)
                 let request = StoreRequest.createTask(
-                    userID: 0, taskType: query.taskName, description: query.taskDescription, plan: CanonicalJSON.encode(plan),
-                    request: CanonicalJSON.encode(query),
+                    userID: 0, taskType: query.taskName, description: query.taskDescription, plan: CanonicalJSON.text(of: plan),
+                    request: CanonicalJSON.text(of: query),
                     clientKey: key)
                 calls.call(request, for: .create(client: from, requestID: requestID, key: key), into: &effects)
             }

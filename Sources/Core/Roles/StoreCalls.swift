@@ -73,3 +73,41 @@ public enum CanonicalJSON {
         try? JSONDecoderFactory.make().decode(type, from: Data(text.utf8))
     }
 }
+
+/// Canonical texts and decoded plans, remembered per process. A plan's text is written at every
+/// submit and read back by every new owner and every checker's audit, and Foundation's JSON
+/// coders took a few percent of a simulated run doing it again for values they had seen.
+/// Coding is a pure function, so a remembered result is the one coding would give; the tables
+/// are shared by the runs of a process (explore runs seeds on several threads), hence the locks,
+/// and bounded.
+extension CanonicalJSON {
+    private static let plansByText = Memo<String, TaskPlan?>()
+    private static let textsOfPlans = Memo<TaskPlan, String>()
+    private static let textsOfQueries = Memo<Query, String>()
+
+    /// The plan a stored text decodes to (nil: it does not parse).
+    public static func plan(from text: String) -> TaskPlan? {
+        plansByText.value(for: text) { decode(TaskPlan.self, from: $0) }
+    }
+
+    public static func text(of plan: TaskPlan) -> String { textsOfPlans.value(for: plan) { encode($0) } }
+    public static func text(of query: Query) -> String { textsOfQueries.value(for: query) { encode($0) } }
+
+    /// A bounded table of a pure function's results; it starts over when full.
+    final class Memo<Key: Hashable, Value>: @unchecked Sendable {
+        // Guarded by `lock`.
+        private let lock = NSLock()
+        private var values: [Key: Value] = [:]
+        static var entryLimit: Int { 2048 }
+
+        func value(for key: Key, _ compute: (Key) -> Value) -> Value {
+            if let known = lock.withLock({ values[key] }) { return known }
+            let value = compute(key)
+            lock.withLock {
+                if values.count >= Self.entryLimit { values.removeAll(keepingCapacity: true) }
+                values[key] = value
+            }
+            return value
+        }
+    }
+}

@@ -1,4 +1,3 @@
-import Foundation
 /// Where a task stands. Statuses only move forward: pending -> running -> completed | aborted.
 public enum TaskStatus: String, Codable, Hashable, Sendable, Comparable {
     /// Stored, no proxy has claimed it yet.
@@ -60,7 +59,7 @@ public struct TaskRecord: Codable, Hashable, Sendable {
 
     /// The task's plan: the one place it is decoded. Rows from before the plan had a column of
     /// its own kept it in `taskDescription`.
-    public var plan: TaskPlan? { PlanDecoding.decode(planJSON ?? taskDescription) }
+    public var plan: TaskPlan? { CanonicalJSON.plan(from: planJSON ?? taskDescription) }
 
     /// The proxy life that owns the task, if any.
     public var owner: Owner? { Owner(ownerProxy) }
@@ -123,25 +122,4 @@ public enum TaskOutcome: Codable, Hashable, Sendable {
 public struct StoreError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Plans decoded from their stored JSON, remembered by their text: every new owner of a task,
-/// and every checker's audit, decodes its plan, and Foundation's JSON decoder took a few
-/// percent of a simulated run doing it again for texts it had seen. Decoding is a pure function
-/// of the text, so a remembered plan is the one decoding would give; the table is shared by the
-/// runs of a process (explore runs seeds on several threads), hence the lock, and bounded.
-enum PlanDecoding {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var decoded: [String: TaskPlan?] = [:]
-    static let entryLimit = 2048
-
-    static func decode(_ text: String) -> TaskPlan? {
-        if let known = lock.withLock({ decoded[text] }) { return known }
-        let plan = CanonicalJSON.decode(TaskPlan.self, from: text)
-        lock.withLock {
-            if decoded.count >= entryLimit { decoded.removeAll(keepingCapacity: true) }
-            decoded[text] = .some(plan)
-        }
-        return plan
-    }
 }
