@@ -1,5 +1,6 @@
 // Micro-benchmarks of the hot paths the end-to-end `agentos bench` figures are made of: the
-// kernel's event loop, the trace hash of a message, a fenced store write, and a fake-LLM answer.
+// kernel's event loop, the trace hash of a message, a fenced store write, a client's status poll
+// of the store, and a fake-LLM answer.
 // Each reports wall clock, throughput and allocations; `Thresholds/` holds the p90 figures of
 // the last accepted run, and `swift package benchmark thresholds check` fails on a regression
 // beyond the tolerances below.
@@ -64,6 +65,24 @@ let benchmarks: @Sendable () -> Void = {
         let epoch = Epoch(global: 1, regional: 1)
         _ = try store.claim(task, epoch: epoch, region: "region-1", proxy: "proxy-1")
         return (store, task, epoch)
+    }
+
+    // A client's status poll of a running task with eight saved nodes, as the store answers it
+    // between writes: from the read cache, once SQLite's data version says no other connection
+    // committed. Reading the row and counting the nodes through SQLite instead costs several
+    // times as much, so a cache that stopped answering would fail the check.
+    Benchmark("store-status-poll", configuration: configuration()) { (benchmark: Benchmark, state: (TaskStore, TaskID)) throws in
+        let (store, task) = state
+        for _ in benchmark.scaledIterations {
+            blackHole(try store.taskStatus(task))
+        }
+    } setup: {
+        let store = try TaskStore()
+        let task = try store.createTask(userID: 1, taskType: "code_generation", description: "bench").taskID
+        let epoch = Epoch(global: 1, regional: 1)
+        _ = try store.claim(task, epoch: epoch, region: "region-1", proxy: "proxy-1")
+        for node in 0..<8 { _ = try store.saveProgress(task, node: "n\(node)", epoch: epoch, result: "result", inputDigest: "0x1") }
+        return (store, task)
     }
 
     // One fake-LLM answer: classify the prompt, draw the latency and faults, write the text.
