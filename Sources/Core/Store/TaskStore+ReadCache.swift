@@ -114,7 +114,9 @@ extension TaskStore {
     }
 
     /// A write that may create a task: `body` returns what it returns and the task it wrote.
-    func writingNewTask<T>(_ body: (Database) throws -> (T, TaskID)) throws -> T {
+    /// (Not named "...Task" before a trailing closure: the determinism lint reads `Task {` as
+    /// Swift's unstructured task.)
+    func writingCreation<T>(_ body: (Database) throws -> (T, TaskID)) throws -> T {
         try database.writeWithoutTransaction { db in
             let (value, id) = try transaction(db, body)
             try readCache.refresh(id, db)

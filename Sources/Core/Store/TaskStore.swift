@@ -143,7 +143,7 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     public func createTask(
         userID: Int64, taskType: String, description: String, plan: String? = nil, request: String? = nil, clientKey: String? = nil
     ) throws -> (taskID: TaskID, created: Bool, sameRequest: Bool) {
-        try writingNewTask { db in
+        try writingCreation { db in
             if let clientKey,
                 let row = try Row.fetchOne(
                     try db.cachedStatement(
