@@ -4,13 +4,8 @@
 /// here are ASCII and matched byte for byte, which for our own templates is the same answer and
 /// is the same on every platform and locale.
 public enum ByteSearch {
-    /// The byte offset of the first occurrence of `needle` in `haystack`.
-    public static func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
-        firstOffset(of: needle, in: haystack, from: 0)
-    }
-
     /// The byte offset of the first occurrence of `needle` in `haystack` at or after `start`.
-    public static func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    public static func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from start: Int = 0) -> Int? {
         let count = needle.count
         guard count > 0 else { return start }
         guard count <= haystack.count else { return nil }
@@ -49,15 +44,8 @@ public enum ByteSearch {
         needle.withUTF8Buffer { firstOffset(of: $0, in: haystack) }
     }
 
-    /// The byte offset of the first occurrence of `needle` in `text`.
-    public static func firstOffset(of needle: String, in text: String) -> Int? {
-        var text = text
-        var needle = needle
-        return text.withUTF8 { haystack in needle.withUTF8 { firstOffset(of: $0, in: haystack) } }
-    }
-
     /// The byte offset of the first occurrence of `needle` in `text` at or after byte `start`.
-    public static func firstOffset(of needle: String, in text: String, from start: Int) -> Int? {
+    public static func firstOffset(of needle: String, in text: String, from start: Int = 0) -> Int? {
         var text = text
         var needle = needle
         return text.withUTF8 { haystack in needle.withUTF8 { firstOffset(of: $0, in: haystack, from: start) } }

@@ -61,6 +61,14 @@ final class StoreReadCache {
         }
     }
 
+    /// Task `id`'s row from the cache, or read from SQLite (and cached) if it is not there.
+    func task(_ id: TaskID, _ db: Database) throws -> TaskRecord? {
+        if let task = tasks[id] { return task }
+        guard let task = try TaskStore.fetchTask(db, id) else { return nil }
+        remember(task)
+        return task
+    }
+
     func remember(_ task: TaskRecord) {
         if tasks.count >= Self.rowLimit { tasks.removeAll(keepingCapacity: true) }
         tasks[task.taskID] = task

@@ -170,27 +170,19 @@ public final class TaskStore: TaskStoreBackend, @unchecked Sendable {
     }
 
     public func getTask(_ id: TaskID) throws -> TaskRecord? {
-        try cachedReading { db, cache in try Self.fetchTask(db, id, cache: cache) }
+        try cachedReading { db, cache in try cache.task(id, db) }
     }
 
     /// The client's view of a task, read in one access so the saved count matches the status.
     public func taskStatus(_ id: TaskID) throws -> TaskStatusView {
         try cachedReading { db, cache in
-            guard let task = try Self.fetchTask(db, id, cache: cache) else { return .nonExist }
+            guard let task = try cache.task(id, db) else { return .nonExist }
             guard task.status == .running else { return TaskStatusView(task) }
             if let saved = cache.saved[id] { return TaskStatusView(task, saved: saved) }
             let saved = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM Progress WHERE task_id = ?"), arguments: [id]) ?? 0
             cache.remember(saved: saved, of: id)
             return TaskStatusView(task, saved: saved)
         }
-    }
-
-    /// A task's row from the cache, or read (and cached) if it is not there.
-    static func fetchTask(_ db: Database, _ id: TaskID, cache: StoreReadCache) throws -> TaskRecord? {
-        if let task = cache.tasks[id] { return task }
-        guard let task = try fetchTask(db, id) else { return nil }
-        cache.remember(task)
-        return task
     }
 
     public func getTaskDescription(_ id: TaskID) throws -> String? {

@@ -12,6 +12,7 @@ public enum PromptReading {
         var prompt = prompt
         return prompt.withUTF8 { bytes in
             let openPrefix: StaticString = "<<result of step "
+            let prefixCount = openPrefix.utf8CodeUnitCount
             let count = bytes.count
             /// The end of the line starting at `start` (its newline, or the end of the prompt).
             func lineEnd(_ start: Int) -> Int {
@@ -25,7 +26,6 @@ public enum PromptReading {
                 let end = lineEnd(start)
                 let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
                 start = end + 1
-                let prefixCount = openPrefix.utf8CodeUnitCount
                 let opens = openPrefix.withUTF8Buffer { line.starts(with: $0) }
                 guard opens, line.last == UInt8(ascii: ">"), line.count > prefixCount + 2 else { continue }
                 let name = String(decoding: UnsafeBufferPointer(rebasing: line[(line.startIndex + prefixCount)..<(line.endIndex - 2)]), as: UTF8.self)
