@@ -38,6 +38,24 @@ public struct FNV64: FieldHashing, Sendable, Hashable {
     }
 
     @inlinable
+    /// The digest of `string` and of `prefix + string`, in one pass over `string`: FNV is a
+    /// chain of dependent multiplications, so a second, independent chain in the same loop
+    /// costs little more than the first.
+    public static func hashes(of string: String, andPrefixedBy prefix: String) -> (plain: UInt64, prefixed: UInt64) {
+        var prefixed = FNV64()
+        prefixed.combineBytes(of: prefix)
+        var string = string
+        var plain = FNV64.offsetBasis
+        var withPrefix = prefixed.state
+        string.withUTF8 { bytes in
+            for byte in bytes {
+                plain = (plain ^ UInt64(byte)) &* FNV64.prime
+                withPrefix = (withPrefix ^ UInt64(byte)) &* FNV64.prime
+            }
+        }
+        return (plain, withPrefix)
+    }
+
     public static func hash(_ string: String) -> UInt64 {
         var hasher = FNV64()
         hasher.combineBytes(of: string)

@@ -40,13 +40,14 @@ public struct FakeLLMEndpoint: Sendable {
     public var config: FakeLLMConfig { generator.config }
     public var queueDepth: Int { waiting.count - waitingHead }
 
-    /// A call arrives at `now`. `random` is the call's own stream.
+    /// A call arrives at `now`. `random` is the call's own stream; `facts`, the prompt's facts
+    /// if the caller read them already.
     public mutating func receive<R: RandomSource>(
-        _ request: ChatRequest, id: UInt64, now: Int64, random: inout R
+        _ request: ChatRequest, id: UInt64, now: Int64, random: inout R, facts: PromptFacts? = nil
     ) -> [EndpointAction] {
         if let invalid = request.validationError() { return [.reject(id: id, invalid)] }
         callsReceived &+= 1
-        let call = generator.generate(request, callNumber: callsReceived, now: now, random: &random)
+        let call = generator.generate(request, callNumber: callsReceived, now: now, random: &random, facts: facts)
         if let limited = admit(tokens: call.budgetTokens, now: now) { return [.reject(id: id, limited)] }
         if let model = config.batching { return batchReceive(id: id, call: call, now: now, model: model) }
         if inFlight < config.capacity.concurrency {

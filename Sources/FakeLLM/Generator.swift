@@ -46,13 +46,15 @@ public struct FakeLLMGenerator: Sendable {
 
     public init(config: FakeLLMConfig) { self.config = config }
 
+    /// `facts`: the prompt's facts when the caller has read them already (they must be the
+    /// request's, as `PromptFacts(request)` reads them).
     public func generate<R: RandomSource>(
-        _ request: ChatRequest, callNumber: UInt64, now: Int64, random: inout R
+        _ request: ChatRequest, callNumber: UInt64, now: Int64, random: inout R, facts: PromptFacts? = nil
     ) -> GeneratedCall {
-        let prompt = request.promptText
-        let digest = PromptDigest.of(prompt)
-        let kind = PromptKind.classify(prompt)
-        let promptTokens = TokenEstimate.count(prompt)
+        let facts = facts ?? PromptFacts(request)
+        let digest = facts.digest
+        let kind = facts.kind
+        let promptTokens = facts.tokens
         let flakiness = config.flakiness
         let budgetTokens = promptTokens + (request.maxTokens ?? 2000)
 

@@ -6,12 +6,15 @@ public enum PromptKind: Hashable, Sendable {
     /// `The best choice is N`.
     case voting(choices: Int)
 
+    /// Made once: building it on every call was an allocation per LLM call.
+    private static let choiceMarker: [UInt8] = Array("Choice ".utf8)
+
     /// Voting prompts list their samples as `Choice N:`; everything else is a generation.
     /// A scan of the UTF-8 bytes (no Foundation string search: this runs on every call).
     public static func classify(_ prompt: String) -> PromptKind {
         var prompt = prompt
+        let marker = choiceMarker
         let highest = prompt.withUTF8 { bytes -> Int in
-            let marker: [UInt8] = Array("Choice ".utf8)
             var highest = 0
             var index = 0
             let end = bytes.count
@@ -42,6 +45,37 @@ public enum PromptKind: Hashable, Sendable {
             return highest
         }
         return highest > 0 ? .voting(choices: highest) : .generation
+    }
+}
+
+/// What the fake reads from a prompt before answering: its kind, its digest and its size, all
+/// of the prompt text as `ChatRequest.promptText` frames it.
+public struct PromptFacts: Hashable, Sendable {
+    public let kind: PromptKind
+    public let digest: UInt64
+    public let tokens: Int
+
+    public init(kind: PromptKind, digest: UInt64, tokens: Int) {
+        self.kind = kind
+        self.digest = digest
+        self.tokens = tokens
+    }
+
+    /// The facts of `request`'s prompt text.
+    public init(_ request: ChatRequest) {
+        let prompt = request.promptText
+        self.init(kind: PromptKind.classify(prompt), digest: PromptDigest.of(prompt), tokens: TokenEstimate.count(prompt))
+    }
+
+    /// The facts of a chat whose one message is the user's `content` (the simulator's calls),
+    /// without building the framed text, and the digest of `content` itself, from one pass
+    /// over it. The kind is the same read either way: the frame adds no `Choice N:`.
+    public static func userMessage(_ content: String) -> (facts: PromptFacts, contentDigest: UInt64) {
+        let frame = "user: "
+        let digests = FNV64.hashes(of: content, andPrefixedBy: frame)
+        let facts = PromptFacts(
+            kind: PromptKind.classify(content), digest: digests.prefixed, tokens: (frame.utf8.count + content.utf8.count + 3) / 4)
+        return (facts, digests.plain)
     }
 }
 

@@ -96,7 +96,10 @@ struct ServeHardeningTests {
         }
         let port = freeTestPort()
         let data = CLI.temporaryPath("busy-data")
-        defer { try? FileManager.default.removeItem(atPath: data) }
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: data + "-2")
+        }
         let first = try startServe(["--port", String(port), "--data-dir", data, "--profile", "perfect"])
         let second = try CLI.run(["serve", "--port", String(port), "--data-dir", data + "-2", "--profile", "perfect"])
         #expect(second.status != 0)

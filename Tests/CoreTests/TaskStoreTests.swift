@@ -23,7 +23,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
             let store = try TaskStore()
             return (store, { store })
         case .file:
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+            let path = TemporaryStoreFiles.directory + "/store-\(UInt64.random(in: 0...UInt64.max)).sqlite"
             return (try TaskStore(path: path), { try TaskStore(path: path) })
         case .postgres:
             guard let base = Self.postgresURL else {
@@ -40,8 +40,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 struct TaskStoreTests {
     @Test("a store file from before the plan column opens: the column is added and old rows still give their plan")
     func planColumnMigration() throws {
-        let path = NSTemporaryDirectory() + "agentos-migration-\(UInt32.random(in: 0...UInt32.max)).sqlite"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = TemporaryStoreFiles.directory + "/migration-\(UInt32.random(in: 0...UInt32.max)).sqlite"
         let plan = TaskPlan(query: Query(taskName: "code_generation", taskDescription: "old", nRounds: 1, nSamples: 1, nVoters: 1), graph: TaskGraph(nodes: [GraphNode(id: "main")]))
         do {
             let old = try TaskStore(path: path)
@@ -267,13 +266,12 @@ func concurrently(_ count: Int, _ write: @Sendable (Int) throws -> WriteOutcome)
 @Suite("TaskStore's read cache")
 struct TaskStoreReadCacheTests {
     func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+        TemporaryStoreFiles.directory + "/cache-\(UInt64.random(in: 0...UInt64.max)).sqlite"
     }
 
     @Test("a poll after another connection's commit sees the commit, not the row it read before")
     func otherConnectionsCommitsAreSeen() throws {
         let path = temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let reader = try TaskStore(path: path)
         let writer = try TaskStore(path: path)
         let id = try writer.createTask(userID: 1, taskType: "t", description: "d").taskID
@@ -289,11 +287,18 @@ struct TaskStoreReadCacheTests {
         #expect(try reader.unfinishedTasks(ownedBy: nil).isEmpty, "the finished task left the unfinished list")
     }
 
-    @Test("the connection's own writes show in its next reads", arguments: [false, true])
-    func ownWritesAreSeen(inFile: Bool) throws {
+    enum Opening: CaseIterable { case memory, file, fileAsSoleConnection }
+
+    @Test("the connection's own writes show in its next reads, with or without the check for other connections",
+        arguments: Opening.allCases)
+    func ownWritesAreSeen(opening: Opening) throws {
         let path = temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = inFile ? try TaskStore(path: path) : try TaskStore()
+        let store: TaskStore
+        switch opening {
+        case .memory: store = try TaskStore()
+        case .file: store = try TaskStore(path: path)
+        case .fileAsSoleConnection: store = try TaskStore(path: path, soleConnection: true)
+        }
         let first = try store.createTask(userID: 1, taskType: "t", description: "d").taskID
         #expect(try store.unfinishedTasks(ownedBy: nil).map(\.taskID) == [first])
         #expect(try store.unfinishedTasks(ownedBy: "r").isEmpty)
@@ -319,4 +324,15 @@ struct TaskStoreReadCacheTests {
         #expect(try store.taskStatus(first) == .nonExist, "a deleted task is gone")
         #expect(try store.unfinishedTasks(ownedBy: nil).isEmpty)
     }
+}
+
+/// The folder of the SQLite files the tests make (with their -wal and -shm files), removed
+/// when the test process exits: a store reopened by a test outlives the test's scope.
+enum TemporaryStoreFiles {
+    static let directory: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("agentos-store-tests-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TemporaryStoreFiles.directory) }
+        return path
+    }()
 }

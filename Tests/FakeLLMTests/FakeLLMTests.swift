@@ -191,6 +191,33 @@ struct GeneratorTests {
         #expect(generator.generate(votingRequest(choices: 2), callNumber: 1, now: 0, random: &random).serviceNanos == 130)
     }
 
+    @Test("the facts read in one pass from a user message equal those read from the framed prompt, and the raw digest is FNV-1a of the content")
+    func promptFactsFromOnePass() {
+        let contents = [
+            "", "Choice 1: a\nChoice 2: b\nChoice 12: c", "Write PLAN: and OUTPUT:", "Choice 3:", "user: Choice 7: x",
+            "naïve café — 日本語 🙂 Choice 2: é\nChoice 1: ü", String(repeating: "step <<result of step a>>\n", count: 300),
+        ]
+        for content in contents {
+            let request = ChatRequest(model: "m", messages: [ChatMessage(role: "user", content: content)], maxTokens: 10, stop: [])
+            let (facts, contentDigest) = PromptFacts.userMessage(content)
+            #expect(facts == PromptFacts(request), "\(content.prefix(40))")
+            #expect(contentDigest == FNV64.hash(content))
+            let both = FNV64.hashes(of: content, andPrefixedBy: "pre ")
+            #expect(both.plain == FNV64.hash(content))
+            #expect(both.prefixed == FNV64.hash("pre " + content))
+        }
+        // An answer generated from facts read once is the answer generated from the request.
+        let generator = FakeLLMGenerator(config: config(.flaky))
+        for request in [votingRequest(choices: 4), generationRequest("task 9")] {
+            var first = SeededSource(seed: 3)
+            var second = SeededSource(seed: 3)
+            let content = request.messages[0].content
+            let direct = generator.generate(request, callNumber: 1, now: 0, random: &first)
+            let prepared = generator.generate(request, callNumber: 1, now: 0, random: &second, facts: PromptFacts.userMessage(content).facts)
+            #expect(direct == prepared)
+        }
+    }
+
     @Test("prompts are classified by their Choice listing")
     func promptClassification() {
         #expect(PromptKind.classify("Choice 1: a\nChoice 2: b\nChoice 12: c") == .voting(choices: 12))

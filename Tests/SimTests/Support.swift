@@ -12,7 +12,7 @@ struct EchoMessage: SimPayload, Equatable {
     func stableHash(into hasher: inout TraceHash) { hasher.combine(value) }
 }
 
-struct EchoTimer: SimPayload, Hashable {
+struct EchoTimer: SimTimer {
     var name: String
     func stableHash(into hasher: inout TraceHash) { hasher.combine(name) }
 }

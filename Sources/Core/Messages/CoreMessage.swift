@@ -1,21 +1,23 @@
 /// Every message between roles: one Codable family whose encoding is readable in traces.
-/// The large cases are `indirect`: a message is copied several times on its way (effect,
-/// queue, delivery, handler input), and copying a 193-byte value with every string in it
-/// retained was a tenth of a scenario's time; now a copy of those cases is one retain.
-public enum CoreMessage: Codable, Hashable, Sendable {
+/// Every case is `indirect`: a message is copied several times on its way (effect, trace
+/// event, queue, delivery, handler input), and a copy is then one retain of its box. With only
+/// the large cases boxed, each copy went through the enum's value witness, which switches over
+/// twenty cases and retains every string of the inline ones: the whole system ran 13 % slower
+/// (`bench swarm`). The box changes how a message is held, never its encoding or its hash.
+public indirect enum CoreMessage: Codable, Hashable, Sendable {
     // Client <-> gateway (the seed's client API).
-    indirect case submit(requestID: UInt64, query: Query)
+    case submit(requestID: UInt64, query: Query)
     case submitted(requestID: UInt64, taskID: TaskID)
     case submitRejected(requestID: UInt64, reason: String)
     /// Admission control: the cluster holds as many unfinished tasks as it takes. Nothing was
     /// created; the client may try again after `retryAfter`.
     case submitBusy(requestID: UInt64, retryAfter: Nanos, reason: String)
     case statusQuery(requestID: UInt64, taskID: TaskID)
-    indirect case statusReply(requestID: UInt64, status: TaskStatusView)
+    case statusReply(requestID: UInt64, status: TaskStatusView)
 
     // Any role <-> store.
-    indirect case storeRequest(requestID: UInt64, StoreRequest)
-    indirect case storeReply(requestID: UInt64, StoreReply)
+    case storeRequest(requestID: UInt64, StoreRequest)
+    case storeReply(requestID: UInt64, StoreReply)
 
     // Gateway <-> regional coordinator.
     case assign(taskID: TaskID, epoch: Epoch)
@@ -30,7 +32,7 @@ public enum CoreMessage: Codable, Hashable, Sendable {
     case membership(proxies: [ProxyLoad])
 
     // Task owner <-> LLM worker (both agent proxies).
-    indirect case llmWork(LLMWork)
+    case llmWork(LLMWork)
     case llmWorkReply(callID: UInt64, result: LLMWorkResult)
     /// The owner asks a worker which of these calls it still holds.
     case llmWorkCheck(owner: Address, callIDs: [UInt64])
@@ -38,8 +40,8 @@ public enum CoreMessage: Codable, Hashable, Sendable {
     case llmWorkHeld(callIDs: [UInt64])
 
     // LLM worker <-> LLM endpoint (fake or real: the core cannot tell).
-    indirect case llmRequest(LLMRequest)
-    indirect case llmReply(LLMReply)
+    case llmRequest(LLMRequest)
+    case llmReply(LLMReply)
 }
 
 /// What a client sees of a task, in the seed's status vocabulary.

@@ -1,8 +1,26 @@
 /// The sans-IO contract every role follows (design section 3): an input and the current time
 /// in, effects out. A role never reads a clock, draws system randomness, sleeps, spawns tasks
 /// or does IO; storage and LLM calls are messages to other nodes.
+///
+/// A role implements one of the two `handle` methods; each has a default made from the other.
+/// The built-in roles implement the one that appends to the caller's buffer, which the runtime
+/// reuses from input to input (a fresh array per input was an allocation per simulated event).
 public protocol CoreMachine {
     mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect]
+    /// Appends the input's effects to `effects`, which may hold other effects already.
+    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect])
+}
+
+extension CoreMachine {
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
+        var effects: [CoreEffect] = []
+        handle(input, context: context, random: &random, into: &effects)
+        return effects
+    }
+
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
+        effects += handle(input, context: context, random: &random)
+    }
 }
 
 public enum CoreInput: Sendable {

@@ -19,6 +19,8 @@ public struct RoleRuntime {
     public let incarnation: UInt32
     private var armed: [CoreTimer: UInt64] = [:]
     private var generation: UInt64 = 0
+    /// The effects buffer, kept between inputs for its capacity.
+    private var effectBuffer: [CoreEffect] = []
     /// False for a shell whose own timer wheel fires only a timer's latest arming (the
     /// simulator's kernel): the runtime then skips its bookkeeping, which the kernel's hot loop
     /// would pay for on every timer.
@@ -34,8 +36,14 @@ public struct RoleRuntime {
     /// Feeds one input at `now`; `perform` gets each resulting action in order.
     public mutating func handle<R: RandomSource>(_ input: CoreInput, now: Nanos, random: inout R, perform: (Action) -> Void) {
         let context = CoreContext(now: now, address: address, incarnation: incarnation)
-        let effects = machine.handle(input, context: context, random: &random)
-        for effect in effects {
+        var effects = effectBuffer
+        effectBuffer = []
+        machine.handle(input, context: context, random: &random, into: &effects)
+        // Each effect is moved out, not copied, and the buffer ends empty with its capacity
+        // (`removeAll(keepingCapacity:)` goes through the general range replacement): popping
+        // from the end moves, and reversing first keeps the role's order.
+        effects.reverse()
+        while let effect = effects.popLast() {
             switch effect {
             case .send(let to, let message):
                 perform(.deliver(to: to, message))
@@ -49,6 +57,7 @@ public struct RoleRuntime {
                 perform(.observe(observation))
             }
         }
+        effectBuffer = effects
     }
 
     /// Whether a timer coming due is still armed as `generation`; if so it is disarmed and the

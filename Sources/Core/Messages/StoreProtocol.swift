@@ -29,7 +29,7 @@ public enum StoreReply: Codable, Hashable, Sendable {
 }
 
 /// Facts the roles record for the invariant checkers and the trace.
-public enum CoreObservation: Codable, Hashable, Sendable {
+public indirect enum CoreObservation: Codable, Hashable, Sendable {
     /// The store judged a write; `before` is the task's epoch before it.
     case write(task: TaskID, request: WriteKind, epoch: Epoch, before: Epoch?, outcome: WriteOutcome)
     /// A task owner starts computing a node from these parent results (digests, by parent id).

@@ -127,8 +127,7 @@ public struct AgentProxy: CoreMachine {
     /// Tasks this proxy is running (for tests and checkers).
     public var runningTasks: [TaskID: Epoch] { runs.mapValues(\.epoch) }
 
-    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var effects: [CoreEffect] = []
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
         switch input {
         case .start:
             effects.append(.setTimer(.heartbeat, after: random.jittered(0, spread: settings.heartbeatInterval)))
@@ -161,7 +160,6 @@ public struct AgentProxy: CoreMachine {
         case .message(_, let message):
             receive(message, context: context, random: &random, into: &effects)
         }
-        return effects
     }
 
     private mutating func receive<R: RandomSource>(

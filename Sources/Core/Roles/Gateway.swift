@@ -73,8 +73,7 @@ public struct Gateway: CoreMachine {
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
     }
 
-    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var effects: [CoreEffect] = []
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
         switch input {
         case .start:
             // Every region gets a full timeout to be heard from after a (re)start.
@@ -91,7 +90,6 @@ public struct Gateway: CoreMachine {
         case .message(let from, let message):
             receive(message, from: from, context: context, random: &random, into: &effects)
         }
-        return effects
     }
 
     private mutating func receive<R: RandomSource>(

@@ -60,8 +60,7 @@ public struct RegionalCoordinator: CoreMachine {
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
     }
 
-    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var effects: [CoreEffect] = []
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
         switch input {
         case .start:
             startedAt = context.now
@@ -95,7 +94,6 @@ public struct RegionalCoordinator: CoreMachine {
         case .message:
             break
         }
-        return effects
     }
 
     /// Live proxies in name order.

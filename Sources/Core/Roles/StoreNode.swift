@@ -6,9 +6,8 @@ public struct StoreNode: CoreMachine {
 
     public init(store: any TaskStoreBackend) { self.store = store }
 
-    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        guard case .message(let from, .storeRequest(let requestID, let request)) = input else { return [] }
-        var effects: [CoreEffect] = []
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
+        guard case .message(let from, .storeRequest(let requestID, let request)) = input else { return }
         let reply: StoreReply
         do {
             reply = try execute(request, observe: { effects.append(.observe($0)) })
@@ -16,7 +15,6 @@ public struct StoreNode: CoreMachine {
             reply = .failed(String(describing: error))
         }
         effects.append(.send(to: from, .storeReply(requestID: requestID, reply)))
-        return effects
     }
 
     func execute(_ request: StoreRequest, observe: (CoreObservation) -> Void) throws -> StoreReply {

@@ -13,7 +13,8 @@ import GRDBSQLite
 ///   the old row after the write returns; a write that fails drops everything;
 /// - another connection's commit (a second process on the file, an operator's `sqlite3`
 ///   shell) changes SQLite's `PRAGMA data_version`, which every cached read checks first, and
-///   drops everything.
+///   drops everything. A store opened as its file's sole connection (the simulator's) skips
+///   the check: nothing else can commit.
 ///
 /// It is only ever touched inside the database queue's closures, which serialise it.
 final class StoreReadCache {
@@ -24,13 +25,27 @@ final class StoreReadCache {
     private(set) var saved: [TaskID: Int] = [:]
     /// Every unfinished task (pending or running), once a list of them was asked for; the
     /// lists by region are filtered from it.
-    private var unfinishedRows: [TaskID: TaskRecord]?
+    private var unfinishedRows: [TaskID: TaskRecord]? {
+        didSet { unfinishedLists.removeAll(keepingCapacity: true) }
+    }
+    /// The sorted lists made from `unfinishedRows`, by region (nil for all of them): a region
+    /// sweeps several times between two writes, and filtering and sorting the rows again each
+    /// time copied every row.
+    private var unfinishedLists: [String?: [TaskRecord]] = [:]
     /// More cached rows than this and the cache starts over: it holds what is polled now,
     /// not the history of a long-lived store.
     static let rowLimit = 4096
 
+    /// False when no other connection can write the file (see `TaskStore.init(path:settings:soleConnection:)`).
+    let checksOtherConnections: Bool
+
+    init(checksOtherConnections: Bool) {
+        self.checksOtherConnections = checksOtherConnections
+    }
+
     /// Drops everything when another connection committed since the rows were read.
     func validate(_ db: Database) throws {
+        guard checksOtherConnections else { return }
         let version = try Self.dataVersion(db)
         if version != dataVersion {
             clear()
@@ -82,8 +97,11 @@ final class StoreReadCache {
     /// The unfinished tasks in id order, only `region`'s when given; nil when not cached.
     func unfinished(ownedBy region: String?) -> [TaskRecord]? {
         guard let rows = unfinishedRows else { return nil }
+        if let list = unfinishedLists[region] { return list }
         let owned = region.map { region in rows.values.filter { $0.ownerRegion == region } } ?? Array(rows.values)
-        return owned.sorted { $0.taskID < $1.taskID }
+        let list = owned.sorted { $0.taskID < $1.taskID }
+        unfinishedLists[region] = list
+        return list
     }
 
     func remember(unfinished rows: [TaskRecord]) {

@@ -96,10 +96,13 @@ public struct CallAccountingChecker: InvariantChecker {
     }
 
     var incarnations: [String: UInt32] = [:]
-    var calls: [CallKey: Call] = [:]
-    /// What a tracked message carries: a work request's call, or a check's calls.
+    /// Every call, in the order first sent, and where each is in that list: a call is looked
+    /// up by its key once per message about it, then reached by position.
+    var calls: [Call] = []
+    var callIndex: [CallKey: Int] = [:]
+    /// What a tracked message carries: a work request's call (its position), or a check's calls.
     enum Tracked {
-        case work(CallKey)
+        case work(Int)
         case check(owner: String, callIDs: [UInt64])
     }
 
@@ -123,8 +126,8 @@ public struct CallAccountingChecker: InvariantChecker {
             break
         case .delivered(let id, let to):
             switch tracked[id] {
-            case .work(let key)?:
-                if calls[key]?.worker == to, calls[key]?.receivedBy == nil { calls[key]?.receivedBy = incarnations[to, default: 0] }
+            case .work(let position)?:
+                if calls[position].worker == to, calls[position].receivedBy == nil { calls[position].receivedBy = incarnations[to, default: 0] }
             case .check(let owner, let callIDs)?:
                 checkBeingAnswered[to] = (owner, callIDs)
             case nil:
@@ -139,21 +142,27 @@ public struct CallAccountingChecker: InvariantChecker {
         switch message {
         case .llmWork(let work):
             let key = CallKey(owner: work.owner, callID: work.callID)
-            if calls[key] == nil { calls[key] = Call(worker: to, sent: event) }
-            tracked[id] = .work(key)
+            let position: Int
+            if let known = callIndex[key] {
+                position = known
+            } else {
+                position = calls.count
+                calls.append(Call(worker: to, sent: event))
+                callIndex[key] = position
+            }
+            tracked[id] = .work(position)
         case .llmWorkCheck(let owner, let callIDs):
             tracked[id] = .check(owner: owner, callIDs: callIDs)
         case .llmWorkReply(let callID, _):
             answersCounted += 1
-            let key = CallKey(owner: to, callID: callID)
-            guard var call = calls[key] else {
+            guard let position = callIndex[CallKey(owner: to, callID: callID)] else {
                 violations.append(Violation(
                     invariant: invariant, task: nil, node: nil, time: event.time,
                     detail: "\(from) answered call \(callID) to \(to), which never sent that call", events: [event.summary]))
                 return
             }
-            call.answers += 1
-            calls[key] = call
+            calls[position].answers += 1
+            let call = calls[position]
             if call.worker != from {
                 violations.append(Violation(
                     invariant: invariant, task: nil, node: nil, time: event.time,
@@ -167,15 +176,16 @@ public struct CallAccountingChecker: InvariantChecker {
             guard let check = checkBeingAnswered.removeValue(forKey: from) else { return }
             let holding = Set(held)
             for callID in check.callIDs where !holding.contains(callID) {
-                let key = CallKey(owner: check.owner, callID: callID)
-                guard let call = calls[key], call.worker == from, call.answers == 0, let life = call.receivedBy,
+                guard let position = callIndex[CallKey(owner: check.owner, callID: callID)] else { continue }
+                let call = calls[position]
+                guard call.worker == from, call.answers == 0, let life = call.receivedBy,
                     life == incarnations[from, default: 0]
                 else { continue }
                 violations.append(Violation(
                     invariant: invariant, task: nil, node: nil, time: event.time,
                     detail: "\(from) received call \(callID) of \(check.owner) and, without crashing, no longer held it, yet never answered it",
                     events: [call.sent.summary, event.summary]))
-                calls[key]?.answers = -1  // reported once
+                calls[position].answers = -1  // reported once
             }
         default:
             break

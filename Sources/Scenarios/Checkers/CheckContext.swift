@@ -48,6 +48,8 @@ public struct MessageEvent: Sendable {
         /// A send of the LLM work family (`llmWork`, `llmWorkReply`, `llmWorkCheck`,
         /// `llmWorkHeld`); other sends are not passed on.
         case sent(id: UInt64, from: String, to: String, CoreMessage)
+        /// The delivery, loss or duplication of a message whose send was passed on (a copy is
+        /// followed like the original).
         case delivered(id: UInt64, to: String)
         case dropped(id: UInt64)
         case duplicated(id: UInt64, copy: UInt64)

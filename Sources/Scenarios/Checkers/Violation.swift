@@ -112,8 +112,8 @@ public struct StoreSnapshot: Sendable {
 public protocol InvariantChecker {
     var invariant: Invariant { get }
     mutating func observe(_ event: ObservedEvent)
-    /// Message traffic: the sends of the message kinds `MessageEvent` carries, and every
-    /// delivery, drop, duplicate and start.
+    /// Message traffic: the sends of the message kinds `MessageEvent` carries, the deliveries,
+    /// drops and duplicates of those messages, and every start.
     mutating func observeMessage(_ event: MessageEvent)
     /// Whether the checker wants `observeMessage` calls (true unless it says otherwise). A run
     /// delivers tens of thousands of messages; the suite passes them only to checkers that

@@ -23,6 +23,9 @@ final class RunObserver {
     var workSent: [String: Int] = [:]
     var claimOwners: [String: String] = [:]
     var usefulOwners: Set<String> = []
+    /// The messages whose send was passed on to the checkers: only their deliveries, drops and
+    /// duplicates are (nine in ten messages are store and client traffic no checker follows).
+    private var passedOn = MessageIDSet()
 
     init(directory: Directory, context: CheckContext) {
         self.directory = directory
@@ -36,17 +39,20 @@ final class RunObserver {
             case .llmRequest: llmCalls += 1
             case .llmWork(let work):
                 workSent["\(work.owner)|\(work.taskID)", default: 0] += 1
-                feed(entry, .sent(id: id, from: directory.name(from), to: directory.name(to), message))
+                feedSend(entry, id: id, from: from, to: to, message)
             case .llmWorkReply, .llmWorkCheck, .llmWorkHeld:
-                feed(entry, .sent(id: id, from: directory.name(from), to: directory.name(to), message))
+                feedSend(entry, id: id, from: from, to: to, message)
             default: break
             }
         case .deliver(let id, _, let to):
-            feed(entry, .delivered(id: id, to: directory.name(to)))
+            if passedOn.contains(id) { feed(entry, .delivered(id: id, to: directory.name(to))) }
         case .drop(let id, _, _, _):
-            feed(entry, .dropped(id: id))
+            if passedOn.contains(id) { feed(entry, .dropped(id: id)) }
         case .duplicate(let id, let copy):
-            feed(entry, .duplicated(id: id, copy: copy))
+            if passedOn.contains(id) {
+                passedOn.insert(copy)
+                feed(entry, .duplicated(id: id, copy: copy))
+            }
         case .start(let node, let incarnation):
             feed(entry, .started(node: directory.name(node), incarnation: incarnation))
         case .fault(let action):
@@ -57,6 +63,12 @@ final class RunObserver {
         default:
             break
         }
+    }
+
+    private func feedSend(_ entry: TraceEntry<CoreWorld>, id: UInt64, from: NodeID, to: NodeID, _ message: CoreMessage) {
+        guard checkers.observesMessages else { return }
+        passedOn.insert(id)
+        feed(entry, .sent(id: id, from: directory.name(from), to: directory.name(to), message))
     }
 
     private func feed(_ entry: TraceEntry<CoreWorld>, _ fact: @autoclosure () -> MessageEvent.Fact) {
@@ -115,5 +127,22 @@ final class RunObserver {
         guard !latencies.isEmpty else { return nil }
         let sorted = latencies.sorted()
         return sorted[min(sorted.count - 1, (sorted.count * p + 99) / 100 - 1)]
+    }
+}
+
+/// A set of message ids. The kernel numbers messages densely from zero, so one bit per id is
+/// enough, and a lookup, done for every delivery of a run, hashes nothing.
+struct MessageIDSet {
+    private var words: [UInt64] = []
+
+    func contains(_ id: UInt64) -> Bool {
+        let word = Int(id >> 6)
+        return word < words.count && words[word] & (1 << (id & 63)) != 0
+    }
+
+    mutating func insert(_ id: UInt64) {
+        let word = Int(id >> 6)
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: max(word + 1 - words.count, words.count))) }
+        words[word] |= 1 << (id & 63)
     }
 }

@@ -231,7 +231,7 @@ final class StoreFile {
     init(disk: SimDisk, settings: StoreFileSettings) throws {
         self.disk = disk
         self.settings = settings
-        store = try TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
+        store = try TaskStore(path: disk.path("agentos.sqlite"), settings: settings, soleConnection: true)
     }
 
     /// The store process restarted: its old connection died with it (never closed cleanly),
@@ -239,12 +239,12 @@ final class StoreFile {
     func reopen() {
         disk.processDied(connection: store)
         do {
-            store = try TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
+            store = try TaskStore(path: disk.path("agentos.sqlite"), settings: settings, soleConnection: true)
         } catch {
             // The file is beyond SQLite's recovery (possible only with unsafe settings): the
             // operator starts over with an empty store, and the checkers see what was lost.
             disk.wipe()
-            store = try! TaskStore(path: disk.path("agentos.sqlite"), settings: settings)
+            store = try! TaskStore(path: disk.path("agentos.sqlite"), settings: settings, soleConnection: true)
         }
     }
 

@@ -49,6 +49,9 @@ struct LLMEndpointProcess: SimProcess {
     struct Pending {
         var caller: NodeID
         var request: LLMRequest
+        /// What the endpoint read from the prompt, kept for the call's record.
+        var kind: PromptKind
+        var promptDigest: UInt64
         var outcome: ChatOutcome?
         var fault: String?
     }
@@ -68,8 +71,10 @@ struct LLMEndpointProcess: SimProcess {
             let chat = ChatRequest(
                 model: endpoint.config.model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
                 stop: request.stop)
-            pending[nextCall] = Pending(caller: from, request: request, outcome: nil, fault: nil)
-            apply(endpoint.receive(chat, id: nextCall, now: context.now.nanoseconds, random: &context.random), &context)
+            // The prompt is read once, for the answer and for the record.
+            let (facts, promptDigest) = PromptFacts.userMessage(request.prompt)
+            pending[nextCall] = Pending(caller: from, request: request, kind: facts.kind, promptDigest: promptDigest, outcome: nil, fault: nil)
+            apply(endpoint.receive(chat, id: nextCall, now: context.now.nanoseconds, random: &context.random, facts: facts), &context)
         case .timer(.llmDone(let callID)):
             guard let call = pending.removeValue(forKey: callID) else { return }
             if let outcome = call.outcome { reply(call, outcome, &context) } else { context.observe(.llm(Self.record(call, answer: nil, status: 0))) }
@@ -114,6 +119,8 @@ struct LLMEndpointProcess: SimProcess {
     }
 
     static func record(_ call: Pending, answer: String?, status: Int) -> LLMCallRecord {
-        LLMCallRecord(task: call.request.task, node: call.request.node, prompt: call.request.prompt, answer: answer, status: status, fault: call.fault)
+        LLMCallRecord(
+            task: call.request.task, node: call.request.node, prompt: call.request.prompt, kind: call.kind, promptDigest: call.promptDigest,
+            answer: answer, status: status, fault: call.fault)
     }
 }

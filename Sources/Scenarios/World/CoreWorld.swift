@@ -1,4 +1,5 @@
 import Core
+import Determinism
 import FakeLLM
 import Sim
 
@@ -12,13 +13,34 @@ public enum CoreWorld: SimWorld {
 
 extension CoreMessage: SimPayload {}
 
-public enum WorldTimer: SimPayload, Hashable {
+public enum WorldTimer: SimTimer {
     case core(CoreTimer)
     case client(ClientTimer)
     /// An LLM endpoint's call finishes.
     case llmDone(callID: UInt64)
     /// A batching LLM endpoint's batch has a call to finish.
     case llmWake
+
+    /// The case in the top four bits, the id (or the burst index) below: timers that differ
+    /// only in an id above 2^60 share a key, and the kernel's table tells them apart.
+    public var tableKey: UInt64 {
+        func key(_ kind: UInt64, _ id: UInt64) -> UInt64 { kind << 60 ^ id }
+        switch self {
+        case .core(.heartbeat): return key(0, 0)
+        case .core(.sweep): return key(0, 1)
+        case .core(.workCheck): return key(0, 2)
+        case .core(.storeRetry(let id)): return key(1, id)
+        case .core(.llmTimeout(let id)): return key(2, id)
+        case .core(.llmRetry(let id)): return key(3, id)
+        case .core(.workTimeout(let id)): return key(4, id)
+        case .core(.capacityRetry(let id)): return key(5, id)
+        case .client(.burst(let index)): return key(6, UInt64(bitPattern: Int64(index)))
+        case .client(.resubmit(let id)): return key(7, id)
+        case .client(.poll(let id)): return key(8, id)
+        case .llmDone(let id): return key(9, id)
+        case .llmWake: return key(10, 0)
+        }
+    }
 }
 
 public enum ClientTimer: Codable, Hashable, Sendable {
@@ -28,13 +50,14 @@ public enum ClientTimer: Codable, Hashable, Sendable {
     case poll(requestID: UInt64)
 }
 
-public enum WorldObservation: SimPayload, Equatable {
-    // Indirect, like the large messages: observations travel as effects and trace events.
-    indirect case core(CoreObservation)
+/// Indirect, like `CoreMessage`: observations travel as effects and trace events, and a copy
+/// of a boxed case is one retain.
+public indirect enum WorldObservation: SimPayload, Equatable {
+    case core(CoreObservation)
     case client(ClientObservation)
     /// What an LLM endpoint received and answered: the ground truth the checkers judge the
     /// roles' claims against.
-    indirect case llm(LLMCallRecord)
+    case llm(LLMCallRecord)
 
     /// The task the observation is about, if it is about one.
     public var task: TaskID? {
@@ -72,10 +95,18 @@ public struct LLMCallRecord: Codable, Hashable, Sendable {
     /// its prompt embeds are read from the prompt's text. The simulator's endpoints and
     /// `cluster-test` (from the real fake LLM's call log) both build records this way.
     public init(task: TaskID, node: String, prompt: String, answer: String?, status: Int, fault: String?) {
-        let kind: CallKind
-        if case .voting = PromptKind.classify(prompt) { kind = .voting } else { kind = .generation }
         self.init(
-            task: task, node: node, kind: kind, promptDigest: FNV64.hex(FNV64.hash(prompt)),
+            task: task, node: node, prompt: prompt, kind: PromptKind.classify(prompt), promptDigest: FNV64.hash(prompt), answer: answer, status: status,
+            fault: fault)
+    }
+
+    /// The same record from a prompt already read: `kind` and `promptDigest` (FNV-1a of the
+    /// prompt) must be what `PromptKind.classify` and `FNV64.hash` give for it.
+    public init(task: TaskID, node: String, prompt: String, kind promptKind: PromptKind, promptDigest: UInt64, answer: String?, status: Int, fault: String?) {
+        let kind: CallKind
+        if case .voting = promptKind { kind = .voting } else { kind = .generation }
+        self.init(
+            task: task, node: node, kind: kind, promptDigest: FNV64.hex(promptDigest),
             parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [], answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) },
             status: status, fault: fault)
     }
@@ -114,16 +145,40 @@ public enum ClientObservation: Codable, Hashable, Sendable {
 public final class Directory: @unchecked Sendable {
     // Written once at construction, read-only afterwards.
     public let names: [String]
-    private let ids: [String: NodeID]
+    /// An open-addressing table of the names by their FNV-1a digest: every send of every role
+    /// resolves its address here, and a `Dictionary` ran a seeded SipHash for each one. Per
+    /// slot: the node's index (-1: empty) and its name's digest.
+    private let slots: [Int32]
+    private let digests: [UInt64]
+    private let mask: Int
 
     public init(names: [String]) {
+        precondition(Set(names).count == names.count, "the node names repeat: \(names)")
         self.names = names
-        ids = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, NodeID($0)) })
+        var capacity = 8
+        while capacity < names.count * 2 { capacity *= 2 }
+        var slots = [Int32](repeating: -1, count: capacity)
+        var digests = [UInt64](repeating: 0, count: capacity)
+        for (index, name) in names.enumerated() {
+            let digest = FNV64.hash(name)
+            var slot = Int(truncatingIfNeeded: digest >> 32) & (capacity - 1)
+            while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+            slots[slot] = Int32(index)
+            digests[slot] = digest
+        }
+        self.slots = slots
+        self.digests = digests
+        mask = capacity - 1
     }
 
     public func id(_ name: String) -> NodeID {
-        guard let id = ids[name] else { preconditionFailure("message to unknown address '\(name)'") }
-        return id
+        let digest = FNV64.hash(name)
+        var slot = Int(truncatingIfNeeded: digest >> 32) & mask
+        while slots[slot] >= 0 {
+            if digests[slot] == digest, names[Int(slots[slot])] == name { return NodeID(Int(slots[slot])) }
+            slot = (slot + 1) & mask
+        }
+        preconditionFailure("message to unknown address '\(name)'")
     }
 
     public func name(_ id: NodeID) -> String { names[id.index] }

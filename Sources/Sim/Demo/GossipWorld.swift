@@ -23,8 +23,10 @@ public struct GossipMessage: SimPayload, Equatable {
     }
 }
 
-public enum GossipTimer: String, SimPayload, Hashable {
+public enum GossipTimer: String, SimTimer {
     case tick
+
+    public var tableKey: UInt64 { 1 }
 
     public func stableHash(into hasher: inout TraceHash) { hasher.combine(byte: 1) }
 }

@@ -2,7 +2,7 @@
 /// generic over these and knows nothing else about the system it runs.
 public protocol SimWorld {
     associatedtype Message: SimPayload
-    associatedtype Timer: SimPayload & Hashable
+    associatedtype Timer: SimTimer
     associatedtype Observation: SimPayload
 }
 
