@@ -267,11 +267,13 @@ public struct AgentProxy: CoreMachine {
     private mutating func failCallsOfDepartedWorkers<R: RandomSource>(
         context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
-        let lives = Dictionary(workers.map { ($0.proxy, $0.incarnation) }, uniquingKeysWith: { first, _ in first })
         // Most memberships change nothing: look for a departed worker before sorting the calls.
-        guard outstanding.values.contains(where: { lives[$0.worker] != $0.workerIncarnation }) else { return }
+        // (The membership is a handful of workers: a scan of it beats building a dictionary.)
+        let workers = self.workers
+        func life(of worker: Address) -> UInt32? { workers.first { $0.proxy == worker }?.incarnation }
+        guard outstanding.values.contains(where: { life(of: $0.worker) != $0.workerIncarnation }) else { return }
         for callID in outstanding.keys.sorted() {
-            guard let call = outstanding[callID], lives[call.worker] != call.workerIncarnation else { continue }
+            guard let call = outstanding[callID], life(of: call.worker) != call.workerIncarnation else { continue }
             outstanding[callID] = nil
             effects.append(.cancelTimer(.workTimeout(callID: callID)))
             guard isWanted(call) else { continue }
@@ -323,8 +325,19 @@ public struct AgentProxy: CoreMachine {
         case .random:
             target = candidates[random.index(below: candidates.count)]
         case .leastLoaded:
-            let reported = Dictionary(uniqueKeysWithValues: workers.map { ($0.proxy, $0.workload) })
-            let loads = candidates.map { reported[$0, default: 0] + sentSinceReport[$0, default: 0] }
+            // The candidates are the workers in membership order, less the avoided one: each
+            // one's reported load is found by walking the membership alongside, not through a
+            // dictionary built for every call.
+            var loads: [Int] = []
+            loads.reserveCapacity(candidates.count)
+            var member = 0
+            for candidate in candidates {
+                while workers[member].proxy != candidate {
+                    member += 1
+                    precondition(member < workers.count, "candidate \(candidate) is not in the membership \(workers.map(\.proxy))")
+                }
+                loads.append(workers[member].workload + sentSinceReport[candidate, default: 0])
+            }
             let lowest = loads.min()!
             let least = candidates.indices.filter { loads[$0] == lowest }
             target = candidates[least[random.index(below: least.count)]]

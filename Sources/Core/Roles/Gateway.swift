@@ -211,7 +211,9 @@ public struct Gateway: CoreMachine {
         _ taskID: TaskID, current: Epoch, avoiding: Address?, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard !claiming.contains(taskID) else { return }
-        var candidates = settings.regions.filter { isLive($0, now: context.now) && $0 != avoiding }
+        // A loop, not `filter`: a closure calling `isLive` would capture a copy of the gateway.
+        var candidates: [Address] = []
+        for region in settings.regions where region != avoiding && isLive(region, now: context.now) { candidates.append(region) }
         if candidates.isEmpty, let avoiding, isLive(avoiding, now: context.now) { candidates = [avoiding] }
         // With no live region there is nobody to blame: the task waits for the next sweep
         // without using up a placement.

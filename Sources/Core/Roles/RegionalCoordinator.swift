@@ -103,8 +103,15 @@ public struct RegionalCoordinator: CoreMachine {
 
     /// Live proxies and what the region knows of them, in name order. Filtered before sorting,
     /// in one pass over the members: this runs at every heartbeat and every task a sweep sees.
+    /// (A closure reading `settings` captured a copy of the whole coordinator, and
+    /// `Dictionary.filter` built a second dictionary, hashing every live name again.)
     func liveMemberEntries(now: Nanos) -> [(key: Address, value: Member)] {
-        members.filter { now - $0.value.lastHeard <= settings.proxyTimeout }.sorted { $0.key < $1.key }
+        let timeout = settings.proxyTimeout
+        var live: [(key: Address, value: Member)] = []
+        live.reserveCapacity(members.count)
+        for entry in members where now - entry.value.lastHeard <= timeout { live.append(entry) }
+        live.sort { $0.key < $1.key }
+        return live
     }
 
     private mutating func stored<R: RandomSource>(
