@@ -100,6 +100,9 @@ public final class ScenarioRun {
         }
         let observer = self.observer
         var powerLosses: UInt64 = 0
+        // Read once here: the sink runs for every event, and each read through `unowned self`
+        // is an atomic retain and release.
+        let stopAt = scenario.phases.stopAt
         simulation.eventSink = { [unowned self] entry in
             if case .fault(.powerLoss(let node)) = entry.event, node == "store" {
                 powerLosses += 1
@@ -108,7 +111,7 @@ public final class ScenarioRun {
             }
             observer.observe(entry)
             self.writer?.write(entry)
-            if let stopAt = self.scenario.phases.stopAt, case .observe = entry.event, !self.cut,
+            if let stopAt, case .observe = entry.event, !self.cut,
                 observer.checkers.checkers.contains(where: { $0.invariant == stopAt && !$0.violations.isEmpty })
             {
                 self.cut = true
