@@ -42,7 +42,7 @@ public struct RoleRuntime {
         // Each effect is moved out, not copied, and the buffer ends empty with its capacity
         // (`removeAll(keepingCapacity:)` goes through the general range replacement): popping
         // from the end moves, and reversing first keeps the role's order.
-        effects.reverse()
+        if effects.count > 1 { effects.reverse() }
         while let effect = effects.popLast() {
             switch effect {
             case .send(let to, let message):

@@ -229,7 +229,7 @@ struct Engine<W: SimWorld> {
         // message in it) goes through its type's value witness, and was, with destroying the
         // copy and then the original, a tenth of the kernel's time. Popping from the end
         // moves; reversing first keeps the handler's order.
-        context.effects.reverse()
+        if context.effects.count > 1 { context.effects.reverse() }
         while let effect = context.effects.popLast() {
             apply(effect, from: index)
         }
