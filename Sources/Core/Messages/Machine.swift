@@ -2,7 +2,8 @@
 /// in, effects out. A role never reads a clock, draws system randomness, sleeps, spawns tasks
 /// or does IO; storage and LLM calls are messages to other nodes.
 ///
-/// A role implements one of the two `handle` methods; each has a default made from the other.
+/// A role implements one of the two `handle` methods; each has a default made from the other
+/// (so a role that implements neither recurses until the stack runs out).
 /// The built-in roles implement the one that appends to the caller's buffer, which the runtime
 /// reuses from input to input (a fresh array per input was an allocation per simulated event).
 public protocol CoreMachine {
