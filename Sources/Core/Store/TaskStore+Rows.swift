@@ -6,13 +6,13 @@ import GRDBSQLite
 /// Why not GRDB's `Row`: the store's reads (a task's status on every client poll, the
 /// unfinished tasks on every region sweep, the task behind every fenced write) decode full rows,
 /// and `Row`'s generic decoding, with its metadata lookups per column, was a fifth of a
-/// simulated run. The statements are still GRDB's cached ones, bound through GRDB; only the
+/// simulated run. The statements are still GRDB's cached ones; the binding (`withBound`), the
 /// stepping and the column reads are done here, by position in the order of the CREATE TABLE.
 extension TaskStore {
     static let taskColumns = StoreColumns.task
     static let progressColumns = StoreColumns.progress
 
-    static func taskRows(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [TaskRecord] {
+    static func taskRows(_ db: Database, sql: String, arguments: SQLArguments = []) throws -> [TaskRecord] {
         try rows(db, sql: sql, arguments: arguments) { raw in
             TaskRecord(
                 taskID: sqlite3_column_int64(raw, 0), userID: sqlite3_column_int64(raw, 1), taskType: text(raw, 2) ?? "",
@@ -24,7 +24,7 @@ extension TaskStore {
         }
     }
 
-    static func progressRows(_ db: Database, sql: String, arguments: StatementArguments) throws -> [ProgressRecord] {
+    static func progressRows(_ db: Database, sql: String, arguments: SQLArguments) throws -> [ProgressRecord] {
         try rows(db, sql: sql, arguments: arguments) { raw in
             ProgressRecord(
                 taskID: sqlite3_column_int64(raw, 0), nodeID: text(raw, 1) ?? "",
@@ -34,23 +34,19 @@ extension TaskStore {
     }
 
     private static func rows<T>(
-        _ db: Database, sql: String, arguments: StatementArguments, decode: (SQLiteStatement) -> T
+        _ db: Database, sql: String, arguments: SQLArguments, decode: (SQLiteStatement) -> T
     ) throws -> [T] {
-        let statement = try db.cachedStatement(sql: sql)
-        try statement.setArguments(arguments)
-        let raw = statement.sqliteStatement
+        let raw = try db.cachedStatement(sql: sql).sqliteStatement
         // Reset at once, so the statement holds no read lock after the rows are read.
         defer { sqlite3_reset(raw) }
-        var decoded: [T] = []
-        while true {
-            let code = sqlite3_step(raw)
-            if code == SQLITE_DONE { return decoded }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql,
-                    arguments: arguments)
+        return try db.withBound(arguments, to: raw, sql: sql) {
+            var decoded: [T] = []
+            while true {
+                let code = sqlite3_step(raw)
+                if code == SQLITE_DONE { return decoded }
+                guard code == SQLITE_ROW else { throw db.stepError(code, sql: sql) }
+                decoded.append(decode(raw))
             }
-            decoded.append(decode(raw))
         }
     }
 

@@ -1,29 +1,71 @@
 import GRDB
 import GRDBSQLite
 
+/// A statement's parameter values, in order.
+typealias SQLArguments = [(any DatabaseValueConvertible)?]
+
 extension Database {
     /// Runs a statement prepared once per connection: the store's statements run thousands of
     /// times a run, and preparing them each time was a tenth of a simulation's cost.
     ///
-    /// GRDB prepares and binds it; the stepping is done here, as the store's reads do, without
-    /// GRDB's per-statement bookkeeping for database observation (the store registers no
-    /// observers), which hashed the tables each statement touches on every write. The
-    /// statements run inside the store's own transactions, whose BEGIN and COMMIT go through
-    /// GRDB, so GRDB still sees every transaction start and end.
-    func run(sql: String, arguments: StatementArguments) throws {
-        let statement = try cachedStatement(sql: sql)
-        try statement.setArguments(arguments)
-        let raw = statement.sqliteStatement
+    /// GRDB prepares it (and caches it by its text); the binding and stepping are done here,
+    /// as the store's reads do, without GRDB's per-statement bookkeeping for database
+    /// observation (the store registers no observers), which hashed the tables each statement
+    /// touches on every write. The statements run inside the store's own transactions, whose
+    /// BEGIN and COMMIT go through GRDB, so GRDB still sees every transaction start and end.
+    func run(sql: String, arguments: SQLArguments) throws {
+        let raw = try cachedStatement(sql: sql).sqliteStatement
         defer { sqlite3_reset(raw) }
-        while true {
-            let code = sqlite3_step(raw)
-            if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql,
-                    arguments: arguments)
+        try withBound(arguments, to: raw, sql: sql) {
+            while true {
+                let code = sqlite3_step(raw)
+                if code == SQLITE_DONE { return }
+                guard code == SQLITE_ROW else { throw stepError(code, sql: sql) }
             }
         }
+    }
+
+    func stepError(_ code: Int32, sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
+    }
+
+    /// Calls `body` with `values` bound to `raw`'s parameters, then clears the bindings. Text
+    /// is bound in place (`SQLITE_STATIC`), valid only during `body`: copying it, as a lasting
+    /// binding must, was six allocations of every fenced write.
+    func withBound<T>(_ values: SQLArguments, to raw: SQLiteStatement, sql: String, _ body: () throws -> T) throws -> T {
+        precondition(
+            Int(sqlite3_bind_parameter_count(raw)) == values.count,
+            "\(values.count) argument(s) for the \(sqlite3_bind_parameter_count(raw)) parameter(s) of: \(sql)")
+        defer { sqlite3_clear_bindings(raw) }
+        func check(_ code: Int32) throws {
+            if code != SQLITE_OK { throw stepError(code, sql: sql) }
+        }
+        func bind(from index: Int) throws -> T {
+            guard index < values.count else { return try body() }
+            let position = Int32(index + 1)
+            switch values[index]?.databaseValue.storage ?? .null {
+            case .null:
+                try check(sqlite3_bind_null(raw, position))
+            case .int64(let value):
+                try check(sqlite3_bind_int64(raw, position, value))
+            case .double(let value):
+                try check(sqlite3_bind_double(raw, position, value))
+            case .string(var text):
+                return try text.withUTF8 { bytes in
+                    // An empty buffer may have no address; SQLite wants one for empty text.
+                    let start = UnsafeRawPointer(bytes.baseAddress) ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+                    try check(sqlite3_bind_text(raw, position, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil))
+                    return try bind(from: index + 1)
+                }
+            case .blob(let data):
+                return try data.withUnsafeBytes { bytes in
+                    try check(sqlite3_bind_blob(raw, position, bytes.baseAddress, Int32(bytes.count), nil))
+                    return try bind(from: index + 1)
+                }
+            }
+            return try bind(from: index + 1)
+        }
+        return try bind(from: 0)
     }
 }
 
