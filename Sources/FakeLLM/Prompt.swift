@@ -54,13 +54,9 @@ public struct PromptFacts: Hashable, Sendable {
     public let kind: PromptKind
     public let digest: UInt64
     public let tokens: Int
+}
 
-    public init(kind: PromptKind, digest: UInt64, tokens: Int) {
-        self.kind = kind
-        self.digest = digest
-        self.tokens = tokens
-    }
-
+extension PromptFacts {
     /// The facts of `request`'s prompt text.
     public init(_ request: ChatRequest) {
         let prompt = request.promptText
