@@ -39,11 +39,7 @@ public struct RoleRuntime {
         var effects = effectBuffer
         effectBuffer = []
         machine.handle(input, context: context, random: &random, into: &effects)
-        // Each effect is moved out, not copied, and the buffer ends empty with its capacity
-        // (`removeAll(keepingCapacity:)` goes through the general range replacement): popping
-        // from the end moves, and reversing first keeps the role's order.
-        if effects.count > 1 { effects.reverse() }
-        while let effect = effects.popLast() {
+        effects.drainInOrder { effect in
             switch effect {
             case .send(let to, let message):
                 perform(.deliver(to: to, message))

@@ -225,14 +225,7 @@ struct Engine<W: SimWorld> {
             random: slots.pointer(to: index, \.random), effects: effectBuffer)
         effectBuffer = []
         slots[index].process!.handle(input, context: &context)
-        // Each effect is moved out of the buffer, not copied: a copy of an effect (and of the
-        // message in it) goes through its type's value witness, and was, with destroying the
-        // copy and then the original, a tenth of the kernel's time. Popping from the end
-        // moves; reversing first keeps the handler's order.
-        if context.effects.count > 1 { context.effects.reverse() }
-        while let effect = context.effects.popLast() {
-            apply(effect, from: index)
-        }
+        context.effects.drainInOrder { apply($0, from: index) }
         swap(&effectBuffer, &context.effects)
     }
 
