@@ -61,18 +61,24 @@ struct ClusterTestClient: Sendable {
             for index in 0..<requests {
                 try? await Task.sleep(for: .milliseconds(Int64(gaps[index] * 1000)))
                 let requestID = UInt64(index + 1)
-                await recorder.record(name, .submitted(requestID: requestID))
-                group.addTask { await one(requestID: requestID, index: index, deadline: deadline) }
+                let query = query(requestID: requestID, index: index)
+                await recorder.record(name, .submitted(requestID: requestID, query: query))
+                group.addTask { await one(requestID: requestID, query: query, deadline: deadline) }
             }
             await recorder.record(name, .allSubmitted)
         }
     }
 
-    private func one(requestID: UInt64, index: Int, deadline: ContinuousClock.Instant) async {
-        let started = ContinuousClock.now
+    /// Request `requestID`'s query: the template's, with its own description and idempotency key.
+    private func query(requestID: UInt64, index: Int) -> Query {
         var query = queries[index % queries.count]
         query.taskDescription = "Cluster test request \(requestID) of \(name): \(query.taskDescription)"
         query.requestKey = "\(run)-\(name)-\(requestID)"
+        return query
+    }
+
+    private func one(requestID: UInt64, query: Query, deadline: ContinuousClock.Instant) async {
+        let started = ContinuousClock.now
         guard let data = try? JSONEncoder().encode(query) else { return }
         var task: TaskID?
         while task == nil, ContinuousClock.now < deadline {

@@ -82,7 +82,7 @@ struct HashingTests {
             .core(.ownerFenced(task: 1, epoch: e1, current: nil)), .core(.ownerFenced(task: 1, epoch: e1, current: e2)),
             .core(.taskAcknowledged(task: 1)), .core(.taskAcknowledged(task: 2)),
             .core(.queryRejected(reason: "a")), .core(.queryRejected(reason: "b")),
-            .core(.admissionRefused(open: 1)), .core(.admissionRefused(open: 2)), .core(.note("a")), .core(.note("b")),
+            .core(.admissionRefused(open: 1, viewAge: 0)), .core(.admissionRefused(open: 2, viewAge: 0)), .core(.note("a")), .core(.note("b")),
             .client(.submitted(requestID: 1)), .client(.submitted(requestID: 2)),
             .client(.acknowledged(requestID: 1, task: 1)), .client(.acknowledged(requestID: 1, task: 2)),
             .client(.rejected(requestID: 1, reason: "a")), .client(.rejected(requestID: 1, reason: "b")),

@@ -40,10 +40,30 @@ public indirect enum CoreObservation: Codable, Hashable, Sendable {
     case taskAcknowledged(task: TaskID)
     /// A role rejected a client query.
     case queryRejected(reason: String)
-    /// Admission control refused a query before creating anything: `open` unfinished tasks.
-    case admissionRefused(open: Int)
+    /// Admission control refused a query before creating anything: `open` unfinished tasks as
+    /// the gateway counts them, a count it formed from the sweep it sent `viewAge` ago (then
+    /// the store was read) and from what it learned after. An age, not a time: a real
+    /// process's clock is its own.
+    case admissionRefused(open: Int, viewAge: Nanos)
+    /// The store executed a create: a new task, the task an earlier create with the same client
+    /// key made for the same query (`existing`), or a refusal because the key was used for a
+    /// different query (`conflict`).
+    case taskCreated(task: TaskID, key: String, outcome: CreateOutcome)
+    /// The gateway (this incarnation of it) admitted a query under `key` and sent its create,
+    /// so it counts against the admission limit until the create is answered.
+    case createAdmitted(key: String, incarnation: UInt32)
+    /// The gateway stopped waiting for the create under `key`: `answered` false when the store
+    /// never answered (the task may exist all the same: an admission the gateway lost track of).
+    case createEnded(key: String, incarnation: UInt32, answered: Bool)
     /// A free-form note for readers of the trace.
     case note(String)
+}
+
+/// What a create did at the store.
+public enum CreateOutcome: String, Codable, Hashable, Sendable {
+    case new
+    case existing
+    case conflict
 }
 
 /// A parent's result as a node's owner used it: the digest of the text.
@@ -70,7 +90,8 @@ extension CoreObservation {
     public var task: TaskID? {
         switch self {
         case .write(let task, _, _, _, _), .nodeStarted(let task, _, _, _, _), .ownerFenced(let task, _, _), .taskAcknowledged(let task): task
-        case .queryRejected, .admissionRefused, .note: nil
+        case .taskCreated(let task, _, _): task
+        case .queryRejected, .admissionRefused, .createAdmitted, .createEnded, .note: nil
         }
     }
 }

@@ -47,10 +47,20 @@ public struct Gateway: CoreMachine {
         case status(client: Address, requestID: UInt64, task: TaskID)
         case claim(task: TaskID, epoch: Epoch, region: Address)
         case abort(task: TaskID)
-        case sweep
+        /// The `generation`-th sweep of this incarnation (from 1).
+        case sweep(generation: UInt64)
+    }
+
+    /// A submit that came in before the gateway knew its open tasks.
+    struct HeldSubmit {
+        var client: Address
+        var requestID: UInt64
+        var plan: TaskPlan
+        var query: Query
     }
 
     public let settings: GatewaySettings
+    let incarnation: UInt32
     var calls: StoreCalls<Purpose>
     var lastHeard: [Address: Nanos] = [:]
     var loads: [Address: Int] = [:]
@@ -60,28 +70,51 @@ public struct Gateway: CoreMachine {
     var noRegionSince: Nanos?
     /// Tasks with a claim in flight, so a sweep does not race it with a second claim.
     var claiming: Set<TaskID> = []
-    /// Unfinished tasks as far as the gateway knows, for admission: the last sweep's list plus
-    /// tasks created since that sweep was sent, less tasks a status reply showed finished.
+    /// Admission counts three kinds of task against `openTasksMax`: `open`, the unfinished tasks
+    /// as far as the gateway knows (the newest applied sweep's list, plus tasks acknowledged
+    /// since that sweep was sent, less tasks a status reply showed finished); `creating`, the
+    /// creates in flight; and `uncertain`, creates the store never answered, which may have
+    /// made a task all the same, until a sweep sent after the failure has been read.
     var open: Set<TaskID> = []
-    var createdSinceSweep: Set<TaskID> = []
     /// Creates in flight, by client key: admitted, so they count against the limit.
     var creating: Set<String> = []
+    var uncertain: [String: UInt64] = [:]
+    /// The sweep generation current when each recently acknowledged task was acknowledged: a
+    /// sweep sent later has the task in its list if it is unfinished.
+    var acknowledgedAt: [TaskID: UInt64] = [:]
+    var sweepsSent: UInt64 = 0
+    var sweepApplied: UInt64 = 0
+    var sweepSentAt: [UInt64: Nanos] = [:]
+    /// When the sweep behind today's count was sent: the count is no older than that.
+    var viewSince: Nanos = 0
+    /// A (re)started gateway knows nothing of the tasks its earlier life admitted until its
+    /// first sweep answers: admitting before then let a restarted gateway take up to twice its
+    /// limit. Submits that arrive until then wait here, in arrival order (one per key).
+    var admitting = false
+    var held: [String: HeldSubmit] = [:]
+    var heldOrder: [String] = []
+    static let heldMax = 4096
 
     public init(settings: GatewaySettings, incarnation: UInt32) {
         precondition(!settings.regions.isEmpty, "a gateway needs at least one region")
         self.settings = settings
+        self.incarnation = incarnation
         calls = StoreCalls(store: settings.store, timeout: settings.storeTimeout, attemptsMax: settings.storeAttemptsMax, incarnation: incarnation)
     }
+
+    /// What admission counts against `openTasksMax`.
+    var admittedCount: Int { open.count + creating.count + uncertain.count }
 
     public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
         switch input {
         case .start:
             // Every region gets a full timeout to be heard from after a (re)start.
             for region in settings.regions { lastHeard[region] = context.now }
+            // The first sweep goes out at once: admission waits for its answer.
+            sweep(context: context, into: &effects)
             effects.append(.setTimer(.sweep, after: settings.sweepInterval))
         case .timer(.sweep):
-            createdSinceSweep = []
-            calls.call(.unfinishedTasks(region: nil), for: .sweep, into: &effects)
+            sweep(context: context, into: &effects)
             effects.append(.setTimer(.sweep, after: settings.sweepInterval))
         case .timer(.storeRetry(let requestID)):
             if let purpose = calls.retry(requestID, into: &effects) { gaveUp(purpose, into: &effects) }
@@ -90,6 +123,12 @@ public struct Gateway: CoreMachine {
         case .message(let from, let message):
             receive(message, from: from, context: context, random: &random, into: &effects)
         }
+    }
+
+    private mutating func sweep(context: CoreContext, into effects: inout [CoreEffect]) {
+        sweepsSent += 1
+        sweepSentAt[sweepsSent] = context.now
+        calls.call(.unfinishedTasks(region: nil), for: .sweep(generation: sweepsSent), into: &effects)
     }
 
     private mutating func receive<R: RandomSource>(
@@ -104,18 +143,11 @@ public struct Gateway: CoreMachine {
             case .success(let plan):
                 // The client's key (or its own request id) makes a retried submit find the task it created.
                 let key = query.requestKey.map { "key:\($0)" } ?? "\(from)#\(requestID)"
-                guard creating.contains(key) || open.count + creating.count < settings.openTasksMax else {
-                    let reason = "the cluster holds \(open.count + creating.count) unfinished tasks, its limit; retry later"
-                    effects.append(.observe(.admissionRefused(open: open.count + creating.count)))
-                    effects.append(.send(to: from, .submitBusy(requestID: requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
+                guard admitting else {
+                    hold(HeldSubmit(client: from, requestID: requestID, plan: plan, query: query), key: key, into: &effects)
                     return
                 }
-                creating.insert(key)
-                let request = StoreRequest.createTask(
-                    userID: 0, taskType: query.taskName, description: query.taskDescription, plan: CanonicalJSON.text(of: plan),
-                    request: CanonicalJSON.text(of: query),
-                    clientKey: key)
-                calls.call(request, for: .create(client: from, requestID: requestID, key: key), into: &effects)
+                admit(client: from, requestID: requestID, plan: plan, query: query, key: key, now: context.now, into: &effects)
             }
         case .statusQuery(let requestID, let taskID):
             calls.call(.taskStatus(taskID), for: .status(client: from, requestID: requestID, task: taskID), into: &effects)
@@ -134,20 +166,56 @@ public struct Gateway: CoreMachine {
         }
     }
 
+    private mutating func hold(_ submit: HeldSubmit, key: String, into effects: inout [CoreEffect]) {
+        if held[key] == nil {
+            guard heldOrder.count < Self.heldMax else {
+                let reason = "the gateway is starting and does not know its open tasks yet; retry later"
+                effects.append(.send(to: submit.client, .submitBusy(requestID: submit.requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
+                return
+            }
+            heldOrder.append(key)
+        }
+        held[key] = submit
+    }
+
+    private mutating func admit(
+        client: Address, requestID: UInt64, plan: TaskPlan, query: Query, key: String, now: Nanos, into effects: inout [CoreEffect]
+    ) {
+        // A key already counted (in flight, or unanswered) takes no second place.
+        let counted = creating.contains(key) || uncertain[key] != nil
+        guard counted || admittedCount < settings.openTasksMax else {
+            let count = admittedCount
+            let reason = "the cluster holds \(count) unfinished tasks, its limit; retry later"
+            effects.append(.observe(.admissionRefused(open: count, viewAge: now - viewSince)))
+            effects.append(.send(to: client, .submitBusy(requestID: requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
+            return
+        }
+        uncertain[key] = nil
+        creating.insert(key)
+        effects.append(.observe(.createAdmitted(key: key, incarnation: incarnation)))
+        let request = StoreRequest.createTask(
+            userID: 0, taskType: query.taskName, description: query.taskDescription, plan: CanonicalJSON.text(of: plan),
+            request: CanonicalJSON.text(of: query),
+            clientKey: key)
+        calls.call(request, for: .create(client: client, requestID: requestID, key: key), into: &effects)
+    }
+
     private mutating func stored<R: RandomSource>(
         _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch (purpose, reply) {
         case (.create(let client, let requestID, let key), .created(let taskID)):
             creating.remove(key)
+            effects.append(.observe(.createEnded(key: key, incarnation: incarnation, answered: true)))
             // The task is durable: only now does the client learn its id.
             effects.append(.observe(.taskAcknowledged(task: taskID)))
             effects.append(.send(to: client, .submitted(requestID: requestID, taskID: taskID)))
             open.insert(taskID)
-            createdSinceSweep.insert(taskID)
+            acknowledgedAt[taskID] = sweepsSent
             place(taskID, current: .initial, avoiding: nil, context: context, random: &random, into: &effects)
         case (.create(let client, let requestID, let key), .keyConflict(let taskID)):
             creating.remove(key)
+            effects.append(.observe(.createEnded(key: key, incarnation: incarnation, answered: true)))
             let reason = "request_id was already used for task \(taskID) with a different query"
             effects.append(.observe(.queryRejected(reason: reason)))
             effects.append(.send(to: client, .submitRejected(requestID: requestID, reason: reason)))
@@ -163,9 +231,9 @@ public struct Gateway: CoreMachine {
         case (.abort(let taskID), _):
             claiming.remove(taskID)
             placements[taskID] = nil
-        case (.sweep, .tasks(let tasks)):
+        case (.sweep(let generation), .tasks(let tasks)):
             let unfinished = Set(tasks.map(\.taskID))
-            open = unfinished.union(createdSinceSweep)
+            if generation > sweepApplied { countOpen(unfinished, sweep: generation) }
             placements = placements.filter { unfinished.contains($0.key) }
             for task in tasks where !claiming.contains(task.taskID) {
                 if task.ownerRegion.isEmpty {
@@ -175,11 +243,35 @@ public struct Gateway: CoreMachine {
                     place(task.taskID, current: task.epoch, avoiding: task.ownerRegion, context: context, random: &random, into: &effects)
                 }
             }
+            if !admitting { admitHeld(now: context.now, into: &effects) }
         default:
             // A store failure: the client is told to come back; the rest is retried by the sweep.
             if case .claim(let taskID, _, _) = purpose { claiming.remove(taskID) }
             if case .create(let client, let requestID, let key) = purpose { createFailed(client, requestID, key, into: &effects) }
         }
+    }
+
+    /// The newest sweep's list is read: the open tasks are its list plus the tasks acknowledged
+    /// after it was sent (which its read may have missed); creates unanswered before it was sent
+    /// are in its list if they made a task.
+    private mutating func countOpen(_ unfinished: Set<TaskID>, sweep generation: UInt64) {
+        sweepApplied = generation
+        viewSince = sweepSentAt[generation] ?? viewSince
+        sweepSentAt = sweepSentAt.filter { $0.key > generation }
+        acknowledgedAt = acknowledgedAt.filter { $0.value >= generation }
+        uncertain = uncertain.filter { $0.value >= generation }
+        open = unfinished.union(acknowledgedAt.keys)
+    }
+
+    /// The first sweep answered: the submits that waited for it are judged, in arrival order.
+    private mutating func admitHeld(now: Nanos, into effects: inout [CoreEffect]) {
+        admitting = true
+        for key in heldOrder {
+            guard let submit = held[key] else { continue }
+            admit(client: submit.client, requestID: submit.requestID, plan: submit.plan, query: submit.query, key: key, now: now, into: &effects)
+        }
+        held = [:]
+        heldOrder = []
     }
 
     private mutating func gaveUp(_ purpose: Purpose, into effects: inout [CoreEffect]) {
@@ -195,6 +287,9 @@ public struct Gateway: CoreMachine {
     /// answer that is not coming.
     private mutating func createFailed(_ client: Address, _ requestID: UInt64, _ key: String, into effects: inout [CoreEffect]) {
         creating.remove(key)
+        // The create may have been applied all the same: it counts until a later sweep says.
+        uncertain[key] = sweepsSent
+        effects.append(.observe(.createEnded(key: key, incarnation: incarnation, answered: false)))
         let reason = "the store did not answer; retry with the same request id (the task may have been stored)"
         effects.append(.send(to: client, .submitBusy(requestID: requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
     }

@@ -22,6 +22,8 @@ public struct StoreNode: CoreMachine {
         case .createTask(let userID, let taskType, let description, let plan, let requestText, let clientKey):
             let made = try store.createTask(
                 userID: userID, taskType: taskType, description: description, plan: plan, request: requestText, clientKey: clientKey)
+            let outcome: CreateOutcome = made.created ? .new : made.sameRequest ? .existing : .conflict
+            observe(.taskCreated(task: made.taskID, key: clientKey, outcome: outcome))
             return made.sameRequest ? .created(made.taskID) : .keyConflict(made.taskID)
         case .getTask(let id):
             return .task(try store.getTask(id))

@@ -25,6 +25,9 @@ public struct CheckContext: Sendable {
     /// `none`, where results stay in memory until the task is done, so a crashed owner's
     /// children may have used results that were never saved).
     public var parentsSavedBeforeUse = true
+    /// The gateway's admission limit and query limits, which say when a refusal is justified.
+    public var openTasksMax = GatewaySettings(regions: ["region-1"]).openTasksMax
+    public var queryLimits = QueryLimits()
 
     public init(
         clients: [String] = [], healAt: SimInstant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Nanos = 300 * Time.second,
@@ -83,11 +86,19 @@ public struct LatencyBudget: Codable, Hashable, Sendable {
     public var mean: SimDuration?
     public var p99: SimDuration?
     public var max: SimDuration?
+    /// The lower edge of the band, where a scenario is calibrated against measurements: a
+    /// mean below it means tasks finished faster than the calibrated system can (a model of the
+    /// LLM made faster, work skipped), which a ceiling alone lets pass.
+    public var meanMin: SimDuration?
+    /// The same for the median task.
+    public var p50Min: SimDuration?
 
-    public init(mean: SimDuration? = nil, p99: SimDuration? = nil, max: SimDuration? = nil) {
+    public init(mean: SimDuration? = nil, p99: SimDuration? = nil, max: SimDuration? = nil, meanMin: SimDuration? = nil, p50Min: SimDuration? = nil) {
         self.mean = mean
         self.p99 = p99
         self.max = max
+        self.meanMin = meanMin
+        self.p50Min = p50Min
     }
 }
 

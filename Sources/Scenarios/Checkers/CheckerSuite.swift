@@ -19,6 +19,8 @@ public struct CheckerSuite {
             ProgressCorrectnessChecker(parentsSavedBeforeUse: context.parentsSavedBeforeUse), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
             ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(judgesDigests: context.parentsSavedBeforeUse), CallAccountingChecker(),
             LatencyChecker(budget: context.latencyBudget),
+            JustifiedRejectionChecker(limits: context.queryLimits, openTasksMax: context.openTasksMax),
+            AdmissionBoundChecker(openTasksMax: context.openTasksMax),
         ]
         self.checkers = checkers
         messageObservers = checkers.indices.filter { checkers[$0].observesMessages }

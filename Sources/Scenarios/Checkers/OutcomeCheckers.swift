@@ -122,7 +122,7 @@ public struct ClientOutcomeChecker: InvariantChecker {
         guard case .client(let observation) = event.observation else { return }
         let client = event.node
         switch observation {
-        case .submitted(let id):
+        case .submitted(let id, _):
             if requests[client]?[id] == nil { requests[client, default: [:]][id] = Request(submitted: event) }
         case .acknowledged(let id, let task):
             requests[client]?[id]?.task = task
@@ -273,6 +273,19 @@ public struct LatencyChecker: InvariantChecker {
                 detail: "mean task latency \(SimDuration(nanoseconds: mean)) over \(sorted.count) task(s) is over the budget of \(limit)",
                 events: [worst.event.summary]))
         }
+        if let floor = budget.meanMin, mean < floor.nanoseconds {
+            violations.append(Violation(
+                invariant: invariant, task: nil, node: nil, time: end,
+                detail: "mean task latency \(SimDuration(nanoseconds: mean)) over \(sorted.count) task(s) is under the calibrated band's floor of \(floor)",
+                events: [sorted.first!.event.summary]))
+        }
+        let p50 = sorted[Self.percentileIndex(50, count: sorted.count)]
+        if let floor = budget.p50Min, p50.latency < floor.nanoseconds {
+            violations.append(Violation(
+                invariant: invariant, task: p50.task, node: nil, time: p50.event.time,
+                detail: "median task latency \(SimDuration(nanoseconds: p50.latency)) over \(sorted.count) task(s) is under the calibrated band's floor of \(floor)",
+                events: [p50.event.summary]))
+        }
         let p99 = sorted[Self.percentileIndex(99, count: sorted.count)]
         if let limit = budget.p99, p99.latency > limit.nanoseconds {
             violations.append(Violation(
@@ -290,6 +303,8 @@ public struct LatencyChecker: InvariantChecker {
         let max = latencies.map(\.latency).max().map { "\(SimDuration(nanoseconds: $0))" } ?? "-"
         let mean = latencies.isEmpty ? "-" : "\(SimDuration(nanoseconds: latencies.map(\.latency).reduce(0, +) / Int64(latencies.count)))"
         let bound = { (value: SimDuration?) in value.map { "\($0)" } ?? "-" }
-        return "\(latencies.count) latencies, mean \(mean), max \(max); budget mean \(bound(budget.mean)), p99 \(bound(budget.p99)), max \(bound(budget.max))"
+        var text = "\(latencies.count) latencies, mean \(mean), max \(max); budget mean \(bound(budget.mean)), p99 \(bound(budget.p99)), max \(bound(budget.max))"
+        if budget.meanMin != nil || budget.p50Min != nil { text += "; floor mean \(bound(budget.meanMin)), p50 \(bound(budget.p50Min))" }
+        return text
     }
 }

@@ -18,6 +18,8 @@ public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvert
     case promptCorrectness
     case callAccounting
     case latency
+    case justifiedRejections
+    case admissionBound
 
     public var name: String {
         switch self {
@@ -34,6 +36,8 @@ public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvert
         case .promptCorrectness: "prompt correctness"
         case .callAccounting: "call accounting"
         case .latency: "latency"
+        case .justifiedRejections: "justified rejections"
+        case .admissionBound: "admission bound"
         }
     }
 

@@ -138,6 +138,8 @@ public final class ScenarioRun {
             llmUnavailableAfter: proxy.llmUnavailableAfter, noRegionAfter: gateway.noRegionAfter, regionServesAfterHeal: regionServes && llmsAnswer,
             llmsAnswerAfterHeal: llmsAnswer, latencyBudget: scenario.budgets?.latency)
         context.parentsSavedBeforeUse = scenario.policies.checkpoints != CheckpointPolicy.none
+        context.openTasksMax = topology.clusterSpec(scenario.policies).gatewaySettings.openTasksMax
+        context.queryLimits = topology.clusterSpec(scenario.policies).gatewaySettings.limits
         return context
     }
 

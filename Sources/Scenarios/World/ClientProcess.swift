@@ -116,7 +116,7 @@ struct ClientProcess: SimProcess {
         let template = workload.tasks[workload.pattern.template(for: index, count: workload.tasks.count)]
         let query = template.query(description: "Request \(index + 1) of \(name): write and test function number \(index + 1).")
         requests[requestID] = Request(submittedAt: context.now, query: query)
-        context.observe(.client(.submitted(requestID: requestID)))
+        context.observe(.client(.submitted(requestID: requestID, query: query)))
         context.send(.submit(requestID: requestID, query: query), to: gateway)
         context.setTimer(.client(.resubmit(requestID: requestID)), after: resubmitAfter)
     }

@@ -128,7 +128,9 @@ public struct LLMCallRecord: Codable, Hashable, Sendable {
 
 /// What a simulated client saw.
 public enum ClientObservation: Codable, Hashable, Sendable {
-    case submitted(requestID: UInt64)
+    /// A request was sent for the first time, with the query it asks for (nil in traces written
+    /// before queries were recorded): what the justified-rejections checker judges a refusal by.
+    case submitted(requestID: UInt64, query: Query? = nil)
     case acknowledged(requestID: UInt64, task: TaskID)
     case rejected(requestID: UInt64, reason: String)
     /// A second acknowledgement of an acknowledged request, naming a different task.

@@ -234,7 +234,10 @@ extension CoreObservation {
             if let current { h.combine(byte: 1); current.hash(into: &h) } else { h.combine(byte: 0) }
         case .taskAcknowledged(let task): h.combine(byte: 4); h.combine(task)
         case .queryRejected(let reason): h.combine(byte: 5); h.combine(reason)
-        case .admissionRefused(let open): h.combine(byte: 6); h.combine(open)
+        case .admissionRefused(let open, let age): h.combine(byte: 6); h.combine(open); h.combine(age)
+        case .taskCreated(let task, let key, let outcome): h.combine(byte: 8); h.combine(task); h.combine(key); h.combine(outcome.rawValue)
+        case .createAdmitted(let key, let incarnation): h.combine(byte: 9); h.combine(key); h.combine(incarnation)
+        case .createEnded(let key, let incarnation, let answered): h.combine(byte: 10); h.combine(key); h.combine(incarnation); h.combine(answered)
         case .note(let text): h.combine(byte: 7); h.combine(text)
         }
     }
@@ -259,7 +262,9 @@ extension WriteKind {
 extension ClientObservation {
     func hash(into h: inout TraceHash) {
         switch self {
-        case .submitted(let id): h.combine(byte: 1); h.combine(id)
+        case .submitted(let id, let query):
+            h.combine(byte: 1); h.combine(id)
+            if let query { h.combine(byte: 1); h.combine(CanonicalJSON.text(of: query)) } else { h.combine(byte: 0) }
         case .acknowledged(let id, let task): h.combine(byte: 2); h.combine(id); h.combine(task)
         case .rejected(let id, let reason): h.combine(byte: 3); h.combine(id); h.combine(reason)
         case .conflictingAck(let id, let task): h.combine(byte: 4); h.combine(id); h.combine(task)

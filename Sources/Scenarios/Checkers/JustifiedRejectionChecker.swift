@@ -1,0 +1,111 @@
+import Core
+import Sim
+
+/// 14. Every refused submit has a cause the history confirms. A refusal ends a request as
+/// answered, so a gateway that refuses wrongly (keys built so that clients collide, a limit
+/// miscounted) passes every checker that only asks whether requests were answered.
+///
+/// - A rejection (`submitRejected`, final) is justified when the query is invalid under the
+///   cluster's limits, or when the same client sent a different query under the same request
+///   key earlier (its key is taken).
+/// - An admission refusal (`submitBusy`, retried) is justified when the cluster really was at
+///   its limit as far as the gateway could know: its count is formed from a sweep it sent `viewAge`
+///   before the refusal and only learns of finishes later, so the bound it is held to is the tasks
+///   unfinished at any moment since then, plus the creates it had admitted and not seen
+///   answered. Refusing below that is refusing work the cluster could take.
+public struct JustifiedRejectionChecker: InvariantChecker {
+    public var observesMessages: Bool { false }
+    public let invariant = Invariant.justifiedRejections
+    public private(set) var violations: [Violation] = []
+    let limits: QueryLimits
+    let openTasksMax: Int
+    /// Each client's requests: request id -> query (nil: a history that did not record it).
+    var queries: [String: [UInt64: Query]] = [:]
+    /// The requests each client sent under each key, in order.
+    var keyUsers: [String: [String: [UInt64]]] = [:]
+    var created: [TaskID: SimInstant] = [:]
+    var finished: [TaskID: SimInstant] = [:]
+    /// Admitted creates not yet answered, by key: the incarnation that admitted them.
+    var admitting: [String: UInt32] = [:]
+    var newestIncarnation: UInt32 = 0
+    var rejections = 0
+    var refusals = 0
+    var unjudged = 0
+
+    public init(limits: QueryLimits = QueryLimits(), openTasksMax: Int = GatewaySettings(regions: ["r"]).openTasksMax) {
+        self.limits = limits
+        self.openTasksMax = openTasksMax
+    }
+
+    static func key(of query: Query, requestID: UInt64) -> String { query.requestKey.map { "key:\($0)" } ?? "request:\(requestID)" }
+
+    public mutating func observe(_ event: ObservedEvent) {
+        switch event.observation {
+        case .client(.submitted(let requestID, let query)):
+            guard let query else { return }
+            queries[event.node, default: [:]][requestID] = query
+            keyUsers[event.node, default: [:]][Self.key(of: query, requestID: requestID), default: []].append(requestID)
+        case .client(.rejected(let requestID, let reason)):
+            rejections += 1
+            judgeRejection(requestID, reason: reason, event)
+        case .core(.taskCreated(let task, _, .new)):
+            created[task] = created[task] ?? event.time
+        case .core(.write(let task, .finish, _, _, .applied)), .core(.write(let task, .abort, _, _, .applied)):
+            finished[task] = finished[task] ?? event.time
+        case .core(.createAdmitted(let key, let incarnation)):
+            seen(incarnation)
+            admitting[key] = incarnation
+        case .core(.createEnded(let key, let incarnation, _)):
+            seen(incarnation)
+            if admitting[key] == incarnation { admitting[key] = nil }
+        case .core(.admissionRefused(let counted, let viewAge)):
+            refusals += 1
+            judgeRefusal(counted: counted, since: SimInstant(nanoseconds: event.time.nanoseconds - viewAge), event)
+        default:
+            break
+        }
+    }
+
+    /// A restarted gateway no longer counts what its earlier life had in flight.
+    private mutating func seen(_ incarnation: UInt32) {
+        guard incarnation > newestIncarnation else { return }
+        newestIncarnation = incarnation
+        admitting = admitting.filter { $0.value >= incarnation }
+    }
+
+    private mutating func judgeRejection(_ requestID: UInt64, reason: String, _ event: ObservedEvent) {
+        guard let query = queries[event.node]?[requestID] else {
+            unjudged += 1
+            return
+        }
+        if case .failure = TaskPlan.validate(query, limits: limits) { return }
+        let key = Self.key(of: query, requestID: requestID)
+        let others = (keyUsers[event.node]?[key] ?? []).filter { $0 != requestID }
+        if others.contains(where: { queries[event.node]?[$0] != query }) { return }
+        violations.append(Violation(
+            invariant: invariant, task: nil, node: event.node, time: event.time,
+            detail: "request \(requestID) of \(event.node) was refused ('\(reason)'), but its query is valid and its key was never used for another query by \(event.node)",
+            events: [event.summary]))
+    }
+
+    private mutating func judgeRefusal(counted: Int, since: SimInstant, _ event: ObservedEvent) {
+        // Every task unfinished at some moment between the view's sweep and the refusal.
+        var occupied = 0
+        for (task, at) in created where at <= event.time {
+            if let end = finished[task], end < since { continue }
+            occupied += 1
+        }
+        let bound = occupied + admitting.count
+        guard bound < openTasksMax else { return }
+        violations.append(Violation(
+            invariant: invariant, task: nil, node: event.node, time: event.time,
+            detail: "the gateway refused a submit as busy (it counted \(counted) of its limit \(openTasksMax)), but at most \(occupied) task(s) were unfinished since its view of t=\(since) and \(admitting.count) create(s) were in flight",
+            events: [event.summary]))
+    }
+
+    public var evidence: String {
+        var text = "\(rejections) rejection(s), \(refusals) admission refusal(s)"
+        if unjudged > 0 { text += ", \(unjudged) without a recorded query (not judged)" }
+        return text
+    }
+}
