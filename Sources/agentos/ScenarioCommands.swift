@@ -160,7 +160,13 @@ struct ReplayCommand: ParsableCommand {
 struct ShrinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shrink",
-        abstract: "Minimise a failing trace while the same invariant still fails, and write the smaller trace."
+        abstract: "Minimise a failing trace while the same failure still happens, and write the smaller trace.",
+        discussion: """
+            A reduction is kept only if it fails the same invariant with the same kind of evidence. \
+            The liveness budget is never cut below what the scenario's tasks need on the correct code. \
+            With --baseline, a reduction is also rejected if the baseline binary (built from the correct \
+            code) fails it too, so the shrunk trace passes there: a regression test of this bug.
+            """
     )
 
     @Argument(help: "A failing scenario trace.")
@@ -171,6 +177,16 @@ struct ShrinkCommand: ParsableCommand {
 
     @Option(help: "The most runs to spend.")
     var budget = 400
+
+    @Option(help: "An agentos binary built from the correct code: every kept reduction must pass on it (`BIN replay`).")
+    var baseline: String?
+
+    func validate() throws {
+        guard budget >= 1 else { throw ValidationError("--budget must be at least 1") }
+        if let baseline, !FileManager.default.isExecutableFile(atPath: baseline) {
+            throw ValidationError("--baseline \(baseline) is not an executable file")
+        }
+    }
 
     func run() throws {
         let recorded: RecordedTrace
@@ -186,9 +202,17 @@ struct ShrinkCommand: ParsableCommand {
             throw CLIError("the trace's run passes on today's code: nothing to shrink")
         }
         print("shrinking while \(invariant) fails (seed \(inputs.seed), \(inputs.faults.count) faults, \(inputs.scenario.workload.clients * inputs.scenario.workload.requestsPerClient) requests)")
-        let result = try ScenarioShrinker.shrink(
-            scenario: inputs.scenario, seed: inputs.seed, faults: inputs.faults, invariant: invariant, budget: budget,
-            progress: { print("  \($0)") })
+        print("liveness budget floor: \(min(inputs.scenario.phases.liveness, inputs.scenario.livenessRequired)) (what the scenario's tasks need on the correct code)")
+        if let baseline { print("baseline: \(baseline) (every kept reduction must pass there)") }
+        let result: ScenarioShrinker.Result
+        do {
+            result = try ScenarioShrinker.shrink(
+                scenario: inputs.scenario, seed: inputs.seed, faults: inputs.faults, invariant: invariant, budget: budget,
+                baseline: baseline.map(BaselineBinary.init).map { binary in { try binary.fails($0, $1, $2) } },
+                progress: { print("  \($0)") })
+        } catch let error as ScenarioError {
+            throw CLIError(error.description)
+        }
         let path = output ?? (file.hasSuffix(".jsonl") ? String(file.dropLast(6)) + ".shrunk.jsonl" : file + ".shrunk")
         let run = try ScenarioShrinker.finalRun(result, seed: inputs.seed, invariant: invariant)
         try run.record(to: path)
@@ -197,9 +221,42 @@ struct ShrinkCommand: ParsableCommand {
             "after \(result.runs) runs: \(result.faults.count) faults, \(result.scenario.workload.clients * result.scenario.workload.requestsPerClient) requests, "
                 + "safety phase \(result.scenario.phases.safety), liveness budget \(result.scenario.phases.liveness), \(report.events) events"
                 + (run.cut ? " (cut at the first violation)" : ""))
+        if baseline != nil { print("baseline: \(result.baselineRejections) reduction(s) rejected because the baseline failed them too") }
+        print("evidence kept: \(result.evidence.joined(separator: "; "))")
+        print("the failure still needs \(result.neededFaults.count) fault(s)" + (result.neededFaults.isEmpty ? "" : ":"))
+        for fault in result.neededFaults { print("  t=\(fault.at) \(fault.action)") }
+        if !result.uncheckedFaults.isEmpty { print("  (\(result.uncheckedFaults.count) more not checked: the budget ran out)") }
         print("still violated: \(report.violations.first.map(\.description) ?? "nothing (unexpected)")")
         print("wrote \(path)")
         print("replay: agentos replay \(path) --timeline")
+    }
+}
+
+/// A baseline build for differential shrinking: a candidate is recorded to a temporary trace
+/// and re-run there with `replay`, whose exit status says whether it fails (1) or passes (0).
+struct BaselineBinary {
+    let path: String
+
+    init(_ path: String) { self.path = path }
+
+    func fails(_ scenario: Scenario, _ seed: UInt64, _ faults: [FaultEntry]) throws -> Bool {
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("agentos-baseline-\(ProcessInfo.processInfo.processIdentifier).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let candidate = try ScenarioRun(scenario: scenario, seed: seed, faults: faults)
+        try candidate.record(to: trace)
+        _ = try candidate.execute()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["replay", trace]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        switch process.terminationStatus {
+        case 0: return false
+        case 1: return true
+        default: throw CLIError("the baseline \(path) exited \(process.terminationStatus) on a candidate trace (is it an agentos binary?)")
+        }
     }
 }
 

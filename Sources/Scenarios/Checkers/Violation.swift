@@ -62,6 +62,34 @@ public struct Violation: Codable, Hashable, Sendable, CustomStringConvertible {
     /// The trace events involved, as `#index t=... node: observation`.
     public var events: [String]
 
+    /// The kind of evidence, for telling one failure from another of the same invariant: the
+    /// detail without its numbers, quoted names and parenthesised particulars ("still running
+    /// at the end of the liveness phase", "task # was acknowledged as task # and again as task #").
+    public var evidenceClass: String {
+        var text = ""
+        var inQuote = false
+        var lastWasDigit = false
+        for character in detail {
+            if character == "(" { break }
+            if character == "'" {
+                inQuote.toggle()
+                if !inQuote { text += "'…'" }
+                continue
+            }
+            if inQuote { continue }
+            if character.isNumber {
+                if !lastWasDigit { text += "#" }
+                lastWasDigit = true
+                continue
+            }
+            if lastWasDigit, character == "." || character == "s" { continue }
+            lastWasDigit = false
+            text.append(character)
+        }
+        while text.last == " " { text.removeLast() }
+        return "\(invariant.rawValue): " + text
+    }
+
     public var description: String {
         var text = "\(invariant) violated"
         if let task { text += " on task \(task)" }

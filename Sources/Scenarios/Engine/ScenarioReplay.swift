@@ -29,38 +29,84 @@ public enum ScenarioReplay {
     }
 }
 
-/// Minimises a failing run while the same invariant still fails: fewer faults, fewer requests
+/// Minimises a failing run while the same failure still happens: fewer faults, fewer requests
 /// and clients, fewer and smaller tasks and graphs, a shorter safety window and a shorter
-/// liveness budget (a stuck task is as stuck after 10 s as after 10 minutes, and the budget's
-/// heartbeats were most of a liveness failure's trace).
+/// liveness budget, but never one shorter than the scenario's tasks need on the correct code
+/// (`Scenario.livenessRequired`). A reduction is kept only if it fails the same invariant with
+/// the same kind of evidence (`Violation.evidenceClass`), and, given a baseline, only if the
+/// baseline (the correct build) passes it: differential shrinking, so the shrunk trace is the
+/// bug's and not one any code fails.
 public enum ScenarioShrinker {
+    /// Whether a candidate run also fails on the baseline build (true: reject it).
+    public typealias Baseline = (_ scenario: Scenario, _ seed: UInt64, _ faults: [FaultEntry]) throws -> Bool
+
     public struct Result: Sendable {
         public var scenario: Scenario
         public var faults: [FaultEntry]
         public var report: RunReport
         public var runs: Int
         public var steps: [String]
+        /// The faults the failure still needs: without any one of them the run passes, or
+        /// fails otherwise (checked one by one after the shrink, budget allowing).
+        public var neededFaults: [FaultEntry] = []
+        /// Faults left that the budget ran out before checking.
+        public var uncheckedFaults: [FaultEntry] = []
+        /// The liveness budget the shrink never went below.
+        public var livenessFloor: SimDuration = .zero
+        /// Candidates that failed here but also on the baseline, and were rejected for it.
+        public var baselineRejections = 0
+        /// The kinds of evidence the original failure showed, which every kept reduction showed too.
+        public var evidence: [String] = []
+
+        public init(scenario: Scenario, faults: [FaultEntry], report: RunReport, runs: Int, steps: [String]) {
+            self.scenario = scenario
+            self.faults = faults
+            self.report = report
+            self.runs = runs
+            self.steps = steps
+        }
     }
 
     public static func shrink(
         scenario: Scenario, seed: UInt64, faults: [FaultEntry], invariant: Invariant, budget: Int = 400,
-        overrides: RoleOverrides = .none, progress: (String) -> Void = { _ in }
+        overrides: RoleOverrides = .none, baseline: Baseline? = nil, progress: (String) -> Void = { _ in }
     ) throws -> Result {
         var best = (scenario: scenario, faults: faults)
         var runs = 0
         var steps: [String] = []
-        func fails(_ candidate: Scenario, _ candidateFaults: [FaultEntry]) -> RunReport? {
+        var baselineRejections = 0
+        var evidence: Set<String> = []
+        var baselineError: Error?
+        func run(_ candidate: Scenario, _ candidateFaults: [FaultEntry]) -> RunReport? {
             guard runs < budget, candidate.problem() == nil else { return nil }
             runs += 1
-            guard let report = try? ScenarioRun(scenario: candidate, seed: seed, faults: candidateFaults, overrides: overrides).execute()
-            else { return nil }
-            return report.violations.contains { $0.invariant == invariant } ? report : nil
+            return try? ScenarioRun(scenario: candidate, seed: seed, faults: candidateFaults, overrides: overrides).execute()
         }
-        guard var lastReport = fails(best.scenario, best.faults) else {
+        func sameFailure(_ report: RunReport) -> Bool {
+            report.violations.contains { $0.invariant == invariant && evidence.contains($0.evidenceClass) }
+        }
+        func failsOnBaseline(_ candidate: Scenario, _ candidateFaults: [FaultEntry]) -> Bool {
+            guard let baseline else { return false }
+            do { return try baseline(candidate, seed, candidateFaults) } catch {
+                baselineError = error
+                return true
+            }
+        }
+        guard var lastReport = run(best.scenario, best.faults), lastReport.violations.contains(where: { $0.invariant == invariant }) else {
             throw ScenarioError.invalid("the run does not fail \(invariant) on today's code; nothing to shrink")
         }
+        evidence = Set(lastReport.violations.filter { $0.invariant == invariant }.map(\.evidenceClass))
+        if failsOnBaseline(best.scenario, best.faults) {
+            if let baselineError { throw baselineError }
+            throw ScenarioError.invalid("the run fails on the baseline build too: the failure is not this build's")
+        }
+        let floor = min(scenario.phases.liveness, scenario.livenessRequired)
         func accept(_ candidate: (Scenario, [FaultEntry]), _ step: String) -> Bool {
-            guard let report = fails(candidate.0, candidate.1) else { return false }
+            guard let report = run(candidate.0, candidate.1), sameFailure(report) else { return false }
+            if failsOnBaseline(candidate.0, candidate.1) {
+                baselineRejections += 1
+                return false
+            }
             best = candidate
             lastReport = report
             steps.append(step)
@@ -117,15 +163,35 @@ public enum ScenarioShrinker {
                 let kept = best.faults.filter { $0.at < .zero + shorter.phases.safety }
                 if accept((shorter, kept), "safety phase -> \(shorter.phases.safety)") { changed = true }
             }
-            // The liveness budget: halve it while the same invariant still fails.
-            while best.scenario.phases.liveness > .seconds(10) {
+            // The liveness budget: halve it while the same failure still happens, down to what
+            // the original scenario's tasks need (the workload only shrank since, so no less).
+            while best.scenario.phases.liveness > floor {
                 var shorter = best.scenario
-                shorter.phases.liveness = max(.seconds(10), best.scenario.phases.liveness / 2)
+                shorter.phases.liveness = max(floor, best.scenario.phases.liveness / 2)
                 guard accept((shorter, best.faults), "liveness budget -> \(shorter.phases.liveness)") else { break }
                 changed = true
             }
         }
-        return Result(scenario: best.scenario, faults: best.faults, report: lastReport, runs: runs, steps: steps)
+        if let baselineError { throw baselineError }
+        var result = Result(scenario: best.scenario, faults: best.faults, report: lastReport, runs: runs, steps: steps)
+        result.livenessFloor = floor
+        result.baselineRejections = baselineRejections
+        result.evidence = evidence.sorted()
+        // Which faults the failure still needs: drop each alone.
+        for (index, fault) in best.faults.enumerated() {
+            guard runs < budget else {
+                result.uncheckedFaults.append(fault)
+                continue
+            }
+            var without = best.faults
+            without.remove(at: index)
+            if let report = run(best.scenario, without), sameFailure(report) {
+                continue  // still fails without it (a reduction the baseline refused, or the budget stopped the loop)
+            }
+            result.neededFaults.append(fault)
+        }
+        result.runs = runs
+        return result
     }
 
     /// The shrunk run, ready to record: cut at the first violation when the invariant is one

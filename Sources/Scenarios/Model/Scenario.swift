@@ -57,8 +57,9 @@ public struct Scenario: Codable, Hashable, Sendable {
         }
         do { try faults.mix.validate() } catch { return "faults.mix: \(error)" }
         guard phases.safety.nanoseconds > 0, phases.liveness.nanoseconds > 0 else { return "phases must be positive" }
+        if let livenessMin = phases.livenessMin, livenessMin.nanoseconds <= 0 { return "phases.livenessMin must be positive" }
         if let latency = budgets?.latency {
-            for (name, bound) in [("mean", latency.mean), ("p99", latency.p99), ("max", latency.max)] {
+            for (name, bound) in [("mean", latency.mean), ("p99", latency.p99), ("max", latency.max), ("meanMin", latency.meanMin), ("p50Min", latency.p50Min)] {
                 if let bound, bound.nanoseconds <= 0 { return "budgets.latency.\(name) must be positive" }
             }
         }
@@ -339,12 +340,19 @@ public struct Phases: Codable, Hashable, Sendable {
     /// within the safety phase: faults keep coming until then, as in a benchmark that injects
     /// faults for as long as it runs. The safety phase is then the run's budget.
     public var endWhenDone: Bool?
+    /// The shortest liveness budget the scenario's tasks need on the correct code, which the
+    /// shrinker never goes below (nil: derived, `Scenario.livenessRequired`).
+    public var livenessMin: SimDuration?
 
-    public init(safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600), stopAt: Invariant? = nil, endWhenDone: Bool? = nil) {
+    public init(
+        safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600), stopAt: Invariant? = nil, endWhenDone: Bool? = nil,
+        livenessMin: SimDuration? = nil
+    ) {
         self.safety = safety
         self.liveness = liveness
         self.stopAt = stopAt
         self.endWhenDone = endWhenDone
+        self.livenessMin = livenessMin
     }
 }
 
