@@ -29,10 +29,18 @@ struct RoleTests {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"]), incarnation: 1)
         var random = SeededSource(seed: 1)
         let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
-        _ = gateway.handle(.start, context: context, random: &random)
-        let effects = gateway.handle(.message(from: "client-1", .submit(requestID: 7, query: query())), context: context, random: &random)
+        let started = gateway.handle(.start, context: context, random: &random)
+        // A (re)started gateway admits only once its first sweep has told it the open tasks.
+        guard case .send("store", .storeRequest(let sweep, .unfinishedTasks(nil)))? = started.first else {
+            Issue.record("expected the first sweep at start: \(started)")
+            return
+        }
+        let held = gateway.handle(.message(from: "client-1", .submit(requestID: 7, query: query())), context: context, random: &random)
+        #expect(!held.contains { if case .send("store", .storeRequest(_, .createTask)) = $0 { true } else { false } }, "admitted before the first sweep: \(held)")
+        let effects = gateway.handle(.message(from: "store", .storeReply(requestID: sweep, .tasks([]))), context: context, random: &random)
         #expect(!effects.contains { if case .send(_, .submitted) = $0 { true } else { false } })
-        guard case .send("store", .storeRequest(let requestID, .createTask(_, _, _, _, _, let key)))? = effects.first else {
+        let create = effects.first { if case .send("store", .storeRequest(_, .createTask)) = $0 { true } else { false } }
+        guard case .send("store", .storeRequest(let requestID, .createTask(_, _, _, _, _, let key)))? = create else {
             Issue.record("expected a createTask first: \(effects)")
             return
         }
@@ -40,6 +48,31 @@ struct RoleTests {
         let reply = gateway.handle(.message(from: "store", .storeReply(requestID: requestID, .created(5))), context: context, random: &random)
         #expect(reply.contains(.send(to: "client-1", .submitted(requestID: 7, taskID: 5))))
         #expect(reply.contains { if case .send("store", .storeRequest(_, .claim(5, let epoch, "region-1", nil))) = $0 { epoch == Epoch(global: 1, regional: 0) } else { false } })
+    }
+
+    @Test("a restarted gateway counts the unfinished tasks its first sweep reads before it admits, and refuses beyond its limit")
+    func restartedGatewayCountsBeforeAdmitting() throws {
+        var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"], openTasksMax: 2), incarnation: 2)
+        var random = SeededSource(seed: 1)
+        let context = CoreContext(now: 0, address: "gateway", incarnation: 2)
+        let started = gateway.handle(.start, context: context, random: &random)
+        guard case .send("store", .storeRequest(let sweep, .unfinishedTasks(nil)))? = started.first else {
+            Issue.record("expected the first sweep at start: \(started)")
+            return
+        }
+        var second = query()
+        second.taskDescription = "another"
+        _ = gateway.handle(.message(from: "client-1", .submit(requestID: 1, query: query())), context: context, random: &random)
+        _ = gateway.handle(.message(from: "client-1", .submit(requestID: 2, query: second)), context: context, random: &random)
+        // Its earlier life left one task unfinished: one of the two held submits fits.
+        let left = TaskRecord(
+            taskID: 9, userID: 0, taskType: "t", epoch: Epoch(global: 1, regional: 1), taskDescription: "{}", ownerRegion: "region-1",
+            ownerProxy: "proxy-1-1#1", status: .running, result: nil, reason: nil, requestDocumentID: nil, responseDocumentID: nil)
+        let effects = gateway.handle(.message(from: "store", .storeReply(requestID: sweep, .tasks([left]))), context: context, random: &random)
+        let creates = effects.filter { if case .send("store", .storeRequest(_, .createTask)) = $0 { true } else { false } }
+        #expect(creates.count == 1, "\(effects)")
+        #expect(effects.contains { if case .send("client-1", .submitBusy(2, _, _)) = $0 { true } else { false } }, "\(effects)")
+        #expect(effects.contains { if case .observe(.admissionRefused(2, _)) = $0 { true } else { false } })
     }
 
     @Test("bad queries are rejected at the gateway with a reason, and nothing is stored")

@@ -109,12 +109,11 @@ func slowFailoverGateway(_ settings: GatewaySettings, _ incarnation: UInt32) -> 
 
 @Suite("Planted bugs that only the checkers of what users see catch", .serialized)
 struct PlantedBugTests {
-    func caught(_ scenario: Scenario, _ overrides: RoleOverrides, by invariant: Invariant) throws {
-        // 200: the slow failover's first catch is seed 99 since the draws were unified.
-        let (seed, violations) = try #require(try explore(scenario, seeds: 1...200, overrides: overrides), "not caught within 200 seeds")
+    func caught(_ scenario: Scenario, _ overrides: RoleOverrides, by invariant: Invariant, seeds: ClosedRange<UInt64> = 1...200, alsoAllowed: Set<Invariant> = []) throws {
+        let (seed, violations) = try #require(try explore(scenario, seeds: seeds, overrides: overrides), "not caught within \(seeds.upperBound) seeds")
         #expect(violations.contains { $0.invariant == invariant }, "seed \(seed): \(violations.map(\.description))")
         // The bug is one the seven original checkers let through.
-        let older = violations.filter { $0.invariant.rawValue <= Invariant.liveness.rawValue }
+        let older = violations.filter { $0.invariant.rawValue <= Invariant.liveness.rawValue && !alsoAllowed.contains($0.invariant) }
         #expect(older.isEmpty, "seed \(seed): \(older.map(\.description))")
     }
 
@@ -144,7 +143,8 @@ struct PlantedBugTests {
     func attemptKeyedGateway() throws {
         try caught(
             ScenarioLibrary.lossyNetwork, RoleOverrides(gateway: { AttemptKeyedGateway(inner: Gateway(settings: $0, incarnation: $1)) }),
-            by: .exactlyOnce)
+            // The duplicate task nobody polls may also be left running when the clients are done.
+            by: .exactlyOnce, alsoAllowed: [.liveness])
     }
 
     @Test("an owner whose prompts leave out a parent's result is caught by the prompt checker")
@@ -163,7 +163,9 @@ struct PlantedBugTests {
 
     @Test("a gateway that fails over a silent region after a minute is caught by region-failover's latency budget")
     func slowFailover() throws {
-        try caught(ScenarioLibrary.regionFailover, RoleOverrides(gateway: slowFailoverGateway), by: .latency)
+        // A pure latency bug, and a marginal one (the region comes back after a minute anyway):
+        // its first catch moves with the draws (seed 99 before the gateway's first-sweep fix).
+        try caught(ScenarioLibrary.regionFailover, RoleOverrides(gateway: slowFailoverGateway), by: .latency, seeds: 1...600)
     }
 }
 

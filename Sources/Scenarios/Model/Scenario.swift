@@ -278,15 +278,22 @@ public struct RollingKill: Codable, Hashable, Sendable {
     public var role: Role
     public var every: SimDuration
     public var down: SimDuration
+    /// When set, the injector works as the reference's does: it sleeps `every`, kills, waits
+    /// `down`, restarts the victim and waits until it is ready (this long) before it sleeps
+    /// again, so kills come every `every + down + readyAfter`, not every `every`. At 30 s that
+    /// is 40 % fewer kills. Nil: a kill every `every`.
+    public var readyAfter: SimDuration?
 
-    public init(role: Role = .proxy, every: SimDuration, down: SimDuration) {
+    public init(role: Role = .proxy, every: SimDuration, down: SimDuration, readyAfter: SimDuration? = nil) {
         self.role = role
         self.every = every
         self.down = down
+        self.readyAfter = readyAfter
     }
 
     func problem() -> String? {
         guard every.nanoseconds > 0, down.nanoseconds > 0 else { return "every and down must be positive" }
+        if let readyAfter, readyAfter.nanoseconds < 0 { return "readyAfter must not be negative" }
         return nil
     }
 
@@ -298,8 +305,9 @@ public struct RollingKill: Codable, Hashable, Sendable {
         }
     }
 
-    /// The timeline from the start to `until`: at k x `every` (k >= 1), a victim drawn among the
-    /// nodes not down at that moment crashes, and restarts `down` later.
+    /// The timeline from the start to `until`: at k x `every` (k >= 1; with `readyAfter`, each
+    /// interval after the previous victim is back and ready), a victim drawn among the nodes
+    /// not down at that moment crashes, and restarts `down` later.
     func plan(_ topology: Topology, until: SimInstant, random: inout SimRandom) -> [FaultEntry] {
         let candidates = victims(topology)
         var entries: [FaultEntry] = []
@@ -313,6 +321,7 @@ public struct RollingKill: Codable, Hashable, Sendable {
                 entries.append(FaultEntry(at: at + down, action: .restart(node: victim)))
                 downUntil[victim] = at + down
             }
+            if let readyAfter { at = at + down + readyAfter }
             at = at + every
         }
         return entries
