@@ -24,17 +24,19 @@ struct RoleTests {
         }
     }
 
+    /// The request id of the sweep a gateway sends as it starts (nil: it sent none first).
+    func firstSweep(_ started: [CoreEffect]) -> UInt64? {
+        if case .send("store", .storeRequest(let sweep, .unfinishedTasks(nil)))? = started.first { return sweep }
+        return nil
+    }
+
     @Test("the client learns the task id only once the task is durable")
     func acknowledgeOnlyWhenDurable() throws {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"]), incarnation: 1)
         var random = SeededSource(seed: 1)
         let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
-        let started = gateway.handle(.start, context: context, random: &random)
         // A (re)started gateway admits only once its first sweep has told it the open tasks.
-        guard case .send("store", .storeRequest(let sweep, .unfinishedTasks(nil)))? = started.first else {
-            Issue.record("expected the first sweep at start: \(started)")
-            return
-        }
+        let sweep = try #require(firstSweep(gateway.handle(.start, context: context, random: &random)))
         let held = gateway.handle(.message(from: "client-1", .submit(requestID: 7, query: query())), context: context, random: &random)
         #expect(!held.contains { if case .send("store", .storeRequest(_, .createTask)) = $0 { true } else { false } }, "admitted before the first sweep: \(held)")
         let effects = gateway.handle(.message(from: "store", .storeReply(requestID: sweep, .tasks([]))), context: context, random: &random)
@@ -55,11 +57,7 @@ struct RoleTests {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"], openTasksMax: 2), incarnation: 2)
         var random = SeededSource(seed: 1)
         let context = CoreContext(now: 0, address: "gateway", incarnation: 2)
-        let started = gateway.handle(.start, context: context, random: &random)
-        guard case .send("store", .storeRequest(let sweep, .unfinishedTasks(nil)))? = started.first else {
-            Issue.record("expected the first sweep at start: \(started)")
-            return
-        }
+        let sweep = try #require(firstSweep(gateway.handle(.start, context: context, random: &random)))
         var second = query()
         second.taskDescription = "another"
         _ = gateway.handle(.message(from: "client-1", .submit(requestID: 1, query: query())), context: context, random: &random)
