@@ -21,6 +21,7 @@ struct ReproduceCommand: ParsableCommand {
     )
 
     @Option(help: "Seeds per row.") var seeds = 5
+    @Option(help: "The first seed of each row's range (another range is another sample of the same model).") var start: UInt64 = 1
     @Option(help: "Only this experiment (by name; repeatable).") var table: [String] = []
     @Option(help: "The folder of experiment files.") var experiments = "reproduce"
     @Option(help: "Child processes at once (default: the machine's cores).") var jobs: Int?
@@ -35,6 +36,7 @@ struct ReproduceCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be 1...1000") }
+        guard start >= 1, start <= UInt64.max - 1000 else { throw ValidationError("--start must be at least 1") }
         if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be 1...256") }
     }
 
@@ -81,7 +83,7 @@ struct ReproduceCommand: ParsableCommand {
                 }
             }
         }
-        let seedList = (1...UInt64(seeds)).map(String.init).joined(separator: ",")
+        let seedList = (start..<(start + UInt64(seeds))).map(String.init).joined(separator: ",")
         let results = RowResults(count: jobs.count, label: "reproduce: \(jobs.count) rows x \(seeds) seeds")
         let width = jobs.count
         let planned = jobs
@@ -108,7 +110,8 @@ struct ReproduceCommand: ParsableCommand {
             }
             rows.append(ReproducedRow(experiment: experiment.experiment, row: row.row, referenceMean: row.referenceMean, seeds: seedResults.compactMap(\.latency)))
         }
-        let report = ReproduceReport(experiments: chosen, rows: rows, seeds: seeds, failures: failures)
+        var report = ReproduceReport(experiments: chosen, rows: rows, seeds: seeds, failures: failures)
+        report.start = start
         if json { printJSON(report) } else { report.print() }
         if let plot { try ReproducePlot.write(report, to: plot) }
         if !failures.isEmpty { throw ExitCode(ExitStatus.failed) }
@@ -196,6 +199,7 @@ struct ReproduceReport: Encodable {
     }
 
     let seeds: Int
+    var start: UInt64 = 1
     let rows: [Row]
     let tables: [Table]
     /// Non-baseline rows whose simulated ratio is within 15 % of the reference's.
@@ -238,7 +242,7 @@ struct ReproduceReport: Encodable {
     }
 
     func print() {
-        Swift.print("agentos reproduce: the reference system's published experiments, \(seeds) seed(s) per row")
+        Swift.print("agentos reproduce: the reference system's published experiments, \(seeds) seed(s) per row from seed \(start)")
         for table in tables {
             Swift.print("")
             Swift.print("\(table.experiment): \(table.title)")
