@@ -12,8 +12,7 @@ public struct AdmissionBoundChecker: InvariantChecker {
     public private(set) var violations: [Violation] = []
     let openTasksMax: Int
     var unfinished: Set<TaskID> = []
-    var admitting: [String: UInt32] = [:]
-    var newestIncarnation: UInt32 = 0
+    var admitting = AdmissionsInFlight()
     /// Creates whose answer the gateway never saw, by key.
     var orphans: Set<String> = []
     var created = 0
@@ -23,12 +22,10 @@ public struct AdmissionBoundChecker: InvariantChecker {
 
     public mutating func observe(_ event: ObservedEvent) {
         switch event.observation {
-        case .core(.createAdmitted(let key, let incarnation)):
-            seen(incarnation)
-            admitting[key] = incarnation
-        case .core(.createEnded(let key, let incarnation, let answered)):
-            seen(incarnation)
-            if admitting[key] == incarnation { admitting[key] = nil }
+        case .core(.createAdmitted):
+            orphans.formUnion(admitting.observe(event.observation))
+        case .core(.createEnded(let key, _, let answered)):
+            orphans.formUnion(admitting.observe(event.observation))
             if !answered { orphans.insert(key) }
         case .core(.write(let task, .finish, _, _, .applied)), .core(.write(let task, .abort, _, _, .applied)):
             unfinished.remove(task)
@@ -45,14 +42,6 @@ public struct AdmissionBoundChecker: InvariantChecker {
         default:
             break
         }
-    }
-
-    /// A gateway's restart orphans the creates its earlier life had in flight.
-    private mutating func seen(_ incarnation: UInt32) {
-        guard incarnation > newestIncarnation else { return }
-        newestIncarnation = incarnation
-        for (key, life) in admitting where life < incarnation { orphans.insert(key) }
-        admitting = admitting.filter { $0.value >= incarnation }
     }
 
     public var evidence: String { "\(created) task(s) created, at most \(peak) unfinished at once; limit \(openTasksMax), slack \(orphans.count)" }

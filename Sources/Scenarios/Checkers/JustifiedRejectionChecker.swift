@@ -25,9 +25,7 @@ public struct JustifiedRejectionChecker: InvariantChecker {
     var keyUsers: [String: [String: [UInt64]]] = [:]
     var created: [TaskID: SimInstant] = [:]
     var finished: [TaskID: SimInstant] = [:]
-    /// Admitted creates not yet answered, by key: the incarnation that admitted them.
-    var admitting: [String: UInt32] = [:]
-    var newestIncarnation: UInt32 = 0
+    var admitting = AdmissionsInFlight()
     var rejections = 0
     var refusals = 0
     var unjudged = 0
@@ -52,25 +50,14 @@ public struct JustifiedRejectionChecker: InvariantChecker {
             created[task] = created[task] ?? event.time
         case .core(.write(let task, .finish, _, _, .applied)), .core(.write(let task, .abort, _, _, .applied)):
             finished[task] = finished[task] ?? event.time
-        case .core(.createAdmitted(let key, let incarnation)):
-            seen(incarnation)
-            admitting[key] = incarnation
-        case .core(.createEnded(let key, let incarnation, _)):
-            seen(incarnation)
-            if admitting[key] == incarnation { admitting[key] = nil }
+        case .core(.createAdmitted), .core(.createEnded):
+            _ = admitting.observe(event.observation)
         case .core(.admissionRefused(let counted, let viewAge)):
             refusals += 1
             judgeRefusal(counted: counted, since: SimInstant(nanoseconds: event.time.nanoseconds - viewAge), event)
         default:
             break
         }
-    }
-
-    /// A restarted gateway no longer counts what its earlier life had in flight.
-    private mutating func seen(_ incarnation: UInt32) {
-        guard incarnation > newestIncarnation else { return }
-        newestIncarnation = incarnation
-        admitting = admitting.filter { $0.value >= incarnation }
     }
 
     private mutating func judgeRejection(_ requestID: UInt64, reason: String, _ event: ObservedEvent) {

@@ -15,13 +15,6 @@ extension Scenario {
     /// regression test.
     public var livenessRequired: SimDuration {
         if let stated = phases.livenessMin { return stated }
-        let secondsPerCall: Int64
-        switch topology.llm.profile {
-        case "perfect": secondsPerCall = 1
-        case "hosted": secondsPerCall = 4
-        case "flaky": secondsPerCall = 20
-        default: secondsPerCall = 8
-        }
         let timings = topology.timings ?? RecoveryTimings()
         let gateway = GatewaySettings(regions: ["region-1"])
         let seconds = { (nanos: Nanos) in nanos / Time.second }
@@ -32,25 +25,49 @@ extension Scenario {
             Int64((template.graph?.depth ?? 1) * template.rounds * 2)
         }
         let chain = 2 * (chains.max() ?? 2) * secondsPerCall
-        let callsPerRequest = workload.tasks.map { ($0.graph?.nodes.count ?? 1) * $0.rounds * ($0.samples + $0.voters) }
-        let calls = Int64(workload.clients * workload.requestsPerClient * (callsPerRequest.max() ?? 1))
-        let killed = faults.fixed.killedNodes
-        let proxies = max(1, topology.proxyNames.filter { !killed.contains($0) }.count)
-        let concurrency = Int64(proxies * topology.workerConcurrency)
+        let calls = workloadCalls
+        let concurrency = Int64(max(1, survivingProxies) * topology.workerConcurrency)
         let throughput = 2 * calls * secondsPerCall / max(1, concurrency)
         var limited: Int64 = 0
-        let capacity = topology.llm.capacity
-        var callsPerMinute = Int64.max
-        if let rpm = capacity.requestsPerMinute { callsPerMinute = min(callsPerMinute, Int64(rpm)) }
-        if let tpm = capacity.tokensPerMinute { callsPerMinute = min(callsPerMinute, Int64(tpm) / 2_500) }
-        if callsPerMinute < Int64.max {
-            let endpoints = max(1, topology.llmNames.filter { !killed.contains($0) }.count)
-            limited = 2 * 60 * calls / max(1, callsPerMinute * Int64(endpoints))
-        }
+        if let callsPerMinute = callsPerMinuteLimit { limited = 2 * 60 * calls / max(1, callsPerMinute * Int64(survivingEndpoints)) }
         // An outage that runs past the heal delays everything by its remaining length.
         let outageEnd = topology.llm.outages.map(\.end).max() ?? 0
         let outage = max(0, outageEnd - phases.safety.nanoseconds) / 1_000_000_000
         return .seconds(recovery + outage + max(chain, throughput, limited))
+    }
+}
+
+/// What a scenario's workload asks of its cluster, for the budgets derived from it.
+extension Scenario {
+    /// Seconds per LLM call of the endpoints' profile, including its tail, slow answers and timeouts.
+    var secondsPerCall: Int64 {
+        switch topology.llm.profile {
+        case "perfect": 1
+        case "hosted": 4
+        case "flaky": 20
+        default: 8
+        }
+    }
+
+    /// The LLM calls of the whole workload, every request counted as the largest template.
+    var workloadCalls: Int64 {
+        let callsPerRequest = workload.tasks.map { ($0.graph?.nodes.count ?? 1) * $0.rounds * ($0.samples + $0.voters) }
+        return Int64(workload.clients * workload.requestsPerClient * (callsPerRequest.max() ?? 1))
+    }
+
+    /// Proxies and LLM endpoints not lost for good (endpoints: at least one): machines killed
+    /// for good serve nothing.
+    var survivingProxies: Int { topology.proxyNames.filter { !faults.fixed.killedNodes.contains($0) }.count }
+    var survivingEndpoints: Int { max(1, topology.llmNames.filter { !faults.fixed.killedNodes.contains($0) }.count) }
+
+    /// The calls per minute one endpoint's per-minute limits allow (nil: none). Each call
+    /// books its prompt plus max_tokens, about 2,500 tokens, against a tokens-per-minute window.
+    var callsPerMinuteLimit: Int64? {
+        let capacity = topology.llm.capacity
+        var callsPerMinute = Int64.max
+        if let rpm = capacity.requestsPerMinute { callsPerMinute = min(callsPerMinute, Int64(rpm)) }
+        if let tpm = capacity.tokensPerMinute { callsPerMinute = min(callsPerMinute, Int64(tpm) / 2_500) }
+        return callsPerMinute < Int64.max ? callsPerMinute : nil
     }
 }
 

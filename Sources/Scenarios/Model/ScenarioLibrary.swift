@@ -459,32 +459,13 @@ public enum ScenarioLibrary {
     /// topology's worker concurrency, and never under 15 minutes. A fixed budget failed seeds
     /// that drew a heavy workload for a small, slow cluster: capacity, not a coordination bug.
     static func livenessBudget(for scenario: Scenario) -> SimDuration {
-        let workload = scenario.workload
-        let callsPerRequest = workload.tasks.map { ($0.graph?.nodes.count ?? 1) * $0.rounds * ($0.samples + $0.voters) }
-        let calls = Int64(workload.clients * workload.requestsPerClient * (callsPerRequest.max() ?? 1))
-        // Seconds per call, including the profile's tail, slow answers and timeouts.
-        let secondsPerCall: Int64
-        switch scenario.topology.llm.profile {
-        case "perfect": secondsPerCall = 1
-        case "hosted": secondsPerCall = 4
-        case "flaky": secondsPerCall = 20
-        default: secondsPerCall = 8
-        }
-        // Machines lost for good serve nothing: count only the survivors.
-        let killed = scenario.faults.fixed.killedNodes
-        let proxies = scenario.topology.proxyNames.filter { !killed.contains($0) }.count
-        let endpoints = max(1, scenario.topology.llmNames.filter { !killed.contains($0) }.count)
-        let concurrency = Int64(proxies * scenario.topology.workerConcurrency)
-        // Per-minute limits bound the rate too: each call books its prompt plus max_tokens
-        // (about 2,500 tokens) against a tokens-per-minute window.
-        let capacity = scenario.topology.llm.capacity
-        var callsPerMinute = Int64.max
-        if let rpm = capacity.requestsPerMinute { callsPerMinute = min(callsPerMinute, Int64(rpm)) }
-        if let tpm = capacity.tokensPerMinute { callsPerMinute = min(callsPerMinute, Int64(tpm) / 2_500) }
+        let calls = scenario.workloadCalls
+        let concurrency = Int64(scenario.survivingProxies * scenario.topology.workerConcurrency)
+        // Per-minute limits bound the rate too (`callsPerMinuteLimit`).
         var limited: Int64 = 0
-        if callsPerMinute < Int64.max {
-            limited = 3 * 60 * calls / max(1, callsPerMinute * Int64(endpoints))
+        if let callsPerMinute = scenario.callsPerMinuteLimit {
+            limited = 3 * 60 * calls / max(1, callsPerMinute * Int64(scenario.survivingEndpoints))
         }
-        return .seconds(max(900, 4 * calls * secondsPerCall / max(1, concurrency), limited))
+        return .seconds(max(900, 4 * calls * scenario.secondsPerCall / max(1, concurrency), limited))
     }
 }
