@@ -185,10 +185,12 @@ public enum ScenarioShrinker {
             }
             var without = best.faults
             without.remove(at: index)
-            if let report = run(best.scenario, without), sameFailure(report) {
-                continue  // still fails without it (a reduction the baseline refused, or the budget stopped the loop)
+            guard let report = run(best.scenario, without) else {
+                result.uncheckedFaults.append(fault)
+                continue
             }
-            result.neededFaults.append(fault)
+            // Still failing without it: a reduction the baseline refused, or the budget stopped the loop.
+            if !sameFailure(report) { result.neededFaults.append(fault) }
         }
         result.runs = runs
         return result
