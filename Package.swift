@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Sim", "Core", "FakeLLM", "Scenarios", "Server", "PostgresStore",
+                "Sim", "Core", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

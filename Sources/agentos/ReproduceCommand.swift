@@ -59,7 +59,9 @@ struct ReproduceCommand: ParsableCommand {
             throw CLIError("unknown experiment(s) \(unknown.joined(separator: ", ")) (known: \(loaded.map(\.experiment).sorted().joined(separator: ", ")))")
         }
         func rank(_ name: String) -> Int { Self.order.firstIndex(of: name) ?? Self.order.count }
-        return loaded.filter { table.isEmpty || table.contains($0.experiment) }.sorted { (rank($0.experiment), $0.experiment) < (rank($1.experiment), $1.experiment) }
+        return loaded.filter { table.isEmpty || table.contains($0.experiment) }.sorted {
+            ($0.predictions ? 1 : 0, rank($0.experiment), $0.experiment) < ($1.predictions ? 1 : 0, rank($1.experiment), $1.experiment)
+        }
     }
 
     func run() throws {
@@ -108,7 +110,10 @@ struct ReproduceCommand: ParsableCommand {
             for result in seedResults where !result.passed {
                 failures.append("\(experiment.experiment)/\(row.row) seed \(result.seed): \(result.firstViolation ?? "failed")")
             }
-            rows.append(ReproducedRow(experiment: experiment.experiment, row: row.row, referenceMean: row.referenceMean, seeds: seedResults.compactMap(\.latency)))
+            rows.append(
+                ReproducedRow(
+                    experiment: experiment.experiment, row: row.row, referenceMean: row.referenceMean,
+                    seeds: Dictionary(seedResults.compactMap { result in result.latency.map { (result.seed, $0) } }, uniquingKeysWith: { first, _ in first })))
         }
         var report = ReproduceReport(experiments: chosen, rows: rows, seeds: seeds, failures: failures)
         report.start = start
@@ -153,123 +158,3 @@ final class RowResults: @unchecked Sendable {
     }
 }
 
-/// One row: the reference's mean and the simulated runs' latency summaries.
-struct ReproducedRow {
-    let experiment: String
-    let row: String
-    let referenceMean: Double
-    let seeds: [LatencySummary]
-
-    var simulatedMean: Double { seeds.isEmpty ? 0 : seeds.map(\.mean).reduce(0, +) / Double(seeds.count) }
-    /// The standard deviation of the per-seed means.
-    var simulatedSpread: Double {
-        guard seeds.count > 1 else { return 0 }
-        let mean = simulatedMean
-        return (seeds.map { ($0.mean - mean) * ($0.mean - mean) }.reduce(0, +) / Double(seeds.count - 1)).squareRoot()
-    }
-    func average(_ value: KeyPath<LatencySummary, Double>) -> Double { seeds.isEmpty ? 0 : seeds.map { $0[keyPath: value] }.reduce(0, +) / Double(seeds.count) }
-}
-
-/// The whole comparison, as printed and as `--json` writes it.
-struct ReproduceReport: Encodable {
-    struct Row: Encodable {
-        let experiment: String
-        let row: String
-        let baseline: Bool
-        let referenceMean: Double
-        let simulatedMean: Double
-        let simulatedSpread: Double
-        let simulatedP50: Double
-        let simulatedP99: Double
-        let simulatedMax: Double
-        let referenceRatio: Double
-        let simulatedRatio: Double
-        /// simulatedRatio / referenceRatio - 1 (0 for a baseline row).
-        let ratioError: Double
-    }
-
-    struct Table: Encodable {
-        let experiment: String
-        let title: String
-        let caveats: [String]
-        let rows: [Row]
-        /// Whether the simulated rows rank as the reference's do, where the reference's
-        /// differences exceed its noise (10 %).
-        let orderingReproduced: Bool
-    }
-
-    let seeds: Int
-    var start: UInt64 = 1
-    let rows: [Row]
-    let tables: [Table]
-    /// Non-baseline rows whose simulated ratio is within 15 % of the reference's.
-    let withinTolerance: Int
-    let nonBaselineRows: Int
-    let failures: [String]
-
-    init(experiments: [Experiment], rows reproduced: [ReproducedRow], seeds: Int, failures: [String]) {
-        var tables: [Table] = []
-        for experiment in experiments {
-            let mine = reproduced.filter { $0.experiment == experiment.experiment }
-            guard let base = mine.first(where: { $0.row == experiment.baseline }) else { continue }
-            let rows = mine.map { row -> Row in
-                let referenceRatio = row.referenceMean / base.referenceMean
-                let simulatedRatio = base.simulatedMean > 0 ? row.simulatedMean / base.simulatedMean : 0
-                return Row(
-                    experiment: row.experiment, row: row.row, baseline: row.row == experiment.baseline, referenceMean: row.referenceMean,
-                    simulatedMean: row.simulatedMean, simulatedSpread: row.simulatedSpread, simulatedP50: row.average(\.p50),
-                    simulatedP99: row.average(\.p99), simulatedMax: row.average(\.max), referenceRatio: referenceRatio, simulatedRatio: simulatedRatio,
-                    ratioError: row.row == experiment.baseline ? 0 : simulatedRatio / referenceRatio - 1)
-            }
-            tables.append(Table(experiment: experiment.experiment, title: experiment.title, caveats: experiment.caveats, rows: rows, orderingReproduced: Self.ordered(rows)))
-        }
-        self.seeds = seeds
-        self.tables = tables
-        rows = tables.flatMap(\.rows)
-        nonBaselineRows = rows.filter { !$0.baseline }.count
-        withinTolerance = rows.filter { !$0.baseline && abs($0.ratioError) <= ReproduceCommand.tolerance }.count
-        self.failures = failures
-    }
-
-    /// Every pair of rows the reference separates by more than 10 % keeps its order.
-    static func ordered(_ rows: [Row]) -> Bool {
-        for a in rows {
-            for b in rows where a.referenceMean > b.referenceMean * 1.1 && a.simulatedMean <= b.simulatedMean {
-                return false
-            }
-        }
-        return true
-    }
-
-    func print() {
-        Swift.print("agentos reproduce: the reference system's published experiments, \(seeds) seed(s) per row from seed \(start)")
-        for table in tables {
-            Swift.print("")
-            Swift.print("\(table.experiment): \(table.title)")
-            Swift.print(pad("row", 16) + pad("reference", 11, left: true) + pad("simulated", 20, left: true) + pad("ref ratio", 11, left: true)
-                + pad("sim ratio", 11, left: true) + pad("error", 9, left: true))
-            for row in table.rows {
-                let simulated = String(format: "%.1f ± %.1f s", row.simulatedMean, row.simulatedSpread)
-                let error = row.baseline ? "base" : String(format: "%+.0f %%", row.ratioError * 100) + (abs(row.ratioError) <= ReproduceCommand.tolerance ? "" : " !")
-                Swift.print(pad(row.row, 16) + pad(String(format: "%.1f s", row.referenceMean), 11, left: true) + pad(simulated, 20, left: true)
-                    + pad(String(format: "%.2f", row.referenceRatio), 11, left: true) + pad(String(format: "%.2f", row.simulatedRatio), 11, left: true)
-                    + pad(error, 9, left: true))
-            }
-            Swift.print("  ordering (rows the reference separates by more than 10 %): \(table.orderingReproduced ? "reproduced" : "NOT reproduced")")
-            for caveat in table.caveats { Swift.print("  caveat: \(caveat)") }
-        }
-        Swift.print("")
-        Swift.print("ratios within \(Int(ReproduceCommand.tolerance * 100)) % of the reference's: \(withinTolerance) of \(nonBaselineRows) ('!' marks a miss)")
-        if failures.isEmpty {
-            Swift.print("checks: every run passed every checker")
-        } else {
-            Swift.print("checks: \(failures.count) run(s) FAILED")
-            for failure in failures.prefix(10) { Swift.print("  \(failure)") }
-        }
-    }
-
-    private func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
-        let padding = String(repeating: " ", count: max(0, width - text.count))
-        return left ? padding + text : text + padding
-    }
-}

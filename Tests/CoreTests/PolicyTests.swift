@@ -134,6 +134,42 @@ struct BalancingTests {
         #expect(sent.filter { $0 == "p2" }.count >= 3 && sent.filter { $0 == "p3" }.count >= 2)
     }
 
+    func perRoundProxy(_ loads: [Int]) -> AgentProxy {
+        var proxy = AgentProxy(settings: ProxySettings(proxy: "p1", region: "r", llm: "llm", balancing: .leastLoadedPerRound), incarnation: 1)
+        var random = SeededSource(seed: 3)
+        let members = loads.enumerated().map { ProxyLoad(proxy: "p\($0.offset + 1)", incarnation: 1, workload: $0.element) }
+        _ = proxy.handle(.message(from: "r", .membership(proxies: members)), context: CoreContext(now: 0, address: "p1", incarnation: 1), random: &random)
+        return proxy
+    }
+
+    func roundTargets(_ loads: [Int], calls: Int) -> [Address] { perRoundProxy(loads).roundTargets(count: calls) }
+
+    @Test("least_loaded_per_round spreads one round greedily from the reported loads, ties to the first worker")
+    func leastLoadedPerRoundSpreadsOneRound() {
+        // p2 0 -> 1 -> 2, then p2 and p3 tie at 2 (p2 first), then p3 2 < p2 3, then a tie again.
+        #expect(roundTargets([5, 0, 2], calls: 5) == ["p2", "p2", "p2", "p3", "p2"])
+    }
+
+    @Test("least_loaded_per_round sends the last call of a one-worker round to the second least loaded")
+    func leastLoadedPerRoundKeepsTwoWorkers() {
+        #expect(roundTargets([5, 0, 9], calls: 2) == ["p2", "p1"])
+        #expect(roundTargets([0], calls: 3) == ["p1", "p1", "p1"], "one worker: nothing else to pick")
+    }
+
+    @Test("least_loaded_per_round forgets a round's picks: two rounds between reports pile onto the same workers")
+    func leastLoadedPerRoundHerds() {
+        var proxy = perRoundProxy([3, 0, 1, 4])
+        var random = SeededSource(seed: 3)
+        var effects: [CoreEffect] = []
+        let first = proxy.roundTargets(count: 3)
+        for target in first {
+            let call = CallRequest(wave: 1, kind: .generation, slot: 0, prompt: "x", stop: [])
+            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, target: target, now: 0, random: &random, into: &effects)
+        }
+        #expect(first == ["p2", "p2", "p3"])
+        #expect(proxy.roundTargets(count: 3) == first, "the calls just sent do not count until the next report")
+    }
+
     @Test("random spreads calls over every worker")
     func random() {
         let sent = destinations(.random, calls: 300)

@@ -182,10 +182,11 @@ extension AgentProxy {
         case .wait:
             break
         case .issue(let requests):
-            for request in requests {
+            let targets = settings.balancing == .leastLoadedPerRound ? roundTargets(count: requests.count) : []
+            for (index, request) in requests.enumerated() {
                 send(
-                    Outstanding(task: taskID, node: node, call: request, worker: "", queueFullCount: 0), avoiding: nil, now: context.now,
-                    random: &random, into: &effects)
+                    Outstanding(task: taskID, node: node, call: request, worker: "", queueFullCount: 0), avoiding: nil,
+                    target: targets.isEmpty ? nil : targets[index], now: context.now, random: &random, into: &effects)
             }
         case .succeeded(let output) where settings.checkpoints == .none:
             runs[taskID]!.nodes[node] = nil

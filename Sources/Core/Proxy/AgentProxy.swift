@@ -314,16 +314,16 @@ public struct AgentProxy: CoreMachine {
         send(again, avoiding: call.worker, now: context.now, random: &random, into: &effects)
     }
 
-    /// Sends a call to a worker chosen by the balancing policy.
-    mutating func send<R: RandomSource>(
-        _ call: Outstanding, avoiding: Address?, now: Nanos, random: inout R, into effects: inout [CoreEffect]
-    ) {
-        var candidates = workers.map(\.proxy)
-        if let avoiding, candidates.count > 1 { candidates.removeAll { $0 == avoiding } }
-        let target: Address
+    /// The worker the balancing policy picks for one call.
+    func pick<R: RandomSource>(from candidates: [Address], random: inout R) -> Address {
         switch settings.balancing {
         case .random:
-            target = candidates[random.index(below: candidates.count)]
+            return candidates[random.index(below: candidates.count)]
+        case .leastLoadedPerRound:
+            // A call sent alone (again, after its worker lost it): the least reported load.
+            var best = 0
+            for index in candidates.indices.dropFirst() where load(of: candidates[index]) < load(of: candidates[best]) { best = index }
+            return candidates[best]
         case .leastLoaded:
             // The candidates are the workers in membership order, less the avoided one: each
             // one's reported load is found by walking the membership alongside, not through a
@@ -340,8 +340,43 @@ public struct AgentProxy: CoreMachine {
             }
             let lowest = loads.min()!
             let least = candidates.indices.filter { loads[$0] == lowest }
-            target = candidates[least[random.index(below: least.count)]]
+            return candidates[least[random.index(below: least.count)]]
         }
+    }
+
+    /// A worker's workload as last reported (0 for one not in the membership).
+    func load(of proxy: Address) -> Int { workers.first { $0.proxy == proxy }?.workload ?? 0 }
+
+    /// Where `leastLoadedPerRound` sends a round's `count` calls: greedily to the least
+    /// reported load plus this round's own picks, ties to the first in membership order; when
+    /// every call landed on one worker and there is another, the last goes to the second least
+    /// reported instead.
+    func roundTargets(count: Int) -> [Address] {
+        var loads = workers.map(\.workload)
+        var picks: [Int] = []
+        for _ in 0..<count {
+            var best = 0
+            for index in loads.indices.dropFirst() where loads[index] < loads[best] { best = index }
+            picks.append(best)
+            loads[best] += 1
+        }
+        if count > 1, workers.count > 1, Set(picks).count == 1 {
+            // A stable sort of the reported loads: the second in it is never the one picked.
+            let byLoad = workers.indices.sorted { (workers[$0].workload, $0) < (workers[$1].workload, $1) }
+            picks[count - 1] = byLoad[1]
+        }
+        return picks.map { workers[$0].proxy }
+    }
+
+    /// Sends a call to a worker chosen by the balancing policy.
+    /// `target` is the worker a round's spread chose (`leastLoadedPerRound`); without one the
+    /// balancing policy picks.
+    mutating func send<R: RandomSource>(
+        _ call: Outstanding, avoiding: Address?, target chosen: Address? = nil, now: Nanos, random: inout R, into effects: inout [CoreEffect]
+    ) {
+        var candidates = workers.map(\.proxy)
+        if let avoiding, candidates.count > 1 { candidates.removeAll { $0 == avoiding } }
+        let target = chosen ?? pick(from: candidates, random: &random)
         sentSinceReport[target, default: 0] += 1
         if outstanding.isEmpty { effects.append(.setTimer(.workCheck, after: settings.workCheckInterval)) }
         var call = call

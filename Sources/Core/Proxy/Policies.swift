@@ -16,6 +16,14 @@ public enum BalancingPolicy: String, Codable, CaseIterable, Sendable {
     /// The worker with the lowest reported workload, counting the calls this owner has sent
     /// it since the report (greedy, plus one per call).
     case leastLoaded = "least_loaded"
+    /// The reference system's least-loaded: the calls of one round (its samples, then its
+    /// votes) are spread greedily over the last reported workloads, counting only that round's
+    /// own calls, ties to the first worker in membership order, and at least two distinct
+    /// workers for a round of several calls. Owners that start rounds between two reports all
+    /// see the same loads and pile onto the same workers, so worker queues form well below
+    /// the cluster's capacity: `agentos reproduce` runs it because the reference's scheduling
+    /// results depend on those queues.
+    case leastLoadedPerRound = "least_loaded_per_round"
 }
 
 /// When voting stops.

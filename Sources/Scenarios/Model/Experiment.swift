@@ -14,6 +14,14 @@ public struct Experiment: Sendable {
         /// The reference's mean client-observed latency, seconds.
         public var referenceMean: Double
         public var scenario: Scenario
+        /// The model was fitted to this row: it is in-sample, shown but not counted.
+        public var fitted = false
+        /// The reference's run did not run what the row says (a setting it never applied):
+        /// shown but not counted.
+        public var confounded = false
+
+        /// Whether the row is an out-of-sample test of the model.
+        public var counted: Bool { !fitted && !confounded }
     }
 
     public var experiment: String
@@ -23,6 +31,9 @@ public struct Experiment: Sendable {
     /// The row the others are compared against (the first row unless named).
     public var baseline: String
     public var rows: [Row]
+    /// Reference runs no published table uses: reported as predictions, apart from the
+    /// published tables' count.
+    public var predictions = false
 
     /// Reads an experiment file; every problem is one line naming the file and the row.
     public static func load(path: String) throws -> Experiment {
@@ -50,6 +61,10 @@ public struct Experiment: Sendable {
         var rows: [Row] = []
         for rowObject in rowObjects {
             let label: String = try field("row", in: rowObject, "a row")
+            let unknown = Set(rowObject.keys).subtracting(["row", "referenceMean", "set", "fitted", "confounded"])
+            guard unknown.isEmpty else {
+                throw ScenarioError.invalid("\(path): row '\(label)': unknown field(s) \(unknown.sorted().joined(separator: ", ")) (known: row, referenceMean, set, fitted, confounded)")
+            }
             guard let reference = (rowObject["referenceMean"] as? NSNumber)?.doubleValue else {
                 throw ScenarioError.invalid("\(path): row '\(label)' needs 'referenceMean' (seconds)")
             }
@@ -62,12 +77,16 @@ public struct Experiment: Sendable {
                 throw ScenarioError.invalid("\(path): row '\(label)': \(describeDecoding(error))")
             }
             if let problem = scenario.problem() { throw ScenarioError.invalid("\(path): row '\(label)': \(problem)") }
-            rows.append(Row(row: label, referenceMean: reference, scenario: scenario))
+            rows.append(
+                Row(
+                    row: label, referenceMean: reference, scenario: scenario, fitted: rowObject["fitted"] as? Bool ?? false,
+                    confounded: rowObject["confounded"] as? Bool ?? false))
         }
         let baseline = object["baseline"] as? String ?? rows[0].row
         guard rows.contains(where: { $0.row == baseline }) else { throw ScenarioError.invalid("\(path): baseline '\(baseline)' is not a row") }
         return Experiment(
-            experiment: name, title: object["title"] as? String ?? name, caveats: object["caveats"] as? [String] ?? [], baseline: baseline, rows: rows)
+            experiment: name, title: object["title"] as? String ?? name, caveats: object["caveats"] as? [String] ?? [], baseline: baseline, rows: rows,
+            predictions: object["predictions"] as? Bool ?? false)
     }
 
     /// `patch` merged into `base`: objects key by key, everything else replaced.
