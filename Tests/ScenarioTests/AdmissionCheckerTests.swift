@@ -60,6 +60,25 @@ struct AdmissionCheckerTests {
         #expect(inFlight.run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
     }
 
+    @Test("14: a finished task found again by a repeated key since the gateway's view counts until a newer view (swarm seed 1071)")
+    func refusalAfterRepeatedKey() {
+        func history(foundAfterView: Bool) -> History {
+            var history = History()
+            for task in TaskID(1)...2 { history.add("store", .core(.taskCreated(task: task, key: "k\(task)", outcome: .new))) }
+            history.write(1, .finish(status: .completed, resultDigest: "x", cause: nil), e(1, 1), before: e(1, 1))
+            history.time += 50
+            if !foundAfterView { history.add("store", .core(.taskCreated(task: 1, key: "k1", outcome: .existing))) }
+            history.time += 40
+            // The view: a sweep sent 15 ns before the refusal, after task 1 finished.
+            if foundAfterView { history.add("store", .core(.taskCreated(task: 1, key: "k1", outcome: .existing))) }
+            history.time += 10
+            history.add("gateway", .core(.admissionRefused(open: 2, viewAge: 15)))
+            return history
+        }
+        #expect(history(foundAfterView: true).run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
+        #expect(history(foundAfterView: false).run(JustifiedRejectionChecker(openTasksMax: 2)).count == 1, "a newer view knew it was finished")
+    }
+
     @Test("15: more unfinished tasks than the limit fails, unless the gateway lost track of as many creates")
     func bound() {
         var over = History()

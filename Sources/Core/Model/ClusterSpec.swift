@@ -14,6 +14,10 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     /// LLM calls each proxy's worker makes at once, and calls it queues beyond those.
     public var workerConcurrency: Int
     public var workerQueue: Int
+    /// Attempts each worker makes again after a failed LLM call before it answers the owner
+    /// with the failure (nil: the worker's default). At 0 every failed call reaches its owner,
+    /// which sends it to another worker.
+    public var workerRetries: Int?
     /// Admission control at the gateway (nil: the gateway's default).
     public var openTasksMax: Int?
     public var checkpoints: CheckpointPolicy
@@ -22,9 +26,10 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     public init(
         regions: Int = 2, proxiesPerRegion: Int = 2, llmEndpoints: Int = 1, scheduling: SchedulingPolicy = .fifo,
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, workerConcurrency: Int = LLMWorkerSettings().concurrency,
-        workerQueue: Int = LLMWorkerSettings().queueCapacity, openTasksMax: Int? = nil, checkpoints: CheckpointPolicy = .perNode,
-        timings: RecoveryTimings = RecoveryTimings()
+        workerQueue: Int = LLMWorkerSettings().queueCapacity, workerRetries: Int? = nil, openTasksMax: Int? = nil,
+        checkpoints: CheckpointPolicy = .perNode, timings: RecoveryTimings = RecoveryTimings()
     ) {
+        self.workerRetries = workerRetries
         self.checkpoints = checkpoints
         self.timings = timings
         self.regions = regions
@@ -63,6 +68,7 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
         guard (1...16).contains(llmEndpoints) else { return "LLM endpoints must be between 1 and 16, got \(llmEndpoints)" }
         guard (1...64).contains(workerConcurrency) else { return "worker concurrency must be between 1 and 64, got \(workerConcurrency)" }
         guard (1...100_000).contains(workerQueue) else { return "worker queue must be between 1 and 100000, got \(workerQueue)" }
+        if let workerRetries, !(0...10).contains(workerRetries) { return "worker retries must be between 0 and 10, got \(workerRetries)" }
         if let openTasksMax, !(1...10_000_000).contains(openTasksMax) { return "openTasksMax must be between 1 and 10000000, got \(openTasksMax)" }
         return timings.problem()
     }
@@ -78,7 +84,9 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     }
 
     public var workerSettings: LLMWorkerSettings {
-        LLMWorkerSettings(queueCapacity: workerQueue, concurrency: workerConcurrency, scheduling: scheduling)
+        var settings = LLMWorkerSettings(queueCapacity: workerQueue, concurrency: workerConcurrency, scheduling: scheduling)
+        if let workerRetries { settings.retries = workerRetries }
+        return settings
     }
 
     /// A proxy's settings; nil for an address that is not one of the cluster's proxies.

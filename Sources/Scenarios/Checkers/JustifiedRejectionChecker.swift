@@ -12,7 +12,10 @@ import Sim
 ///   its limit as far as the gateway could know: its count is formed from a sweep it sent `viewAge`
 ///   before the refusal and only learns of finishes later, so the bound it is held to is the tasks
 ///   unfinished at any moment since then, plus the creates it had admitted and not seen
-///   answered. Refusing below that is refusing work the cluster could take.
+///   answered, plus the tasks it acknowledged since then for a create the store answered with
+///   an existing task (a repeated key): the gateway counts such a task as open until a later
+///   sweep lists it or not, since the reply does not say whether it is finished. Refusing below
+///   that is refusing work the cluster could take.
 public struct JustifiedRejectionChecker: InvariantChecker {
     public var observesMessages: Bool { false }
     public let invariant = Invariant.justifiedRejections
@@ -25,6 +28,8 @@ public struct JustifiedRejectionChecker: InvariantChecker {
     var keyUsers: [String: [String: [UInt64]]] = [:]
     var created: [TaskID: SimInstant] = [:]
     var finished: [TaskID: SimInstant] = [:]
+    /// Tasks a create found already there (a repeated key), with when the store said so.
+    var foundExisting: [TaskID: SimInstant] = [:]
     var admitting = AdmissionsInFlight()
     var rejections = 0
     var refusals = 0
@@ -48,6 +53,8 @@ public struct JustifiedRejectionChecker: InvariantChecker {
             judgeRejection(requestID, reason: reason, event)
         case .core(.taskCreated(let task, _, .new)):
             created[task] = created[task] ?? event.time
+        case .core(.taskCreated(let task, _, .existing)):
+            foundExisting[task] = event.time
         case .core(.write(let task, .finish, _, _, .applied)), .core(.write(let task, .abort, _, _, .applied)):
             finished[task] = finished[task] ?? event.time
         case .core(.createAdmitted), .core(.createEnded):
@@ -79,7 +86,11 @@ public struct JustifiedRejectionChecker: InvariantChecker {
         // Every task unfinished at some moment between the view's sweep and the refusal.
         var occupied = 0
         for (task, at) in created where at <= event.time {
-            if let end = finished[task], end < since { continue }
+            if let end = finished[task], end < since {
+                // Finished before the view, but found again by a repeated key since: counted.
+                if let found = foundExisting[task], found >= since, found <= event.time { occupied += 1 }
+                continue
+            }
             occupied += 1
         }
         let bound = occupied + admitting.count

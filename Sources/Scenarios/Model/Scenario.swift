@@ -35,6 +35,7 @@ public struct Scenario: Codable, Hashable, Sendable {
         guard (1...16).contains(topology.proxiesPerRegion) else { return "topology.proxiesPerRegion must be 1...16" }
         guard (1...16).contains(topology.llmEndpoints) else { return "topology.llmEndpoints must be 1...16" }
         guard topology.workerConcurrency >= 1, topology.workerQueue >= 0 else { return "topology worker sizes must be positive" }
+        if let retries = topology.workerRetries, !(0...10).contains(retries) { return "topology.workerRetries must be 0...10" }
         do { try topology.llm.validate() } catch { return "topology.llm: \(error)" }
         guard (1...64).contains(workload.clients) else { return "workload.clients must be 1...64" }
         guard (0...10_000).contains(workload.requestsPerClient) else { return "workload.requestsPerClient must be 0...10000" }
@@ -75,6 +76,9 @@ public struct Topology: Codable, Hashable, Sendable {
     public var llm: FakeLLMConfig
     public var workerConcurrency: Int
     public var workerQueue: Int
+    /// Retries of a failed LLM call at the worker before the owner hears of it (nil: the
+    /// worker's default of 5).
+    public var workerRetries: Int?
     /// Admission control at the gateway: the unfinished tasks the cluster holds before new
     /// queries are refused as busy (nil: the gateway's default).
     public var openTasksMax: Int?
@@ -104,6 +108,7 @@ public struct Topology: Codable, Hashable, Sendable {
             regions: spec.regions, proxiesPerRegion: spec.proxiesPerRegion, llmEndpoints: spec.llmEndpoints, llm: llm,
             workerConcurrency: spec.workerConcurrency, workerQueue: spec.workerQueue)
         openTasksMax = spec.openTasksMax
+        workerRetries = spec.workerRetries
         timings = spec.timings == RecoveryTimings() ? nil : spec.timings
     }
 
@@ -113,7 +118,7 @@ public struct Topology: Codable, Hashable, Sendable {
         ClusterSpec(
             regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: llmEndpoints, scheduling: policies.scheduling,
             balancing: policies.balancing, voting: policies.voting, workerConcurrency: workerConcurrency, workerQueue: workerQueue,
-            openTasksMax: openTasksMax, checkpoints: policies.checkpoints ?? .perNode, timings: timings ?? RecoveryTimings())
+            workerRetries: workerRetries, openTasksMax: openTasksMax, checkpoints: policies.checkpoints ?? .perNode, timings: timings ?? RecoveryTimings())
     }
 
     public var regionNames: [Address] { clusterSpec().regionNames }

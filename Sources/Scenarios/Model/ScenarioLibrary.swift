@@ -5,7 +5,7 @@ import Sim
 /// The named scenarios, and the swarm generator.
 public enum ScenarioLibrary {
     public static let names = [
-        "smoke", "proxy-crash", "region-failover", "zombie-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-outage", "rate-limited",
+        "smoke", "proxy-crash", "region-failover", "zombie-owner", "cut-off-owner", "store-outage", "gateway-restart", "llm-flaky", "llm-transient", "llm-outage", "rate-limited",
         "graph-dag", "lossy-network", "region-loss", "late-writes", "claim-storm", "power-loss", "admission", "poisson", "fault-tolerance", "rolling-kill", "no-checkpoints", "swarm",
     ]
 
@@ -16,9 +16,11 @@ public enum ScenarioLibrary {
         case "proxy-crash": return proxyCrash
         case "region-failover": return regionFailover
         case "zombie-owner": return zombieOwner
+        case "cut-off-owner": return cutOffOwner
         case "store-outage": return storeOutage
         case "gateway-restart": return gatewayRestart
         case "llm-flaky": return llmFlaky
+        case "llm-transient": return llmTransient
         case "llm-outage": return llmOutage
         case "rate-limited": return rateLimited
         case "graph-dag": return graphDAG
@@ -100,6 +102,34 @@ public enum ScenarioLibrary {
         return scenario
     }
 
+    /// Owners cut off from their region, not from the store: every 9 s for the first minute one
+    /// proxy of the one region loses its link to the coordinator for 7 s, past the 3 s eviction, so the region
+    /// hands its tasks to another proxy at a newer regional epoch while the old owner works
+    /// on. Nothing is saved until a task is done (`checkpoints: none`), so the old owner's
+    /// first write after the hand-over is its final save, which the store must refuse on the
+    /// regional epoch alone, the global epoch unchanged: every seed makes several.
+    public static var cutOffOwner: Scenario {
+        var scenario = Scenario(name: "cut-off-owner")
+        scenario.topology = Topology(regions: 1, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.policies.checkpoints = CheckpointPolicy.none
+        scenario.workload = Workload(
+            clients: 2, requestsPerClient: 6, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)),
+            tasks: [TaskTemplate(rounds: 2, samples: 2, voters: 2)])
+        let proxies = scenario.topology.proxyNames(region: 1)
+        scenario.faults = FaultSpec(
+            targetProxies: false,
+            fixed: (1...6).flatMap { k -> [FaultEntry] in
+                let at = SimInstant.zero + .seconds(Int64(9 * k - 5))
+                let id = "cut-\(k)"
+                return [
+                    FaultEntry(at: at, action: .partition(id: id, from: [proxies[k % proxies.count]], to: ["region-1"], oneWay: false)),
+                    FaultEntry(at: at + .seconds(7), action: .heal(id: id)),
+                ]
+            })
+        scenario.budgets = latencyBand(meanSeconds: 235, maxSeconds: 350, meanMinSeconds: 76, p50MinSeconds: 85)
+        return scenario
+    }
+
     /// The store crashes now and then: in-flight replies are lost, the database survives.
     public static var storeOutage: Scenario {
         var scenario = Scenario(name: "store-outage")
@@ -122,6 +152,19 @@ public enum ScenarioLibrary {
         scenario.topology.llm = FakeLLMProfile.flaky.config
         scenario.workload = Workload(clients: 2, requestsPerClient: 4)
         scenario.budgets = latencyBudget(meanSeconds: 225, maxSeconds: 600)
+        return scenario
+    }
+
+    /// One LLM call in ten fails with HTTP 500 and the workers do not retry, so the failure
+    /// reaches the call's owner, which sends it to another worker, where it most often
+    /// succeeds: the owner's handling of a single transient failure, which the workers' own
+    /// five retries otherwise hide in nearly every seed.
+    public static var llmTransient: Scenario {
+        var scenario = Scenario(name: "llm-transient")
+        scenario.topology.llm.flakiness.error500 = Ratio(1, 10)
+        scenario.topology.workerRetries = 0
+        scenario.workload = Workload(clients: 2, requestsPerClient: 4)
+        scenario.budgets = latencyBand(meanSeconds: 80, maxSeconds: 205, meanMinSeconds: 25, p50MinSeconds: 24)
         return scenario
     }
 
@@ -350,7 +393,7 @@ public enum ScenarioLibrary {
             regions: random.int(in: 1...3), proxiesPerRegion: random.int(in: 1...3), llmEndpoints: random.int(in: 1...3),
             llm: pick([FakeLLMProfile.perfect, .realistic, .flaky, .hosted]).config, workerConcurrency: random.int(in: 1...6),
             workerQueue: pick([2, 8, 64]))
-        scenario.policies = Policies(scheduling: pick(SchedulingPolicy.allCases), balancing: pick(BalancingPolicy.allCases), voting: pick(VotingPolicy.allCases))
+        scenario.policies = Policies(scheduling: pick(SchedulingPolicy.allCases), balancing: pick([BalancingPolicy.random, .leastLoaded]), voting: pick(VotingPolicy.allCases))
         let pattern: ClientPattern = pick([
             .sendAll, .sendInInterval(min: .seconds(1), max: .seconds(6)), .sendBatchInterval(min: .seconds(2), max: .seconds(8), batch: 2),
             .sendDynamicBatchInterval(min: .seconds(2), max: .seconds(8), batchMin: 1, batchMax: 3), .poisson(perHour: 1800),
@@ -412,6 +455,16 @@ public enum ScenarioLibrary {
             scenario.faults.rolling = RollingKill(role: pick([.proxy, .proxy, .region]), every: .seconds(Int64(random.int(in: 8...30))), down: .seconds(Int64(random.int(in: 2...10))))
             scenario.topology.timings = RecoveryTimings(heartbeat: 2 * Time.second, proxyEviction: 6 * Time.second, regionSweep: 2 * Time.second)
             if coin() { scenario.topology.llm.batching = FakeLLMProfile.vllmLlama8b.config.batching }
+        }
+        if random.chance(.oneIn(6)) {
+            // The reference's least-loaded: owners pile onto the same workers between reports.
+            scenario.policies.balancing = .leastLoadedPerRound
+        }
+        if random.chance(.oneIn(4)) {
+            // Workers that retry a failed call little or not at all: owners see single
+            // transient failures and send the call elsewhere.
+            scenario.topology.workerRetries = pick([0, 1])
+            if coin() { scenario.topology.llm.flakiness.error500 = Ratio(1, 20) }
         }
         // The draws above may have made tasks longer: the budget follows.
         scenario.phases.liveness = max(scenario.phases.liveness, livenessBudget(for: scenario))
