@@ -43,6 +43,30 @@ func caughtCount(_ scenario: (UInt64) throws -> Scenario, seeds: ClosedRange<UIn
 
 @Suite("Rare events made common", .serialized)
 struct RareEventTests {
+    @Test("a store that fences finishes on the global epoch alone passes the crash scenarios but is caught by fencing in cut-off-owner")
+    func globalOnlyFinishStore() throws {
+        let overrides = RoleOverrides(store: { GlobalOnlyFinishStore(inner: StoreNode(store: $0)) })
+        #expect(try explore(ScenarioLibrary.proxyCrash, seeds: 1...10, overrides: overrides) == nil)
+        #expect(try explore(ScenarioLibrary.zombieOwner, seeds: 1...10, overrides: overrides) == nil)
+        let (seed, violations) = try #require(try explore(ScenarioLibrary.cutOffOwner, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
+        #expect(violations.contains { $0.invariant == .fencing }, "seed \(seed): \(violations)")
+    }
+
+    @Test("llm-transient: owners see single transient failures in every one of ten seeds, and every run still passes")
+    func transientFailuresReachOwners() throws {
+        for seed in UInt64(1)...10 {
+            var failed = 0
+            let run = try ScenarioRun(scenario: ScenarioLibrary.llmTransient, seed: seed)
+            let sink = run.simulation.eventSink
+            run.simulation.eventSink = { entry in
+                if case .send(_, _, _, .llmWorkReply(_, .failed(_, true, _))) = entry.event { failed += 1 }
+                sink?(entry)
+            }
+            #expect(try run.execute().passed)
+            #expect(failed > 0, "seed \(seed): no owner saw a transient failure")
+        }
+    }
+
     @Test("measure: how often each rare planted bug is caught, by scenario", .enabled(if: ProcessInfo.processInfo.environment["AGENTOS_MEASURE"] != nil))
     func measure() throws {
         let bugs: [(String, RoleOverrides)] = [

@@ -102,31 +102,35 @@ public enum ScenarioLibrary {
         return scenario
     }
 
-    /// Owners cut off from their region, not from the store: every 9 s for the first minute one
-    /// proxy of the one region loses its link to the coordinator for 7 s, past the 3 s eviction, so the region
-    /// hands its tasks to another proxy at a newer regional epoch while the old owner works
-    /// on. Nothing is saved until a task is done (`checkpoints: none`), so the old owner's
-    /// first write after the hand-over is its final save, which the store must refuse on the
-    /// regional epoch alone, the global epoch unchanged: every seed makes several.
+    /// Owners cut off from their region, not from the store: every 10 s one proxy of the one
+    /// region loses its link to the coordinator for 7 s, past the 3 s eviction, so the region
+    /// hands its tasks to another proxy at a newer regional epoch (the global epoch unchanged)
+    /// while the old owner works on. Nothing is saved until a task is done (`checkpoints:
+    /// none`), and the proxies' writes to the store are slowed by 3 to 10 s in spells, so a
+    /// hand-over often lands between an owner's final save and its finish: the store must
+    /// refuse that finish on the regional epoch alone. One-round tasks keep finishes coming
+    /// while the cuts go on.
     public static var cutOffOwner: Scenario {
         var scenario = Scenario(name: "cut-off-owner")
         scenario.topology = Topology(regions: 1, proxiesPerRegion: 3, llmEndpoints: 2)
         scenario.policies.checkpoints = CheckpointPolicy.none
         scenario.workload = Workload(
-            clients: 2, requestsPerClient: 6, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)),
-            tasks: [TaskTemplate(rounds: 2, samples: 2, voters: 2)])
+            clients: 2, requestsPerClient: 10, pattern: .sendInInterval(min: .seconds(5), max: .seconds(20)),
+            tasks: [TaskTemplate(rounds: 1, samples: 2, voters: 2)])
         let proxies = scenario.topology.proxyNames(region: 1)
         scenario.faults = FaultSpec(
-            targetProxies: false,
-            fixed: (1...6).flatMap { k -> [FaultEntry] in
-                let at = SimInstant.zero + .seconds(Int64(9 * k - 5))
+            mix: FaultMix(delay: rate(every: (1, 2), lasting: (5, 10)), delayExtra: DurationRange(.seconds(3), .seconds(10)), delayTo: ["store"]),
+            targetProxies: true,
+            fixed: (1...24).flatMap { k -> [FaultEntry] in
+                let at = SimInstant.zero + .seconds(Int64(10 * k - 5))
                 let id = "cut-\(k)"
                 return [
                     FaultEntry(at: at, action: .partition(id: id, from: [proxies[k % proxies.count]], to: ["region-1"], oneWay: false)),
                     FaultEntry(at: at + .seconds(7), action: .heal(id: id)),
                 ]
             })
-        scenario.budgets = latencyBand(meanSeconds: 235, maxSeconds: 350, meanMinSeconds: 76, p50MinSeconds: 85)
+        scenario.phases = Phases(safety: .seconds(250), liveness: .seconds(600))
+        scenario.budgets = latencyBand(meanSeconds: 410, maxSeconds: 570, meanMinSeconds: 15, p50MinSeconds: 11)
         return scenario
     }
 
@@ -256,9 +260,9 @@ public enum ScenarioLibrary {
     public static var claimStorm: Scenario {
         var scenario = Scenario(name: "claim-storm")
         scenario.topology = Topology(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
-        scenario.workload = Workload(clients: 2, requestsPerClient: 6, pattern: .sendBatchInterval(min: .seconds(2), max: .seconds(6), batch: 3))
+        scenario.workload = Workload(clients: 2, requestsPerClient: 10, pattern: .sendBatchInterval(min: .seconds(2), max: .seconds(6), batch: 3))
         var fixed: [FaultEntry] = []
-        for k in 1...12 {
+        for k in 1...24 {
             let region = (k % 2) + 1
             let at = SimInstant.zero + .seconds(Int64(8 * k))
             for proxy in scenario.topology.proxyNames(region: region) {
@@ -274,7 +278,8 @@ public enum ScenarioLibrary {
             mix: FaultMix(delay: rate(every: (2, 4), lasting: (2, 6)), delayExtra: DurationRange(.milliseconds(200), .seconds(5)), delayTo: ["store"]),
             targetProxies: false, targetRegions: true, targetGateway: true, fixed: fixed)
         scenario.network.defaultLink.duplicateChance = Ratio(5, 100)
-        scenario.budgets = latencyBudget(meanSeconds: 215, maxSeconds: 355)
+        scenario.phases = Phases(safety: .seconds(200), liveness: .seconds(600))
+        scenario.budgets = latencyBand(meanSeconds: 375, maxSeconds: 480, meanMinSeconds: 204, p50MinSeconds: 207)
         return scenario
     }
 
