@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // The leaf every deterministic module shares: random streams, the bounded draw, probabilities,
@@ -87,6 +89,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -109,6 +115,11 @@ let package = Package(
         ),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
-        .testTarget(name: "AgentOSCLITests", dependencies: ["agentos", "Scenarios", "Sim", "Core", "FakeLLM", "Server", "PostgresStore"]),
+        .testTarget(
+            name: "AgentOSCLITests",
+            dependencies: [
+                "agentos", "Scenarios", "Sim", "Core", "FakeLLM", "Server", "PostgresStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
     ]
 )

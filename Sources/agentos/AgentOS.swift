@@ -10,7 +10,7 @@ struct AgentOS: AsyncParsableCommand {
         abstract: "AgentOS-Sim: deterministic simulation testing for LLM-agent coordination.",
         subcommands: [
             RunCommand.self, ExploreCommand.self, ExploreMergeCommand.self, ReplayCommand.self, ShrinkCommand.self, ScenariosCommand.self, SimCommand.self,
-            ServeCommand.self, LoadCommand.self, ClusterTestCommand.self, ReproduceCommand.self, BenchCommand.self, FakeLLMCommand.self, ExploreBatchCommand.self,
+            ServeCommand.self, LoadCommand.self, ClusterTestCommand.self, ReproduceCommand.self, BenchCommand.self, FakeLLMCommand.self, ExploreBatchCommand.self, CertsCommand.self,
         ]
     )
 

@@ -15,8 +15,10 @@ struct ClusterTestCommand: AsyncParsableCommand {
         commandName: "cluster-test",
         abstract: "Run a real multi-process cluster under real faults (SIGKILL, SIGSTOP) and check its history with the simulator's checkers.",
         discussion: """
-            Starts four processes on loopback: the store, gateway and regions; two processes of two proxies each; \
-            and the fake LLM, with a fresh cluster secret. Clients send queries with idempotency keys and poll \
+            Starts four processes (in network namespaces where the machine allows, else on loopback): the store, \
+            gateway and regions; two processes of two proxies each; and the fake LLM. The role planes authenticate \
+            each other with mutual TLS from a fresh cluster CA (or, with --role-plane secret, a fresh cluster \
+            secret). Clients send queries with idempotency keys and poll \
             them; every --fault-gap seconds a seeded fault hits: a process killed (SIGKILL) and restarted, or \
             paused (SIGSTOP) and resumed, the fake LLM included. After --duration the faults stop, every process \
             is brought back, and the run waits for every client to see its tasks final. Every role records its \
@@ -52,6 +54,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
     var parity: String?
     @Option(help: "Parity: the largest relative difference allowed between the real and the simulated mean latency.")
     var tolerance = 0.35
+    @Option(help: "How the processes' role planes authenticate each other: tls (mutual TLS with a fresh cluster CA, `agentos certs`) or secret (HMAC-signed requests with a fresh cluster secret).")
+    var rolePlane = ClusterUnderTest.RolePlane.tls
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func parseRange(_ text: String, _ flag: String) throws -> ClosedRange<Double> {
@@ -167,7 +171,9 @@ struct ClusterTestCommand: AsyncParsableCommand {
         let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(loopbackReason ?? "loopback"))"
         progress("network: \(networkLine)")
         let cluster = try ClusterUnderTest(
-            folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network, storeURL: store)
+            folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network, storeURL: store,
+            rolePlane: rolePlane)
+        progress("role plane: \(rolePlane == .tls ? "mutual TLS (a fresh cluster CA)" : "HMAC-signed with a fresh cluster secret")")
 
         let start = HistoryLine.now()
         var random = SimRandom(seed: seed, key: "cluster-test")
@@ -407,7 +413,7 @@ final class ClusterUnderTest {
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
     init(
         folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
-        storeURL: String? = nil
+        storeURL: String? = nil, rolePlane: RolePlane = .tls
     ) throws {
         self.folder = folder
         self.network = network
@@ -442,6 +448,15 @@ final class ClusterUnderTest {
         for proxy in ["proxy-1-2", "proxy-2-2"] { urls[proxy] = plane[2] }
         let layout: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
         try JSONSerialization.data(withJSONObject: layout, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path("cluster.json")))
+        let authentication: [String]
+        switch rolePlane {
+        case .tls:
+            let written = try JSONDecoder().decode(ClusterLayout.self, from: Data(contentsOf: URL(fileURLWithPath: path("cluster.json"))))
+            try ClusterCertificates.initialize(directory: path("certs"), layout: written, days: 1)
+            authentication = ["--tls-dir", path("certs")]
+        case .secret:
+            authentication = ["--role-secret-file", path("secret")]
+        }
         let roles = ["a": "store,gateway,region-1,region-2", "b": "proxy-1-1,proxy-2-1", "c": "proxy-1-2,proxy-2-2"]
         var processes: [String: ChildProcess] = ["llm": llm]
         var clientPort = 0
@@ -449,7 +464,7 @@ final class ClusterUnderTest {
             let publicPort = try port(8000, name)
             if index == 0 { clientPort = publicPort }
             var arguments = [
-                "serve", "--cluster", path("cluster.json"), "--role-secret-file", path("secret"), "--roles", roles[name]!, "--host", network.host(of: name),
+                "serve", "--cluster", path("cluster.json")] + authentication + ["--roles", roles[name]!, "--host", network.host(of: name),
                 "--port", String(publicPort), "--data-dir", path("data"), "--speedup", String(speedup), "--history", path("history-\(name).jsonl"),
                 "--log-level", "notice",
             ]
@@ -462,6 +477,12 @@ final class ClusterUnderTest {
         historyFiles = ["a", "b", "c"].map { path("history-\($0).jsonl") }
         callsFile = path("history-llm.jsonl")
         storePath = (path("data") as NSString).appendingPathComponent("agentos.sqlite")
+    }
+
+    /// How the role planes authenticate each other.
+    enum RolePlane: String, ExpressibleByArgument, Sendable {
+        case tls
+        case secret
     }
 
     /// Applies a fault for `seconds`, then undoes it.

@@ -21,8 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
             file under --data-dir, and the fake LLM (realistic profile), serving the seed's client API \
             (POST /query, GET /task/status?task_id=N) on --port. Its roles talk in process. To split the roles \
             over processes, give every process the same --cluster file (role -> role-plane URL), its own --roles \
-            and --port, and the cluster secret (--role-secret-file or AGENTOS_ROLE_SECRET): role-to-role traffic \
-            then runs on each process's role-plane port, signed with the secret.
+            and --port, and the cluster's certificates (--tls-dir, from `agentos certs init`: mutual TLS) or its \
+            secret (--role-secret-file or AGENTOS_ROLE_SECRET: HMAC-signed requests): role-to-role traffic then \
+            runs on each process's role-plane port.
             """
     )
 
@@ -78,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "A file holding the cluster's role-plane secret (16+ bytes); default: the AGENTOS_ROLE_SECRET environment variable.")
     var roleSecretFile: String?
+
+    @Option(help: "Mutual TLS on the role plane: the directory `agentos certs init` wrote (the cluster CA, this process's certificate and key).")
+    var tlsDir: String?
 
     @Option(help: "Admission control: unfinished tasks the cluster holds before /query answers 503 with Retry-After.")
     var openTasksMax: Int?
@@ -148,12 +152,19 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ServeError {
             throw CLIError(error.description)
         }
+        let tls: RolePlaneTLS?
+        do {
+            tls = try tlsDir.map { try RolePlaneTLS.load(directory: $0, roles: hosted) }
+        } catch let error as ServeError {
+            throw CLIError(error.description)
+        }
         let limits = ListenerLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), connectionsMax: connectionsMax)
         let key = llmURL == nil ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
         var options = ServeOptions(
             host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
             llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup, auth: auth, limits: limits)
         options.historyPath = history
+        options.tls = tls
         options.storeURL = store ?? ProcessInfo.processInfo.environment["AGENTOS_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if let url = options.storeURL {
             do { _ = try PostgresURL(url) } catch { throw CLIError("--store: \(error)") }

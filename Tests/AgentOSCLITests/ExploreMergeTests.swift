@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Scenarios
 
 /// `agentos explore-merge`: shard summaries into one verdict, with the coverage checked.
 @Suite("agentos explore-merge")
@@ -31,7 +32,7 @@ struct ExploreMergeTests {
         let merged = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(merged["seeds"] as? Int == 7 && merged["start"] as? Int == 10 && merged["passed"] as? Int == 7 && merged["shards"] as? Int == 3)
         let xml = try String(contentsOfFile: "\(dir)/all.xml", encoding: .utf8)
-        #expect(xml.contains("tests=\"\(7 * 15)\"") && xml.contains("smoke.seed-16"), "seven seeds, fifteen checkers each")
+        #expect(xml.contains("tests=\"\(7 * Invariant.allCases.count)\"") && xml.contains("smoke.seed-16"), "seven seeds, every checker each")
     }
 
     @Test("adjacent ranges explored without sharding merge too")

@@ -221,14 +221,22 @@ struct ServeTests {
         // A forged finish without the secret (or with a wrong one): 401, and the task is untouched.
         let forged = #"[{"to":"store","from":"proxy-1-1","message":{"storeRequest":{"requestID":7,"_1":{"finish":{"_0":\#(tasks[1]),"epoch":{"global":1,"regional":1},"outcome":{"completed":{"result":"attacker"}}}}}}}]"#
         #expect(try await http("POST", "\(ra)/v1/core/messages", forged).0 == 401)
+        let digest = try JSONDecoder().decode(ClusterLayout.self, from: Data(contentsOf: URL(fileURLWithPath: clusterFile))).digest
         let wrong = try RolePlaneAuth(secret: "not-the-cluster-secret-at-all")
-        #expect(try await http("POST", "\(ra)/v1/core/messages", forged, headers: [RolePlaneAuth.header: wrong.signature(for: Data(forged.utf8))]).0 == 401)
+        #expect(try await http("POST", "\(ra)/v1/core/messages", forged, headers: [RolePlaneAuth.header: wrong.signature(for: Data(forged.utf8)), "X-AgentOS-Cluster": digest]).0 == 401)
         #expect(try await http("POST", "\(a)/v1/core/messages", forged).0 == 404, "the public port has no role plane")
+        // Nothing heavy before authentication: a body over the role plane's 4 MiB bound is refused
+        // for its declared length, signed or not, and an unsigned one for its missing signature.
+        let huge = String(repeating: " ", count: 5 << 20)
+        #expect(try await http("POST", "\(ra)/v1/core/messages", huge).0 == 401)
+        #expect(try await http("POST", "\(ra)/v1/core/messages", huge, headers: [RolePlaneAuth.header: wrong.signature(for: Data(huge.utf8)), "X-AgentOS-Cluster": digest]).0 == 413)
 
         // A stale owner's write, signed, straight to the store: rejected, and counted.
         let stale = #"[{"to":"store","from":"proxy-9-9","message":{"storeRequest":{"requestID":1,"_1":{"saveProgress":{"_0":\#(tasks[0]),"node":"main","epoch":{"global":0,"regional":0},"result":"zombie","inputDigest":"x"}}}}}]"#
         let auth = try RolePlaneAuth(secret: secret)
-        #expect(try await http("POST", "\(ra)/v1/core/messages", stale, headers: [RolePlaneAuth.header: auth.signature(for: Data(stale.utf8))]).0 == 202)
+        #expect(try await http("POST", "\(ra)/v1/core/messages", stale, headers: [RolePlaneAuth.header: auth.signature(for: Data(stale.utf8)), "X-AgentOS-Cluster": digest]).0 == 202)
+        // The same signed request from a process on another cluster file: 409, whatever its signature.
+        #expect(try await http("POST", "\(ra)/v1/core/messages", stale, headers: [RolePlaneAuth.header: auth.signature(for: Data(stale.utf8)), "X-AgentOS-Cluster": "0000000000000000"]).0 == 409)
         try await Task.sleep(for: .milliseconds(300))
         let metrics = try await http("GET", "\(a)/metrics").1["raw"] as? String ?? ""
         let rejected = metrics.split(separator: "\n").first { $0.hasPrefix("agentos_store_writes_rejected_stale_total ") }
@@ -237,7 +245,7 @@ struct ServeTests {
         #expect((final["result"] as? String)?.contains("zombie") == false)
         let (_, untouched) = try await http("GET", "\(a)/task/status?task_id=\(tasks[1])")
         #expect(untouched["result"] as? String != "attacker")
-        #expect(metric(metrics, "agentos_role_plane_refused_total") == 2)
+        #expect(metric(metrics, "agentos_role_plane_refused_total") == 4)
 
         // After a clean stop, the database shows the failover: tasks the killed proxies owned
         // were claimed again, and a moved task kept the nodes its first owner had saved.

@@ -28,7 +28,9 @@ public indirect enum CoreMessage: Codable, Hashable, Sendable {
     /// Run the task at `epoch`; `owner` is the proxy life the claim names, so a restarted
     /// proxy never acts on a claim made for its previous life.
     case run(taskID: TaskID, epoch: Epoch, owner: Owner)
-    case proxyHeartbeat(proxy: Address, incarnation: UInt32, workload: Int)
+    /// `sequence` counts the heartbeats of this life of the proxy from 1, so the region can
+    /// tell a delayed, duplicated or replayed heartbeat from a fresh one (`Incarnation`).
+    case proxyHeartbeat(proxy: Address, incarnation: UInt32, sequence: UInt64, workload: Int)
     case membership(proxies: [ProxyLoad])
 
     // Task owner <-> LLM worker (both agent proxies).

@@ -55,6 +55,9 @@ public indirect enum CoreObservation: Codable, Hashable, Sendable {
     /// The gateway stopped waiting for the create under `key`: `answered` false when the store
     /// never answered (the task may exist all the same: an admission the gateway lost track of).
     case createEnded(key: String, incarnation: UInt32, answered: Bool)
+    /// A region ignored a heartbeat of `proxy`'s life `incarnation` because it had heard a
+    /// newer one (of life `newest`, or a later heartbeat of the same life).
+    case staleHeartbeatIgnored(proxy: Address, incarnation: UInt32, newest: UInt32)
     /// A free-form note for readers of the trace.
     case note(String)
 }
@@ -91,7 +94,7 @@ extension CoreObservation {
         switch self {
         case .write(let task, _, _, _, _), .nodeStarted(let task, _, _, _, _), .ownerFenced(let task, _, _), .taskAcknowledged(let task): task
         case .taskCreated(let task, _, _): task
-        case .queryRejected, .admissionRefused, .createAdmitted, .createEnded, .note: nil
+        case .queryRejected, .admissionRefused, .createAdmitted, .createEnded, .staleHeartbeatIgnored, .note: nil
         }
     }
 }

@@ -70,3 +70,14 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// The order of a role's lives. The simulator numbers them 1, 2, 3, ...; the real shell stamps
+/// each start with the time in hundredths of a second truncated to 32 bits, which wraps every
+/// 497 days. Serial-number order (RFC 1982) is right across the wrap for lives less than 248
+/// days apart, and is plain `<` on the simulator's small numbers.
+public enum Incarnation {
+    /// Whether life `a` started before life `b`.
+    public static func precedes(_ a: UInt32, _ b: UInt32) -> Bool {
+        a != b && Int32(bitPattern: b &- a) > 0
+    }
+}

@@ -100,6 +100,8 @@ public struct AgentProxy: CoreMachine {
 
     public let settings: ProxySettings
     public let incarnation: UInt32
+    /// Heartbeats sent in this life: each carries its number.
+    var heartbeatsSent: UInt64 = 0
     var calls: StoreCalls<Purpose>
     var worker: LLMWorker
     var callIDs: RequestIDs
@@ -132,7 +134,8 @@ public struct AgentProxy: CoreMachine {
         case .start:
             effects.append(.setTimer(.heartbeat, after: random.jittered(0, spread: settings.heartbeatInterval)))
         case .timer(.heartbeat):
-            let heartbeat = CoreMessage.proxyHeartbeat(proxy: settings.proxy, incarnation: incarnation, workload: worker.load)
+            heartbeatsSent += 1
+            let heartbeat = CoreMessage.proxyHeartbeat(proxy: settings.proxy, incarnation: incarnation, sequence: heartbeatsSent, workload: worker.load)
             effects.append(.send(to: settings.region, heartbeat))
             effects.append(.setTimer(.heartbeat, after: random.jittered(settings.heartbeatInterval, spread: settings.heartbeatInterval / 10)))
         case .timer(.storeRetry(let requestID)):

@@ -39,10 +39,19 @@ public struct RegionalCoordinator: CoreMachine {
         case claim(task: TaskID, epoch: Epoch, owner: Owner)
     }
 
+    /// The newest life of a proxy the region knows of. An entry is never removed, so it also
+    /// remembers which lives are over: an evicted proxy stays, not live, until it is heard again.
     struct Member {
         var lastHeard: Nanos
         var incarnation: UInt32
+        /// The highest heartbeat number heard from this life (0: none yet, only learned of).
+        var sequence: UInt64
         var workload: Int
+
+        /// Whether a heartbeat numbered `sequence` of life `incarnation` is newer than anything heard.
+        func isOlder(thanIncarnation incarnation: UInt32, sequence: UInt64) -> Bool {
+            Incarnation.precedes(self.incarnation, incarnation) || (self.incarnation == incarnation && self.sequence < sequence)
+        }
     }
 
     public let settings: RegionSettings
@@ -76,9 +85,16 @@ public struct RegionalCoordinator: CoreMachine {
             if case .claim(let task, _, _)? = calls.retry(requestID, into: &effects) { claiming.remove(task) }
         case .timer:
             break
-        case .message(_, .proxyHeartbeat(let proxy, let incarnation, let workload)):
+        case .message(_, .proxyHeartbeat(let proxy, let incarnation, let sequence, let workload)):
+            if let member = members[proxy], !member.isOlder(thanIncarnation: incarnation, sequence: sequence) {
+                // A heartbeat of an earlier life, or one this life sent before one already heard:
+                // delayed, duplicated or replayed. Acting on it would keep a dead proxy alive or
+                // hand a live owner's tasks back to its dead predecessor.
+                effects.append(.observe(.staleHeartbeatIgnored(proxy: proxy, incarnation: incarnation, newest: member.incarnation)))
+                break
+            }
             let joined = members[proxy].map { context.now - $0.lastHeard > settings.proxyTimeout || $0.incarnation != incarnation } ?? true
-            members[proxy] = Member(lastHeard: context.now, incarnation: incarnation, workload: workload)
+            members[proxy] = Member(lastHeard: context.now, incarnation: incarnation, sequence: sequence, workload: workload)
             if joined, !unplacedSince.isEmpty {
                 // Tasks are waiting for a proxy and one just (re)joined: place them now, not at the next sweep.
                 calls.call(.unfinishedTasks(region: settings.region), for: .sweep, into: &effects)
@@ -140,6 +156,13 @@ public struct RegionalCoordinator: CoreMachine {
     ) {
         guard task.ownerRegion == settings.region, !task.status.isFinished, !claiming.contains(task.taskID) else { return }
         let now = context.now
+        if let owner = task.owner, let member = members[owner.proxy], Incarnation.precedes(member.incarnation, owner.incarnation) {
+            // The store names a later life of this proxy than any the region heard from (the
+            // region restarted and an old life's heartbeat came first): that earlier life is
+            // over. Remember the owner's life, not yet heard, so the earlier one's heartbeats are
+            // ignored and its tasks are not claimed for it.
+            members[owner.proxy] = Member(lastHeard: now - settings.proxyTimeout - 1, incarnation: owner.incarnation, sequence: 0, workload: 0)
+        }
         let live = liveMembers(now: now)
         if let owner = task.owner, live.contains(owner.proxy) {
             if members[owner.proxy]!.incarnation == owner.incarnation {

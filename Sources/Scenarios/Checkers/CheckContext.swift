@@ -49,7 +49,7 @@ public struct CheckContext: Sendable {
 public struct MessageEvent: Sendable {
     public enum Fact: Sendable {
         /// A send of the LLM work family (`llmWork`, `llmWorkReply`, `llmWorkCheck`,
-        /// `llmWorkHeld`); other sends are not passed on.
+        /// `llmWorkHeld`), a proxy heartbeat, or a region's claim; other sends are not passed on.
         case sent(id: UInt64, from: String, to: String, CoreMessage)
         /// The delivery, loss or duplication of a message whose send was passed on (a copy is
         /// followed like the original).

@@ -20,7 +20,7 @@ public struct CheckerSuite {
             ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(judgesDigests: context.parentsSavedBeforeUse), CallAccountingChecker(),
             LatencyChecker(budget: context.latencyBudget),
             JustifiedRejectionChecker(limits: context.queryLimits, openTasksMax: context.openTasksMax),
-            AdmissionBoundChecker(openTasksMax: context.openTasksMax),
+            AdmissionBoundChecker(openTasksMax: context.openTasksMax), NewestLifeClaimChecker(),
         ]
         self.checkers = checkers
         messageObservers = checkers.indices.filter { checkers[$0].observesMessages }

@@ -1,9 +1,10 @@
 import Core
 import Sim
 
-/// The seven invariants of design section 6, and six more that judge what users see: whether
+/// The seven invariants of design section 6; eight more that judge what users see: whether
 /// an abort was justified, what clients learned, one task per request, what prompts carried,
-/// whether every LLM call was answered, and how long tasks took.
+/// whether every LLM call was answered, how long tasks took, whether refusals were justified
+/// and the admission limit held; and one that holds regions to each proxy's newest life.
 public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvertible {
     case epochMonotonicity = 1
     case fencing
@@ -20,6 +21,7 @@ public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvert
     case latency
     case justifiedRejections
     case admissionBound
+    case newestLifeClaims
 
     public var name: String {
         switch self {
@@ -38,6 +40,7 @@ public enum Invariant: Int, Codable, CaseIterable, Sendable, CustomStringConvert
         case .latency: "latency"
         case .justifiedRejections: "justified rejections"
         case .admissionBound: "admission bound"
+        case .newestLifeClaims: "newest-life claims"
         }
     }
 

@@ -40,7 +40,7 @@ final class RunObserver {
             case .llmWork(let work):
                 workSent["\(work.owner)|\(work.taskID)", default: 0] += 1
                 feedSend(entry, id: id, from: from, to: to, message)
-            case .llmWorkReply, .llmWorkCheck, .llmWorkHeld:
+            case .llmWorkReply, .llmWorkCheck, .llmWorkHeld, .proxyHeartbeat, .storeRequest(_, .claim):
                 feedSend(entry, id: id, from: from, to: to, message)
             default: break
             }

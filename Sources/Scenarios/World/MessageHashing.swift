@@ -19,8 +19,8 @@ extension CoreMessage {
         case .regionHeartbeat(let region, let load): h.combine(byte: 9); h.combine(region); h.combine(load)
         case .cannotPlace(let task, let epoch, let reason): h.combine(byte: 10); h.combine(task); epoch.hash(into: &h); h.combine(reason)
         case .run(let task, let epoch, let owner): h.combine(byte: 11); h.combine(task); epoch.hash(into: &h); h.combine(owner.description)
-        case .proxyHeartbeat(let proxy, let incarnation, let workload):
-            h.combine(byte: 12); h.combine(proxy); h.combine(incarnation); h.combine(workload)
+        case .proxyHeartbeat(let proxy, let incarnation, let sequence, let workload):
+            h.combine(byte: 12); h.combine(proxy); h.combine(incarnation); h.combine(sequence); h.combine(workload)
         case .membership(let proxies):
             h.combine(byte: 13); h.combine(proxies.count)
             for load in proxies { h.combine(load.proxy); h.combine(load.incarnation); h.combine(load.workload) }
@@ -238,6 +238,8 @@ extension CoreObservation {
         case .taskCreated(let task, let key, let outcome): h.combine(byte: 8); h.combine(task); h.combine(key); h.combine(outcome.rawValue)
         case .createAdmitted(let key, let incarnation): h.combine(byte: 9); h.combine(key); h.combine(incarnation)
         case .createEnded(let key, let incarnation, let answered): h.combine(byte: 10); h.combine(key); h.combine(incarnation); h.combine(answered)
+        case .staleHeartbeatIgnored(let proxy, let incarnation, let newest):
+            h.combine(byte: 11); h.combine(proxy); h.combine(incarnation); h.combine(newest)
         case .note(let text): h.combine(byte: 7); h.combine(text)
         }
     }

@@ -7,6 +7,9 @@ import HTTPTypes
 import ServiceLifecycle
 import Logging
 import NIOCore
+import HummingbirdTLS
+import HummingbirdCore
+import Crypto
 
 /// What one `agentos serve` process runs.
 public struct ServeOptions: Sendable {
@@ -30,8 +33,11 @@ public struct ServeOptions: Sendable {
     public var fakeLLMSeed: UInt64
     public var speedup: Int64
     public var bodyLimit: Int
-    /// The cluster secret for the role plane; required when roles live in other processes.
+    /// The cluster secret for the role plane (HMAC-signed requests); this or `tls` is required
+    /// when roles live in other processes.
     public var auth: RolePlaneAuth?
+    /// Mutual TLS for the role plane (`--tls-dir`): certificates of the cluster CA.
+    public var tls: RolePlaneTLS?
     public var limits: ListenerLimits
     /// Where the roles append what they observe (`agentos cluster-test` reads it); nil: nowhere.
     public var historyPath: String?
@@ -99,9 +105,9 @@ public enum ServeHost {
         }
         var rolePlanePort: Int?
         if options.needsRolePlane {
-            guard options.auth != nil else {
+            guard options.auth != nil || options.tls != nil else {
                 throw ServeError(
-                    "roles are split over processes, so the role plane needs the cluster secret: give --role-secret-file FILE or set AGENTOS_ROLE_SECRET")
+                    "roles are split over processes, so the role plane needs the cluster's certificates (--tls-dir DIR) or its secret (--role-secret-file FILE or AGENTOS_ROLE_SECRET)")
             }
             guard let port = options.layout.rolePlanePort(for: options.roles) else {
                 throw ServeError("the cluster file gives no role-plane URL for this process's roles")
@@ -118,8 +124,10 @@ public enum ServeHost {
         }
         let metrics = ServerMetrics()
         let history = try options.historyPath.map { try HistoryWriter(path: $0) }
+        let clusterDigest = options.layout.digest
         let transport = Transport(
-            urls: options.needsRolePlane ? options.layout.urls : [:], auth: options.auth, metrics: metrics, traffic: history.map(TrafficRecorder.init),
+            urls: options.needsRolePlane ? options.layout.urls.mapValues { options.tls == nil ? $0 : ClusterLayout.secured($0) } : [:],
+            auth: options.auth, tls: options.tls?.client, clusterDigest: clusterDigest, metrics: metrics, traffic: history.map(TrafficRecorder.init),
             logger: logger)
         // The LLM endpoint the proxies call.
         let llmURL = options.llmURL ?? (options.layout.urls["fake-llm"].map { "\($0)/v1/chat/completions" })
@@ -177,13 +185,15 @@ public enum ServeHost {
         // SIGINT) goes in reverse order: the roles stop acting first (no new work, no new LLM
         // calls), then the listeners drain what is in flight, for at most 3 s.
         var services: [any Service] = []
-        if let rolePlanePort, let auth = options.auth {
-            let plane = Router()
+        if let rolePlanePort {
+            let plane = Router(context: RolePlaneContext.self)
             plane.add(middleware: JSONErrorMiddleware())
-            RolePlaneRoutes(transport: transport, auth: auth, metrics: metrics, logger: logger).register(on: plane)
+            RolePlaneRoutes(transport: transport, auth: options.auth, verifiesPeerRoles: options.tls != nil, clusterDigest: clusterDigest, metrics: metrics, logger: logger)
+                .register(on: plane)
+            let server = try options.tls.map { try HTTPServerBuilder.tls(options.limits.server(), tlsConfiguration: $0.server) } ?? options.limits.server()
             services.append(
                 Application(
-                    router: plane, server: options.limits.server(), configuration: options.limits.configuration(host: options.host, port: rolePlanePort),
+                    router: plane, server: server, configuration: options.limits.configuration(host: options.host, port: rolePlanePort),
                     onServerRunning: { channel in await boot(.rolePlane, channel.localAddress?.port ?? rolePlanePort) }, logger: logger))
         }
         let app = Application(
@@ -238,36 +248,74 @@ actor StartupGate {
     }
 }
 
-/// The role plane: `POST /v1/core/messages` with a batch of addressed envelopes, signed with
-/// the cluster secret. Unsigned, badly signed or stale requests get 401 and change nothing.
+/// The role plane: `POST /v1/core/messages` with a batch of addressed envelopes, over mutual
+/// TLS (each envelope's sender must be a role the peer's certificate names, or the batch gets
+/// 403) or signed with the cluster secret (unsigned, badly signed or stale requests get 401).
+/// Either way the request names the sender's cluster description (`X-AgentOS-Cluster`, a
+/// digest of the cluster file) and a different one gets 409: processes started from cluster
+/// files that differ must not work together. Refused requests change nothing.
+///
+/// Nothing heavy happens before authentication: the signature header must be there, well
+/// formed and fresh, and the body must declare a length within `bodyLimit`, before a byte of
+/// the body is read (a sender of ours always declares it); only then is the body read, up to
+/// that length, and its signature checked.
 struct RolePlaneRoutes {
     let transport: Transport
-    let auth: RolePlaneAuth
+    let auth: RolePlaneAuth?
+    let verifiesPeerRoles: Bool
+    let clusterDigest: String
     let metrics: ServerMetrics
     let logger: Logger
-    /// Batches carry up to `Link.batchMax` messages with prompts inside: far above the client API's limit.
-    let bodyLimit = 64 << 20
+    /// A batch is cut at `Link.batchBytesMax`; one message may be larger (a prompt that carries
+    /// big parent results), up to this.
+    static let bodyLimit = 4 << 20
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
-        router.post("/v1/core/messages") { request, _ in
+    func register(on router: Router<RolePlaneContext>) {
+        router.post("/v1/core/messages") { request, context in
             var request = request
+            let header = request.headers[HTTPField.Name(RolePlaneAuth.header)!]
+            if let auth {
+                let head = auth.verifyHead(header, now: RolePlaneAuth.now())
+                guard head == .valid else { return refuse(head) }
+            }
+            let theirs = request.headers[HTTPField.Name(ClusterLayout.digestHeader)!]
+            guard theirs == clusterDigest else {
+                metrics.rolePlaneRefused.increment()
+                logger.error(
+                    "a peer runs another cluster description: refused", metadata: ["ours": "\(clusterDigest)", "theirs": "\(theirs ?? "none")"])
+                return jsonResponse(
+                    .conflict,
+                    APIError(success: false, err: "cluster description differs: this process runs \(clusterDigest), the request names \(theirs ?? "none"); start every process from the same cluster file"))
+            }
+            guard let declared = request.headers[.contentLength].flatMap({ Int($0) }) else {
+                return jsonResponse(.lengthRequired, APIError(success: false, err: "role-plane requests must declare their Content-Length"))
+            }
+            guard declared <= Self.bodyLimit else {
+                return jsonResponse(.contentTooLarge, APIError(success: false, err: "the body exceeds \(Self.bodyLimit) bytes"))
+            }
             let body: Data
             do {
-                body = Data(buffer: try await request.collectBody(upTo: bodyLimit))
+                body = Data(buffer: try await request.collectBody(upTo: declared))
             } catch {
-                return jsonResponse(.contentTooLarge, APIError(success: false, err: "the body exceeds \(bodyLimit) bytes"))
+                return jsonResponse(.contentTooLarge, APIError(success: false, err: "the body exceeds its declared \(declared) bytes"))
             }
-            let verdict = auth.verify(request.headers[HTTPField.Name(RolePlaneAuth.header)!], body: body, now: RolePlaneAuth.now())
-            guard verdict == .valid else {
-                metrics.rolePlaneRefused.increment()
-                logger.warning("role-plane request refused", metadata: ["verdict": "\(verdict)"])
-                return jsonResponse(.unauthorized, APIError(success: false, err: "role-plane requests must carry a valid \(RolePlaneAuth.header)"))
+            if let auth {
+                let verdict = auth.verify(header, body: body, now: RolePlaneAuth.now())
+                guard verdict == .valid else { return refuse(verdict) }
             }
             let batch: [AddressedEnvelope]
             do {
                 batch = try JSONDecoder().decode([AddressedEnvelope].self, from: body)
             } catch let error as DecodingError {
                 return jsonResponse(.badRequest, APIError(success: false, err: "not a batch of core messages: \(describe(error))"))
+            }
+            if verifiesPeerRoles {
+                let peer = RolePlaneTLS.peerRoles(try? await context.channel.nioSSL_peerCertificate().get())
+                if let forged = batch.first(where: { !peer.contains($0.from) }) {
+                    metrics.rolePlaneRefused.increment()
+                    logger.warning("role-plane batch refused: a sender its certificate does not name", metadata: ["from": "\(forged.from)", "peer": "\(peer.sorted())"])
+                    return jsonResponse(.forbidden, APIError(success: false, err: "the peer's certificate does not name role '\(forged.from)'"))
+                }
             }
             for envelope in batch {
                 if transport.hosts(envelope.to) {
@@ -278,6 +326,41 @@ struct RolePlaneRoutes {
             }
             return Response(status: .accepted)
         }
+    }
+
+    private func refuse(_ verdict: RolePlaneAuth.Verdict) -> Response {
+        metrics.rolePlaneRefused.increment()
+        logger.warning("role-plane request refused", metadata: ["verdict": "\(verdict)"])
+        return jsonResponse(.unauthorized, APIError(success: false, err: "role-plane requests must carry a valid \(RolePlaneAuth.header)"))
+    }
+}
+
+/// The role plane's request context: the connection, whose TLS handler holds the peer's certificate.
+struct RolePlaneContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+extension ClusterLayout {
+    static let digestHeader = "X-AgentOS-Cluster"
+
+    /// The cluster description's fingerprint: SHA-256 of the layout as canonical JSON (sorted
+    /// keys), first 16 hex digits. Equal files give equal digests whatever their key order.
+    public var digest: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data()
+        return SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The role-plane URL with TLS: `http://` becomes `https://`.
+    static func secured(_ url: String) -> String {
+        url.hasPrefix("http://") ? "https://" + url.dropFirst("http://".count) : url
     }
 }
 

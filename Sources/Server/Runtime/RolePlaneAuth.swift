@@ -47,20 +47,33 @@ public struct RolePlaneAuth: Sendable {
         case wrong
     }
 
-    func verify(_ header: String?, body: Data, now: Int64) -> Verdict {
+    /// What can be judged before the body is read: a header that is there, well formed and
+    /// fresh. A request that fails here is refused without reading a byte of its body.
+    func verifyHead(_ header: String?, now: Int64) -> Verdict {
         guard let header else { return .missing }
+        guard let (time, _) = Self.parse(header) else { return .malformed }
+        return abs(now - time) <= skewMax ? .valid : .expired
+    }
+
+    static func parse(_ header: String) -> (time: Int64, signature: Data)? {
         var time: Int64?
         var signature: Data?
         for part in header.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { return .malformed }
+            guard pair.count == 2 else { return nil }
             switch pair[0].trimmingCharacters(in: .whitespaces) {
             case "t": time = Int64(pair[1])
             case "v1": signature = Self.hexBytes(String(pair[1]))
             default: continue
             }
         }
-        guard let time, let signature else { return .malformed }
+        guard let time, let signature else { return nil }
+        return (time, signature)
+    }
+
+    func verify(_ header: String?, body: Data, now: Int64) -> Verdict {
+        guard let header else { return .missing }
+        guard let (time, signature) = Self.parse(header) else { return .malformed }
         guard abs(now - time) <= skewMax else { return .expired }
         // HMAC's own check compares in constant time.
         var message = Data("\(time).".utf8)

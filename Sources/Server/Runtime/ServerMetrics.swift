@@ -17,6 +17,8 @@ public final class ServerMetrics: Sendable {
     let taskLatency: DurationHistogram
     let rolePlaneRefused: Counter
     let queriesRefusedBusy: Counter
+    let staleHeartbeatsIgnored: Counter
+    let claimsWritten: Counter
 
     public init() {
         messages = registry.makeCounter(name: "agentos_messages_sent_total", help: "Role-to-role messages sent")
@@ -30,6 +32,10 @@ public final class ServerMetrics: Sendable {
         rolePlaneRefused = registry.makeCounter(name: "agentos_role_plane_refused_total", help: "Role-plane requests refused for a missing or bad signature")
         queriesRefusedBusy = registry.makeCounter(
             name: "agentos_queries_refused_busy_total", help: "Client queries refused by admission control (503, nothing created)")
+        staleHeartbeatsIgnored = registry.makeCounter(
+            name: "agentos_stale_heartbeats_ignored_total", help: "Proxy heartbeats a region ignored: of an earlier life, or older than one already heard (delayed, duplicated, replayed)")
+        claimsWritten = registry.makeCounter(
+            name: "agentos_claims_applied_total", help: "Ownership claims the store applied (a hand-over each; a rise without evictions or restarts is a re-claim no fault justified)")
         llmCalls = registry.makeCounter(name: "agentos_llm_calls_total", help: "Chat-completions calls made")
         llmErrors = registry.makeCounter(name: "agentos_llm_errors_total", help: "Chat-completions calls that failed")
         let buckets: [Duration] = [.milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)]
@@ -49,20 +55,23 @@ public final class ServerMetrics: Sendable {
     /// Queue depth per proxy, from the workload each proxy reports in its heartbeats.
     func observeSend(_ message: CoreMessage, from: Address) {
         messages.increment()
-        if case .proxyHeartbeat(let proxy, _, let workload) = message {
+        if case .proxyHeartbeat(let proxy, _, _, let workload) = message {
             registry.makeGauge(name: "agentos_llm_queue_depth", labels: [("proxy", proxy)]).set(to: Double(workload))
         }
     }
 
     func observe(_ observation: CoreObservation) {
         switch observation {
-        case .write(_, _, _, _, .applied): writesApplied.increment()
+        case .write(_, let kind, _, _, .applied):
+            writesApplied.increment()
+            if case .claim = kind { claimsWritten.increment() }
         case .write(_, _, _, _, .rejected(_, .staleEpoch)): writesRejectedStale.increment()
         case .write(_, _, _, _, .rejected): writesRejectedOther.increment()
         case .ownerFenced: ownersFenced.increment()
         case .taskAcknowledged: queriesAccepted.increment()
         case .queryRejected: queriesRejected.increment()
         case .admissionRefused: queriesRefusedBusy.increment()
+        case .staleHeartbeatIgnored: staleHeartbeatsIgnored.increment()
         default: break
         }
     }

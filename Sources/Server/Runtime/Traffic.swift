@@ -3,9 +3,10 @@ import Foundation
 
 /// One message fact a real process recorded: the real run's counterpart of the simulator's
 /// send, deliver, drop and start trace events, for the checkers that judge message traffic
-/// (call accounting). Only the LLM work family is recorded (`llmWork`, `llmWorkReply`,
-/// `llmWorkCheck`, `llmWorkHeld`), with prompts left out: those are what the checkers read,
-/// and the rest would only make history files large.
+/// (call accounting, newest-life claims). Only the LLM work family (`llmWork`,
+/// `llmWorkReply`, `llmWorkCheck`, `llmWorkHeld`, prompts left out), proxy heartbeats and
+/// regions' claims are recorded: those are what the checkers read, and the rest would only
+/// make history files large.
 public struct TrafficLine: Codable, Sendable {
     public enum Fact: Codable, Sendable {
         case sent(id: UInt64, from: Address, to: Address, message: CoreMessage)
@@ -29,7 +30,7 @@ public struct TrafficLine: Codable, Sendable {
     /// Whether the checkers need this message's traffic.
     static func isTraced(_ message: CoreMessage) -> Bool {
         switch message {
-        case .llmWork, .llmWorkReply, .llmWorkCheck, .llmWorkHeld: true
+        case .llmWork, .llmWorkReply, .llmWorkCheck, .llmWorkHeld, .proxyHeartbeat, .storeRequest(_, .claim): true
         default: false
         }
     }

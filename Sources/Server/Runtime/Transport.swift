@@ -4,6 +4,7 @@ import DequeModule
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Carries role-to-role messages with the guarantees the simulator's network gives and the
 /// roles are written for (docs/ARCHITECTURE.md, "Links"): per ordered pair of roles, messages
@@ -26,7 +27,8 @@ public final class Transport: @unchecked Sendable {
     let traffic: TrafficRecorder?
 
     init(
-        urls: [String: String], auth: RolePlaneAuth?, linkCapacity: Int = 8192, metrics: ServerMetrics, traffic: TrafficRecorder? = nil, logger: Logger
+        urls: [String: String], auth: RolePlaneAuth?, tls: TLSConfiguration? = nil, clusterDigest: String, linkCapacity: Int = 8192, metrics: ServerMetrics,
+        traffic: TrafficRecorder? = nil, logger: Logger
     ) {
         self.urls = urls
         self.traffic = traffic
@@ -34,10 +36,12 @@ public final class Transport: @unchecked Sendable {
         self.logger = logger
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(2), read: .seconds(10)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
+        configuration.tlsConfiguration = tls
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var links: [String: Link] = [:]
         for base in Set(urls.values) {
-            links[base] = Link(base: base, capacity: linkCapacity, client: client, auth: auth, metrics: metrics, traffic: traffic, logger: logger)
+            links[base] = Link(
+                base: base, capacity: linkCapacity, client: client, auth: auth, clusterDigest: clusterDigest, metrics: metrics, traffic: traffic, logger: logger)
         }
         self.links = links
     }
@@ -97,6 +101,7 @@ final class Link: @unchecked Sendable {
     private let capacity: Int
     private let client: HTTPClient
     private let auth: RolePlaneAuth?
+    private let clusterDigest: String
     private let metrics: ServerMetrics
     private let traffic: TrafficRecorder?
     private let logger: Logger
@@ -106,9 +111,17 @@ final class Link: @unchecked Sendable {
     /// Messages per request: enough to amortise a round trip, small enough to stay far below
     /// the role plane's body limit with the largest messages (prompts of a few hundred KB).
     static let batchMax = 32
+    /// Bytes per request: a quarter of the receiver's body limit, so that a batch is cut long
+    /// before it and the limit can stay small (it bounds what an unauthenticated sender can make
+    /// a process hold).
+    static let batchBytesMax = RolePlaneRoutes.bodyLimit / 4
 
-    init(base: String, capacity: Int, client: HTTPClient, auth: RolePlaneAuth?, metrics: ServerMetrics, traffic: TrafficRecorder?, logger: Logger) {
+    init(
+        base: String, capacity: Int, client: HTTPClient, auth: RolePlaneAuth?, clusterDigest: String, metrics: ServerMetrics, traffic: TrafficRecorder?,
+        logger: Logger
+    ) {
         self.base = base
+        self.clusterDigest = clusterDigest
         self.traffic = traffic
         self.capacity = capacity
         self.client = client
@@ -143,29 +156,67 @@ final class Link: @unchecked Sendable {
     }
 
     private func drain() async {
+        let encoder = JSONEncoder()
         while true {
             let batch = takeBatch()
             if batch.isEmpty { return }
-            if await !post(batch) {
-                metrics.dropped(reason: "peer_unreachable", count: batch.count)
-                // The peer is down or refusing: wait a moment instead of spinning on it.
-                try? await Task.sleep(for: .milliseconds(200))
+            // Cut the batch where it would pass `batchBytesMax`, keeping the order; a message too
+            // large for the receiver's body limit on its own is dropped here, not sent to be refused.
+            var chunk: [Data] = []
+            var bytes = 2
+            for envelope in batch {
+                guard let data = try? encoder.encode(envelope), data.count + 2 <= RolePlaneRoutes.bodyLimit else {
+                    metrics.dropped(reason: "message_too_large")
+                    traffic?.dropped(envelope.trace)
+                    logger.error("a message too large for the role plane was dropped", metadata: ["to": "\(envelope.to)", "limit": "\(RolePlaneRoutes.bodyLimit)"])
+                    continue
+                }
+                if !chunk.isEmpty, bytes + data.count + 1 > Self.batchBytesMax {
+                    await send(chunk)
+                    chunk = []
+                    bytes = 2
+                }
+                chunk.append(data)
+                bytes += data.count + 1
             }
+            if !chunk.isEmpty { await send(chunk) }
         }
     }
 
-    private func post(_ batch: [AddressedEnvelope]) async -> Bool {
+    /// Posts encoded envelopes as one JSON array.
+    private func send(_ chunk: [Data]) async {
+        var body = Data("[".utf8)
+        for (index, data) in chunk.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(data)
+        }
+        body.append(UInt8(ascii: "]"))
+        if await !post(body) {
+            metrics.dropped(reason: "peer_unreachable", count: chunk.count)
+            // The peer is down or refusing: wait a moment instead of spinning on it.
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func post(_ body: Data) async -> Bool {
         do {
-            let body = try JSONEncoder().encode(batch)
             var request = HTTPClientRequest(url: "\(base)/v1/core/messages")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: ClusterLayout.digestHeader, value: clusterDigest)
             if let auth { request.headers.add(name: RolePlaneAuth.header, value: auth.sign(body, at: RolePlaneAuth.now())) }
             request.body = .bytes(ByteBuffer(bytes: body))
             let response = try await client.execute(request, timeout: .seconds(10))
             _ = try await response.body.collect(upTo: 1 << 16)
-            if response.status == .unauthorized {
+            switch response.status {
+            case .unauthorized:
                 logger.error("the peer refused our role-plane signature: do the processes share the same secret?", metadata: ["peer": "\(base)"])
+            case .conflict:
+                logger.error("the peer runs another cluster description: start every process from the same cluster file", metadata: ["peer": "\(base)", "ours": "\(clusterDigest)"])
+            case .forbidden:
+                logger.error("the peer refused our certificate for the sending role: is this process's certificate the one for its roles?", metadata: ["peer": "\(base)"])
+            default:
+                break
             }
             return response.status == .accepted
         } catch {
