@@ -12,6 +12,8 @@ public struct ChatRequest: Codable, Hashable, Sendable {
     public var n: Int?
     /// Answer as server-sent events in OpenAI's chunk format.
     public var stream: Bool?
+    /// `stream_options.include_usage`: end a stream with a chunk of no choices and the usage.
+    public var streamIncludesUsage: Bool?
     /// OpenAI's request labels (string to string). The real shell sends a call's task and graph
     /// node here to its own fake LLM, which records them with the call for `cluster-test`.
     public var metadata: [String: String]?
@@ -31,6 +33,7 @@ public struct ChatRequest: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stop, temperature, n, stream, metadata
+        case streamOptions = "stream_options"
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
     }
@@ -44,6 +47,7 @@ public struct ChatRequest: Codable, Hashable, Sendable {
         temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
         n = try container.decodeIfPresent(Int.self, forKey: .n)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
+        streamIncludesUsage = try container.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)?.includeUsage
         metadata = try container.decodeIfPresent([String: String].self, forKey: .metadata)
         if let single = try? container.decodeIfPresent(String.self, forKey: .stop) {
             stop = [single]
@@ -61,7 +65,13 @@ public struct ChatRequest: Codable, Hashable, Sendable {
         try container.encodeIfPresent(temperature, forKey: .temperature)
         try container.encodeIfPresent(n, forKey: .n)
         try container.encodeIfPresent(stream, forKey: .stream)
+        if let streamIncludesUsage { try container.encode(StreamOptions(includeUsage: streamIncludesUsage), forKey: .streamOptions) }
         try container.encodeIfPresent(metadata, forKey: .metadata)
+    }
+
+    struct StreamOptions: Codable {
+        var includeUsage: Bool?
+        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
     }
 
     /// Choices asked for.
@@ -78,6 +88,9 @@ public struct ChatRequest: Codable, Hashable, Sendable {
             return .invalidRequest("messages[\(index)].role '\(message.role)' is not a valid role", param: "messages")
         }
         if let n, !(1...Self.choicesMax).contains(n) { return .invalidRequest("'n' must be between 1 and \(Self.choicesMax), got \(n)", param: "n") }
+        if let temperature, !(0...2).contains(temperature) {
+            return .invalidRequest("'temperature' must be between 0 and 2, got \(temperature)", param: "temperature")
+        }
         if let maxTokens, maxTokens < 1 { return .invalidRequest("'max_tokens' must be at least 1, got \(maxTokens)", param: "max_tokens") }
         if stop.count > 4 { return .invalidRequest("'stop' takes at most 4 sequences, got \(stop.count)", param: "stop") }
         if stop.contains(where: \.isEmpty) { return .invalidRequest("'stop' sequences must not be empty", param: "stop") }

@@ -30,6 +30,9 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
     private let lock = NSRecursiveLock()
     private var connection: PostgresConnection?
     private var connections = 0
+    /// Calls failed in a row since the server last answered: the first failure of an outage
+    /// and the recovery after it are logged, not every call in between.
+    private var failuresInARow = 0
 
     /// Connects and creates the tables if they are missing; a server that cannot be reached is
     /// an error naming the (redacted) URL.
@@ -63,8 +66,25 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
             connection = made
             return made
         } catch {
-            throw PostgresStoreError("cannot reach the PostgreSQL store at \(url): \(Self.describe(error))")
+            let failure = PostgresStoreError("cannot reach the PostgreSQL store at \(url): \(Self.describe(error))")
+            failed(failure)
+            throw failure
         }
+    }
+
+    /// Logs the first failure of an outage; the store's callers see every one as an error reply.
+    private func failed(_ error: PostgresStoreError) {
+        failuresInARow += 1
+        if failuresInARow == 1 {
+            logger.error("the PostgreSQL store is failing; writes and reads wait and are retried", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func answered() {
+        if failuresInARow > 0 {
+            logger.notice("the PostgreSQL store answers again", metadata: ["failed_calls": "\(failuresInARow)"])
+        }
+        failuresInARow = 0
     }
 
     /// A future's value, or an error after `timeout`.
@@ -90,7 +110,9 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
     private func run(_ query: PostgresQuery) throws -> [PostgresRow] {
         let connection = try connected()
         do {
-            return try wait(connection.query(query, logger: logger), on: connection.eventLoop).rows
+            let rows = try wait(connection.query(query, logger: logger), on: connection.eventLoop).rows
+            answered()
+            return rows
         } catch {
             if !(error is PSQLError) || connection.isClosed {
                 // The connection's state is unknown after a timeout or a broken socket: the next
@@ -99,7 +121,9 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
                 closing.whenComplete { _ in }
                 self.connection = nil
             }
-            throw PostgresStoreError("the PostgreSQL store failed: \(Self.describe(error))")
+            let failure = PostgresStoreError("the PostgreSQL store failed: \(Self.describe(error))")
+            failed(failure)
+            throw failure
         }
     }
 

@@ -33,6 +33,15 @@ struct FakeLLMCommand: AsyncParsableCommand {
     @Option(help: "Seconds a call the fake decided never to answer holds its connection before a 504.")
     var hangSeconds: Int64 = 300
 
+    @Option(help: "A connection that sends no complete request head for this many seconds is closed.")
+    var headerTimeout: Int64 = 10
+
+    @Option(help: "A request body not complete this many seconds after its head is cut.")
+    var bodyTimeout: Int64 = 30
+
+    @Option(help: "Connections open at once; past it the listener stops accepting until some close.")
+    var connectionsMax = 2048
+
     @Option(help: "Append every call labelled with a task and node (request metadata) to this file as JSON lines (what `agentos cluster-test` checks).")
     var history: String?
 
@@ -40,6 +49,8 @@ struct FakeLLMCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
         guard hangSeconds >= 0 else { throw ValidationError("--hang-seconds must be >= 0") }
+        guard headerTimeout >= 1, bodyTimeout >= 1 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
+        guard connectionsMax >= 1 else { throw ValidationError("--connections-max must be at least 1, got \(connectionsMax)") }
         try validateFakeLLMProfile(profile, configFile: config)
     }
 
@@ -52,8 +63,11 @@ struct FakeLLMCommand: AsyncParsableCommand {
             do { return try HistoryWriter(path: path) } catch let error as ServeError { throw CLIError(error.description) }
         }
         FakeLLMRoutes(live: live, hangLimit: .seconds(hangSeconds), speedup: speedup, calls: calls).register(on: router)
+        // The same listener limits as serve's: slow or idle connections are cut, and at most
+        // --connections-max are open at once.
+        let limits = ListenerLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), connectionsMax: connectionsMax)
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agentos-fake-llm"),
+            router: router, server: limits.server(), configuration: limits.configuration(host: host, port: port, serverName: "agentos-fake-llm"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 // Unbuffered, so a parent process reading the port sees it at once.

@@ -69,7 +69,11 @@ final class ChildServer {
         process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // Errors go to a file, read only if the child fails to start (a pipe nobody drains could block it).
+        let errors = CLI.temporaryPath("child-stderr")
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        process.standardError = FileHandle(forWritingAtPath: errors) ?? FileHandle.nullDevice
         try process.run()
         var text = ""
         let deadline = Date().addingTimeInterval(timeout)
@@ -81,7 +85,9 @@ final class ChildServer {
         banner = text
         guard text.contains(readyMarker) else {
             process.terminate()
-            throw CLIError("\(arguments.first ?? "agentos") did not start: \(text)")
+            process.waitUntilExit()
+            let stderr = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            throw CLIError("\(arguments.first ?? "agentos") did not start: \(text)\(stderr.suffix(2000))")
         }
     }
 

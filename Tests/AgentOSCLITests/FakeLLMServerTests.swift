@@ -94,6 +94,7 @@ struct FakeLLMServerTests {
             #"{"model":"m","messages":"hi"}"#,
             #"{"model":"m","messages":[]}"#,
             #"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-3}"#,
+            #"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":5}"#,
         ]
         for json in bad {
             let (status, headers, body) = try await server.chat(json)
@@ -108,6 +109,28 @@ struct FakeLLMServerTests {
         #expect(hugeStatus == 413)
         let (after, _, _) = try await server.chat(#"{"model":"m","messages":[{"role":"user","content":"still there?"}]}"#)
         #expect(after == 200)
+    }
+
+    @Test("a full queue answers 503 with Retry-After, and an idle connection is cut after --header-timeout")
+    func overloadAnswers503AndIdleIsCut() async throws {
+        let path = CLI.temporaryPath("llm.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // One slot, one place in the queue, calls of 2 s: the third call at once finds it full.
+        try #"{"profile": "perfect", "capacity": {"concurrency": 1, "queueLimit": 1}, "latency": {"firstTokenNanos": {"min": 2000000000, "max": 2000000000}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let server = try FakeLLMServer(["--config", path, "--header-timeout", "1"])
+        let json = #"{"model":"m","messages":[{"role":"user","content":"hello"}]}"#
+        let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for _ in 0..<3 { group.addTask { let (status, headers, _) = try await server.chat(json); return (status, headers["retry-after"]) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.map(\.0).sorted() == [200, 200, 503], "\(answers)")
+        #expect(answers.first { $0.0 == 503 }?.1 == "1", "\(answers)")
+        let idle = openTCP(port: server.port)
+        defer { if idle >= 0 { close(idle) } }
+        #expect(idle >= 0)
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(closedByPeer(idle, milliseconds: 0), "a connection that sent nothing is closed after the header timeout")
     }
 
     @Test("a spent tokens-per-minute budget answers 429 with Retry-After")
@@ -180,6 +203,17 @@ struct FakeLLMServerTests {
         #expect(events.count >= 4, "a role chunk, content chunks, a finish chunk")
         #expect(text == whole, "the same seed and prompt give the same answer, streamed or not")
         #expect(finish == "stop")
+
+        // stream_options.include_usage: one more chunk, with no choices and the usage, before [DONE].
+        let withUsage = request.replacingOccurrences(of: #""model":"m","#, with: #""model":"m","stream":true,"stream_options":{"include_usage":true},"#)
+        let (_, _, usageBody) = try await server.chat(withUsage)
+        let usageEvents = String(decoding: usageBody, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(usageEvents.last == "data: [DONE]")
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(usageEvents.dropLast().last!.dropFirst(6).utf8)) as? [String: Any])
+        #expect((last["choices"] as? [Any])?.isEmpty == true, "\(last)")
+        let usage = try #require(last["usage"] as? [String: Any], "\(last)")
+        #expect((usage["completion_tokens"] as? Int ?? 0) > 0 && usage["total_tokens"] != nil)
+        #expect(!events.contains { $0.contains("\"usage\"") }, "no usage chunk unless asked for")
     }
 
     @Test("the official OpenAI Python SDK works against it: create, n, stream, models.retrieve (skipped without the SDK)")

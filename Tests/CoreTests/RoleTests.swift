@@ -78,12 +78,14 @@ struct RoleTests {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         let cyclic = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["b"]), GraphNode(id: "b", dependsOn: ["a"])])
         let dangling = TaskGraph(nodes: [GraphNode(id: "a", dependsOn: ["ghost"])])
+        let repeated = TaskGraph(nodes: [GraphNode(id: "a"), GraphNode(id: "b", dependsOn: Array(repeating: "a", count: 20_000))])
         var oversized = query()
         oversized.taskDescription = String(repeating: "x", count: 20_000)
         let cases: [(Query, String)] = [
             (query(name: "summarize"), "unknown task_name 'summarize'"),
             (query(graph: cyclic), "graph: it has a cycle"),
             (query(graph: dangling), "depends on unknown node 'ghost'"),
+            (query(graph: repeated), "node 'b' lists a parent in depends_on more than once"),
             (query(0, 3, 3), "n_rounds must be between 1 and 10, got 0"),
             (query(1, -2, 3), "n_samples must be between 1 and 16, got -2"),
             (query(1, 3, 0), "n_voters must be between 1 and 16, got 0"),

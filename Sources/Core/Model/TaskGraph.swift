@@ -19,6 +19,10 @@ public struct TaskGraph: Codable, Hashable, Sendable {
             }
         }
         for node in nodes {
+            guard Set(node.dependsOn).count == node.dependsOn.count else {
+                // Each entry pastes the parent's result into the prompt once more.
+                return "node '\(node.id)' lists a parent in depends_on more than once"
+            }
             for parent in node.dependsOn {
                 guard parent != node.id else { return "node '\(node.id)' depends on itself" }
                 guard ids.contains(parent) else { return "node '\(node.id)' depends on unknown node '\(parent)'" }

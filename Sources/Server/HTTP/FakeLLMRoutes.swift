@@ -97,7 +97,7 @@ public struct FakeLLMRoutes: Sendable {
             }
             // Served for real, `created` is a Unix timestamp as OpenAI's is.
             merged!.created = Int64(Date().timeIntervalSince1970)
-            return chat.stream == true ? Self.streamed(merged!) : jsonResponse(.ok, merged!)
+            return chat.stream == true ? Self.streamed(merged!, includeUsage: chat.streamIncludesUsage == true) : jsonResponse(.ok, merged!)
         }
     }
 
@@ -120,16 +120,19 @@ public struct FakeLLMRoutes: Sendable {
 
     /// The response as OpenAI streams it: server-sent events of `chat.completion.chunk`
     /// objects (a role delta, content deltas of a few words, a final delta with the finish
-    /// reason, per choice), then `data: [DONE]`.
-    static func streamed(_ response: ChatResponse) -> Response {
+    /// reason, per choice), with `includeUsage` a chunk of no choices that carries the usage,
+    /// then `data: [DONE]`.
+    static func streamed(_ response: ChatResponse, includeUsage: Bool = false) -> Response {
         var events = ""
-        func event(_ choice: Int, _ delta: StreamChunk.Delta, _ finish: String?) {
-            let chunk = StreamChunk(
-                id: response.id, object: "chat.completion.chunk", created: response.created, model: response.model,
-                choices: [.init(index: choice, delta: delta, finishReason: finish)])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func emit(_ chunk: StreamChunk) {
             events += "data: \(String(decoding: (try? encoder.encode(chunk)) ?? Data(), as: UTF8.self))\n\n"
+        }
+        func event(_ choice: Int, _ delta: StreamChunk.Delta, _ finish: String?) {
+            emit(StreamChunk(
+                id: response.id, object: "chat.completion.chunk", created: response.created, model: response.model,
+                choices: [.init(index: choice, delta: delta, finishReason: finish)]))
         }
         for choice in response.choices {
             event(choice.index, .init(role: "assistant", content: ""), nil)
@@ -143,6 +146,10 @@ public struct FakeLLMRoutes: Sendable {
             }
             if !piece.isEmpty { event(choice.index, .init(role: nil, content: piece), nil) }
             event(choice.index, .init(role: nil, content: nil), choice.finishReason)
+        }
+        if includeUsage {
+            emit(StreamChunk(
+                id: response.id, object: "chat.completion.chunk", created: response.created, model: response.model, choices: [], usage: response.usage))
         }
         events += "data: [DONE]\n\n"
         return Response(
@@ -176,6 +183,8 @@ struct StreamChunk: Encodable {
     let created: Int64
     let model: String
     let choices: [Choice]
+    /// Only on the last chunk, when the request asked for it (`stream_options.include_usage`).
+    var usage: ChatResponse.Usage? = nil
 }
 
 struct ModelList: Encodable {
@@ -216,6 +225,10 @@ func failureResponse(_ failure: ChatFailure) -> Response {
     if let retryAfter = failure.retryAfterNanos {
         // Whole seconds, rounded up, as the Retry-After header requires.
         headers[.retryAfter] = String((retryAfter + 999_999_999) / 1_000_000_000)
+    } else if failure.status == 503 {
+        // An overloaded server says when to come back, as OpenAI's does; a second is about
+        // how long a full queue takes to move.
+        headers[.retryAfter] = "1"
     }
     return jsonResponse(HTTPResponse.Status(code: failure.status), failure.responseBody, headers: headers)
 }

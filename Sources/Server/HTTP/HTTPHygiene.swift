@@ -12,22 +12,82 @@ public struct ListenerLimits: Sendable {
     public var bodyTimeout: Duration
     /// Connections open at once; past it the listener stops accepting until some close.
     public var connectionsMax: Int
+    /// Connections open at once from one peer address (nil: no limit of its own); past it a new
+    /// connection from that address is closed at once. On the role plane this keeps one
+    /// misbehaving host from taking every connection slot.
+    public var connectionsPerPeerMax: Int?
 
-    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), connectionsMax: Int = 2048) {
+    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), connectionsMax: Int = 2048, connectionsPerPeerMax: Int? = nil) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.connectionsMax = connectionsMax
+        self.connectionsPerPeerMax = connectionsPerPeerMax
     }
 
-    func server() -> HTTPServerBuilder {
+    public func server() -> HTTPServerBuilder {
         let body = TimeAmount.nanoseconds(Int64(bodyTimeout.components.seconds) * 1_000_000_000 + bodyTimeout.components.attoseconds / 1_000_000_000)
         let idle = TimeAmount.nanoseconds(Int64(headerTimeout.components.seconds) * 1_000_000_000 + headerTimeout.components.attoseconds / 1_000_000_000)
-        return .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limit: body)], idleTimeout: idle))
+        let peers = connectionsPerPeerMax.map(PeerConnections.init)
+        return .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(limit: body)] + (peers.map { [PeerConnectionLimitHandler(peers: $0)] } ?? []),
+                idleTimeout: idle))
     }
 
-    func configuration(host: String, port: Int) -> ApplicationConfiguration {
+    public func configuration(host: String, port: Int, serverName: String = "agentos") -> ApplicationConfiguration {
         ApplicationConfiguration(
-            address: .hostname(host, port: port), serverName: "agentos", availableConnectionsDelegate: MaximumAvailableConnections(connectionsMax))
+            address: .hostname(host, port: port), serverName: serverName, availableConnectionsDelegate: MaximumAvailableConnections(connectionsMax))
+    }
+}
+
+/// The connections open from each peer address, shared by a listener's connections.
+final class PeerConnections: @unchecked Sendable {
+    let limit: Int
+    private let lock = NSLock()
+    private var open: [String: Int] = [:]
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts a new connection from `peer`; false (and not counted) when the peer is at its limit.
+    func admit(_ peer: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard open[peer, default: 0] < limit else { return false }
+        open[peer, default: 0] += 1
+        return true
+    }
+
+    func release(_ peer: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        open[peer, default: 1] -= 1
+        if open[peer] == 0 { open[peer] = nil }
+    }
+}
+
+/// Closes a connection from a peer address that already holds `PeerConnections.limit` of them.
+final class PeerConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    let peers: PeerConnections
+    private var admitted: String?
+
+    init(peers: PeerConnections) { self.peers = peers }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // The connection is active by the time the HTTP pipeline is built.
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        if peers.admit(peer) {
+            admitted = peer
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let admitted { peers.release(admitted) }
+        admitted = nil
     }
 }
 

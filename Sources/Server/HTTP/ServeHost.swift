@@ -97,6 +97,9 @@ public struct ServeReady: Sendable {
 /// over processes, the authenticated role-plane listener. Both listeners run as services of one
 /// service group, so SIGTERM or SIGINT drains them and stops the roles.
 public enum ServeHost {
+    /// Role-plane connections open at once from one peer address.
+    public static let rolePlaneConnectionsPerPeerMax = 32
+
     public static func run(_ options: ServeOptions, logger: Logger, onReady: @escaping @Sendable (ServeReady) -> Void) async throws {
         if let problem = options.layout.problem() { throw ServeError("cluster layout: \(problem)") }
         let known = Set(options.layout.roleNames + ["fake-llm"])
@@ -190,10 +193,15 @@ public enum ServeHost {
             plane.add(middleware: JSONErrorMiddleware())
             RolePlaneRoutes(transport: transport, auth: options.auth, verifiesPeerRoles: options.tls != nil, clusterDigest: clusterDigest, metrics: metrics, logger: logger)
                 .register(on: plane)
-            let server = try options.tls.map { try HTTPServerBuilder.tls(options.limits.server(), tlsConfiguration: $0.server) } ?? options.limits.server()
+            // A peer process holds at most a few connections (its link posts one batch at a time);
+            // 32 per address leaves room for several processes on one host, and keeps one host
+            // from holding every slot or more than 32 bodies in memory at once.
+            var planeLimits = options.limits
+            planeLimits.connectionsPerPeerMax = Self.rolePlaneConnectionsPerPeerMax
+            let server = try options.tls.map { try HTTPServerBuilder.tls(planeLimits.server(), tlsConfiguration: $0.server) } ?? planeLimits.server()
             services.append(
                 Application(
-                    router: plane, server: server, configuration: options.limits.configuration(host: options.host, port: rolePlanePort),
+                    router: plane, server: server, configuration: planeLimits.configuration(host: options.host, port: rolePlanePort),
                     onServerRunning: { channel in await boot(.rolePlane, channel.localAddress?.port ?? rolePlanePort) }, logger: logger))
         }
         let app = Application(
