@@ -9,6 +9,10 @@ struct CertsCommand: ParsableCommand {
         abstract: "Make the cluster's CA and one certificate per process, for `serve --tls-dir`.",
         subcommands: [Init.self, Issue.self])
 
+    static func validate(days: Int) throws {
+        guard (1...3650).contains(days) else { throw ValidationError("--days must be 1 to 3650 (got \(days))") }
+    }
+
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A new cluster CA in DIR and a certificate for every process of the cluster file (the roles behind each role-plane URL).",
@@ -27,9 +31,7 @@ struct CertsCommand: ParsableCommand {
         @Option(help: "Days the CA and the certificates are valid.")
         var days = 365
 
-        func validate() throws {
-            guard (1...3650).contains(days) else { throw ValidationError("--days must be 1 to 3650 (got \(days))") }
-        }
+        func validate() throws { try CertsCommand.validate(days: days) }
 
         func run() throws {
             let layout = try loadJSON(ClusterLayout.self, path: cluster, what: "cluster file")
@@ -57,9 +59,7 @@ struct CertsCommand: ParsableCommand {
         @Option(help: "Days the certificate is valid.")
         var days = 365
 
-        func validate() throws {
-            guard (1...3650).contains(days) else { throw ValidationError("--days must be 1 to 3650 (got \(days))") }
-        }
+        func validate() throws { try CertsCommand.validate(days: days) }
 
         func run() throws {
             let list = roles.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }

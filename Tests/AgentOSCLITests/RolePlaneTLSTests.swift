@@ -59,12 +59,7 @@ struct RolePlaneTLSTests {
         let processB = try startServe(common + ["--port", String(portB), "--data-dir", path("b"), "--roles", "proxy-1-1,proxy-1-2"])
         defer { _ = (processA, processB) }
         let query = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":1,"n_samples":2,"n_voters":2}"#
-        var tasks: [Int] = []
-        for _ in 0..<3 {
-            let (status, body) = try await http("POST", "http://127.0.0.1:\(portA)/query", query)
-            #expect(status == 200)
-            if let task = body["task_id"] as? Int { tasks.append(task) }
-        }
+        let tasks = try await submit(3, query, to: "http://127.0.0.1:\(portA)")
         for task in tasks {
             let final = try await waitFinal("http://127.0.0.1:\(portA)", task: task, seconds: 60)
             #expect(final["status"] as? String == "completed", "task \(task) over mutual TLS: \(final)")
@@ -86,9 +81,21 @@ struct RolePlaneTLSTests {
     }
 }
 
+/// Submits `query` `count` times to the client API at `base`; the task ids acknowledged.
+func submit(_ count: Int, _ query: String, to base: String) async throws -> [Int] {
+    var tasks: [Int] = []
+    for _ in 0..<count {
+        let (status, body) = try await http("POST", "\(base)/query", query)
+        #expect(status == 200, "\(body)")
+        if let task = body["task_id"] as? Int { tasks.append(task) }
+    }
+    return tasks
+}
+
 /// Opens a TCP connection to 127.0.0.1:`port`; the descriptor, or -1.
 func openTCP(port: Int) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return -1 }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -186,12 +193,7 @@ struct RealStaleHeartbeatTests {
 
         let a = "http://127.0.0.1:\(portA)"
         let query = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":2,"n_samples":2,"n_voters":2}"#
-        var tasks: [Int] = []
-        for _ in 0..<4 {
-            let (status, body) = try await http("POST", "\(a)/query", query)
-            #expect(status == 200)
-            if let task = body["task_id"] as? Int { tasks.append(task) }
-        }
+        var tasks = try await submit(4, query, to: a)
         try await Task.sleep(for: .seconds(1))
         let heard = try #require(newestHeartbeat(of: "proxy-1-1", history: path("b.jsonl")), "proxy-1-1 sent no heartbeat")
         processB = nil  // SIGKILL
@@ -224,11 +226,7 @@ struct RealStaleHeartbeatTests {
         // Tasks submitted after the kill: a region that believed the replays would still hand
         // some to the dead proxy (the least loaded), and they would wait for the replay to end.
         try await Task.sleep(for: .seconds(1))
-        for _ in 0..<4 {
-            let (status, body) = try await http("POST", "\(a)/query", query)
-            #expect(status == 200)
-            if let task = body["task_id"] as? Int { tasks.append(task) }
-        }
+        tasks += try await submit(4, query, to: a)
         for task in tasks {
             let final = try await waitFinal(a, task: task, seconds: max(1, replayEnds.timeIntervalSinceNow - 30))
             #expect(final["status"] as? String == "completed", "task \(task) while the dead proxy's heartbeats are replayed: \(final)")
