@@ -6,6 +6,7 @@ public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let messages: Counter
     let writesApplied: Counter
+    let writesRepeated: Counter
     let writesRejectedStale: Counter
     let writesRejectedOther: Counter
     let ownersFenced: Counter
@@ -22,7 +23,9 @@ public final class ServerMetrics: Sendable {
 
     public init() {
         messages = registry.makeCounter(name: "agentos_messages_sent_total", help: "Role-to-role messages sent")
-        writesApplied = registry.makeCounter(name: "agentos_store_writes_applied_total", help: "Store writes applied")
+        writesApplied = registry.makeCounter(name: "agentos_store_writes_applied_total", help: "Store writes applied (a repeat of an applied write not counted)")
+        writesRepeated = registry.makeCounter(
+            name: "agentos_store_writes_repeated_total", help: "Writes that repeated one already applied (a retry or a duplicate delivery): answered, changing nothing")
         writesRejectedStale = registry.makeCounter(
             name: "agentos_store_writes_rejected_stale_total", help: "Store writes rejected for a stale epoch (fenced writers)")
         writesRejectedOther = registry.makeCounter(name: "agentos_store_writes_rejected_other_total", help: "Store writes rejected otherwise")
@@ -62,6 +65,8 @@ public final class ServerMetrics: Sendable {
 
     func observe(_ observation: CoreObservation) {
         switch observation {
+        case .write(_, _, _, _, .applied(_, repeated: true)):
+            writesRepeated.increment()
         case .write(_, let kind, _, _, .applied):
             writesApplied.increment()
             if case .claim = kind { claimsWritten.increment() }
