@@ -363,7 +363,7 @@ extension ClusterLayout {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data()
-        return SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return RolePlaneAuth.hex(SHA256.hash(data: data).prefix(8))
     }
 
     /// The role-plane URL with TLS: `http://` becomes `https://`.

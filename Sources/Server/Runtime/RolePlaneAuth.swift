@@ -36,7 +36,7 @@ public struct RolePlaneAuth: Sendable {
     public func signature(for body: Data) -> String { sign(body, at: Self.now()) }
 
     func sign(_ body: Data, at time: Int64) -> String {
-        "t=\(time),v1=\(mac(body, at: time).map { String(format: "%02x", $0) }.joined())"
+        "t=\(time),v1=\(Self.hex(mac(body, at: time)))"
     }
 
     enum Verdict: Equatable {
@@ -79,6 +79,11 @@ public struct RolePlaneAuth: Sendable {
         var message = Data("\(time).".utf8)
         message.append(body)
         return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: message, using: key) ? .valid : .wrong
+    }
+
+    /// Lower-case hex digits of `bytes`; `hexBytes` reads them back.
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     static func hexBytes(_ text: String) -> Data? {
