@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "LLM queue scheduling.") var scheduling = SchedulingPolicy.fifo
     @Option(help: "Load balancing.") var balancing = BalancingPolicy.leastLoaded
     @Option(help: "Voting.") var voting = VotingPolicy.naive
-    @Option(help: "What task owners save while a task runs: per-round, per-node or none (default per-node).") var checkpoints: CheckpointPolicy?
+    @Option(help: "What task owners save while a task runs: per-round, per-node or none (default per-round).") var checkpoints: CheckpointPolicy?
 
     @Option(help: "A file holding the cluster's role-plane secret (16+ bytes); default: the AGENTOS_ROLE_SECRET environment variable.")
     var roleSecretFile: String?
@@ -137,7 +137,9 @@ struct ServeCommand: AsyncParsableCommand {
             layout = try loadJSON(ClusterLayout.self, path: cluster, what: "cluster file")
         } else {
             if bindPort == 0 { bindPort = try freePort(host: host) }
-            let spec = ClusterSpec(regions: regions, proxiesPerRegion: proxies, scheduling: scheduling, balancing: balancing, voting: voting)
+            let spec = ClusterSpec(
+                regions: regions, proxiesPerRegion: proxies, scheduling: scheduling, balancing: balancing, voting: voting,
+                checkpoints: ClusterSpec.serveDefault.checkpoints)
             layout = ClusterLayout.singleProcess(spec, url: "http://\(host):\(bindPort)")
         }
         if let openTasksMax { layout.spec.openTasksMax = openTasksMax }

@@ -64,15 +64,16 @@ final class ChildServer {
     /// What the child printed up to and including its ready line.
     let banner: String
 
-    init(_ arguments: [String], readyMarker: String, timeout: TimeInterval = 30) throws {
+    /// With `stderrPath`, the child's errors and log stay in that file for the test to read.
+    init(_ arguments: [String], readyMarker: String, timeout: TimeInterval = 30, stderrPath: String? = nil) throws {
         process.executableURL = CLI.binary
         process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
         // Errors go to a file, read only if the child fails to start (a pipe nobody drains could block it).
-        let errors = CLI.temporaryPath("child-stderr")
-        FileManager.default.createFile(atPath: errors, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errors) }
+        let errors = stderrPath ?? CLI.temporaryPath("child-stderr")
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        defer { if stderrPath == nil { try? FileManager.default.removeItem(atPath: errors) } }
         process.standardError = FileHandle(forWritingAtPath: errors) ?? FileHandle.nullDevice
         try process.run()
         var text = ""

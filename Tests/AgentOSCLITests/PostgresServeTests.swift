@@ -53,6 +53,43 @@ struct PostgresServeTests {
         if result.status == 0, let folder = report["folder"] as? String { try? FileManager.default.removeItem(atPath: folder) }
     }
 
+    @Test("an outage of the PostgreSQL connection mid-run: the serve log says once that the store is failing and once that it answers again, and the task completes")
+    func outageIsLogged() async throws {
+        guard let url = try database() else { return }
+        let port = freeTestPort()
+        let base = "http://127.0.0.1:\(port)"
+        let data = CLI.temporaryPath("pg-outage")
+        let log = CLI.temporaryPath("pg-outage-log")
+        defer { for path in [data, log] { try? FileManager.default.removeItem(atPath: path) } }
+        let server = try ChildServer(
+            ["serve", "--port", String(port), "--store", url, "--data-dir", data, "--speedup", "20"], readyMarker: "agentos serving", stderrPath: log)
+        let (status, body) = try await http("POST", "\(base)/query", query)
+        let task = try #require(body["task_id"] as? Int, "\(status) \(body)")
+        // The outage: the database refuses new connections and the server cuts the store's one,
+        // for two seconds; then it lets them in again. (Run from the server's default database,
+        // since the test's own refuses connections meanwhile.)
+        let database = try #require(URLComponents(string: url)?.path.dropFirst().description)
+        var admin = try #require(URLComponents(string: url))
+        admin.path = "/postgres"
+        func sql(_ statement: String) throws -> CLIResult {
+            try CLI.run(executable: URL(fileURLWithPath: "/usr/bin/env"), ["psql", admin.string ?? "", "-Atc", statement])
+        }
+        let closed = try sql(#"alter database "\#(database)" with allow_connections false"#)
+        #expect(closed.status == 0, "\(closed.stderr)")
+        let cut = try sql("select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '\(database)'")
+        #expect(cut.status == 0 && (Int(cut.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 1, "\(cut.stdout) \(cut.stderr)")
+        try await Task.sleep(for: .seconds(2))
+        let opened = try sql(#"alter database "\#(database)" with allow_connections true"#)
+        #expect(opened.status == 0, "\(opened.stderr)")
+        let final = try await waitFinal(base, task: task, seconds: 90)
+        #expect(final["status"] as? String == "completed", "\(final)")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let failing = text.components(separatedBy: "the PostgreSQL store is failing").count - 1
+        let recovered = text.components(separatedBy: "the PostgreSQL store answers again").count - 1
+        #expect(failing == 1 && recovered == 1, "one line for the outage, one for the recovery:\n\(text.suffix(3000))")
+        _ = server
+    }
+
     @Test("a store that cannot be reached at start-up: one line naming the URL without its password, and exit status 2")
     func unreachableStore() throws {
         let result = try CLI.run(["serve", "--port", "0", "--store", "postgres://agentos:hunter2secret@127.0.0.1:1/none?sslmode=disable"])

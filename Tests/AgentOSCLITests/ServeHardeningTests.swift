@@ -35,6 +35,50 @@ struct ServeHardeningTests {
         _ = server
     }
 
+    @Test("a full cluster gives a re-sent acknowledged key its task id, and a plain three-round task's round counts 1, 2 as it runs")
+    func fullClusterResendAndRoundProgress() async throws {
+        let port = freeTestPort()
+        let data = CLI.temporaryPath("round-data")
+        let llmFile = CLI.temporaryPath("round-llm.json")
+        defer { for path in [data, llmFile] { try? FileManager.default.removeItem(atPath: path) } }
+        // Calls of 0.8-1.2 s: each round (a generation and a voting call per worker) takes two
+        // seconds or more, long enough to watch on a busy machine.
+        try #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 800000000, "max": 1200000000}}}"#.write(toFile: llmFile, atomically: true, encoding: .utf8)
+        let server = try startServe(["--port", String(port), "--data-dir", data, "--llm-config", llmFile, "--open-tasks-max", "1"])
+        let base = "http://127.0.0.1:\(port)"
+        let keyed = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":3,"n_samples":2,"n_voters":2,"request_id":"full-1"}"#
+        let (first, firstBody) = try await http("POST", "\(base)/query", keyed)
+        let task = try #require(firstBody["task_id"] as? Int, "\(first) \(firstBody)")
+
+        var rounds: [Int] = []
+        var final: [String: Any] = [:]
+        var fullChecked = false
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let (_, status) = try await http("GET", "\(base)/task/status?task_id=\(task)")
+            guard status["status"] as? String == "pending" else {
+                final = status
+                break
+            }
+            if let round = status["round"] as? Int, rounds.last != round { rounds.append(round) }
+            if !fullChecked {
+                // While the one task runs the cluster is full: a new query is refused, the
+                // acknowledged key gets its task back.
+                fullChecked = true
+                let (busy, busyBody) = try await http("POST", "\(base)/query", query)
+                #expect(busy == 503, "the one open task fills the cluster: \(busyBody)")
+                let (again, againBody) = try await http("POST", "\(base)/query", keyed)
+                #expect(again == 200 && againBody["task_id"] as? Int == task, "an acknowledged key gets its task back while full: \(again) \(againBody)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(fullChecked, "the task finished before the first status poll")
+        #expect(final["status"] as? String == "completed", "\(final)")
+        #expect(rounds == rounds.sorted(), "round never goes back: \(rounds)")
+        #expect(rounds.contains(1) && rounds.contains(2), "the decided rounds show while the task runs: \(rounds)")
+        _ = server
+    }
+
     @Test("half-sent requests are cut by the header and body timeouts and do not starve normal requests")
     func slowClientsAreCut() async throws {
         let port = freeTestPort()

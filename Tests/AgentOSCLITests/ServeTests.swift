@@ -193,6 +193,12 @@ struct ServeTests {
             if let task = body["task_id"] as? Int { tasks.append(task) }
         }
         #expect(tasks.count == 6)
+        func ownsRunningTask(_ proxies: Set<String>) throws -> Bool {
+            let store = try TaskStore(path: (data as NSString).appendingPathComponent("agentos.sqlite"))
+            return try store.allTasks().contains { task in
+                task.status == .running && proxies.contains(String(task.ownerProxy.prefix { $0 != "#" }))
+            }
+        }
         // Kill once the store has taken the 12 claims (two per task) and at least 4 node results,
         // so some of the killed proxies' tasks have progress to resume from, whatever the speed.
         let deadline = Date().addingTimeInterval(30)
@@ -200,7 +206,9 @@ struct ServeTests {
             let metrics = try await http("GET", "\(a)/metrics").1["raw"] as? String ?? ""
             let applied = metrics.split(separator: "\n").first { $0.hasPrefix("agentos_store_writes_applied_total ") }
                 .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-            if applied >= 16 { break }
+            // On a busy machine process B's proxies may join late and own nothing yet: wait
+            // until one of them owns a running task, so the kill has something to move.
+            if applied >= 16, (try? ownsRunningTask(["proxy-1-1", "proxy-2-1"])) == true { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         processB.kill()  // a real SIGKILL, mid-run

@@ -73,6 +73,40 @@ struct RoleTests {
         #expect(effects.contains { if case .observe(.admissionRefused(2, _)) = $0 { true } else { false } })
     }
 
+    @Test("while the cluster is full, re-sending an acknowledged key gets its task id back, and the same key with another query is refused")
+    func acknowledgedKeyAnsweredWhenFull() throws {
+        var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"], openTasksMax: 1), incarnation: 1)
+        var random = SeededSource(seed: 1)
+        let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
+        let sweep = try #require(firstSweep(gateway.handle(.start, context: context, random: &random)))
+        _ = gateway.handle(.message(from: "store", .storeReply(requestID: sweep, .tasks([]))), context: context, random: &random)
+        var keyed = query()
+        keyed.requestKey = "order-7"
+        let submitted = gateway.handle(.message(from: "client-1", .submit(requestID: 1, query: keyed)), context: context, random: &random)
+        let create = try #require(submitted.compactMap { effect -> UInt64? in
+            if case .send("store", .storeRequest(let id, .createTask)) = effect { return id }
+            return nil
+        }.first)
+        let created = gateway.handle(.message(from: "store", .storeReply(requestID: create, .created(5))), context: context, random: &random)
+        #expect(created.contains { if case .send("client-1", .submitted(1, 5)) = $0 { true } else { false } }, "\(created)")
+
+        // The one open task fills the cluster: the same key, from a fresh connection, gets task 5.
+        let resent = gateway.handle(.message(from: "client-2", .submit(requestID: 1, query: keyed)), context: context, random: &random)
+        #expect(resent.contains { if case .send("client-2", .submitted(1, 5)) = $0 { true } else { false } }, "\(resent)")
+        #expect(!resent.contains { if case .send("store", .storeRequest(_, .createTask)) = $0 { true } else { false } })
+
+        // The key with another query is not that task: refused like any new query.
+        var changed = keyed
+        changed.taskDescription = "something else"
+        let conflicting = gateway.handle(.message(from: "client-2", .submit(requestID: 2, query: changed)), context: context, random: &random)
+        #expect(conflicting.contains { if case .send("client-2", .submitBusy(2, _, _)) = $0 { true } else { false } }, "\(conflicting)")
+        // A key never acknowledged is refused too.
+        var other = query()
+        other.requestKey = "order-8"
+        let fresh = gateway.handle(.message(from: "client-3", .submit(requestID: 1, query: other)), context: context, random: &random)
+        #expect(fresh.contains { if case .send("client-3", .submitBusy(1, _, _)) = $0 { true } else { false } }, "\(fresh)")
+    }
+
     @Test("bad queries are rejected at the gateway with a reason, and nothing is stored")
     func badQueriesRejected() throws {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)

@@ -44,7 +44,9 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     }
 
     /// What `agentos serve` runs with no flags.
-    public static let serveDefault = ClusterSpec()
+    /// What `serve` runs with no cluster file or flags. Owners checkpoint every round, as the
+    /// reference does, so a client polling a multi-round task sees `round` advance.
+    public static let serveDefault = ClusterSpec(checkpoints: .perRound)
 
     public var regionNames: [Address] { (1...regions).map { Role.region($0).address } }
     public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { Role.proxy(region: region, index: $0).address } }

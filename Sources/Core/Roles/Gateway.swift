@@ -43,7 +43,7 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
 /// outstanding requests: the store is the truth.
 public struct Gateway: CoreMachine {
     enum Purpose {
-        case create(client: Address, requestID: UInt64, key: String)
+        case create(client: Address, requestID: UInt64, key: String, request: String)
         case status(client: Address, requestID: UInt64, task: TaskID)
         case claim(task: TaskID, epoch: Epoch, region: Address)
         case abort(task: TaskID)
@@ -94,6 +94,19 @@ public struct Gateway: CoreMachine {
     var held: [String: HeldSubmit] = [:]
     var heldOrder: [String] = []
     static let heldMax = 4096
+    /// The keys this incarnation acknowledged most recently, with their task and query, so that
+    /// a client re-sending an acknowledged key while the cluster is full gets its task id back
+    /// instead of a refusal (the store would answer the same, but a full cluster does not ask
+    /// it). Bounded: the oldest keys are forgotten first, and a restart forgets them all.
+    var acknowledgedKeys: [String: AcknowledgedKey] = [:]
+    var acknowledgedKeyRing: [String] = []
+    var acknowledgedKeyNext = 0
+    static let acknowledgedKeysMax = 4096
+
+    struct AcknowledgedKey {
+        var task: TaskID
+        var request: String
+    }
 
     public init(settings: GatewaySettings, incarnation: UInt32) {
         precondition(!settings.regions.isEmpty, "a gateway needs at least one region")
@@ -183,7 +196,13 @@ public struct Gateway: CoreMachine {
     ) {
         // A key already counted (in flight, or unanswered) takes no second place.
         let counted = creating.contains(key) || uncertain[key] != nil
+        let request = CanonicalJSON.text(of: query)
         guard counted || admittedCount < settings.openTasksMax else {
+            if let known = acknowledgedKeys[key], known.request == request {
+                // Already durable and acknowledged: the retry takes no place, it gets its id.
+                effects.append(.send(to: client, .submitted(requestID: requestID, taskID: known.task)))
+                return
+            }
             let count = admittedCount
             let reason = "the cluster holds \(count) unfinished tasks, its limit; retry later"
             effects.append(.observe(.admissionRefused(open: count, viewAge: now - viewSince)))
@@ -193,19 +212,19 @@ public struct Gateway: CoreMachine {
         uncertain[key] = nil
         creating.insert(key)
         effects.append(.observe(.createAdmitted(key: key, incarnation: incarnation)))
-        let request = StoreRequest.createTask(
+        let create = StoreRequest.createTask(
             userID: 0, taskType: query.taskName, description: query.taskDescription, plan: CanonicalJSON.text(of: plan),
-            request: CanonicalJSON.text(of: query),
-            clientKey: key)
-        calls.call(request, for: .create(client: client, requestID: requestID, key: key), into: &effects)
+            request: request, clientKey: key)
+        calls.call(create, for: .create(client: client, requestID: requestID, key: key, request: request), into: &effects)
     }
 
     private mutating func stored<R: RandomSource>(
         _ reply: StoreReply, for purpose: Purpose, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         switch (purpose, reply) {
-        case (.create(let client, let requestID, let key), .created(let taskID)):
+        case (.create(let client, let requestID, let key, let request), .created(let taskID)):
             creating.remove(key)
+            rememberAcknowledged(key, task: taskID, request: request)
             effects.append(.observe(.createEnded(key: key, incarnation: incarnation, answered: true)))
             // The task is durable: only now does the client learn its id.
             effects.append(.observe(.taskAcknowledged(task: taskID)))
@@ -213,7 +232,7 @@ public struct Gateway: CoreMachine {
             open.insert(taskID)
             acknowledgedAt[taskID] = sweepsSent
             place(taskID, current: .initial, avoiding: nil, context: context, random: &random, into: &effects)
-        case (.create(let client, let requestID, let key), .keyConflict(let taskID)):
+        case (.create(let client, let requestID, let key, _), .keyConflict(let taskID)):
             creating.remove(key)
             effects.append(.observe(.createEnded(key: key, incarnation: incarnation, answered: true)))
             let reason = "request_id was already used for task \(taskID) with a different query"
@@ -247,7 +266,7 @@ public struct Gateway: CoreMachine {
         default:
             // A store failure: the client is told to come back; the rest is retried by the sweep.
             if case .claim(let taskID, _, _) = purpose { claiming.remove(taskID) }
-            if case .create(let client, let requestID, let key) = purpose { createFailed(client, requestID, key, into: &effects) }
+            if case .create(let client, let requestID, let key, _) = purpose { createFailed(client, requestID, key, into: &effects) }
         }
     }
 
@@ -261,6 +280,17 @@ public struct Gateway: CoreMachine {
         acknowledgedAt = acknowledgedAt.filter { $0.value >= generation }
         uncertain = uncertain.filter { $0.value >= generation }
         open = unfinished.union(acknowledgedAt.keys)
+    }
+
+    private mutating func rememberAcknowledged(_ key: String, task: TaskID, request: String) {
+        if acknowledgedKeys.updateValue(AcknowledgedKey(task: task, request: request), forKey: key) != nil { return }
+        if acknowledgedKeyRing.count < Self.acknowledgedKeysMax {
+            acknowledgedKeyRing.append(key)
+        } else {
+            acknowledgedKeys[acknowledgedKeyRing[acknowledgedKeyNext]] = nil
+            acknowledgedKeyRing[acknowledgedKeyNext] = key
+            acknowledgedKeyNext = (acknowledgedKeyNext + 1) % Self.acknowledgedKeysMax
+        }
     }
 
     /// The first sweep answered: the submits that waited for it are judged, in arrival order.
@@ -277,7 +307,7 @@ public struct Gateway: CoreMachine {
     private mutating func gaveUp(_ purpose: Purpose, into effects: inout [CoreEffect]) {
         switch purpose {
         case .claim(let taskID, _, _), .abort(let taskID): claiming.remove(taskID)
-        case .create(let client, let requestID, let key): createFailed(client, requestID, key, into: &effects)
+        case .create(let client, let requestID, let key, _): createFailed(client, requestID, key, into: &effects)
         case .status, .sweep: break  // the client retries; the sweep comes back
         }
     }
