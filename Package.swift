@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Sim", targets: ["Sim"]),
         .library(name: "Core", targets: ["Core"]),
         .library(name: "FakeLLM", targets: ["FakeLLM"]),
+        .library(name: "Checks", targets: ["Checks"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
         // The core's roles driven together in one process, deterministic, for testing roles.
         .library(name: "CoreTesting", targets: ["CoreTesting"]),
@@ -53,12 +54,16 @@ let package = Package(
             ]
         ),
         .target(name: "FakeLLM", dependencies: ["Determinism"]),
+        // The judge: one checker per invariant, the suite built from their registry, and the
+        // history they read. Simulated and real runs are judged by the same code; nothing here
+        // knows the simulator.
+        .target(name: "Checks", dependencies: ["Core", "Determinism"]),
         .target(name: "CoreTesting", dependencies: ["Core"]),
         // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.
         .target(
             name: "Scenarios",
             dependencies: [
-                "Sim", "Core", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "Sim", "Core", "Checks", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         // The store on PostgreSQL, for real clusters spread over machines (SQLite stays the
@@ -100,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Sim", "Core", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore",
+                "Sim", "Core", "Checks", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -111,14 +116,14 @@ let package = Package(
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["Scenarios", "Core", "Sim", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Scenarios", "Checks", "Core", "Sim", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
         .testTarget(
             name: "AgentOSCLITests",
             dependencies: [
-                "agentos", "Scenarios", "Sim", "Core", "FakeLLM", "Server", "PostgresStore",
+                "agentos", "Scenarios", "Checks", "Sim", "Core", "FakeLLM", "Server", "PostgresStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
     ]

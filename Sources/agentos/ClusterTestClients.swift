@@ -1,3 +1,4 @@
+import Checks
 import AsyncHTTPClient
 import Core
 import Foundation

@@ -1,3 +1,4 @@
+import Checks
 import ArgumentParser
 import AsyncHTTPClient
 import Core

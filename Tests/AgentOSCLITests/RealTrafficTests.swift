@@ -1,3 +1,4 @@
+import Checks
 import Core
 import Foundation
 import Scenarios

@@ -1,3 +1,4 @@
+import Checks
 import GRDB
 import Testing
 @testable import Core

@@ -1,3 +1,4 @@
+import Checks
 import Core
 import Testing
 @testable import Scenarios

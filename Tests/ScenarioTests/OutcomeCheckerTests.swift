@@ -1,4 +1,5 @@
 @testable import Core
+import Checks
 import Testing
 @testable import Scenarios
 import Sim

@@ -1,3 +1,4 @@
+import Checks
 import Core
 import FakeLLM
 import Sim

@@ -1,3 +1,4 @@
+import Checks
 import Core
 import Determinism
 import FakeLLM
@@ -12,6 +13,7 @@ public enum CoreWorld: SimWorld {
 }
 
 extension CoreMessage: SimPayload {}
+extension WorldObservation: SimPayload {}
 
 public enum WorldTimer: SimTimer {
     case core(CoreTimer)
@@ -49,99 +51,6 @@ public enum ClientTimer: Codable, Hashable, Sendable {
     case resubmit(requestID: UInt64)
     case poll(requestID: UInt64)
 }
-
-/// Indirect, like `CoreMessage`: observations travel as effects and trace events, and a copy
-/// of a boxed case is one retain.
-public indirect enum WorldObservation: SimPayload, Equatable {
-    case core(CoreObservation)
-    case client(ClientObservation)
-    /// What an LLM endpoint received and answered: the ground truth the checkers judge the
-    /// roles' claims against.
-    case llm(LLMCallRecord)
-
-    /// The task the observation is about, if it is about one.
-    public var task: TaskID? {
-        switch self {
-        case .core(let observation): observation.task
-        case .llm(let record): record.task
-        case .client(.acknowledged(_, let task)), .client(.conflictingAck(_, let task)), .client(.status(let task, _)), .client(.finished(let task, _, _)):
-            task
-        case .client: nil
-        }
-    }
-
-    /// A note for readers of the trace, not a fact a checker judges.
-    public var isNote: Bool { if case .core(.note) = self { true } else { false } }
-}
-
-/// One call as the LLM endpoint saw it: the labels it came with, what its prompt actually
-/// embeds, and what the endpoint answered.
-public struct LLMCallRecord: Codable, Hashable, Sendable {
-    public var task: TaskID
-    public var node: String
-    public var kind: CallKind
-    public var promptDigest: String
-    /// The parent results the prompt's text embeds (node and result digest), read from the
-    /// text that was sent, not from what the sender declared.
-    public var parents: [ParentResult]
-    /// The digest of the answer text (nil: no text answer).
-    public var answerDigest: String?
-    /// 200 for a text answer, the error status otherwise, 0 for a call never answered.
-    public var status: Int
-    /// The misbehaviour the fake LLM drew for the call (`ContentFault` or `TransportFault`).
-    public var fault: String?
-
-    /// The record of a call from what the endpoint received and sent: its kind and the parents
-    /// its prompt embeds are read from the prompt's text. The simulator's endpoints and
-    /// `cluster-test` (from the real fake LLM's call log) both build records this way.
-    public init(task: TaskID, node: String, prompt: String, answer: String?, status: Int, fault: String?) {
-        self.init(
-            task: task, node: node, prompt: prompt, kind: PromptKind.classify(prompt), promptDigest: FNV64.hash(prompt), answer: answer, status: status,
-            fault: fault)
-    }
-
-    /// The same record from a prompt already read: `kind` and `promptDigest` (FNV-1a of the
-    /// prompt) must be what `PromptKind.classify` and `FNV64.hash` give for it.
-    public init(task: TaskID, node: String, prompt: String, kind promptKind: PromptKind, promptDigest: UInt64, answer: String?, status: Int, fault: String?) {
-        let kind: CallKind
-        if case .voting = promptKind { kind = .voting } else { kind = .generation }
-        self.init(
-            task: task, node: node, kind: kind, promptDigest: FNV64.hex(promptDigest),
-            parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [], answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) },
-            status: status, fault: fault)
-    }
-
-    public init(
-        task: TaskID, node: String, kind: CallKind, promptDigest: String, parents: [ParentResult], answerDigest: String?, status: Int,
-        fault: String?
-    ) {
-        self.task = task
-        self.node = node
-        self.kind = kind
-        self.promptDigest = promptDigest
-        self.parents = parents
-        self.answerDigest = answerDigest
-        self.status = status
-        self.fault = fault
-    }
-}
-
-/// What a simulated client saw.
-public enum ClientObservation: Codable, Hashable, Sendable {
-    /// A request was sent for the first time, with the query it asks for (nil in traces written
-    /// before queries were recorded): what the justified-rejections checker judges a refusal by.
-    case submitted(requestID: UInt64, query: Query? = nil)
-    case acknowledged(requestID: UInt64, task: TaskID)
-    case rejected(requestID: UInt64, reason: String)
-    /// A second acknowledgement of an acknowledged request, naming a different task.
-    case conflictingAck(requestID: UInt64, task: TaskID)
-    case status(task: TaskID, status: TaskStatusView)
-    /// The task reached a final status, `latency` after its first submit.
-    case finished(task: TaskID, latency: Int64, completed: Bool)
-    /// Every request of the workload has been submitted.
-    case allSubmitted
-}
-
 
 /// Node names and ids of one run, fixed before the simulation is built.
 public final class Directory: @unchecked Sendable {
@@ -184,4 +93,26 @@ public final class Directory: @unchecked Sendable {
     }
 
     public func name(_ id: NodeID) -> String { names[id.index] }
+}
+
+extension LLMCallRecord {
+    /// The record of a call from what the endpoint received and sent: its kind and the parents
+    /// its prompt embeds are read from the prompt's text. The simulator's endpoints and
+    /// `cluster-test` (from the real fake LLM's call log) both build records this way.
+    public init(task: TaskID, node: String, prompt: String, answer: String?, status: Int, fault: String?) {
+        self.init(
+            task: task, node: node, prompt: prompt, kind: PromptKind.classify(prompt), promptDigest: FNV64.hash(prompt), answer: answer, status: status,
+            fault: fault)
+    }
+
+    /// The same record from a prompt already read: `kind` and `promptDigest` (FNV-1a of the
+    /// prompt) must be what `PromptKind.classify` and `FNV64.hash` give for it.
+    public init(task: TaskID, node: String, prompt: String, kind promptKind: PromptKind, promptDigest: UInt64, answer: String?, status: Int, fault: String?) {
+        let kind: CallKind
+        if case .voting = promptKind { kind = .voting } else { kind = .generation }
+        self.init(
+            task: task, node: node, kind: kind, promptDigest: FNV64.hex(promptDigest),
+            parents: kind == .generation ? PromptReading.embeddedParents(prompt) : [], answerDigest: answer.map { FNV64.hex(FNV64.hash($0)) },
+            status: status, fault: fault)
+    }
 }

@@ -1,5 +1,4 @@
 import Core
-import Sim
 
 /// 14. Every refused submit has a cause the history confirms. A refusal ends a request as
 /// answered, so a gateway that refuses wrongly (keys built so that clients collide, a limit
@@ -106,4 +105,11 @@ public struct JustifiedRejectionChecker: InvariantChecker {
         if unjudged > 0 { text += ", \(unjudged) without a recorded query (not judged)" }
         return text
     }
+}
+
+extension JustifiedRejectionChecker: RegisteredChecker {
+    public static let name = "justified rejections"
+    public static let needsLiveness = false
+
+    public init(context: CheckContext) { self.init(limits: context.queryLimits, openTasksMax: context.openTasksMax) }
 }

@@ -1,5 +1,4 @@
 import Core
-import Sim
 
 /// 16. A region never hands a task to a proxy life it knows is over: once (in its own current
 /// life) it has been delivered a heartbeat of a proxy's later life, it sends no claim naming an
@@ -57,4 +56,11 @@ public struct NewestLifeClaimChecker: InvariantChecker {
     public var evidence: String {
         "\(claims) claim(s) over \(heartbeats) heartbeat(s) delivered; \(staleIgnored) stale heartbeat(s) ignored"
     }
+}
+
+extension NewestLifeClaimChecker: RegisteredChecker {
+    public static let name = "newest-life claims"
+    public static let needsLiveness = false
+
+    public init(context: CheckContext) { self.init() }
 }

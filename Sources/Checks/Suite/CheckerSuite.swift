@@ -1,5 +1,4 @@
 import Core
-import Sim
 
 /// Every invariant checker, fed together.
 public struct CheckerSuite {
@@ -14,14 +13,11 @@ public struct CheckerSuite {
     public private(set) var livenessAudited = true
 
     public init(context: CheckContext = CheckContext()) {
-        let checkers: [any InvariantChecker] = [
-            EpochMonotonicityChecker(), FencingChecker(), UniqueOwnershipChecker(), ProgressImmutabilityChecker(),
-            ProgressCorrectnessChecker(parentsSavedBeforeUse: context.parentsSavedBeforeUse), ClientViewChecker(), LivenessChecker(), JustifiedAbortChecker(context: context),
-            ClientOutcomeChecker(context: context), ExactlyOnceChecker(), PromptChecker(judgesDigests: context.parentsSavedBeforeUse), CallAccountingChecker(),
-            LatencyChecker(budget: context.latencyBudget),
-            JustifiedRejectionChecker(limits: context.queryLimits, openTasksMax: context.openTasksMax),
-            AdmissionBoundChecker(openTasksMax: context.openTasksMax), NewestLifeClaimChecker(),
-        ]
+        let checkers: [any InvariantChecker] = Invariant.allCases.map { invariant in
+            let checker = invariant.checker.init(context: context)
+            precondition(checker.invariant == invariant, "the registry lists \(checker) under \(invariant)")
+            return checker
+        }
         self.checkers = checkers
         messageObservers = checkers.indices.filter { checkers[$0].observesMessages }
     }

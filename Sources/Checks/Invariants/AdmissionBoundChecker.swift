@@ -1,5 +1,4 @@
 import Core
-import Sim
 
 /// 15. The cluster holds no more unfinished tasks than its admission limit, `openTasksMax`,
 /// beyond a slack the history names: one task per create whose answer the gateway never saw
@@ -45,4 +44,11 @@ public struct AdmissionBoundChecker: InvariantChecker {
     }
 
     public var evidence: String { "\(created) task(s) created, at most \(peak) unfinished at once; limit \(openTasksMax), slack \(orphans.count)" }
+}
+
+extension AdmissionBoundChecker: RegisteredChecker {
+    public static let name = "admission bound"
+    public static let needsLiveness = false
+
+    public init(context: CheckContext) { self.init(openTasksMax: context.openTasksMax) }
 }

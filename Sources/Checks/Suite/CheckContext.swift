@@ -1,5 +1,4 @@
 import Core
-import Sim
 
 /// What the checkers know about the run besides its events: who the clients are, when the
 /// faults were healed, and the system's documented retry and budget settings, which say when
@@ -45,41 +44,6 @@ public struct CheckContext: Sendable {
     }
 }
 
-/// One piece of message traffic, as the checkers that audit calls see it.
-public struct MessageEvent: Sendable {
-    public enum Fact: Sendable {
-        /// A send of the LLM work family (`llmWork`, `llmWorkReply`, `llmWorkCheck`,
-        /// `llmWorkHeld`), a proxy heartbeat, or a region's claim; other sends are not passed on.
-        case sent(id: UInt64, from: String, to: String, CoreMessage)
-        /// The delivery, loss or duplication of a message whose send was passed on (a copy is
-        /// followed like the original).
-        case delivered(id: UInt64, to: String)
-        case dropped(id: UInt64)
-        case duplicated(id: UInt64, copy: UInt64)
-        case started(node: String, incarnation: UInt32)
-    }
-
-    public var index: UInt64
-    public var time: SimInstant
-    public var fact: Fact
-
-    public init(index: UInt64, time: SimInstant, fact: Fact) {
-        self.index = index
-        self.time = time
-        self.fact = fact
-    }
-
-    public var summary: String {
-        switch fact {
-        case .sent(let id, let from, let to, let message): "#\(index) t=\(time) \(from) -> \(to) (message \(id)): \(message)"
-        case .delivered(let id, let to): "#\(index) t=\(time) message \(id) delivered to \(to)"
-        case .dropped(let id): "#\(index) t=\(time) message \(id) dropped"
-        case .duplicated(let id, let copy): "#\(index) t=\(time) message \(id) duplicated as \(copy)"
-        case .started(let node, let incarnation): "#\(index) t=\(time) \(node) started (incarnation \(incarnation))"
-        }
-    }
-}
-
 /// Bounds on client-observed task latency (first submit to the final status a client saw),
 /// in virtual time. A run over either bound fails the latency invariant.
 public struct LatencyBudget: Codable, Hashable, Sendable {
@@ -100,15 +64,4 @@ public struct LatencyBudget: Codable, Hashable, Sendable {
         self.meanMin = meanMin
         self.p50Min = p50Min
     }
-}
-
-/// The verdict of one checker, with what it examined: part of every report.
-public struct CheckVerdict: Codable, Hashable, Sendable {
-    public var invariant: Int
-    public var name: String
-    public var passed: Bool
-    public var violations: Int
-    public var evidence: String
-    /// False when the run had no liveness phase and the checker needs one.
-    public var ran: Bool
 }
