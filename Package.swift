@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Core", targets: ["Core"]),
         .library(name: "FakeLLM", targets: ["FakeLLM"]),
         .library(name: "Checks", targets: ["Checks"]),
+        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "ClusterTest", targets: ["ClusterTest"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
         // The core's roles driven together in one process, deterministic, for testing roles.
         .library(name: "CoreTesting", targets: ["CoreTesting"]),
@@ -47,23 +49,25 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The roles as state machines, the messages, the store protocol and its fencing rules:
+        // no IO, no database library.
+        .target(name: "Core", dependencies: ["Determinism"]),
+        // The store on SQLite (GRDB): the embedded default and the simulator's store.
         .target(
-            name: "Core",
-            dependencies: [
-                "Determinism", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            ]
+            name: "SQLiteStore",
+            dependencies: ["Core", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         .target(name: "FakeLLM", dependencies: ["Determinism"]),
         // The judge: one checker per invariant, the suite built from their registry, and the
         // history they read. Simulated and real runs are judged by the same code; nothing here
         // knows the simulator.
         .target(name: "Checks", dependencies: ["Core", "Determinism"]),
-        .target(name: "CoreTesting", dependencies: ["Core"]),
+        .target(name: "CoreTesting", dependencies: ["Core", "SQLiteStore"]),
         // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.
         .target(
             name: "Scenarios",
             dependencies: [
-                "Sim", "Core", "Checks", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "Sim", "Core", "Checks", "FakeLLM", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         // The store on PostgreSQL, for real clusters spread over machines (SQLite stays the
@@ -84,7 +88,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Core", "FakeLLM", "PostgresStore",
+                "Core", "FakeLLM", "PostgresStore", "SQLiteStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -102,28 +106,40 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The real-process harness: a cluster of `agentos serve` processes under real faults,
+        // judged by Checks (see the header of Sources/ClusterTest/ClusterTest.swift).
+        .target(
+            name: "ClusterTest",
+            dependencies: [
+                "Checks", "Core", "Scenarios", "Server", "Sim", "PostgresStore", "SQLiteStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Sim", "Core", "Checks", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore",
+                "Sim", "Core", "Checks", "ClusterTest", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore", "SQLiteStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Determinism"]),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting", "PostgresStore"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting", "PostgresStore", "SQLiteStore"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["Scenarios", "Checks", "Core", "Sim", "FakeLLM", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Scenarios", "Checks", "Core", "Sim", "FakeLLM", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift")],
+            // The recorded trace hashes, read from the source tree by TraceHashBaselineTests.
+            exclude: ["Baselines"]
         ),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
         .testTarget(
             name: "AgentOSCLITests",
             dependencies: [
-                "agentos", "Scenarios", "Checks", "Sim", "Core", "FakeLLM", "Server", "PostgresStore",
+                "agentos", "Scenarios", "Checks", "ClusterTest", "Sim", "Core", "FakeLLM", "Server", "PostgresStore", "SQLiteStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
     ]

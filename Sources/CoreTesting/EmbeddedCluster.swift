@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import SQLiteStore
 
 // CoreTesting: the core's roles driven together in one process, with no network, no threads
 // and no real clock, for unit-testing roles (ours or yours) the way swift-nio's embedded event

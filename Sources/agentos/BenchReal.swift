@@ -1,3 +1,4 @@
+import ClusterTest
 import ArgumentParser
 import Foundation
 import Scenarios

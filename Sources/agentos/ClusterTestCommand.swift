@@ -1,12 +1,8 @@
-import Checks
 import ArgumentParser
-import AsyncHTTPClient
-import Core
+import ClusterTest
 import Foundation
-import PostgresStore
 import Scenarios
 import Server
-import Sim
 
 /// A Jepsen-style test of the real shell: a real cluster of `agentos serve` processes on this
 /// machine, real clients, real faults on a seeded schedule, and the simulator's own checkers
@@ -78,25 +74,11 @@ struct ClusterTestCommand: AsyncParsableCommand {
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
     }
 
-    /// The parity scenario, reshaped to what the real cluster runs: its topology, no faults, and
-    /// the scenario's LLM without content faults (a real run keeps no call records to justify
-    /// an abort for malformed answers).
+    /// The parity scenario, by name or file, as written (`ClusterTest` reshapes it).
     func parityScenario() throws -> Scenario? {
         guard let parity else { return nil }
-        var scenario: Scenario
-        if FileManager.default.fileExists(atPath: parity) {
-            scenario = try loadJSON(Scenario.self, path: parity, what: "scenario file")
-        } else {
-            scenario = try ScenarioLibrary.scenario(named: parity, seed: seed)
-        }
-        let llm = scenario.topology.llm
-        scenario.topology = Topology.serveDefault
-        scenario.topology.llm = llm
-        scenario.topology.llm.flakiness = .none
-        scenario.faults = FaultSpec()
-        scenario.network = NetworkConfig()
-        scenario.budgets = Budgets()
-        return scenario
+        if FileManager.default.fileExists(atPath: parity) { return try loadJSON(Scenario.self, path: parity, what: "scenario file") }
+        return try ScenarioLibrary.scenario(named: parity, seed: seed)
     }
 
     enum NetworkMode: String, ExpressibleByArgument, CaseIterable {
@@ -134,13 +116,41 @@ struct ClusterTestCommand: AsyncParsableCommand {
         }
         let clusterNetwork = insideNamespaces.map { ClusterNetwork(prefix: $0) } ?? .loopback
         let kinds = try faultKinds(on: clusterNetwork, loopbackReason: loopbackReason)
-        try await runTest(network: clusterNetwork, kinds: kinds, loopbackReason: loopbackReason)
+        var options = ClusterTestOptions(
+            folder: keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("agentos-cluster-test-\(getpid())").path)
+        options.duration = duration
+        options.seed = seed
+        options.speedup = speedup
+        options.clients = clients
+        options.requestsPerClient = requests
+        options.faultGap = try parseRange(faultGap, "--fault-gap")
+        options.faultLength = try parseRange(faultLength, "--fault-length")
+        options.faultKinds = noFaults ? [] : kinds
+        options.liveness = liveness
+        options.plantedBug = plantedBug
+        options.storeURL = store
+        options.rolePlane = rolePlane
+        options.parity = try parityScenario()
+        options.tolerance = tolerance
+        let quiet = json
+        let report: ClusterTestReport
+        do {
+            report = try await ClusterTest.run(options, network: clusterNetwork, loopbackReason: loopbackReason) { line in
+                if !quiet { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) }
+            }
+        } catch let error as ClusterTestError {
+            throw CLIError(error.description)
+        }
+        if json { printJSON(report) } else { report.print() }
+        if report.passed, keep == nil { try? FileManager.default.removeItem(atPath: report.folder) }
+        if !report.passed { throw ExitCode(ExitStatus.failed) }
     }
 
     /// Creates the namespaces, runs this same command inside the hub namespace, passes its output
     /// and exit status through, and removes the namespaces whatever happens.
     func runInsideNamespaces() throws {
-        let network = try ClusterNetwork.create()
+        let network: ClusterNetwork
+        do { network = try ClusterNetwork.create() } catch let error as ClusterTestError { throw CLIError(error.description) }
         defer { network.remove() }
         let inner = Process()
         inner.executableURL = URL(fileURLWithPath: ClusterNetwork.ipTool!)
@@ -161,172 +171,11 @@ struct ClusterTestCommand: AsyncParsableCommand {
         forward.forEach { $0.cancel() }
         if inner.terminationStatus != 0 { throw ExitCode(inner.terminationStatus) }
     }
-
-    func runTest(network: ClusterNetwork, kinds: [ClusterUnderTest.Fault], loopbackReason: String?) async throws {
-        let folder = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("agentos-cluster-test-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let parityScenario = try parityScenario()
-        let simulated = try parityScenario.map { try ScenarioRun(scenario: $0, seed: seed).execute() }
-        let llmConfig = parityScenario.map { String(decoding: (try? JSONEncoder().encode($0.topology.llm)) ?? Data(), as: UTF8.self) }
-        let progress: (String) -> Void = { line in if !json { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) } }
-        let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(loopbackReason ?? "loopback"))"
-        progress("network: \(networkLine)")
-        let cluster = try ClusterUnderTest(
-            folder: folder, speedup: speedup, seed: seed, plantedBug: plantedBug, llmConfig: llmConfig, network: network, storeURL: store,
-            rolePlane: rolePlane)
-        progress("role plane: \(rolePlane == .tls ? "mutual TLS (a fresh cluster CA)" : "HMAC-signed with a fresh cluster secret")")
-
-        let start = HistoryLine.now()
-        var random = SimRandom(seed: seed, key: "cluster-test")
-        let recorder = ClientRecorder()
-        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1)))
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let run = "ct\(seed)-\(start % 1_000_000)"
-        var drivers: [ClusterTestClient] = []
-        var trafficSeconds = duration
-        if let scenario = parityScenario {
-            // The simulated clients' own arrivals, task templates and poll interval, in real time.
-            let workload = scenario.workload
-            let queries = workload.tasks.map { $0.query(description: "write and test a function.") }
-            for client in 1...workload.clients {
-                let name = "client-\(client)"
-                var gaps: [Double] = []
-                for burst in ClientArrivals.plan(workload, client: name, seed: seed) {
-                    gaps += burst.requests.enumerated().map { $0.offset == 0 ? Double(burst.gap.nanoseconds) / 1e9 / Double(speedup) : 0 }
-                }
-                var driver = ClusterTestClient(
-                    name: name, base: cluster.clientURL, requests: workload.requestsPerClient, gaps: gaps, queries: queries, run: run,
-                    speedup: speedup, client: http, recorder: recorder)
-                driver.poll = Double(workload.pollInterval.nanoseconds) / 1e9 / Double(speedup)
-                drivers.append(driver)
-            }
-            trafficSeconds = Int((drivers.map { $0.gaps.reduce(0, +) }.max() ?? 0).rounded(.up)) + 1
-        } else {
-            let spread = Double(duration) * 0.8 / Double(requests)
-            var queries = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)].map {
-                Query(taskName: "code_generation", taskDescription: "write and test a function.", nRounds: $0.0, nSamples: $0.1, nVoters: $0.2)
-            }
-            // A graph too, so prompts carry parents' results for prompt correctness to judge.
-            queries[1].graph = TaskGraph(nodes: [
-                GraphNode(id: "plan"), GraphNode(id: "code", dependsOn: ["plan"]), GraphNode(id: "tests", dependsOn: ["plan"]),
-                GraphNode(id: "review", dependsOn: ["code", "tests"]),
-            ])
-            for client in 1...clients {
-                drivers.append(
-                    ClusterTestClient(
-                        name: "client-\(client)", base: cluster.clientURL, requests: requests,
-                        gaps: (0..<requests).map { _ in Double(random.int64(in: 0...Int64(spread * 2000))) / 1000 }, queries: queries, run: run,
-                        speedup: speedup, client: http, recorder: recorder))
-            }
-        }
-        let names = drivers.map(\.name)
-        let clients = names.count
-        let noFaults = noFaults || parityScenario != nil
-        let duration = trafficSeconds
-        progress("cluster up in \(folder) (x\(speedup)); \(clients) client(s), \(drivers.map(\.requests).reduce(0, +)) requests over \(duration) s")
-        let deadline = ContinuousClock.now + .seconds(duration + liveness)
-        let started = drivers
-        let clientsDone = Task { await withTaskGroup(of: Void.self) { group in for driver in started { group.addTask { await driver.drive(until: deadline) } } } }
-
-        // Faults, one at a time, on the seeded schedule, until the traffic phase ends.
-        let gap = try parseRange(faultGap, "--fault-gap"), length = try parseRange(faultLength, "--fault-length")
-        var timeline: [String] = []
-        let faultsEnd = ContinuousClock.now + .seconds(duration)
-        func draw(_ range: ClosedRange<Double>) -> Double { range.lowerBound + Double(random.int64(in: 0...1000)) / 1000 * (range.upperBound - range.lowerBound) }
-        while !noFaults, ContinuousClock.now < faultsEnd {
-            try await Task.sleep(for: .milliseconds(Int64(draw(gap) * 1000)))
-            guard ContinuousClock.now < faultsEnd else { break }
-            let fault = kinds[random.index(below: kinds.count)]
-            let seconds = draw(length)
-            let at = Double(HistoryLine.now() - start) / 1e9
-            timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, fault.description, seconds))
-            progress(timeline.last!)
-            try await cluster.inject(fault, for: seconds)
-        }
-        if ContinuousClock.now < faultsEnd { try await Task.sleep(until: faultsEnd) }
-        try cluster.healAll()
-        let healAt = HistoryLine.now()
-        progress("faults healed; waiting up to \(liveness) s for every client to see its tasks final")
-
-        // Liveness: every request answered and every acknowledged task seen final.
-        var converged = false
-        while ContinuousClock.now < deadline {
-            if await recorder.clientsDone == clients, await recorder.open == 0 {
-                converged = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        clientsDone.cancel()
-        _ = await clientsDone.result
-        try await http.shutdown()
-        let end = HistoryLine.now()
-        let crashed = cluster.stopAll()
-
-        // The verdict: the simulator's checkers over the merged history and the final store.
-        var history = ClusterHistory()
-        for file in cluster.historyFiles { try history.add(file: file) }
-        try history.add(calls: cluster.callsFile)
-        history.add(await recorder.entries)
-        let context = CheckContext(clients: names, healAt: SimInstant(nanoseconds: (healAt - start) * speedup))
-        var suite = CheckerSuite(context: context)
-        history.check(&suite, start: start, speedup: speedup)
-        let store: any TaskStoreBackend = try cluster.storeURL.map { try PostgresTaskStore(url: $0) } ?? TaskStore(path: cluster.storePath)
-        suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (end - start) * speedup), includeLiveness: true)
-        let verdicts = suite.verdicts
-        let violations = suite.violations
-        let tasks = try store.allTasks()
-        var passed = violations.isEmpty && converged && crashed.isEmpty
-        var parityReport: ParityReport?
-        if let simulated {
-            let realLatencies = await recorder.entries.compactMap { entry -> Double? in
-                if case .finished(_, let latency, _) = entry.observation { Double(latency) / 1e9 } else { nil }
-            }
-            let realMean = realLatencies.isEmpty ? 0 : realLatencies.reduce(0, +) / Double(realLatencies.count)
-            let simulatedMean = Double(simulated.latencyMean ?? 0) / 1e9
-            let ratio = simulatedMean > 0 ? realMean / simulatedMean : 0
-            let agree = abs(ratio - 1) <= tolerance
-            parityReport = ParityReport(
-                scenario: parityScenario!.name, simulatedPassed: simulated.passed, simulatedChecks: simulated.checks, simulatedMean: simulatedMean,
-                realMean: realMean, ratio: ratio, tolerance: tolerance, agree: agree)
-            passed = passed && simulated.passed && agree
-        }
-        let report = ClusterTestReport(
-            seed: seed, speedup: speedup, durationSeconds: duration, faults: timeline, requests: drivers.map(\.requests).reduce(0, +),
-            acknowledged: await recorder.acknowledged, finished: await recorder.finished, taskRows: tasks.count,
-            completed: tasks.filter { $0.status == .completed }.count, aborted: tasks.filter { $0.status == .aborted }.count,
-            network: networkLine, historyEvents: history.events.count, messageEvents: history.messages, converged: converged, crashedProcesses: crashed, checks: verdicts, violations: violations,
-            parity: parityReport, passed: passed, folder: folder)
-        if json { printJSON(report) } else { report.print() }
-        if passed, keep == nil { try? FileManager.default.removeItem(atPath: folder) }
-        if !passed { throw ExitCode(ExitStatus.failed) }
-    }
 }
 
-struct ClusterTestReport: Encodable {
-    let seed: UInt64
-    let speedup: Int64
-    let durationSeconds: Int
-    let faults: [String]
-    let requests: Int
-    let acknowledged: Int
-    let finished: Int
-    let taskRows: Int
-    let completed: Int
-    let aborted: Int
-    let network: String
-    let historyEvents: Int
-    /// Traced message facts (sends, deliveries, losses and starts of the LLM work family).
-    let messageEvents: Int
-    let converged: Bool
-    let crashedProcesses: [String]
-    let checks: [CheckVerdict]
-    let violations: [Violation]
-    let parity: ParityReport?
-    let passed: Bool
-    let folder: String
+extension ClusterUnderTest.RolePlane: ExpressibleByArgument {}
 
+extension ClusterTestReport {
     func print() {
         Swift.print("cluster-test: seed \(seed), x\(speedup), \(durationSeconds) s of traffic, \(faults.count) fault(s)")
         Swift.print("rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) " + (parity.map { "--parity \($0.scenario)" } ?? "--duration \(durationSeconds)"))
@@ -343,180 +192,5 @@ struct ClusterTestReport: Encodable {
             Swift.print(String(format: "  mean latency: simulated %.1f s, real %.1f s, real/sim %.2f (tolerance ±%.0f %%): %@", parity.simulatedMean, parity.realMean, parity.ratio, parity.tolerance * 100, parity.agree ? "agree" : "DISAGREE"))
         }
         Swift.print(passed ? "result: PASS" : "result: FAIL (logs and histories kept in \(folder))")
-    }
-}
-
-/// The simulator's side of a parity run.
-struct ParityReport: Encodable {
-    let scenario: String
-    let simulatedPassed: Bool
-    let simulatedChecks: [CheckVerdict]
-    let simulatedMean: Double
-    let realMean: Double
-    let ratio: Double
-    let tolerance: Double
-    let agree: Bool
-}
-
-/// The four processes of the cluster under test, and the faults that can hit them.
-final class ClusterUnderTest {
-    /// `a` hosts the store, the gateway and the regions; `b` and `c` two proxies each; `llm` the fake LLM.
-    enum Fault: CustomStringConvertible {
-        case kill(String)
-        case pause(String)
-        /// The process's only network link cut, both ways (network namespaces only).
-        case partition(String)
-
-        static let all: [Fault] =
-            [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
-            + ClusterNetwork.processes.map { .partition($0) }
-
-        /// The kinds a network can inject: partitions need namespaces.
-        static func available(on network: ClusterNetwork) -> [Fault] { all.filter { network.partitions || !$0.isPartition } }
-
-        var isPartition: Bool {
-            if case .partition = self { true } else { false }
-        }
-
-        init?(name: String) {
-            guard let fault = Self.all.first(where: { $0.name == name }) else { return nil }
-            self = fault
-        }
-
-        var name: String {
-            switch self {
-            case .kill(let process): "kill-\(process)"
-            case .pause(let process): "pause-\(process)"
-            case .partition(let process): "partition-\(process)"
-            }
-        }
-
-        var description: String {
-            switch self {
-            case .kill(let name): "SIGKILL + restart \(name)"
-            case .pause(let name): "SIGSTOP + SIGCONT \(name)"
-            case .partition(let name): "partition \(name) from everyone"
-            }
-        }
-    }
-
-    let folder: String
-    let processes: [String: ChildProcess]
-    let clientURL: String
-    let historyFiles: [String]
-    /// The fake LLM's log of the labelled calls it answered.
-    let callsFile: String
-    let storePath: String
-    /// The PostgreSQL store's URL, if the store runs there.
-    let storeURL: String?
-    let network: ClusterNetwork
-
-    /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
-    init(
-        folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
-        storeURL: String? = nil, rolePlane: RolePlane = .tls
-    ) throws {
-        self.folder = folder
-        self.network = network
-        self.storeURL = storeURL
-        // Through the environment, so the password stays out of the process list; only the
-        // process hosting the store role opens it.
-        if let storeURL { setenv("AGENTOS_STORE_URL", storeURL, 1) }
-        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
-        try secret.write(toFile: path("secret"), atomically: true, encoding: .utf8)
-        chmod(path("secret"), 0o600)
-        // The LLM: realistic latencies, no content faults (the real run keeps no call records,
-        // so a malformed-answer abort could not be justified from its history).
-        let llmConfig = llmConfig ?? #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 50000000, "max": 150000000}, "perTokenNanos": {"min": 20000000, "max": 30000000}, "generationTokens": {"min": 150, "max": 400}, "votingTokens": {"min": 40, "max": 120}, "tailChance": [1, 50], "tailFactor": 3}}"#
-        try llmConfig.write(toFile: path("llm.json"), atomically: true, encoding: .utf8)
-        // On loopback every listener needs its own free port; in namespaces each process has its
-        // own address, so the ports can be fixed.
-        func port(_ fixed: Int, _ process: String) throws -> Int { network.partitions ? fixed : try freePort(host: network.host(of: process)) }
-        func url(_ process: String, _ port: Int) -> String { "http://\(network.host(of: process)):\(port)" }
-        let llmPort = try port(8000, "llm")
-        let llm = try ChildProcess(
-            name: "fake-llm",
-            arguments: [
-                "fake-llm", "--host", network.host(of: "llm"), "--port", String(llmPort), "--config", path("llm.json"), "--speedup", String(speedup),
-                "--seed", String(seed), "--history", path("history-llm.jsonl"),
-            ],
-            readyMarker: "listening on", log: path("fake-llm.log"), launcher: network.launcher(for: "llm"))
-        let planePorts = try ["a", "b", "c"].map { try (name: $0, port: port(8001, $0)) }
-        let plane = planePorts.map { url($0.name, $0.port) }
-        var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": url("llm", llmPort)]
-        for proxy in ["proxy-1-1", "proxy-2-1"] { urls[proxy] = plane[1] }
-        for proxy in ["proxy-1-2", "proxy-2-2"] { urls[proxy] = plane[2] }
-        let layout: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
-        try JSONSerialization.data(withJSONObject: layout, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path("cluster.json")))
-        let authentication: [String]
-        switch rolePlane {
-        case .tls:
-            let written = try JSONDecoder().decode(ClusterLayout.self, from: Data(contentsOf: URL(fileURLWithPath: path("cluster.json"))))
-            try ClusterCertificates.initialize(directory: path("certs"), layout: written, days: 1)
-            authentication = ["--tls-dir", path("certs")]
-        case .secret:
-            authentication = ["--role-secret-file", path("secret")]
-        }
-        let roles = ["a": "store,gateway,region-1,region-2", "b": "proxy-1-1,proxy-2-1", "c": "proxy-1-2,proxy-2-2"]
-        var processes: [String: ChildProcess] = ["llm": llm]
-        var clientPort = 0
-        for (index, name) in ["a", "b", "c"].enumerated() {
-            let publicPort = try port(8000, name)
-            if index == 0 { clientPort = publicPort }
-            var arguments = [
-                "serve", "--cluster", path("cluster.json")] + authentication + ["--roles", roles[name]!, "--host", network.host(of: name),
-                "--port", String(publicPort), "--data-dir", path("data"), "--speedup", String(speedup), "--history", path("history-\(name).jsonl"),
-                "--log-level", "notice",
-            ]
-            if let plantedBug { arguments += ["--planted-bug", plantedBug] }
-            processes[name] = try ChildProcess(
-                name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"), launcher: network.launcher(for: name))
-        }
-        self.processes = processes
-        clientURL = url("a", clientPort)
-        historyFiles = ["a", "b", "c"].map { path("history-\($0).jsonl") }
-        callsFile = path("history-llm.jsonl")
-        storePath = (path("data") as NSString).appendingPathComponent("agentos.sqlite")
-    }
-
-    /// How the role planes authenticate each other.
-    enum RolePlane: String, ExpressibleByArgument, Sendable {
-        case tls
-        case secret
-    }
-
-    /// Applies a fault for `seconds`, then undoes it.
-    func inject(_ fault: Fault, for seconds: Double) async throws {
-        switch fault {
-        case .kill(let name):
-            processes[name]!.killNow()
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            try processes[name]!.restart()
-        case .pause(let name):
-            processes[name]!.signal(SIGSTOP)
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            processes[name]!.signal(SIGCONT)
-        case .partition(let name):
-            try network.setLink(of: name, up: false)
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            try network.setLink(of: name, up: true)
-        }
-    }
-
-    /// Every process running, resumed and connected.
-    func healAll() throws {
-        if network.partitions { for name in ClusterNetwork.processes { try network.setLink(of: name, up: true) } }
-        for process in processes.values {
-            process.signal(SIGCONT)
-            if !process.isRunning { try process.restart() }
-        }
-    }
-
-    /// Stops everything gracefully; returns the processes that had died without being killed.
-    func stopAll() -> [String] {
-        let dead = processes.filter { !$0.value.isRunning }.map(\.key).sorted()
-        for process in processes.values { process.stop() }
-        return dead
     }
 }

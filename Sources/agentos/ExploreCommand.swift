@@ -1,5 +1,5 @@
-import Checks
 import ArgumentParser
+import Checks
 import Foundation
 import Scenarios
 
@@ -161,40 +161,17 @@ struct ExploreCommand: ParsableCommand {
     }
 
     func writeJUnit(_ results: [SeedResult], path: String) throws {
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
-        // One test case per seed and checker, so a CI page shows which invariant a seed broke and
-        // what each checker examined; a crashed seed is one failing case of its own.
-        var cases: [String] = []
-        var failures = 0
+        var report = JUnitReport()
         for result in results {
-            let rerun = "agentos run --scenario \(escape(scenario)) --seed \(result.seed)"
+            let classname = "\(scenario).seed-\(result.seed)"
+            let rerun = "agentos run --scenario \(scenario) --seed \(result.seed)"
             guard let checks = result.checks else {
-                failures += 1
-                let message = escape(result.firstViolation ?? "failed")
-                cases.append("  <testcase classname=\"\(escape(scenario)).seed-\(result.seed)\" name=\"run\">\n    <failure message=\"\(message)\">\(rerun)</failure>\n  </testcase>\n")
+                report.add(failedRun: classname, message: result.firstViolation ?? "failed", rerun: rerun)
                 continue
             }
-            for check in checks {
-                var xml = "  <testcase classname=\"\(escape(scenario)).seed-\(result.seed)\" name=\"\(check.invariant) \(escape(check.name))\">\n"
-                if !check.passed {
-                    failures += 1
-                    let first = result.invariants.first == check.invariant ? (result.firstViolation ?? "") : ""
-                    xml += "    <failure message=\"\(check.violations) violation(s) \(escape(first))\">\(rerun)</failure>\n"
-                } else if !check.ran {
-                    xml += "    <skipped message=\"\(escape(check.evidence))\"/>\n"
-                }
-                xml += "    <system-out>\(escape(check.evidence))</system-out>\n  </testcase>\n"
-                cases.append(xml)
-            }
+            report.add(run: classname, checks: checks, firstViolation: { result.invariants.first == $0 ? result.firstViolation : nil }, rerun: rerun)
         }
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuite name=\"agentos explore \(escape(scenario))\" tests=\"\(cases.count)\" failures=\"\(failures)\">\n"
-        xml += cases.joined()
-        xml += "</testsuite>\n"
-        try xml.write(toFile: path, atomically: true, encoding: .utf8)
+        try report.write(name: "agentos explore \(scenario)", to: path)
     }
 }
 

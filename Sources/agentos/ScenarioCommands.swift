@@ -1,5 +1,5 @@
-import Checks
 import ArgumentParser
+import Checks
 import Core
 import Foundation
 import Scenarios

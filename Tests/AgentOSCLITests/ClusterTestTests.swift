@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import ClusterTest
 @testable import agentos
 
 /// `agentos cluster-test`: the simulator's checkers over a real cluster's history.
@@ -55,7 +56,16 @@ struct ClusterTestTests {
         ])
         #expect(status == 1)
         #expect(failed(report).contains("exactly-once tasks"), "\(failed(report))")
-        if let folder = report["folder"] as? String { try? FileManager.default.removeItem(atPath: folder) }
+        // The folder it kept, judged again later from its files, gets the same verdicts.
+        let folder = try #require(report["folder"] as? String)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let check = try CLI.run(["check", folder, "--json"])
+        #expect(check.status == 1, "\(check.stderr)")
+        let judged = try #require(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [[String: Any]], "\(check.stdout) \(check.stderr)")
+        let rejudged = try #require(judged.first?["checks"] as? [[String: Any]])
+        let original = try #require(report["checks"] as? [[String: Any]])
+        #expect(rejudged.map { "\($0["invariant"]!) \($0["passed"]!) \($0["violations"]!) \($0["evidence"]!)" }
+            == original.map { "\($0["invariant"]!) \($0["passed"]!) \($0["violations"]!) \($0["evidence"]!)" })
     }
 
     @Test("bad flags are refused with exit status 2")

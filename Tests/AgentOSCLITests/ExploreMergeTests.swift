@@ -1,7 +1,7 @@
 import Checks
 import Foundation
-import Testing
 import Scenarios
+import Testing
 
 /// `agentos explore-merge`: shard summaries into one verdict, with the coverage checked.
 @Suite("agentos explore-merge")

@@ -1,7 +1,7 @@
 import Checks
 import Foundation
-import Testing
 import Scenarios
+import Testing
 
 @Suite("agentos run, replay, explore and shrink, as separate processes", .serialized)
 struct ScenarioCommandTests {
@@ -24,6 +24,38 @@ struct ScenarioCommandTests {
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(report?["passed"] as? Bool == true)
         #expect(report?["completed"] as? Int == 4)
+    }
+
+    @Test("agentos check judges a recorded trace with the run's own verdicts, writes JUnit, and refuses what it cannot judge")
+    func checkJudgesATrace() throws {
+        let path = CLI.temporaryPath("checked.jsonl")
+        let junit = CLI.temporaryPath("checked.xml")
+        defer { for file in [path, junit] { try? FileManager.default.removeItem(atPath: file) } }
+        let run = try CLI.run(["run", "--scenario", "store-outage", "--seed", "4", "--trace", path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let check = try CLI.run(["check", path, "--json", "--junit", junit])
+        #expect(check.status == 0, "\(check.stderr)")
+        let recorded = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let judged = try #require((try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [[String: Any]])?.first?["run"] as? [String: Any])
+        func canonical(_ object: [String: Any]) throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
+        #expect(try canonical(judged) == canonical(recorded), "the judged report is the run's")
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains("tests=\"16\" failures=\"0\""), "\(xml)")
+        let text = try CLI.run(["check", path])
+        #expect(text.stdout.contains("judged from the file; nothing re-run") && text.stdout.contains("result: PASS"), "\(text.stdout)")
+
+        let missing = try CLI.run(["check", "/nonexistent/run.jsonl"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+        let traces = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../traces").standardized
+        let old = try CLI.run(["check", traces.appendingPathComponent("proxy-crash-seed-10-owner-waited-for-dead-worker.jsonl").path])
+        #expect(old.status == 2 && old.stderr.contains("no store snapshot"), "\(old.stderr)")
+        let folder = CLI.temporaryPath("not-a-run")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let notARun = try CLI.run(["check", folder])
+        #expect(notARun.status == 2 && notARun.stderr.contains("not the folder of a cluster test"), "\(notARun.stderr)")
     }
 
     @Test("a recorded scenario trace replays identically in another process, and re-runs clean on today's code")

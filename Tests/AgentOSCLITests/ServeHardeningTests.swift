@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import SQLiteStore
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -35,19 +36,21 @@ struct ServeHardeningTests {
         _ = server
     }
 
-    @Test("a full cluster gives a re-sent acknowledged key its task id, and a plain three-round task's round counts 1, 2 as it runs")
+    @Test("a full cluster gives a re-sent acknowledged key its task id, and a plain six-round task's round counts 1, 2, ... as it runs")
     func fullClusterResendAndRoundProgress() async throws {
         let port = freeTestPort()
         let data = CLI.temporaryPath("round-data")
         let llmFile = CLI.temporaryPath("round-llm.json")
         defer { for path in [data, llmFile] { try? FileManager.default.removeItem(atPath: path) } }
-        // Calls of 0.8-1.2 s: each round (a generation and a voting call per worker) takes two
-        // seconds or more, long enough to watch on a busy machine.
-        try #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 800000000, "max": 1200000000}}}"#.write(toFile: llmFile, atomically: true, encoding: .utf8)
+        // Calls of 1-1.5 s: each round (a generation and a voting call per worker) takes two
+        // seconds or more, and the task twelve or more, long enough to watch on a busy machine.
+        try #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 1000000000, "max": 1500000000}}}"#.write(toFile: llmFile, atomically: true, encoding: .utf8)
         let server = try startServe(["--port", String(port), "--data-dir", data, "--llm-config", llmFile, "--open-tasks-max", "1"])
         let base = "http://127.0.0.1:\(port)"
-        let keyed = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":3,"n_samples":2,"n_voters":2,"request_id":"full-1"}"#
+        let keyed = #"{"task_name":"code_generation","task_description":"write add(a, b)","n_rounds":6,"n_samples":2,"n_voters":2,"request_id":"full-1"}"#
+        let submittedAt = Date()
         let (first, firstBody) = try await http("POST", "\(base)/query", keyed)
+        let acknowledgedAfter = Date().timeIntervalSince(submittedAt)
         let task = try #require(firstBody["task_id"] as? Int, "\(first) \(firstBody)")
 
         var rounds: [Int] = []
@@ -72,7 +75,7 @@ struct ServeHardeningTests {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(fullChecked, "the task finished before the first status poll")
+        #expect(fullChecked, "the task finished before the first status poll (acknowledged after \(acknowledgedAfter) s, done after \(Date().timeIntervalSince(submittedAt)) s): \(final)")
         #expect(final["status"] as? String == "completed", "\(final)")
         #expect(rounds == rounds.sorted(), "round never goes back: \(rounds)")
         #expect(rounds.contains(1) && rounds.contains(2), "the decided rounds show while the task runs: \(rounds)")

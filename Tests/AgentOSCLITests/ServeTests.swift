@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import SQLiteStore
 import Server
 import Testing
 #if canImport(FoundationNetworking)

@@ -1,8 +1,9 @@
-import Foundation
-import PostgresStore
-import Testing
 @testable import Core
 import CoreTesting
+import Foundation
+import PostgresStore
+@testable import SQLiteStore
+import Testing
 
 func e(_ g: Int64, _ r: Int64) -> Epoch { Epoch(global: g, regional: r) }
 

@@ -1,8 +1,8 @@
-@testable import Core
 import Checks
-import Testing
+@testable import Core
 @testable import Scenarios
 import Sim
+import Testing
 
 let validQuery = Query(taskName: "code_generation", taskDescription: "write a function", nRounds: 1, nSamples: 1, nVoters: 1)
 

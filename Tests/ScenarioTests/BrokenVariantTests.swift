@@ -1,9 +1,10 @@
 import Checks
-import GRDB
-import Testing
 @testable import Core
+import GRDB
+@testable import SQLiteStore
 @testable import Scenarios
 import Sim
+import Testing
 
 // Deliberately broken roles. They live here, in the tests, so no shipped code can take them.
 

@@ -1,8 +1,8 @@
-@testable import Core
 import Checks
-import Testing
+@testable import Core
 @testable import Scenarios
 import Sim
+import Testing
 
 /// Hand-made histories: each checker must catch the bad one and pass the good one.
 struct History {

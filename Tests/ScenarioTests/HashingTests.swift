@@ -1,8 +1,8 @@
 import Checks
 import Core
-import Testing
 @testable import Scenarios
 import Sim
+import Testing
 
 @Suite("Trace hashing of simulated payloads")
 struct HashingTests {

@@ -1,8 +1,8 @@
 import Checks
 import Core
+@testable import Scenarios
 import Sim
 import Testing
-@testable import Scenarios
 
 @Suite("16: newest-life claims")
 struct NewestLifeClaimTests {

@@ -1,8 +1,8 @@
-@testable import Core
 import Checks
-import Testing
+@testable import Core
 @testable import Scenarios
 import Sim
+import Testing
 
 func record(_ id: TaskID, _ status: TaskStatus, plan: TaskPlan? = nil, result: String? = nil, reason: String? = nil) -> TaskRecord {
     TaskRecord(

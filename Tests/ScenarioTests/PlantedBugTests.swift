@@ -1,9 +1,10 @@
 import Checks
-import Foundation
-import Testing
 @testable import Core
+import Foundation
+@testable import SQLiteStore
 @testable import Scenarios
 import Sim
+import Testing
 
 // Realistic one-line-style mistakes, one or more per checker of what users see. Each passes
 // every older checker; the new checker must catch it within 50 seeds of a named scenario.

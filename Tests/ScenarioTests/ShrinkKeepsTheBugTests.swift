@@ -1,9 +1,9 @@
 import Checks
-import Foundation
-import Testing
 @testable import Core
+import Foundation
 @testable import Scenarios
 import Sim
+import Testing
 
 /// A region whose hand-over claim reuses the task's epoch instead of raising it: the first
 /// claim for a proxy is right, but handing a task from an evicted owner to another proxy writes

@@ -101,6 +101,13 @@ public enum FencingRules {
     public enum Decision: Equatable, Sendable {
         case answer(WriteOutcome)
         case apply(WriteOutcome)
+
+        /// The verdict either way.
+        public var outcome: WriteOutcome {
+            switch self {
+            case .answer(let outcome), .apply(let outcome): outcome
+            }
+        }
     }
 
     public static func claim(_ task: TaskRecord, epoch: Epoch, region: String, proxy: String) -> Decision {

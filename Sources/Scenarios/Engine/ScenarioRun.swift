@@ -1,6 +1,7 @@
 import Checks
 import Core
 import FakeLLM
+import SQLiteStore
 import Sim
 
 /// Replacements for roles, for tests that plant bugs (a store that accepts stale epochs, a
@@ -174,9 +175,15 @@ public final class ScenarioRun {
 
     public func execute() throws -> RunReport {
         drive()
-        try writer?.finish(simulation: simulation)
+        let snapshot = try StoreSnapshot(store: store)
+        let converged = livenessResult?.converged ?? false
+        // The trace ends with what its events alone do not say, so `agentos check` can judge
+        // the file as this run judges itself.
+        try writer?.finish(simulation: simulation, snapshot: RecordedEnd(snapshot, converged: converged, cut: cut))
         writer = nil
-        return try report()
+        return observer.verdict(
+            scenario: scenario.name, seed: seed, snapshot: snapshot, end: simulation.now, converged: converged, cut: cut,
+            events: simulation.eventCount, steps: simulation.stepCount, hash: simulation.fingerprintHex)
     }
 
     var livenessResult: LivenessResult?
@@ -196,35 +203,6 @@ public final class ScenarioRun {
         }
         guard !cut else { return }
         livenessResult = simulation.healAndAwait(budget: scenario.phases.liveness) { observer.converged(clients: clients) }
-    }
-
-    func report() throws -> RunReport {
-        observer.checkers.audit(try StoreSnapshot(store: store), end: simulation.now, includeLiveness: !cut)
-        let tasks = try store.allTasks()
-        var violations = observer.checkers.violations
-        var checks = observer.checkers.verdicts
-        let converged = livenessResult?.converged ?? false
-        if !converged, violations.isEmpty, !cut {
-            // Convergence is part of the verdict; every way of missing it should have been named
-            // by a checker, but the verdict never depends on that.
-            let missed = Violation(
-                invariant: .liveness, task: nil, node: nil, time: simulation.now,
-                detail: "the liveness phase ended without converging (clients had not all seen their tasks through)", events: [])
-            violations.append(missed)
-            if let index = checks.firstIndex(where: { $0.invariant == Invariant.liveness.rawValue }) {
-                checks[index].passed = false
-                checks[index].violations += 1
-            }
-        }
-        return RunReport(
-            scenario: scenario.name, seed: String(seed), passed: violations.isEmpty, violations: violations, checks: checks,
-            tasks: observer.acknowledged.count, completed: tasks.filter { $0.status == .completed }.count,
-            aborted: tasks.filter { $0.status == .aborted }.count, unfinished: tasks.filter { !$0.status.isFinished }.count,
-            rejected: observer.rejected, latencyP50: observer.percentile(50), latencyP99: observer.percentile(99),
-            llmCalls: observer.llmCalls, wastedCalls: observer.wastedCalls, faultsInjected: observer.faultsInjected,
-            events: simulation.eventCount, steps: simulation.stepCount, virtualEnd: simulation.now.nanoseconds,
-            livenessConverged: converged, latencyMean: observer.mean, latencyP90: observer.percentile(90), latencyMax: observer.latencies.max(),
-            hash: simulation.fingerprintHex)
     }
 }
 

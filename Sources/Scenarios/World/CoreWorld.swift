@@ -83,13 +83,20 @@ public final class Directory: @unchecked Sendable {
     }
 
     public func id(_ name: String) -> NodeID {
+        guard let id = idIfKnown(name) else { preconditionFailure("message to unknown address '\(name)'") }
+        return id
+    }
+
+    /// The node named `name`, or nil for a name the run does not have (a recorded trace may
+    /// name anything).
+    public func idIfKnown(_ name: String) -> NodeID? {
         let digest = FNV64.hash(name)
         var slot = Int(truncatingIfNeeded: digest >> 32) & mask
         while slots[slot] >= 0 {
             if digests[slot] == digest, names[Int(slots[slot])] == name { return NodeID(Int(slots[slot])) }
             slot = (slot + 1) & mask
         }
-        preconditionFailure("message to unknown address '\(name)'")
+        return nil
     }
 
     public func name(_ id: NodeID) -> String { names[id.index] }

@@ -1,15 +1,16 @@
 import Core
-import PostgresStore
+import Crypto
 import FakeLLM
 import Foundation
-import Hummingbird
 import HTTPTypes
-import ServiceLifecycle
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
-import HummingbirdTLS
-import HummingbirdCore
-import Crypto
+import PostgresStore
+import SQLiteStore
+import ServiceLifecycle
 
 /// What one `agentos serve` process runs.
 public struct ServeOptions: Sendable {

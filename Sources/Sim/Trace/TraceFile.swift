@@ -35,11 +35,18 @@ public enum TraceFileError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// The end line's snapshot field alone.
+private struct SnapshotLine<Snapshot: Decodable>: Decodable {
+    var snapshot: Snapshot?
+}
+
 /// A trace read back from disk: the header (decoded on demand), the event lines and the footer.
 public struct RecordedTrace: Sendable {
     public let headerLine: String
     public let eventLines: [String]
     public let footer: TraceFooter
+    /// The end line as written, with the world's final snapshot if it wrote one.
+    public let footerLine: String
     public let world: String
     /// The header's format version.
     public let version: Int
@@ -90,6 +97,7 @@ public struct RecordedTrace: Sendable {
         var events: [String] = []
         events.reserveCapacity(lines.count)
         var footer: TraceFooter?
+        var footerLine = ""
         for (offset, line) in lines.dropFirst().enumerated() {
             let lineNumber = offset + 2
             guard footer == nil else {
@@ -99,6 +107,7 @@ public struct RecordedTrace: Sendable {
             if line.hasPrefix("{\"end\"") {
                 do {
                     footer = try decoder.decode(TraceFooter.self, from: bytes)
+                    footerLine = line
                     continue
                 } catch {
                     throw TraceFileError.malformedEvent(line: lineNumber, reason: oneLine(error))
@@ -119,7 +128,18 @@ public struct RecordedTrace: Sendable {
         guard footer.events == UInt64(events.count) else {
             throw TraceFileError.footerMismatch(reason: "it counts \(footer.events) events, the file holds \(events.count)")
         }
-        return RecordedTrace(headerLine: headerLine, eventLines: events, footer: footer, world: probe.world, version: probe.version)
+        return RecordedTrace(
+            headerLine: headerLine, eventLines: events, footer: footer, footerLine: footerLine, world: probe.world, version: probe.version)
+    }
+
+    /// The world's final snapshot from the end line, decoded as `Snapshot`; nil if the run that
+    /// wrote the trace recorded none.
+    public func snapshot<Snapshot: Decodable>(as _: Snapshot.Type) throws -> Snapshot? {
+        do {
+            return try JSONDecoder().decode(SnapshotLine<Snapshot>.self, from: Data(footerLine.utf8)).snapshot
+        } catch {
+            throw TraceFileError.malformedEvent(line: eventLines.count + 2, reason: "the end line's snapshot: \(oneLine(error))")
+        }
     }
 
     /// The events a reader of a run usually wants, typed: faults, node starts and observations

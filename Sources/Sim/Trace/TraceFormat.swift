@@ -43,6 +43,25 @@ public struct TraceFooter: Codable, Equatable, Sendable {
     public var hash: String
 }
 
+/// The end line: the footer's fields and, after them in key order (`snapshot` sorts after `end`,
+/// so the line still starts with `{"end"`), the world's optional final snapshot.
+struct FooterLine<Snapshot: Encodable>: Encodable {
+    var footer: TraceFooter
+    var snapshot: Snapshot?
+
+    enum CodingKeys: String, CodingKey { case end, events, steps, time, hash, snapshot }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(footer.end, forKey: .end)
+        try container.encode(footer.events, forKey: .events)
+        try container.encode(footer.steps, forKey: .steps)
+        try container.encode(footer.time, forKey: .time)
+        try container.encode(footer.hash, forKey: .hash)
+        try container.encodeIfPresent(snapshot, forKey: .snapshot)
+    }
+}
+
 /// One event as a JSON object, keys sorted so the same event always renders to the same line.
 struct EventLine<W: SimWorld>: Encodable {
     var i: UInt64
@@ -151,12 +170,17 @@ public final class TraceWriter<W: SimWorld> {
 
     /// Writes the footer and closes the file. A trace without a footer reads as truncated.
     public func finish(simulation: Simulation<W>) throws {
+        try finish(simulation: simulation, snapshot: Optional<Int>.none)
+    }
+
+    /// Writes the footer with the world's final `snapshot` (what a judge of the events needs
+    /// besides them, such as the store's rows), and closes the file. The snapshot is not part
+    /// of the trace hash.
+    public func finish<Snapshot: Encodable>(simulation: Simulation<W>, snapshot: Snapshot?) throws {
         simulation.eventSink = nil
-        append(
-            renderer.encodeLine(
-                TraceFooter(
-                    end: true, events: simulation.eventCount, steps: simulation.stepCount, time: simulation.now,
-                    hash: simulation.fingerprintHex)))
+        let footer = TraceFooter(
+            end: true, events: simulation.eventCount, steps: simulation.stepCount, time: simulation.now, hash: simulation.fingerprintHex)
+        append(renderer.encodeLine(FooterLine(footer: footer, snapshot: snapshot)))
         flush()
         try handle.close()
     }

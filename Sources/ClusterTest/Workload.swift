@@ -1,5 +1,5 @@
-import Checks
 import AsyncHTTPClient
+import Checks
 import Core
 import Foundation
 import NIOCore
@@ -7,10 +7,11 @@ import Scenarios
 import Server
 import Sim
 
-/// What the cluster test's clients saw, in the simulator's own vocabulary
-/// (`ClientObservation`), with wall-clock times.
+/// What the cluster test's clients saw, in the checkers' vocabulary (`ClientObservation`), with
+/// wall-clock times: kept for the report and appended to the clients' history file, one line
+/// per observation, as the roles append theirs.
 actor ClientRecorder {
-    struct Entry {
+    struct Entry: Codable, Sendable {
         let time: Int64
         let node: String
         let observation: ClientObservation
@@ -22,9 +23,16 @@ actor ClientRecorder {
     private(set) var finished = 0
     /// Clients that have sent every request.
     private(set) var clientsDone = 0
+    private let writer: HistoryWriter
+
+    init(file: String) throws {
+        writer = try HistoryWriter(path: file)
+    }
 
     func record(_ node: String, _ observation: ClientObservation) {
-        entries.append(Entry(time: HistoryLine.now(), node: node, observation: observation))
+        let entry = Entry(time: HistoryLine.now(), node: node, observation: observation)
+        entries.append(entry)
+        writer.append(entry)
         switch observation {
         case .submitted: open += 1
         case .acknowledged: acknowledged += 1
@@ -34,6 +42,58 @@ actor ClientRecorder {
             finished += 1
         case .allSubmitted: clientsDone += 1
         default: break
+        }
+    }
+}
+
+/// The clients of one cluster test: a parity scenario's own clients (its arrivals, task
+/// templates and poll interval, in real time), or `clients` clients sending a mix of plain and
+/// graph tasks at seeded gaps over 80 % of the traffic phase.
+struct ClusterWorkload {
+    var drivers: [ClusterTestClient] = []
+    /// How long the clients send, in real seconds.
+    var trafficSeconds: Int
+
+    init(
+        options: ClusterTestOptions, parity: Scenario?, base: String, run: String, client http: HTTPClient, recorder: ClientRecorder,
+        random: inout SimRandom
+    ) {
+        let speedup = options.speedup
+        trafficSeconds = options.duration
+        if let scenario = parity {
+            let workload = scenario.workload
+            let queries = workload.tasks.map { $0.query(description: "write and test a function.") }
+            for client in 1...workload.clients {
+                let name = "client-\(client)"
+                var gaps: [Double] = []
+                for burst in ClientArrivals.plan(workload, client: name, seed: options.seed) {
+                    gaps += burst.requests.enumerated().map { $0.offset == 0 ? Double(burst.gap.nanoseconds) / 1e9 / Double(speedup) : 0 }
+                }
+                var driver = ClusterTestClient(
+                    name: name, base: base, requests: workload.requestsPerClient, gaps: gaps, queries: queries, run: run, speedup: speedup,
+                    client: http, recorder: recorder)
+                driver.poll = Double(workload.pollInterval.nanoseconds) / 1e9 / Double(speedup)
+                drivers.append(driver)
+            }
+            trafficSeconds = Int((drivers.map { $0.gaps.reduce(0, +) }.max() ?? 0).rounded(.up)) + 1
+        } else {
+            let requests = options.requestsPerClient
+            let spread = Double(options.duration) * 0.8 / Double(requests)
+            var queries = [(1, 2, 2), (2, 2, 2), (1, 3, 2), (2, 3, 3)].map {
+                Query(taskName: "code_generation", taskDescription: "write and test a function.", nRounds: $0.0, nSamples: $0.1, nVoters: $0.2)
+            }
+            // A graph too, so prompts carry parents' results for prompt correctness to judge.
+            queries[1].graph = TaskGraph(nodes: [
+                GraphNode(id: "plan"), GraphNode(id: "code", dependsOn: ["plan"]), GraphNode(id: "tests", dependsOn: ["plan"]),
+                GraphNode(id: "review", dependsOn: ["code", "tests"]),
+            ])
+            for client in 1...options.clients {
+                drivers.append(
+                    ClusterTestClient(
+                        name: "client-\(client)", base: base, requests: requests,
+                        gaps: (0..<requests).map { _ in Double(random.int64(in: 0...Int64(spread * 2000))) / 1000 }, queries: queries, run: run,
+                        speedup: speedup, client: http, recorder: recorder))
+            }
         }
     }
 }
@@ -147,90 +207,5 @@ struct ClusterTestClient: Sendable {
         let response = try await client.execute(request, timeout: .seconds(requestTimeout))
         let data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
         return (Int(response.status.code), try? JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
-}
-
-/// Turns the histories of a real run into the checkers' events, in cluster time.
-struct ClusterHistory {
-    enum Item {
-        case observation(node: String, WorldObservation)
-        case message(MessageEvent.Fact)
-    }
-
-    var events: [(time: Int64, item: Item)] = []
-    /// Traced message facts among the events.
-    private(set) var messages = 0
-
-    /// A history file's lines. A process killed mid-write can leave a torn last line, which is
-    /// skipped; anything else that does not decode is an error.
-    static func lines<Line: Decodable>(_ path: String, as _: Line.Type) throws -> [Line] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        let decoder = JSONDecoder()
-        let lines = text.split(separator: "\n")
-        var decoded: [Line] = []
-        for (number, line) in lines.enumerated() {
-            guard let value = try? decoder.decode(Line.self, from: Data(line.utf8)) else {
-                if number == lines.count - 1 { continue }
-                throw CLIError("\(path):\(number + 1): not a history line")
-            }
-            decoded.append(value)
-        }
-        return decoded
-    }
-
-    /// A role process's history: its roles' observations (`HistoryLine`) and its traced message
-    /// traffic (`TrafficLine`), told apart by their fields in one decode per line.
-    mutating func add(file path: String) throws {
-        struct Line: Decodable {
-            var time: Int64
-            var node: String?
-            var observation: CoreObservation?
-            var traffic: TrafficLine.Fact?
-        }
-        for line in try Self.lines(path, as: Line.self) {
-            if let node = line.node, let observation = line.observation {
-                events.append((line.time, .observation(node: node, .core(observation))))
-            } else if let traffic = line.traffic {
-                messages += 1
-                events.append((line.time, .message(Self.fact(traffic))))
-            } else {
-                throw CLIError("\(path): a history line with neither an observation nor traffic")
-            }
-        }
-    }
-
-    static func fact(_ traffic: TrafficLine.Fact) -> MessageEvent.Fact {
-        switch traffic {
-        case .sent(let id, let from, let to, let message): .sent(id: id, from: from, to: to, message)
-        case .delivered(let id, let to): .delivered(id: id, to: to)
-        case .dropped(let id): .dropped(id: id)
-        case .started(let node, let incarnation): .started(node: node, incarnation: incarnation)
-        }
-    }
-
-    /// The fake LLM's call log, as the simulator's LLM call records.
-    mutating func add(calls path: String) throws {
-        events += try Self.lines(path, as: LLMCallLine.self).map { call in
-            let record = LLMCallRecord(task: call.task, node: call.node, prompt: call.prompt, answer: call.answer, status: call.status, fault: nil)
-            return (call.time, .observation(node: "fake-llm", .llm(record)))
-        }
-    }
-
-    mutating func add(_ entries: [ClientRecorder.Entry]) {
-        events += entries.map { ($0.time, .observation(node: $0.node, .client($0.observation))) }
-    }
-
-    /// Feeds the checkers in time order; times become cluster nanoseconds since `start`.
-    func check(_ suite: inout CheckerSuite, start: Int64, speedup: Int64) {
-        let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
-        for (index, entry) in ordered.enumerated() {
-            let time = SimInstant(nanoseconds: max(0, entry.element.time - start) * speedup)
-            switch entry.element.item {
-            case .observation(let node, let observation):
-                suite.observe(ObservedEvent(index: UInt64(index), time: time, node: node, observation: observation))
-            case .message(let fact):
-                suite.observeMessage(MessageEvent(index: UInt64(index), time: time, fact: fact))
-            }
-        }
     }
 }

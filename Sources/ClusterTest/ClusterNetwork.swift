@@ -8,18 +8,22 @@ import Foundation
 ///   clients) runs. Taking a process's bridge port down isolates it from every other process
 ///   and from the clients, both ways, with no change to the host's own network: a real
 ///   partition, healed by bringing the port back up. Needs root and `ip` (iproute2).
-struct ClusterNetwork {
+public struct ClusterNetwork: Sendable {
     /// Namespace names start with this (`<prefix>-hub`, `<prefix>-a`, ...); nil on loopback.
-    let prefix: String?
+    public let prefix: String?
 
-    static let loopback = ClusterNetwork(prefix: nil)
-    static let processes = ["a", "b", "c", "llm"]
+    public init(prefix: String?) {
+        self.prefix = prefix
+    }
+
+    public static let loopback = ClusterNetwork(prefix: nil)
+    public static let processes = ["a", "b", "c", "llm"]
     static let subnet = "10.77.0"
 
-    var partitions: Bool { prefix != nil }
+    public var partitions: Bool { prefix != nil }
 
     /// The address a process listens on.
-    func host(of process: String) -> String {
+    public func host(of process: String) -> String {
         guard prefix != nil, let index = Self.processes.firstIndex(of: process) else { return "127.0.0.1" }
         return "\(Self.subnet).\(10 + index)"
     }
@@ -32,20 +36,20 @@ struct ClusterNetwork {
 
     /// Cuts (`up: false`) or restores a process's only link.
     func setLink(of process: String, up: Bool) throws {
-        guard let prefix else { throw CLIError("partitions need network namespaces") }
+        guard let prefix else { throw ClusterTestError("partitions need network namespaces") }
         try Self.ip(["-n", "\(prefix)-hub", "link", "set", "h-\(process)", up ? "up" : "down"])
     }
 
     // MARK: - Setting up and tearing down
 
-    static var ipTool: String? {
+    public static var ipTool: String? {
         ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// Runs `ip` and throws its error output when it fails.
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
-        guard let tool = ipTool else { throw CLIError("iproute2's `ip` is not installed") }
+        guard let tool = ipTool else { throw ClusterTestError("iproute2's `ip` is not installed") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -57,13 +61,13 @@ struct ClusterNetwork {
         let error = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CLIError("ip \(arguments.joined(separator: " ")): \(String(decoding: error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw ClusterTestError("ip \(arguments.joined(separator: " ")): \(String(decoding: error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return String(decoding: output, as: UTF8.self)
     }
 
     /// Why namespaces cannot be used here, or nil if they can (checked by creating one).
-    static func unavailableReason() -> String? {
+    public static func unavailableReason() -> String? {
         guard geteuid() == 0 else { return "not running as root" }
         guard ipTool != nil else { return "iproute2's `ip` is not installed" }
         let probe = "aosct\(getpid())-probe"
@@ -77,7 +81,7 @@ struct ClusterNetwork {
     }
 
     /// Creates the hub, the bridge and one namespace per process. On failure, removes what it made.
-    static func create() throws -> ClusterNetwork {
+    public static func create() throws -> ClusterNetwork {
         removeStale()
         let prefix = "aosct\(getpid())"
         let network = ClusterNetwork(prefix: prefix)
@@ -106,7 +110,7 @@ struct ClusterNetwork {
     }
 
     /// Deletes this run's namespaces (their interfaces go with them).
-    func remove() {
+    public func remove() {
         guard let prefix else { return }
         for name in ["hub"] + Self.processes { _ = try? Self.ip(["netns", "del", "\(prefix)-\(name)"]) }
     }

@@ -1,20 +1,20 @@
 import Foundation
 
 /// A long-running `agentos` child (a `serve`, a `fake-llm`) that prints a line when it is ready.
-final class ChildProcess {
-    let name: String
+public final class ChildProcess {
+    public let name: String
     let arguments: [String]
     /// What runs: this binary, or a launcher (`ip netns exec NS binary`) that execs it.
     private let executable: URL
     private let launcherArguments: [String]
     private(set) var process: Process
     /// What the child printed up to its ready line.
-    private(set) var banner = ""
+    public private(set) var banner = ""
     private let readyMarker: String
     private let log: FileHandle?
 
     /// Starts the child and waits (up to `timeout` seconds) for `readyMarker` on its output.
-    init(
+    public init(
         name: String, arguments: [String], readyMarker: String, log: String? = nil, timeout: TimeInterval = 30,
         launcher: (executable: URL, prefix: [String])? = nil
     ) throws {
@@ -24,7 +24,7 @@ final class ChildProcess {
         launcherArguments = launcher?.prefix ?? []
         self.readyMarker = readyMarker
         if let log {
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             self.log = FileHandle(forWritingAtPath: log)
             self.log?.seekToEndOfFile()
         } else {
@@ -34,7 +34,7 @@ final class ChildProcess {
         try start(timeout: timeout)
     }
 
-    static var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath() }
+    public static var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath() }
 
     private func start(timeout: TimeInterval) throws {
         process = Process()
@@ -54,36 +54,36 @@ final class ChildProcess {
         banner = text
         guard text.contains(readyMarker) else {
             process.terminate()
-            throw CLIError("\(name) did not start: \(text.isEmpty ? "no output" : text)")
+            throw ClusterTestError("\(name) did not start: \(text.isEmpty ? "no output" : text)")
         }
     }
 
     /// The first `http://host:port` the child printed.
-    var url: String? {
+    public var url: String? {
         banner.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "(" || $0 == ")" }).first { $0.hasPrefix("http://") }.map(String.init)
     }
 
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
 
     /// A real SIGKILL: no shutdown code runs.
-    func killNow() {
+    public func killNow() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
     /// The same arguments again: a new incarnation.
-    func restart() throws {
+    public func restart() throws {
         killNow()
         try start(timeout: 30)
     }
 
     /// SIGTERM (the graceful path), then SIGKILL if it does not exit within `grace` seconds.
-    func stop(grace: TimeInterval = 10) {
+    public func stop(grace: TimeInterval = 10) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGCONT)
         process.terminate()

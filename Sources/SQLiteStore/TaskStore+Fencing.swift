@@ -1,3 +1,4 @@
+import Core
 import GRDB
 
 /// The fenced writes of design section 5 on SQLite, each in one transaction (GRDB's queue
@@ -63,14 +64,5 @@ extension TaskStore {
         try db.run(
             sql: "UPDATE Tasks SET status = ?, result = ?, reason = ?, response_doc_id = ? WHERE task_id = ?",
             arguments: [outcome.status.rawValue, outcome.result, outcome.reason, db.lastInsertedRowID, id])
-    }
-}
-
-extension FencingRules.Decision {
-    /// The verdict either way.
-    public var outcome: WriteOutcome {
-        switch self {
-        case .answer(let outcome), .apply(let outcome): outcome
-        }
     }
 }

@@ -1,0 +1,170 @@
+import Core
+import Foundation
+import Server
+
+/// The four processes of the cluster under test, and the faults that can hit them.
+public final class ClusterUnderTest {
+    /// `a` hosts the store, the gateway and the regions; `b` and `c` two proxies each; `llm` the fake LLM.
+    public enum Fault: CustomStringConvertible, Sendable {
+        case kill(String)
+        case pause(String)
+        /// The process's only network link cut, both ways (network namespaces only).
+        case partition(String)
+
+        public static let all: [Fault] =
+            [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
+            + ClusterNetwork.processes.map { .partition($0) }
+
+        /// The kinds a network can inject: partitions need namespaces.
+        public static func available(on network: ClusterNetwork) -> [Fault] { all.filter { network.partitions || !$0.isPartition } }
+
+        public var isPartition: Bool {
+            if case .partition = self { true } else { false }
+        }
+
+        public init?(name: String) {
+            guard let fault = Self.all.first(where: { $0.name == name }) else { return nil }
+            self = fault
+        }
+
+        public var name: String {
+            switch self {
+            case .kill(let process): "kill-\(process)"
+            case .pause(let process): "pause-\(process)"
+            case .partition(let process): "partition-\(process)"
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .kill(let name): "SIGKILL + restart \(name)"
+            case .pause(let name): "SIGSTOP + SIGCONT \(name)"
+            case .partition(let name): "partition \(name) from everyone"
+            }
+        }
+    }
+
+    let folder: String
+    let processes: [String: ChildProcess]
+    let clientURL: String
+    /// The clients' history and the run's facts, for the verdict.
+    let clientsFile: String
+    let factsFile: String
+    /// The files of a run's folder: each role process's history, the fake LLM's log of the
+    /// labelled calls it answered, the clients' history, and the store.
+    static let historyFileNames = ["a", "b", "c"].map { "history-\($0).jsonl" }
+    static let callsFileName = "history-llm.jsonl"
+    static let clientsFileName = "history-clients.jsonl"
+    static let storeFileName = "data/agentos.sqlite"
+    /// The PostgreSQL store's URL, if the store runs there.
+    let storeURL: String?
+    let network: ClusterNetwork
+
+    /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
+    init(
+        folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
+        storeURL: String? = nil, rolePlane: RolePlane = .tls
+    ) throws {
+        self.folder = folder
+        self.network = network
+        self.storeURL = storeURL
+        // Through the environment, so the password stays out of the process list; only the
+        // process hosting the store role opens it.
+        if let storeURL { setenv("AGENTOS_STORE_URL", storeURL, 1) }
+        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+        let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+        try secret.write(toFile: path("secret"), atomically: true, encoding: .utf8)
+        chmod(path("secret"), 0o600)
+        // The LLM: realistic latencies, no content faults (the real run keeps no call records,
+        // so a malformed-answer abort could not be justified from its history).
+        let llmConfig = llmConfig ?? #"{"profile": "perfect", "latency": {"firstTokenNanos": {"min": 50000000, "max": 150000000}, "perTokenNanos": {"min": 20000000, "max": 30000000}, "generationTokens": {"min": 150, "max": 400}, "votingTokens": {"min": 40, "max": 120}, "tailChance": [1, 50], "tailFactor": 3}}"#
+        try llmConfig.write(toFile: path("llm.json"), atomically: true, encoding: .utf8)
+        // On loopback every listener needs its own free port; in namespaces each process has its
+        // own address, so the ports can be fixed.
+        func port(_ fixed: Int, _ process: String) throws -> Int { network.partitions ? fixed : try freePort(host: network.host(of: process)) }
+        func url(_ process: String, _ port: Int) -> String { "http://\(network.host(of: process)):\(port)" }
+        let llmPort = try port(8000, "llm")
+        let llm = try ChildProcess(
+            name: "fake-llm",
+            arguments: [
+                "fake-llm", "--host", network.host(of: "llm"), "--port", String(llmPort), "--config", path("llm.json"), "--speedup", String(speedup),
+                "--seed", String(seed), "--history", path(Self.callsFileName),
+            ],
+            readyMarker: "listening on", log: path("fake-llm.log"), launcher: network.launcher(for: "llm"))
+        let planePorts = try ["a", "b", "c"].map { try (name: $0, port: port(8001, $0)) }
+        let plane = planePorts.map { url($0.name, $0.port) }
+        var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": url("llm", llmPort)]
+        for proxy in ["proxy-1-1", "proxy-2-1"] { urls[proxy] = plane[1] }
+        for proxy in ["proxy-1-2", "proxy-2-2"] { urls[proxy] = plane[2] }
+        let layout: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
+        try JSONSerialization.data(withJSONObject: layout, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path("cluster.json")))
+        let authentication: [String]
+        switch rolePlane {
+        case .tls:
+            let written = try JSONDecoder().decode(ClusterLayout.self, from: Data(contentsOf: URL(fileURLWithPath: path("cluster.json"))))
+            try ClusterCertificates.initialize(directory: path("certs"), layout: written, days: 1)
+            authentication = ["--tls-dir", path("certs")]
+        case .secret:
+            authentication = ["--role-secret-file", path("secret")]
+        }
+        let roles = ["a": "store,gateway,region-1,region-2", "b": "proxy-1-1,proxy-2-1", "c": "proxy-1-2,proxy-2-2"]
+        var processes: [String: ChildProcess] = ["llm": llm]
+        var clientPort = 0
+        for (index, name) in ["a", "b", "c"].enumerated() {
+            let publicPort = try port(8000, name)
+            if index == 0 { clientPort = publicPort }
+            var arguments = [
+                "serve", "--cluster", path("cluster.json")] + authentication + ["--roles", roles[name]!, "--host", network.host(of: name),
+                "--port", String(publicPort), "--data-dir", path("data"), "--speedup", String(speedup), "--history", path("history-\(name).jsonl"),
+                "--log-level", "notice",
+            ]
+            if let plantedBug { arguments += ["--planted-bug", plantedBug] }
+            processes[name] = try ChildProcess(
+                name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"), launcher: network.launcher(for: name))
+        }
+        self.processes = processes
+        clientURL = url("a", clientPort)
+        clientsFile = path(Self.clientsFileName)
+        factsFile = path(ClusterRunFacts.fileName)
+    }
+
+    /// How the role planes authenticate each other.
+    public enum RolePlane: String, Sendable {
+        case tls
+        case secret
+    }
+
+    /// Applies a fault for `seconds`, then undoes it.
+    func inject(_ fault: Fault, for seconds: Double) async throws {
+        switch fault {
+        case .kill(let name):
+            processes[name]!.killNow()
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try processes[name]!.restart()
+        case .pause(let name):
+            processes[name]!.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            processes[name]!.signal(SIGCONT)
+        case .partition(let name):
+            try network.setLink(of: name, up: false)
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try network.setLink(of: name, up: true)
+        }
+    }
+
+    /// Every process running, resumed and connected.
+    func healAll() throws {
+        if network.partitions { for name in ClusterNetwork.processes { try network.setLink(of: name, up: true) } }
+        for process in processes.values {
+            process.signal(SIGCONT)
+            if !process.isRunning { try process.restart() }
+        }
+    }
+
+    /// Stops everything gracefully; returns the processes that had died without being killed.
+    func stopAll() -> [String] {
+        let dead = processes.filter { !$0.value.isRunning }.map(\.key).sorted()
+        for process in processes.values { process.stop() }
+        return dead
+    }
+}
