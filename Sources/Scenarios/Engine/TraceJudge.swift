@@ -81,23 +81,6 @@ public enum TraceJudge {
         }
     }
 
-    /// One event line, with every field an event kind may carry.
-    struct Line: Decodable {
-        var i: UInt64
-        var t: SimInstant
-        var k: String
-        var id: UInt64?
-        var copy: UInt64?
-        var from: String?
-        var to: String?
-        var node: String?
-        var inc: UInt32?
-        var reason: String?
-        var msg: CoreMessage?
-        var obs: WorldObservation?
-        var fault: FaultAction?
-    }
-
     public static func judge(_ recorded: RecordedTrace) throws -> RunReport {
         guard recorded.world == scenarioWorldName else { throw Failure.notAScenarioTrace(world: recorded.world) }
         let (scenario, seed, faults) = try ScenarioReplay.inputs(recorded)
@@ -110,9 +93,9 @@ public enum TraceJudge {
         for (offset, text) in recorded.eventLines.enumerated() {
             // Timers and holds tell the checkers nothing: skip them without decoding.
             if text.contains("\"k\":\"timer\"") || text.contains("\"k\":\"hold\"") { continue }
-            let line: Line
+            let line: EventLine<CoreWorld>
             do {
-                line = try decoder.decode(Line.self, from: Data(text.utf8))
+                line = try decoder.decode(EventLine<CoreWorld>.self, from: Data(text.utf8))
             } catch {
                 throw Failure.malformed(line: offset + 2, reason: oneLine(error))
             }
@@ -125,7 +108,7 @@ public enum TraceJudge {
     }
 
     /// The kernel event a line records, with its nodes resolved against the run's directory.
-    static func event(_ line: Line, directory: Directory) throws -> TraceEvent<CoreWorld>? {
+    static func event(_ line: EventLine<CoreWorld>, directory: Directory) throws -> TraceEvent<CoreWorld>? {
         func node(_ name: String?, _ field: String) throws -> NodeID {
             guard let name, let id = directory.idIfKnown(name) else {
                 throw Failure.malformed(line: Int(line.i) + 2, reason: "'\(field)' names no node of the run: \(name ?? "missing")")

@@ -153,7 +153,7 @@ public struct RecordedTrace: Sendable {
             // Skip the kinds this reader does not return without decoding their payloads.
             guard line.contains("\"k\":\"fault\"") || line.contains("\"k\":\"start\"") || line.contains("\"k\":\"observe\"") else { continue }
             do {
-                let raw = try decoder.decode(RecordedEvent<W>.Line.self, from: Data(line.utf8))
+                let raw = try decoder.decode(EventLine<W>.self, from: Data(line.utf8))
                 let kind: RecordedEvent<W>.Kind
                 switch raw.k {
                 case "fault": kind = .fault(try raw.fault.orThrow("fault"))
@@ -216,16 +216,6 @@ public struct RecordedEvent<W: SimWorld> {
     public let index: UInt64
     public let time: SimInstant
     public let kind: Kind
-
-    struct Line: Decodable {
-        var i: UInt64
-        var t: SimInstant
-        var k: String
-        var node: String?
-        var inc: UInt32?
-        var fault: FaultAction?
-        var obs: W.Observation?
-    }
 }
 
 extension Optional {

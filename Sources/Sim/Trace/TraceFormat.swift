@@ -62,22 +62,23 @@ struct FooterLine<Snapshot: Encodable>: Encodable {
     }
 }
 
-/// One event as a JSON object, keys sorted so the same event always renders to the same line.
-struct EventLine<W: SimWorld>: Encodable {
-    var i: UInt64
-    var t: SimInstant
-    var k: String
-    var id: UInt64?
-    var copy: UInt64?
-    var from: String?
-    var to: String?
-    var node: String?
-    var inc: UInt32?
-    var reason: String?
-    var msg: W.Message?
-    var timer: W.Timer?
-    var obs: W.Observation?
-    var fault: FaultAction?
+/// One event as a JSON object, keys sorted so the same event always renders to the same line;
+/// a reader of a trace decodes its lines back into it.
+public struct EventLine<W: SimWorld>: Codable {
+    public var i: UInt64
+    public var t: SimInstant
+    public var k: String
+    public var id: UInt64?
+    public var copy: UInt64?
+    public var from: String?
+    public var to: String?
+    public var node: String?
+    public var inc: UInt32?
+    public var reason: String?
+    public var msg: W.Message?
+    public var timer: W.Timer?
+    public var obs: W.Observation?
+    public var fault: FaultAction?
 }
 
 /// Renders trace entries as canonical JSON Lines, with node names instead of indices.
