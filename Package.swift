@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Checks", targets: ["Checks"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "ClusterTest", targets: ["ClusterTest"]),
+        .library(name: "Campaigns", targets: ["Campaigns"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
         // The core's roles driven together in one process, deterministic, for testing roles.
         .library(name: "CoreTesting", targets: ["CoreTesting"]),
@@ -111,15 +112,20 @@ let package = Package(
         .target(
             name: "ClusterTest",
             dependencies: [
-                "Checks", "Core", "Scenarios", "Server", "Sim", "PostgresStore", "SQLiteStore",
+                "Campaigns", "Checks", "Core", "Scenarios", "Server", "Sim", "PostgresStore", "SQLiteStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Many runs as one verdict: seed sweeps and their shards, the reproduction of the
+        // reference's experiments; every seed runs in a child process of this binary.
+        .target(name: "Campaigns", dependencies: ["Checks", "Scenarios"]),
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Sim", "Core", "Checks", "ClusterTest", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore", "SQLiteStore",
+                "Campaigns", "Sim", "Core", "Checks", "ClusterTest", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore", "SQLiteStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -198,14 +198,7 @@ struct ClusterTestClient: Sendable {
     }
 
     func http(_ method: String, _ url: String, body: Data?) async throws -> (status: Int, json: [String: Any]?) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .init(rawValue: method)
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response = try await client.execute(request, timeout: .seconds(requestTimeout))
-        let data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
-        return (Int(response.status.code), try? JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let answer = try await GatewayHTTP.call(client, method, url, body: body, timeout: requestTimeout)
+        return (answer.status, answer.json)
     }
 }

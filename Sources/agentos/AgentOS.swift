@@ -1,4 +1,5 @@
 import ArgumentParser
+import Campaigns
 import Foundation
 
 /// The `agentos` command. Exit codes are the same for every subcommand: 0 success, 1 a failed
@@ -25,6 +26,9 @@ struct AgentOS: AsyncParsableCommand {
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch let error as CLIError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(ExitStatus.badInput)
+        } catch let error as CampaignError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(ExitStatus.badInput)
         } catch {

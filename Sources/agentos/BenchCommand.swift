@@ -1,4 +1,6 @@
 import ArgumentParser
+import Campaigns
+import Determinism
 import Foundation
 import Scenarios
 import Sim
@@ -38,7 +40,7 @@ struct BenchKernel: ParsableCommand {
     @Flag(help: "Also run the two peers on the same workload (a bare C binary heap, compiled with cc -O3, and SimPy when installed) and print our speed as a ratio of theirs.")
     var peers = false
 
-    @Option(help: "The folder of the peer programs (default: benchmarks/peers).")
+    @Option(help: "The folder of the peer programs (default: Benchmarks/Peers).")
     var peersDir: String?
 
     func validate() throws {
@@ -149,7 +151,7 @@ struct BenchSwarm: ParsableCommand {
         // the task distribution says how big the seeds were.
         let sorted = tasks.sorted()
         if !sorted.isEmpty {
-            let at = { (p: Int) in sorted[min(sorted.count - 1, sorted.count * p / 100)] }
+            let at = { (percent: Int) in Percentile.nearestRank(percent, of: sorted)! }
             print(String(
                 format: "  tasks per seed: mean %.1f, p50 %d, p90 %d, p99 %d, max %d; seeds with 20+ tasks: %d",
                 Double(sorted.reduce(0, +)) / Double(sorted.count), at(50), at(90), at(99), sorted.last!, sorted.filter { $0 >= 20 }.count))

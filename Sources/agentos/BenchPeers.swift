@@ -2,7 +2,7 @@ import Foundation
 
 /// The kernel benchmark's two peers, run on the same workload (nodes, messages in flight,
 /// deliveries): a bare C binary heap, the limit a discrete-event loop cannot beat here, and
-/// SimPy, the engine a Python user would pick. Their programs live in `benchmarks/peers/`.
+/// SimPy, the engine a Python user would pick. Their programs live in `Benchmarks/Peers/`.
 struct KernelPeers {
     struct Result: Encodable {
         let peer: String
@@ -13,10 +13,10 @@ struct KernelPeers {
 
     let folder: String
 
-    /// Where the peer programs are: `benchmarks/peers` under the current directory (the
+    /// Where the peer programs are: `Benchmarks/Peers` under the current directory (the
     /// repository's root), or the folder given.
     static func locate(_ given: String?) throws -> KernelPeers {
-        let folder = given ?? "benchmarks/peers"
+        let folder = given ?? "Benchmarks/Peers"
         guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("bare_heap.c")) else {
             throw CLIError("no peer programs in '\(folder)' (run from the repository's root, or give --peers-dir DIR)")
         }

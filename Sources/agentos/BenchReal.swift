@@ -1,5 +1,7 @@
-import ClusterTest
 import ArgumentParser
+import Campaigns
+import ClusterTest
+import Determinism
 import Foundation
 import Scenarios
 import Sim
@@ -48,12 +50,12 @@ struct BenchReal: ParsableCommand {
 
         init(_ latencies: [Double], requests: Int) {
             let sorted = latencies.sorted()
-            func at(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)] }
+            func at(_ percent: Int) -> Double { Percentile.nearestRank(percent, of: sorted) ?? 0 }
             completed = sorted.count
             self.requests = requests
             mean = sorted.isEmpty ? 0 : sorted.reduce(0, +) / Double(sorted.count)
-            p50 = at(0.5)
-            p90 = at(0.9)
+            p50 = at(50)
+            p90 = at(90)
             max = sorted.last ?? 0
         }
     }

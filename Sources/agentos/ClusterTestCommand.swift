@@ -19,11 +19,12 @@ struct ClusterTestCommand: AsyncParsableCommand {
             them; every --fault-gap seconds a seeded fault hits: a process killed (SIGKILL) and restarted, or \
             paused (SIGSTOP) and resumed, the fake LLM included. After --duration the faults stop, every process \
             is brought back, and the run waits for every client to see its tasks final. Every role records its \
-            observations (store writes with their epochs, claims, fences, acknowledgements) and the clients record \
-            what they saw; the simulator's checkers judge the merged history and the store's final rows. \
-            The fake LLM logs every call with the task and node the shell labelled it with, so prompt correctness \
-            judges what prompts really carried; call accounting needs the message traffic only the simulator \
-            records, so it is reported as not applicable. Exit status: 0 pass, 1 an invariant was violated or the cluster failed, 2 bad input.
+            observations (store writes with their epochs, claims, fences, acknowledgements, the messages it sent \
+            and took) and the clients record what they saw; the same checkers that judge simulated runs (the \
+            Checks module) judge the merged history and the store's final rows. The fake LLM logs every call \
+            with the task and node the shell labelled it with, so prompt correctness judges what prompts really \
+            carried and call accounting matches every call to an answer. `agentos check DIR` judges a kept \
+            folder again. Exit status: 0 pass, 1 an invariant was violated or the cluster failed, 2 bad input.
             """
     )
 

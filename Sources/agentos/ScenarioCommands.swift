@@ -1,4 +1,5 @@
 import ArgumentParser
+import Campaigns
 import Checks
 import Core
 import Foundation

@@ -1,9 +1,10 @@
 import ArgumentParser
+import ClusterTest
 import Core
 import FakeLLM
 import Foundation
-import PostgresStore
 import Logging
+import PostgresStore
 import Server
 
 extension SchedulingPolicy: ExpressibleByArgument {}
@@ -60,17 +61,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Environment variable holding the LLM API key (read only with --llm-url; never logged).")
     var llmKeyEnv = "OPENAI_API_KEY"
 
-    @Option(help: "Fake LLM profile: \(FakeLLMProfile.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var profile = "realistic"
-
-    @Option(help: "A fake LLM configuration file (JSON).")
-    var llmConfig: String?
-
     @Option(help: "Run the whole cluster this many times faster: the roles' clocks and timers and the fake LLM's delays (for tests and demos).")
     var speedup: Int64 = 1
 
-    @Option(help: "Seed of the fake LLM's answers.")
-    var seed: UInt64 = 1
+    @OptionGroup var fake: FakeLLMOptions
+
+    @OptionGroup var listener: ListenerOptions
 
     @Option(help: "LLM queue scheduling.") var scheduling = SchedulingPolicy.fifo
     @Option(help: "Load balancing.") var balancing = BalancingPolicy.leastLoaded
@@ -92,15 +88,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Calls each proxy's worker queues beyond the running ones (default 64).")
     var workerQueue: Int?
 
-    @Option(help: "Seconds a connection may take to send a request's head (or sit idle) before it is closed.")
-    var headerTimeout: Int = 10
-
-    @Option(help: "Seconds a request's body may take to arrive after its head before the connection is cut.")
-    var bodyTimeout: Int = 30
-
-    @Option(help: "Connections each listener accepts at once.")
-    var connectionsMax: Int = 2048
-
     @Option(help: "Append every role observation to this file as JSON lines (what `agentos cluster-test` checks).")
     var history: String?
 
@@ -118,18 +105,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--worker-concurrency must be between 1 and 64, got \(workerConcurrency)")
         }
         if let workerQueue, !(1...100_000).contains(workerQueue) { throw ValidationError("--worker-queue must be between 1 and 100000, got \(workerQueue)") }
-        guard headerTimeout >= 1, bodyTimeout >= 1 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
-        guard connectionsMax >= 1 else { throw ValidationError("--connections-max must be at least 1, got \(connectionsMax)") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        try validateFakeLLMProfile(profile, configFile: llmConfig)
     }
 
     func run() async throws {
         var logger = Logger(label: "agentos")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
-        let fake = try resolveFakeLLMConfig(profile: profile, configFile: llmConfig)
+        let fakeConfig = try fake.resolve()
 
         var layout: ClusterLayout
         var bindPort = port
@@ -160,18 +144,18 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ServeError {
             throw CLIError(error.description)
         }
-        let limits = ListenerLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), connectionsMax: connectionsMax)
+        let limits = listener.limits
         let key = llmURL == nil ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
         var options = ServeOptions(
             host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
-            llmKey: key, fakeLLM: fake, fakeLLMSeed: seed, speedup: speedup, auth: auth, limits: limits)
+            llmKey: key, fakeLLM: fakeConfig, fakeLLMSeed: fake.seed, speedup: speedup, auth: auth, limits: limits)
         options.historyPath = history
         options.tls = tls
         options.storeURL = store ?? ProcessInfo.processInfo.environment["AGENTOS_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if let url = options.storeURL {
             do { _ = try PostgresURL(url) } catch { throw CLIError("--store: \(error)") }
         }
-        options.plantedBug = plantedBug.flatMap(PlantedBug.init(rawValue:))
+        options.publicMiddleware = plantedBug.flatMap(PlantedBug.init(rawValue:)).map { [$0.middleware] } ?? []
         let hostName = host
         let hostedRoles = hosted
         do {

@@ -1,3 +1,4 @@
+import Determinism
 import Foundation
 import Sim
 
@@ -5,58 +6,4 @@ func oneLineError(_ error: Error) -> String {
     if let error = error as? SimConfigError { return error.description }
     if let error = error as? TraceFileError { return error.description }
     return oneLine(error)
-}
-
-/// Peak resident memory of this process (VmHWM), in bytes; nil where /proc is missing.
-func peakResidentBytes() -> UInt64? {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let digits = line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) }
-        return digits.map { $0 * 1024 }
-    }
-    return nil
-}
-
-func formatBytes(_ bytes: UInt64?) -> String {
-    guard let bytes else { return "n/a" }
-    return String(format: "%.1f MiB", Double(bytes) / 1_048_576)
-}
-
-/// Wall-clock seconds of `body`. Only the CLI reads real clocks; the simulated code never does.
-func measure<T>(_ body: () throws -> T) rethrows -> (T, Double) {
-    let clock = ContinuousClock()
-    var result: T?
-    let elapsed = try clock.measure { result = try body() }
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    return (result!, seconds)
-}
-
-/// A one-line progress bar on standard error, redrawn at most every 1%.
-struct ProgressBar {
-    let total: Int
-    let label: String
-    let enabled: Bool
-    private var lastPercent = -1
-
-    init(total: Int, label: String, enabled: Bool = isatty(2) != 0) {
-        self.total = max(total, 1)
-        self.label = label
-        self.enabled = enabled
-    }
-
-    mutating func update(_ done: Int, note: String = "") {
-        guard enabled else { return }
-        let percent = done * 100 / total
-        guard percent != lastPercent else { return }
-        lastPercent = percent
-        let width = 30
-        let filled = width * done / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) \(note)".utf8))
-    }
-
-    func finish() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
-    }
 }

@@ -8,7 +8,7 @@ struct BenchPeersTests {
     @Test("the kernel benchmark runs the bare C heap on the same workload and reports both rates; SimPy runs or says why not")
     func peersRun() throws {
         let result = try CLI.run([
-            "bench", "kernel", "--peers", "--peers-dir", Self.root + "/benchmarks/peers", "--steps", "20000", "--nodes", "8", "--tokens", "4", "--json",
+            "bench", "kernel", "--peers", "--peers-dir", Self.root + "/Benchmarks/Peers", "--steps", "20000", "--nodes", "8", "--tokens", "4", "--json",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")

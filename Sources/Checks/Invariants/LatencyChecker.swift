@@ -1,4 +1,5 @@
 import Core
+import Determinism
 
 /// 13. The scenario's latency budget: the mean, the p99 and the maximum of client-observed
 /// task latency (first submit to the final status the client saw), in virtual time.
@@ -38,14 +39,14 @@ public struct LatencyChecker: InvariantChecker {
                 detail: "mean task latency \(SimDuration(nanoseconds: mean)) over \(sorted.count) task(s) is under the calibrated band's floor of \(floor)",
                 events: [sorted.first!.event.summary]))
         }
-        let p50 = sorted[Self.percentileIndex(50, count: sorted.count)]
+        let p50 = sorted[Percentile.nearestRankIndex(50, count: sorted.count)]
         if let floor = budget.p50Min, p50.latency < floor.nanoseconds {
             violations.append(Violation(
                 invariant: invariant, task: p50.task, node: nil, time: p50.event.time,
                 detail: "median task latency \(SimDuration(nanoseconds: p50.latency)) over \(sorted.count) task(s) is under the calibrated band's floor of \(floor)",
                 events: [p50.event.summary]))
         }
-        let p99 = sorted[Self.percentileIndex(99, count: sorted.count)]
+        let p99 = sorted[Percentile.nearestRankIndex(99, count: sorted.count)]
         if let limit = budget.p99, p99.latency > limit.nanoseconds {
             violations.append(Violation(
                 invariant: invariant, task: p99.task, node: nil, time: p99.event.time,
@@ -54,8 +55,6 @@ public struct LatencyChecker: InvariantChecker {
         }
     }
 
-    /// The nearest-rank percentile's index, as the run report computes it.
-    static func percentileIndex(_ p: Int, count: Int) -> Int { min(count - 1, max(0, (count * p + 99) / 100 - 1)) }
 
     public var evidence: String {
         guard let budget else { return "\(latencies.count) latencies; the scenario sets no budget" }

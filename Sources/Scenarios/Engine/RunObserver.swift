@@ -1,5 +1,6 @@
 import Checks
 import Core
+import Determinism
 import Sim
 
 /// Watches a run's events: feeds the checkers, keeps the figures of the summary, and tells the
@@ -125,9 +126,7 @@ final class RunObserver {
     }
 
     func percentile(_ p: Int) -> Int64? {
-        guard !latencies.isEmpty else { return nil }
-        let sorted = latencies.sorted()
-        return sorted[min(sorted.count - 1, (sorted.count * p + 99) / 100 - 1)]
+        Percentile.nearestRank(p, of: latencies.sorted())
     }
 }
 

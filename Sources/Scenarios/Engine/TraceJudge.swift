@@ -1,5 +1,6 @@
 import Checks
 import Core
+import Determinism
 import Foundation
 import Sim
 

@@ -1,3 +1,4 @@
+import Determinism
 import Foundation
 
 /// One experiment of the reference system's published benchmarks, as a file a user can edit:
@@ -74,7 +75,7 @@ public struct Experiment: Sendable {
             do {
                 scenario = try JSONDecoder().decode(Scenario.self, from: try JSONSerialization.data(withJSONObject: merged))
             } catch let error as DecodingError {
-                throw ScenarioError.invalid("\(path): row '\(label)': \(describeDecoding(error))")
+                throw ScenarioError.invalid("\(path): row '\(label)': \(oneLine(error))")
             }
             if let problem = scenario.problem() { throw ScenarioError.invalid("\(path): row '\(label)': \(problem)") }
             rows.append(
@@ -106,14 +107,5 @@ public struct Experiment: Sendable {
     /// (`{"poisson": ...}` by `{"arrivals": ...}`), which must not merge into two.
     static func switchesCase(_ existing: [String: Any], _ patch: [String: Any]) -> Bool {
         existing.count == 1 && patch.count == 1 && existing.keys.first != patch.keys.first
-    }
-
-    static func describeDecoding(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let context): "missing '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
-        @unknown default: "\(error)"
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Determinism
 import FakeLLM
 import Foundation
 import Hummingbird
@@ -26,12 +27,12 @@ public struct FakeLLMRoutes: Sendable {
 
     /// `withReady: false` when the process serves its own `/ready` (`agentos serve`).
     public func register<Context: RequestContext>(on router: Router<Context>, withReady: Bool = true) {
-        if withReady { router.get("/ready") { _, _ in jsonResponse(.ok, ["status": "ready"]) } }
-        router.get("/v1/models") { _, _ in
+        if withReady { router.on(.ready) { _, _ in jsonResponse(.ok, ["status": "ready"]) } }
+        router.on(.models) { _, _ in
             let model = await live.config.model
             return jsonResponse(.ok, ModelList(object: "list", data: [ModelCard(model)]))
         }
-        router.get("/v1/models/:model") { _, context in
+        router.on(.model) { _, context in
             let model = await live.config.model
             let asked = context.parameters.get("model") ?? ""
             guard asked == model else {
@@ -42,14 +43,14 @@ public struct FakeLLMRoutes: Sendable {
             }
             return jsonResponse(.ok, ModelCard(model))
         }
-        router.post("/v1/chat/completions") { request, _ in
+        router.on(.chatCompletions) { request, _ in
             var request = request
             let chat: ChatRequest
             do {
                 let body = try await request.collectBody(upTo: bodyLimit)
                 chat = try JSONDecoder().decode(ChatRequest.self, from: Data(buffer: body))
             } catch let error as DecodingError {
-                return failureResponse(.invalidRequest("request body is not a valid chat completion request: \(describe(error))"))
+                return failureResponse(.invalidRequest("request body is not a valid chat completion request: \(oneLine(error))"))
             } catch {
                 return failureResponse(
                     ChatFailure(status: 413, error: .init(message: "request body exceeds \(bodyLimit) bytes", type: "invalid_request_error")))
@@ -231,19 +232,4 @@ func failureResponse(_ failure: ChatFailure) -> Response {
         headers[.retryAfter] = "1"
     }
     return jsonResponse(HTTPResponse.Status(code: failure.status), failure.responseBody, headers: headers)
-}
-
-/// A decoding error as one line: what was wrong, and where.
-func describe(_ error: DecodingError) -> String {
-    func path(_ context: DecodingError.Context) -> String {
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-        return keys.isEmpty ? "top level" : keys.joined(separator: ".")
-    }
-    switch error {
-    case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)' at \(path(context))"
-    case .typeMismatch(let type, let context): return "wrong type at \(path(context)), expected \(type)"
-    case .valueNotFound(let type, let context): return "null at \(path(context)), expected \(type)"
-    case .dataCorrupted(let context): return "\(context.debugDescription) at \(path(context))"
-    @unknown default: return "\(error)"
-    }
 }

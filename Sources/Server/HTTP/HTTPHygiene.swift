@@ -128,30 +128,13 @@ final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
 public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
-    /// The methods each route of ours takes (a trailing `*` matches any last segment), so a
-    /// wrong method gets a 405 with `Allow` rather than a 404.
-    static var routes: [(path: String, methods: [String])] {
-        [
-            ("/ready", ["GET"]), ("/metrics", ["GET"]), ("/query", ["POST"]), ("/task/status", ["GET"]), ("/v1/chat/completions", ["POST"]),
-            ("/v1/models", ["GET"]), ("/v1/models/*", ["GET"]), ("/v1/core/messages", ["POST"]),
-        ]
-    }
-
-    static func allowed(_ path: String) -> [String]? {
-        routes.first { route in
-            route.path.hasSuffix("/*")
-                ? path.hasPrefix(String(route.path.dropLast())) && !path.dropFirst(route.path.count - 1).contains("/") && path.count >= route.path.count
-                : route.path == path
-        }?.methods
-    }
-
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
             var status = error.status
             var headers: HTTPFields = [:]
-            if status == .notFound, let methods = Self.allowed(request.uri.path), !methods.contains(request.method.rawValue) {
+            if status == .notFound, let methods = ServerRoute.allowedMethods(request.uri.path), !methods.contains(request.method.rawValue) {
                 status = .methodNotAllowed
                 headers[.allow] = methods.joined(separator: ", ")
             }

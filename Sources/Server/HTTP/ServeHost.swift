@@ -1,5 +1,6 @@
 import Core
 import Crypto
+import Determinism
 import FakeLLM
 import Foundation
 import HTTPTypes
@@ -42,9 +43,10 @@ public struct ServeOptions: Sendable {
     public var limits: ListenerLimits
     /// Where the roles append what they observe (`agentos cluster-test` reads it); nil: nowhere.
     public var historyPath: String?
-    /// A deliberately planted real-shell bug, for showing that `cluster-test` catches what the
-    /// simulator cannot see. Never set outside tests.
-    public var plantedBug: PlantedBug?
+    /// Middleware put in front of the public listener's routes, after its own: where a harness
+    /// wraps the client API (`cluster-test` plants an HTTP-level bug this way, to show that it
+    /// catches what the simulator cannot see). Empty in normal use.
+    public var publicMiddleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []
 
     public init(
         host: String, port: Int, layout: ClusterLayout, roles: [Address], dataDirectory: String, llmURL: String?, llmModel: String,
@@ -72,13 +74,6 @@ public struct ServeOptions: Sendable {
         let hosted = Set(roles)
         return layout.roleNames.contains { !hosted.contains($0) }
     }
-}
-
-/// Real-shell bugs `agentos cluster-test` must catch (hidden `serve --planted-bug`).
-public enum PlantedBug: String, Sendable, CaseIterable {
-    /// The client API drops the client's idempotency key (`request_id`/`Idempotency-Key`), so a
-    /// retried query creates a second task. The simulator has no HTTP layer, so it cannot see it.
-    case ignoreRequestID = "ignore-request-id"
 }
 
 public struct ServeError: Error, CustomStringConvertible {
@@ -160,16 +155,17 @@ public enum ServeHost {
 
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
-        router.get("/ready") { _, _ in
+        for middleware in options.publicMiddleware { router.add(middleware: middleware) }
+        router.on(.ready) { _, _ in
             jsonResponse(.ok, ReadyBody(status: "ready", roles: options.roles.sorted()))
         }
-        router.get("/metrics") { _, _ in
+        router.on(.metrics) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }
         if hosts["gateway"] != nil {
             let bridge = ClientBridge(address: "client-api-\(incarnation)", transport: transport, metrics: metrics)
             transport.register(bridge.address, bridge)
-            GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit, plantedBug: options.plantedBug).register(on: router)
+            GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit).register(on: router)
         }
         if options.roles.contains("fake-llm") {
             let calls = try options.historyPath.map { try HistoryWriter(path: ($0 as NSString).deletingPathExtension + "-llm.jsonl") }
@@ -280,7 +276,7 @@ struct RolePlaneRoutes {
     static let bodyLimit = 4 << 20
 
     func register(on router: Router<RolePlaneContext>) {
-        router.post("/v1/core/messages") { request, context in
+        router.on(.coreMessages) { request, context in
             var request = request
             let header = request.headers[HTTPField.Name(RolePlaneAuth.header)!]
             if let auth {
@@ -316,7 +312,7 @@ struct RolePlaneRoutes {
             do {
                 batch = try JSONDecoder().decode([AddressedEnvelope].self, from: body)
             } catch let error as DecodingError {
-                return jsonResponse(.badRequest, APIError(success: false, err: "not a batch of core messages: \(describe(error))"))
+                return jsonResponse(.badRequest, APIError(success: false, err: "not a batch of core messages: \(oneLine(error))"))
             }
             if verifiesPeerRoles {
                 let peer = RolePlaneTLS.peerRoles(try? await context.channel.nioSSL_peerCertificate().get())

@@ -185,26 +185,6 @@ public struct RecordedTrace: Sendable {
     }
 }
 
-/// Decoding errors as one readable line: what was wrong, and where.
-public func oneLine(_ error: Error) -> String {
-    guard let decoding = error as? DecodingError else {
-        return String(describing: error).replacingOccurrences(of: "\n", with: " ")
-    }
-    func path(_ context: DecodingError.Context) -> String {
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-        return keys.isEmpty ? "top level" : keys.joined(separator: ".")
-    }
-    switch decoding {
-    case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)' at \(path(context))"
-    case .typeMismatch(let type, let context): return "wrong type at \(path(context)), expected \(type)"
-    case .valueNotFound(let type, let context): return "null at \(path(context)), expected \(type)"
-    case .dataCorrupted(let context):
-        let detail = context.debugDescription.replacingOccurrences(of: "\n", with: " ")
-        return "\(detail) at \(path(context))"
-    @unknown default: return String(describing: decoding)
-    }
-}
-
 /// One event of a recorded trace, typed (see `RecordedTrace.readableEvents`).
 public struct RecordedEvent<W: SimWorld> {
     public enum Kind {

@@ -2,61 +2,61 @@ import Foundation
 import Scenarios
 
 /// One row: the reference's mean and the simulated runs' latency summaries, by seed.
-struct ReproducedRow {
-    let experiment: String
-    let row: String
-    let referenceMean: Double
-    let seeds: [UInt64: LatencySummary]
+public struct ReproducedRow {
+    public let experiment: String
+    public let row: String
+    public let referenceMean: Double
+    public let seeds: [UInt64: LatencySummary]
 
-    var means: [UInt64: Double] { seeds.mapValues(\.mean) }
-    var simulatedMean: Double { seeds.isEmpty ? 0 : seeds.values.map(\.mean).reduce(0, +) / Double(seeds.count) }
+    public var means: [UInt64: Double] { seeds.mapValues(\.mean) }
+    public var simulatedMean: Double { seeds.isEmpty ? 0 : seeds.values.map(\.mean).reduce(0, +) / Double(seeds.count) }
     /// The standard deviation of the per-seed means.
-    var simulatedSpread: Double {
+    public var simulatedSpread: Double {
         guard seeds.count > 1 else { return 0 }
         let mean = simulatedMean
         return (seeds.values.map { ($0.mean - mean) * ($0.mean - mean) }.reduce(0, +) / Double(seeds.count - 1)).squareRoot()
     }
-    func average(_ value: KeyPath<LatencySummary, Double>) -> Double {
+    public func average(_ value: KeyPath<LatencySummary, Double>) -> Double {
         seeds.isEmpty ? 0 : seeds.values.map { $0[keyPath: value] }.reduce(0, +) / Double(seeds.count)
     }
 }
 
 /// The whole comparison, as printed and as `--json` writes it.
-struct ReproduceReport: Encodable {
-    struct Row: Encodable {
-        let experiment: String
-        let row: String
-        let baseline: Bool
+public struct ReproduceReport: Encodable {
+    public struct Row: Encodable {
+        public let experiment: String
+        public let row: String
+        public let baseline: Bool
         /// The model was fitted to this row (in-sample): not counted.
-        let fitted: Bool
+        public let fitted: Bool
         /// The reference's run did not run what the row says: not counted.
-        let confounded: Bool
-        let referenceMean: Double
-        let simulatedMean: Double
-        let simulatedSpread: Double
-        let simulatedP50: Double
-        let simulatedP99: Double
-        let simulatedMax: Double
-        let referenceRatio: Double
-        let simulatedRatio: Double
+        public let confounded: Bool
+        public let referenceMean: Double
+        public let simulatedMean: Double
+        public let simulatedSpread: Double
+        public let simulatedP50: Double
+        public let simulatedP99: Double
+        public let simulatedMax: Double
+        public let referenceRatio: Double
+        public let simulatedRatio: Double
         /// The paired bootstrap's 95 % interval of the simulated ratio (nil below two seeds).
-        let simulatedRatioLow: Double?
-        let simulatedRatioHigh: Double?
+        public let simulatedRatioLow: Double?
+        public let simulatedRatioHigh: Double?
         /// simulatedRatio / referenceRatio - 1 (0 for a baseline row).
-        let ratioError: Double
+        public let ratioError: Double
 
-        var counted: Bool { !baseline && !fitted && !confounded }
-        var withinTolerance: Bool { abs(ratioError) <= ReproduceCommand.tolerance }
+        public var counted: Bool { !baseline && !fitted && !confounded }
+        public var withinTolerance: Bool { abs(ratioError) <= ReproduceRun.tolerance }
         /// Whether the reference's ratio lies inside the simulated interval.
-        var referenceInInterval: Bool? {
+        public var referenceInInterval: Bool? {
             guard let low = simulatedRatioLow, let high = simulatedRatioHigh else { return nil }
             return (low...high).contains(referenceRatio)
         }
     }
 
     /// One pair of rows the reference separates by more than 10 %, as the simulation judges it.
-    struct Ordering: Encodable {
-        enum Verdict: String, Encodable {
+    public struct Ordering: Encodable {
+        public enum Verdict: String, Encodable {
             /// The simulated interval of slower / faster lies above 1.
             case reproduced
             /// The interval holds 1: the simulation cannot tell the two apart.
@@ -64,44 +64,44 @@ struct ReproduceReport: Encodable {
             /// The interval lies below 1: the simulation ranks them the other way.
             case reversed
         }
-        let slower: String
-        let faster: String
-        let low: Double
-        let high: Double
-        let verdict: Verdict
+        public let slower: String
+        public let faster: String
+        public let low: Double
+        public let high: Double
+        public let verdict: Verdict
     }
 
-    struct Table: Encodable {
-        let experiment: String
-        let title: String
-        let caveats: [String]
-        let predictions: Bool
-        let rows: [Row]
-        let orderings: [Ordering]
+    public struct Table: Encodable {
+        public let experiment: String
+        public let title: String
+        public let caveats: [String]
+        public let predictions: Bool
+        public let rows: [Row]
+        public let orderings: [Ordering]
         /// Every pair the reference separates by more than 10 % is reproduced (true when
         /// there is no such pair).
-        let orderingReproduced: Bool
+        public let orderingReproduced: Bool
     }
 
-    struct Count: Encodable {
+    public struct Count: Encodable {
         /// Counted rows (not baseline, fitted or confounded) within 15 % of the reference.
-        var withinTolerance = 0
+        public var withinTolerance = 0
         /// Counted rows whose interval holds the reference's ratio.
-        var referenceInInterval = 0
-        var rows = 0
+        public var referenceInInterval = 0
+        public var rows = 0
     }
 
-    let seeds: Int
-    var start: UInt64 = 1
-    let rows: [Row]
-    let tables: [Table]
+    public let seeds: Int
+    public var start: UInt64 = 1
+    public let rows: [Row]
+    public let tables: [Table]
     /// The published tables' counted rows.
-    let published: Count
+    public let published: Count
     /// The predictions' counted rows.
-    let predicted: Count
-    let failures: [String]
+    public let predicted: Count
+    public let failures: [String]
 
-    init(experiments: [Experiment], rows reproduced: [ReproducedRow], seeds: Int, failures: [String]) {
+    public init(experiments: [Experiment], rows reproduced: [ReproducedRow], seeds: Int, failures: [String]) {
         var tables: [Table] = []
         for experiment in experiments {
             let mine = reproduced.filter { $0.experiment == experiment.experiment }
@@ -142,7 +142,7 @@ struct ReproduceReport: Encodable {
 
     /// Every pair of rows the reference separates by more than 10 % (beyond its noise),
     /// judged by the paired bootstrap interval of the simulated slower / faster ratio.
-    static func orderings(_ rows: [ReproducedRow], confounded: Set<String>) -> [Ordering] {
+    public static func orderings(_ rows: [ReproducedRow], confounded: Set<String>) -> [Ordering] {
         var result: [Ordering] = []
         for slower in rows where !confounded.contains(slower.row) {
             for faster in rows where !confounded.contains(faster.row) && slower.referenceMean > faster.referenceMean * 1.1 {
@@ -154,7 +154,7 @@ struct ReproduceReport: Encodable {
         return result
     }
 
-    func print() {
+    public func print() {
         Swift.print("agentos reproduce: the reference system's published experiments, \(seeds) seed(s) per row from seed \(start)")
         Swift.print("intervals: 95 % paired bootstrap over seeds (\(PairedBootstrap.resamples) resamples); error: simulated ratio / reference ratio - 1")
         let published = tables.filter { !$0.predictions }, predictions = tables.filter(\.predictions)
@@ -167,7 +167,7 @@ struct ReproduceReport: Encodable {
         Swift.print("")
         func line(_ count: Count, _ what: String) {
             Swift.print(
-                "\(what): \(count.withinTolerance) of \(count.rows) ratios within \(Int(ReproduceCommand.tolerance * 100)) % of the reference's "
+                "\(what): \(count.withinTolerance) of \(count.rows) ratios within \(Int(ReproduceRun.tolerance * 100)) % of the reference's "
                     + "('!' marks a miss); the reference's ratio inside the simulated 95 % interval: \(count.referenceInInterval) of \(count.rows)")
         }
         if !published.isEmpty { line(self.published, "published tables (fitted and confounded rows not counted)") }

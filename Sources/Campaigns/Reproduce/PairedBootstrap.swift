@@ -7,15 +7,15 @@ import Determinism
 /// resample draws seed indices with replacement and takes the ratio of the two rows' means
 /// over the same indices, which keeps that pairing. The generator is seeded with a constant,
 /// so the same runs always print the same interval.
-enum PairedBootstrap {
-    static let resamples = 2000
+public enum PairedBootstrap {
+    public static let resamples = 2000
     /// The interval's coverage: the 2.5th and 97.5th percentiles of the resampled ratios.
-    static let coverage = 0.95
-    static let generatorSeed: UInt64 = 0x5EED_B007
+    public static let coverage = 0.95
+    public static let generatorSeed: UInt64 = 0x5EED_B007
 
     /// The 95 % interval of mean(numerator) / mean(denominator) over the seeds both hold;
     /// nil with fewer than two shared seeds or a zero denominator mean.
-    static func ratioInterval(_ numerator: [UInt64: Double], over denominator: [UInt64: Double]) -> ClosedRange<Double>? {
+    public static func ratioInterval(_ numerator: [UInt64: Double], over denominator: [UInt64: Double]) -> ClosedRange<Double>? {
         let shared = numerator.keys.filter { denominator[$0] != nil }.sorted()
         guard shared.count >= 2 else { return nil }
         let top = shared.map { numerator[$0]! }, bottom = shared.map { denominator[$0]! }

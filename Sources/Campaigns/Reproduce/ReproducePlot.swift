@@ -2,20 +2,20 @@ import Foundation
 
 /// One SVG bar chart per experiment: for each row, the reference's mean beside the simulated
 /// mean with a whisker of one standard deviation over seeds. Plain SVG, opens in any browser.
-enum ReproducePlot {
-    static func write(_ report: ReproduceReport, to folder: String) throws {
+public enum ReproducePlot {
+    public static func write(_ report: ReproduceReport, to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for table in report.tables {
             let path = (folder as NSString).appendingPathComponent("\(table.experiment).svg")
             do {
                 try svg(table, seeds: report.seeds).write(toFile: path, atomically: true, encoding: .utf8)
             } catch {
-                throw CLIError("cannot write the chart '\(path)': \(error.localizedDescription)")
+                throw CampaignError("cannot write the chart '\(path)': \(error.localizedDescription)")
             }
         }
     }
 
-    static func svg(_ table: ReproduceReport.Table, seeds: Int) -> String {
+    public static func svg(_ table: ReproduceReport.Table, seeds: Int) -> String {
         let width = 140 + 150 * table.rows.count, height = 360
         let top = 50, bottom = 300, left = 70
         let highest = table.rows.map { max($0.referenceMean, $0.simulatedMean + $0.simulatedSpread) }.max() ?? 1
@@ -54,7 +54,7 @@ enum ReproducePlot {
         return parts.joined(separator: "\n") + "\n"
     }
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -1,0 +1,81 @@
+import Checks
+import Foundation
+import Scenarios
+
+/// One seed's verdict, as a child process prints it (one JSON line): what `explore`,
+/// `reproduce` and every other campaign gather.
+public struct SeedResult: Codable, Sendable {
+    public var seed: UInt64
+    public var passed: Bool
+    public var invariants: [Int]
+    public var firstViolation: String?
+    public var hash: String
+    public var events: UInt64
+    public var tasks: Int
+    public var completed: Int
+    /// Set by the parent when the seed's process died.
+    public var crashed: String?
+    /// Every checker's verdict and evidence (nil for a crashed seed).
+    public var checks: [CheckVerdict]? = nil
+    /// Client-observed task latency, virtual seconds (nil when no task finished).
+    public var latency: LatencySummary? = nil
+
+    /// The verdict of a run that finished.
+    public init(seed: UInt64, report: RunReport) {
+        self.seed = seed
+        passed = report.passed
+        invariants = Array(Set(report.violations.map(\.invariant.rawValue))).sorted()
+        firstViolation = report.violations.first.map { "\($0.invariant): \($0.detail)" }
+        hash = report.hash
+        events = report.events
+        tasks = report.tasks
+        completed = report.completed
+        crashed = nil
+        checks = report.checks
+        latency = LatencySummary(report)
+    }
+
+    /// A seed whose process died before it printed a verdict.
+    public init(seed: UInt64, crashed reason: String) {
+        self.seed = seed
+        passed = false
+        invariants = []
+        firstViolation = "crashed: \(reason)"
+        hash = ""
+        events = 0
+        tasks = 0
+        completed = 0
+        crashed = reason
+    }
+}
+
+/// Client-observed task latency over every task of one run, in virtual seconds.
+public struct LatencySummary: Codable, Sendable {
+    public var count: Int
+    public var mean: Double
+    public var p50: Double
+    public var p90: Double
+    public var p99: Double
+    public var max: Double
+
+    public init?(_ report: RunReport) {
+        guard let mean = report.latencyMean, let p50 = report.latencyP50, let p90 = report.latencyP90, let p99 = report.latencyP99,
+            let max = report.latencyMax
+        else { return nil }
+        count = report.completed + report.aborted
+        (self.mean, self.p50, self.p90, self.p99, self.max) = (Double(mean) / 1e9, Double(p50) / 1e9, Double(p90) / 1e9, Double(p99) / 1e9, Double(max) / 1e9)
+    }
+}
+
+/// Runs seeds of a scenario in this process, one JSON line each on standard output: the
+/// child side of every campaign (`agentos explore-batch`).
+public enum SeedBatch {
+    public static func run(scenario: String, seeds: [UInt64], crashSeed: UInt64?, resolve: (String, UInt64) throws -> Scenario) throws {
+        let encoder = JSONEncoder()
+        for seed in seeds {
+            if seed == crashSeed { fatalError("injected crash at seed \(seed), to test the sweep's isolation") }
+            let report = try ScenarioRun(scenario: try resolve(scenario, seed), seed: seed).execute()
+            FileHandle.standardOutput.write(try encoder.encode(SeedResult(seed: seed, report: report)) + Data("\n".utf8))
+        }
+    }
+}
