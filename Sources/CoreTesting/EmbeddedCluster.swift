@@ -81,18 +81,18 @@ public final class EmbeddedCluster {
     ) throws -> EmbeddedCluster {
         let cluster = try EmbeddedCluster()
         let store = cluster.store
-        cluster.add("store") { _ in StoreNode(store: store) }
         var gateway = spec.gatewaySettings
         gatewaySettings(&gateway)
-        cluster.add("gateway") { Gateway(settings: gateway, incarnation: $0) }
-        for region in spec.regionNames {
-            let settings = spec.regionSettings(region)
-            cluster.add(region) { RegionalCoordinator(settings: settings, incarnation: $0) }
-        }
+        var proxies: [Address: ProxySettings] = [:]
         for proxy in spec.proxyNames {
-            var settings = spec.proxySettings(proxy)!
-            proxySettings(&settings)
-            cluster.add(proxy) { AgentProxy(settings: settings, incarnation: $0) }
+            proxies[proxy] = spec.proxySettings(proxy)!
+            proxySettings(&proxies[proxy]!)
+        }
+        let factory = RoleFactory(
+            gateway: { [gateway] _, incarnation in Gateway(settings: gateway, incarnation: incarnation) },
+            proxy: { [proxies] settings, incarnation in AgentProxy(settings: proxies[settings.proxy]!, incarnation: incarnation) })
+        for role in spec.roleNames {
+            cluster.add(role) { incarnation in spec.machine(for: role, incarnation: incarnation, factory: factory) { store }! }
         }
         return cluster
     }

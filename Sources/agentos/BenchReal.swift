@@ -6,12 +6,12 @@ import Foundation
 import Scenarios
 import Sim
 
-/// The README's load example against a real `agentos serve` and the same workload in the
+/// The guide's load example against a real `agentos serve` and the same workload in the
 /// simulator, side by side: does the model predict the real shell?
 struct BenchReal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "real",
-        abstract: "The README's load example on a real default `serve` and in simulation, with the same arrivals: latency side by side.",
+        abstract: "The guide's load example on a real default `serve` and in simulation, with the same arrivals: latency side by side.",
         discussion: """
             For each seed, the simulator runs the `poisson` workload (60 requests at 0.2/s, the reference's five \
             task shapes) on the topology a default `serve` has (2 x 2 proxies, one realistic fake LLM), and a real \
@@ -23,7 +23,7 @@ struct BenchReal: ParsableCommand {
 
     @Option(help: "How many seeds.") var seeds = 3
     @Option(help: "The first seed.") var start: UInt64 = 1
-    @Option(help: "Run the real cluster this many times faster (1 = the README's example as written, about 8 minutes a seed).")
+    @Option(help: "Run the real cluster this many times faster (1 = the guide's example as written, about 8 minutes a seed).")
     var speedup = 10
     @Option(help: "Requests per run.") var requests = 60
     @Flag(help: "Print the figures as JSON.") var json = false
@@ -81,7 +81,7 @@ struct BenchReal: ParsableCommand {
             printJSON(rows)
             return
         }
-        print("the README's load example (poisson 0.2/s, \(requests) requests, reference tasks) on a default serve, x\(speedup), vs the simulator")
+        print("the guide's load example (poisson 0.2/s, \(requests) requests, reference tasks) on a default serve, x\(speedup), vs the simulator")
         print("  seed  simulated: done  mean    p50     p90     max     | real: done  mean    p50     p90     max     | real/sim mean")
         for row in rows {
             let (s, r) = (row.simulated, row.real)

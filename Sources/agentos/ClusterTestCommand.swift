@@ -10,7 +10,7 @@ import Server
 struct ClusterTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster-test",
-        abstract: "Run a real multi-process cluster under real faults (SIGKILL, SIGSTOP) and check its history with the simulator's checkers.",
+        abstract: "Run a real multi-process cluster under real faults (SIGKILL, SIGSTOP) and judge its history with the same checkers as simulated runs.",
         discussion: """
             Starts four processes (in network namespaces where the machine allows, else on loopback): the store, \
             gateway and regions; two processes of two proxies each; and the fake LLM. The role planes authenticate \

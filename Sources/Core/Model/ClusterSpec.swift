@@ -101,16 +101,4 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
             proxy: proxy, region: region, llm: llms[0], llmFallbacks: Array(llms.dropFirst()), heartbeatInterval: timings.heartbeat,
             balancing: balancing, voting: voting, worker: workerSettings, checkpoints: checkpoints)
     }
-
-    /// The state machine of a role (the store's given its open store backend); nil for an address
-    /// that is not a role of this cluster.
-    public func machine(for role: Address, incarnation: UInt32, store: () throws -> any TaskStoreBackend) rethrows -> (any CoreMachine)? {
-        switch role {
-        case "store": return StoreNode(store: try store())
-        case "gateway": return Gateway(settings: gatewaySettings, incarnation: incarnation)
-        case let region where regionNames.contains(region):
-            return RegionalCoordinator(settings: regionSettings(region), incarnation: incarnation)
-        default: return proxySettings(role).map { AgentProxy(settings: $0, incarnation: incarnation) }
-        }
-    }
 }

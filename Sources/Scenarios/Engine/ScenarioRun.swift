@@ -25,6 +25,16 @@ public struct RoleOverrides {
     }
 
     public static var none: RoleOverrides { RoleOverrides() }
+
+    /// The role factory with these replacements (the store's is handed the run's store file).
+    func factory(store file: StoreFile) -> RoleFactory {
+        var factory = RoleFactory.standard
+        if let store { factory.store = { _ in store(file.store) } }
+        if let gateway { factory.gateway = gateway }
+        if let region { factory.region = region }
+        if let proxy { factory.proxy = proxy }
+        return factory
+    }
 }
 
 /// The trace header's world name for scenario runs.
@@ -68,23 +78,19 @@ public final class ScenarioRun {
                 CoreProcess(machine: make(boot.incarnation), address: name, incarnation: boot.incarnation, directory: directory)
             })
         }
-        core("store") { incarnation in
-            // A restarted store process opens the file again: SQLite recovers from what the
-            // disk kept (all of it after a crash, only what was synced after a power loss).
-            if incarnation > 1 { storeFile.reopen() }
-            return overrides.store?(storeFile.store) ?? StoreNode(store: storeFile.store)
-        }
-        // Every role's settings come from the one cluster description `serve` uses too.
+        // Every role's settings come from the one cluster description `serve` uses too, and
+        // every role is made by the one factory (a planted bug replaces a role there).
         let spec = topology.clusterSpec(scenario.policies)
-        let gatewaySettings = spec.gatewaySettings
-        core("gateway") { overrides.gateway?(gatewaySettings, $0) ?? Gateway(settings: gatewaySettings, incarnation: $0) }
-        for region in spec.regionNames {
-            let settings = spec.regionSettings(region)
-            core(region) { overrides.region?(settings, $0) ?? RegionalCoordinator(settings: settings, incarnation: $0) }
-        }
-        for proxy in spec.proxyNames {
-            let settings = spec.proxySettings(proxy)!
-            core(proxy) { overrides.proxy?(settings, $0) ?? AgentProxy(settings: settings, incarnation: $0) }
+        let factory = overrides.factory(store: storeFile)
+        for role in spec.roleNames {
+            core(role) { incarnation in
+                spec.machine(for: role, incarnation: incarnation, factory: factory) {
+                    // A restarted store process opens the file again: SQLite recovers from what
+                    // the disk kept (all of it after a crash, only what was synced after a power loss).
+                    if incarnation > 1 { storeFile.reopen() }
+                    return storeFile.store
+                }!
+            }
         }
         for llm in topology.llmNames {
             let config = topology.llm

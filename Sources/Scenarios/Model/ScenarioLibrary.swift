@@ -53,7 +53,7 @@ public enum ScenarioLibrary {
 
     /// Every named scenario's latency budget: the mean over a run's tasks at most the worst
     /// per-run mean over seeds 1-1000 on the correct code plus 20 %, and the slowest task at
-    /// most the worst over those seeds plus 25 % (README lists the figures). Budgets from 200
+    /// most the worst over those seeds plus 25 % (docs/guide.md lists them). Budgets from 200
     /// seeds and thinner headroom raised false alarms on about 1 seed in 300 further out. The mean
     /// is the sharp one: the fake LLM's tail makes single tasks slow at random, but a change
     /// that only slows recovery moves every affected task.
