@@ -52,8 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A PostgreSQL store instead of SQLite: postgres://user:password@host:5432/database?sslmode=disable|prefer|require (default: the AGENTOS_STORE_URL environment variable, which keeps the password out of the process list; else SQLite under --data-dir).")
     var store: String?
 
-    @Option(help: "An OpenAI-compatible chat-completions URL for the proxies (default: the embedded fake LLM).")
-    var llmURL: String?
+    @Option(
+        name: .customLong("llm-url"),
+        help: "An OpenAI-compatible chat-completions URL for the proxies (default: the embedded fake LLM). Repeat it for several endpoints (llm-1, llm-2, ...): each proxy starts at its own and falls back to the others; a cluster file says how many with `llmEndpoints`.")
+    var llmURLs: [String] = []
 
     @Option(help: "The model name sent to the LLM.")
     var llmModel = "fake-llama-3.1-8b"
@@ -99,6 +101,10 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (1...8).contains(regions) else { throw ValidationError("--regions must be between 1 and 8, got \(regions)") }
+        guard llmURLs.count <= 8 else { throw ValidationError("at most 8 --llm-url endpoints, got \(llmURLs.count)") }
+        for url in llmURLs where !["http", "https"].contains(URL(string: url)?.scheme ?? "") {
+            throw ValidationError("--llm-url must be an http(s) URL, got '\(url)'")
+        }
         guard (1...16).contains(proxies) else { throw ValidationError("--proxies must be between 1 and 16, got \(proxies)") }
         if let openTasksMax, openTasksMax < 1 { throw ValidationError("--open-tasks-max must be at least 1, got \(openTasksMax)") }
         if let workerConcurrency, !(1...64).contains(workerConcurrency) {
@@ -122,8 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             if bindPort == 0 { bindPort = try freePort(host: host) }
             let spec = ClusterSpec(
-                regions: regions, proxiesPerRegion: proxies, scheduling: scheduling, balancing: balancing, voting: voting,
-                checkpoints: ClusterSpec.serveDefault.checkpoints)
+                regions: regions, proxiesPerRegion: proxies, llmEndpoints: max(1, llmURLs.count), scheduling: scheduling, balancing: balancing,
+                voting: voting, checkpoints: ClusterSpec.serveDefault.checkpoints)
             layout = ClusterLayout.singleProcess(spec, url: "http://\(host):\(bindPort)")
         }
         if let openTasksMax { layout.spec.openTasksMax = openTasksMax }
@@ -145,9 +151,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError(error.description)
         }
         let limits = listener.limits
-        let key = llmURL == nil ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
+        let key = llmURLs.isEmpty ? nil : ProcessInfo.processInfo.environment[llmKeyEnv]
         var options = ServeOptions(
-            host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURL: llmURL, llmModel: llmModel,
+            host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURLs: llmURLs, llmModel: llmModel,
             llmKey: key, fakeLLM: fakeConfig, fakeLLMSeed: fake.seed, speedup: speedup, auth: auth, limits: limits)
         options.historyPath = history
         options.tls = tls

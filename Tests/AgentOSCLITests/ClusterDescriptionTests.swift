@@ -36,7 +36,7 @@ struct ClusterDescriptionTests {
 
     func serveOptions(_ layout: ClusterLayout) -> ServeOptions {
         ServeOptions(
-            host: "127.0.0.1", port: 0, layout: layout, roles: layout.roleNames, dataDirectory: NSTemporaryDirectory(), llmURL: nil, llmModel: "m",
+            host: "127.0.0.1", port: 0, layout: layout, roles: layout.roleNames, dataDirectory: NSTemporaryDirectory(), llmURLs: [], llmModel: "m",
             llmKey: nil, fakeLLM: FakeLLMProfile.perfect.config, fakeLLMSeed: 1, speedup: 1)
     }
 

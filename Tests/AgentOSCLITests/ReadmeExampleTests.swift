@@ -145,10 +145,9 @@ struct ReadmeExampleTests {
         let test = try String(contentsOfFile: Self.root + "/Tests/CoreTests/EmbeddedClusterTests.swift", encoding: .utf8)
         let testLines = test.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         for example in examples {
-            let body = example.filter { !$0.hasPrefix("import ") && !$0.isEmpty }.map { $0.trimmingCharacters(in: .whitespaces) }
-            let found = testLines.indices.contains { start in
-                start + body.count <= testLines.count && Array(testLines[start..<(start + body.count)]) == body
-            }
+            let body: [String] = example.filter { !$0.hasPrefix("import ") && !$0.isEmpty }.map { $0.trimmingCharacters(in: .whitespaces) }
+            let starts: Range<Int> = 0..<max(0, testLines.count - body.count + 1)
+            let found = starts.contains { (start: Int) -> Bool in Array(testLines[start..<(start + body.count)]) == body }
             #expect(found, "the README's Swift example differs from EmbeddedClusterTests.readmeExample")
         }
     }
@@ -159,7 +158,8 @@ struct ReadmeExampleTests {
         let listing = help.stdout.components(separatedBy: "SUBCOMMANDS:").last ?? ""
         let commands = listing.components(separatedBy: "\n").compactMap { line -> String? in
             guard line.hasPrefix("  "), !line.hasPrefix("   ") else { return nil }
-            return line.split(separator: " ").first.map(String.init)
+            let name = line.split(separator: " ").first.map(String.init) ?? ""
+            return !name.isEmpty && name.allSatisfy({ $0.isLowercase || $0 == "-" }) ? name : nil
         }
         #expect(commands.count >= 15, "\(help.stdout)")
         let reference = try String(contentsOfFile: Self.root + "/docs/reference.md", encoding: .utf8)

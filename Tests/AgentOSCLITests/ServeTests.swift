@@ -155,6 +155,48 @@ struct ServeTests {
         _ = server
     }
 
+    @Test("several --llm-url endpoints: the one proxy starts at llm-1, which is down, falls back to llm-2, and every task completes; a cluster that disagrees is refused")
+    func severalLLMEndpoints() async throws {
+        let port = freeTestPort()
+        let data = CLI.temporaryPath("multi-llm-data")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let second = try FakeLLMServer(["--profile", "perfect"])
+        // Nothing listens on the first endpoint's port.
+        let urls = ["--llm-url", "http://127.0.0.1:\(freeTestPort())/v1/chat/completions", "--llm-url", "http://127.0.0.1:\(second.port)/v1/chat/completions"]
+        let server = try startServe(["--port", String(port), "--data-dir", data, "--regions", "1", "--proxies", "1", "--roles", "store,gateway,region-1,proxy-1-1"] + urls)
+        let base = "http://127.0.0.1:\(port)"
+        var tasks: [Int] = []
+        for _ in 0..<4 {
+            let (status, body) = try await http("POST", "\(base)/query", query)
+            #expect(status == 200)
+            tasks.append(try #require(body["task_id"] as? Int))
+        }
+        for task in tasks {
+            let final = try await waitFinal(base, task: task)
+            #expect(final["status"] as? String == "completed", "\(final)")
+        }
+        let (_, metrics) = try await http("GET", "\(base)/metrics")
+        let text = metrics["raw"] as? String ?? ""
+        for endpoint in ["llm-1", "llm-2"] {
+            let calls = metric(text, "agentos_llm_endpoint_calls_total{endpoint=\"\(endpoint)\"}") ?? 0
+            #expect(calls > 0, "no call was made to \(endpoint): \(text.split(separator: "\n").filter { $0.contains("endpoint_calls") })")
+        }
+        _ = server
+
+        // A cluster file that says one endpoint, with two URLs given: refused, naming both counts.
+        let cluster = CLI.temporaryPath("one-llm.json")
+        try #"{"regions": 1, "proxiesPerRegion": 1, "urls": {"store": "http://127.0.0.1:1", "gateway": "http://127.0.0.1:1", "region-1": "http://127.0.0.1:1", "proxy-1-1": "http://127.0.0.1:1"}}"#
+            .write(toFile: cluster, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: cluster) }
+        let secret = CLI.temporaryPath("secret")
+        try "0123456789abcdef0123456789abcdef".write(toFile: secret, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        let refused = try CLI.run(["serve", "--cluster", cluster, "--roles", "proxy-1-1", "--port", "0", "--data-dir", data, "--role-secret-file", secret] + urls)
+        #expect(refused.status != 0 && refused.stderr.contains("1 LLM endpoint(s) but 2 URL(s)"), "\(refused.stderr)")
+        let bad = try CLI.run(["serve", "--llm-url", "ftp://x"])
+        #expect(bad.status == 2 && bad.stderr.contains("--llm-url must be an http(s) URL"), "\(bad.stderr)")
+    }
+
     @Test("roles split over processes: a SIGKILLed proxy process loses no acknowledged task; a restarted gateway still answers; the store rejects a stale owner")
     func multiProcessFailover() async throws {
         let (portA, portB, portC) = (freeTestPort(), freeTestPort(), freeTestPort())

@@ -6,7 +6,7 @@ import Testing
 /// every offending line.
 @Suite("Determinism guard")
 struct DeterminismGuardTests {
-    static let guardedFolders = ["Sources/Sim", "Sources/Core", "Sources/FakeLLM", "Sources/Scenarios"]
+    static let guardedFolders = ["Sources/Determinism", "Sources/Sim", "Sources/Core", "Sources/FakeLLM", "Sources/Checks", "Sources/Scenarios"]
 
     static let banned: [(pattern: String, why: String)] = [
         (#"\bDate\(|Date\.now|\bDate\.init"#, "reads the wall clock"),

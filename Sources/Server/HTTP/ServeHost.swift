@@ -26,8 +26,9 @@ public struct ServeOptions: Sendable {
     /// A PostgreSQL store (`postgres://user:password@host:port/db?sslmode=...`); nil: the SQLite
     /// file under `dataDirectory`. Never logged with its password.
     public var storeURL: String?
-    /// Chat-completions URL; nil means the cluster's `fake-llm` process.
-    public var llmURL: String?
+    /// Chat-completions URLs, one per LLM endpoint of the cluster (`llm-1` ... in order); empty
+    /// means the cluster's `fake-llm` process, as its one endpoint.
+    public var llmURLs: [String]
     public var llmModel: String
     /// The API key, read from the environment by the caller; never logged.
     public var llmKey: String?
@@ -49,7 +50,7 @@ public struct ServeOptions: Sendable {
     public var publicMiddleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []
 
     public init(
-        host: String, port: Int, layout: ClusterLayout, roles: [Address], dataDirectory: String, llmURL: String?, llmModel: String,
+        host: String, port: Int, layout: ClusterLayout, roles: [Address], dataDirectory: String, llmURLs: [String], llmModel: String,
         llmKey: String?, fakeLLM: FakeLLMConfig, fakeLLMSeed: UInt64, speedup: Int64, bodyLimit: Int = 1 << 20, auth: RolePlaneAuth? = nil,
         limits: ListenerLimits = ListenerLimits()
     ) {
@@ -58,7 +59,7 @@ public struct ServeOptions: Sendable {
         self.layout = layout
         self.roles = roles
         self.dataDirectory = dataDirectory
-        self.llmURL = llmURL
+        self.llmURLs = llmURLs
         self.llmModel = llmModel
         self.llmKey = llmKey
         self.fakeLLM = fakeLLM
@@ -102,6 +103,13 @@ public enum ServeHost {
         for role in options.roles where !known.contains(role) {
             throw ServeError("unknown role '\(role)' (roles: \(options.layout.roleNames.joined(separator: ", ")), fake-llm)")
         }
+        // Checked before anything that holds a connection pool is made.
+        // Proxies call every endpoint of the cluster: one URL each, or the fake LLM as the only one.
+        let endpointsGiven = options.llmURLs.isEmpty ? 1 : options.llmURLs.count
+        if options.roles.contains(where: { options.layout.region(of: $0) != nil }), endpointsGiven != options.layout.spec.llmEndpoints {
+            throw ServeError(
+                "the cluster has \(options.layout.spec.llmEndpoints) LLM endpoint(s) but \(options.llmURLs.isEmpty ? "no --llm-url (the fake LLM is one)" : "\(endpointsGiven) URL(s)") were given (one --llm-url each)")
+        }
         var rolePlanePort: Int?
         if options.needsRolePlane {
             guard options.auth != nil || options.tls != nil else {
@@ -128,20 +136,22 @@ public enum ServeHost {
             urls: options.needsRolePlane ? options.layout.urls.mapValues { options.tls == nil ? $0 : ClusterLayout.secured($0) } : [:],
             auth: options.auth, tls: options.tls?.client, clusterDigest: clusterDigest, metrics: metrics, traffic: history.map(TrafficRecorder.init),
             logger: logger)
-        // The LLM endpoint the proxies call.
-        let llmURL = options.llmURL ?? (options.layout.urls["fake-llm"].map { "\($0)/v1/chat/completions" })
-        var llmClient: LLMClient?
+        // The LLM endpoints the proxies call: `llm-1` ... `llm-N`, one client each.
+        let fakeLLMURL = options.layout.urls["fake-llm"].map { "\($0)/v1/chat/completions" }
+        let llmURLs = options.llmURLs.isEmpty ? (fakeLLMURL.map { [$0] } ?? []) : options.llmURLs
+        var llmClients: [LLMClient] = []
         if options.roles.contains(where: { options.layout.region(of: $0) != nil }) {
-            guard let llmURL else { throw ServeError("proxies need an LLM: give --llm-url or a fake-llm URL in the cluster") }
+            guard !llmURLs.isEmpty else { throw ServeError("proxies need an LLM: give --llm-url or a fake-llm URL in the cluster") }
             // As wide as every hosted worker's concurrency, plus room for calls still closing.
             let connections = options.layout.proxyNames.count * options.layout.spec.workerConcurrency + 16
-            let client = LLMClient(
-                url: llmURL, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)), connectionsMax: connections,
-                sendsLabels: options.llmURL == nil, metrics: metrics,
-                logger: logger)
-            client.transport = transport
-            transport.register("llm-1", client)
-            llmClient = client
+            for (index, url) in llmURLs.enumerated() {
+                let client = LLMClient(
+                    address: options.layout.spec.llmNames[index], url: url, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)),
+                    connectionsMax: connections, sendsLabels: options.llmURLs.isEmpty, metrics: metrics, logger: logger)
+                client.transport = transport
+                transport.register(options.layout.spec.llmNames[index], client)
+                llmClients.append(client)
+            }
         }
 
         var hosts: [Address: RoleHost] = [:]
@@ -216,7 +226,7 @@ public enum ServeHost {
             throw ServeError("cannot listen on \(options.host): a port is already in use (public \(options.port)\(rolePlanePort.map { ", role plane \($0)" } ?? ""))")
         }
         for host in roleHosts.values { host.stop() }  // already stopped by the service group; idempotent
-        await llmClient?.shutdown()
+        for client in llmClients { await client.shutdown() }
         await transport.shutdown()
     }
 

@@ -9,23 +9,21 @@ import Foundation
 /// `{"regions", "proxiesPerRegion", "scheduling", ..., "urls": {...}}`; absent knobs take the
 /// defaults of `ClusterSpec.serveDefault`.
 public struct ClusterLayout: Codable, Hashable, Sendable {
-    /// The cluster. One LLM endpoint (`llm-1`): the URL the proxies call.
-    public var spec: ClusterSpec {
-        didSet { spec.llmEndpoints = 1 }
-    }
+    /// The cluster. Its LLM endpoints `llm-1` ... `llm-N` are the URLs `serve --llm-url` names,
+    /// in order (one, the fake LLM, by default); each proxy starts at its own and falls back to
+    /// the others.
+    public var spec: ClusterSpec
     /// Role address -> role-plane base URL (`http://127.0.0.1:9000`). `fake-llm` is the public
     /// base URL of the process that serves the embedded fake LLM, if any.
     public var urls: [String: String]
 
     public init(spec: ClusterSpec, urls: [String: String]) {
-        var spec = spec
-        spec.llmEndpoints = 1
         self.spec = spec
         self.urls = urls
     }
 
     enum CodingKeys: String, CodingKey {
-        case regions, proxiesPerRegion, urls, scheduling, balancing, voting, workerConcurrency, workerQueue, openTasksMax, checkpoints, timings
+        case regions, proxiesPerRegion, llmEndpoints, urls, scheduling, balancing, voting, workerConcurrency, workerQueue, openTasksMax, checkpoints, timings
     }
 
     public init(from decoder: Decoder) throws {
@@ -34,6 +32,7 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
         self.init(
             spec: ClusterSpec(
                 regions: try container.decode(Int.self, forKey: .regions), proxiesPerRegion: try container.decode(Int.self, forKey: .proxiesPerRegion),
+                llmEndpoints: try container.decodeIfPresent(Int.self, forKey: .llmEndpoints) ?? defaults.llmEndpoints,
                 scheduling: try container.decodeIfPresent(SchedulingPolicy.self, forKey: .scheduling) ?? defaults.scheduling,
                 balancing: try container.decodeIfPresent(BalancingPolicy.self, forKey: .balancing) ?? defaults.balancing,
                 voting: try container.decodeIfPresent(VotingPolicy.self, forKey: .voting) ?? defaults.voting,
@@ -49,6 +48,7 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(spec.regions, forKey: .regions)
         try container.encode(spec.proxiesPerRegion, forKey: .proxiesPerRegion)
+        if spec.llmEndpoints != 1 { try container.encode(spec.llmEndpoints, forKey: .llmEndpoints) }
         try container.encode(urls, forKey: .urls)
         try container.encode(spec.scheduling, forKey: .scheduling)
         try container.encode(spec.balancing, forKey: .balancing)

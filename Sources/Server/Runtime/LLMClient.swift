@@ -14,6 +14,8 @@ import NIOCore
 /// else wait behind them (the cause of the real shell's order-of-magnitude slowdown).
 final class LLMClient: LocalEndpoint, @unchecked Sendable {
     // Immutable after init, except `transport`, set once before any traffic.
+    /// The endpoint's address in the cluster (`llm-1`, ...): replies come from it.
+    let address: Address
     let url: String
     let model: String
     let apiKey: String?
@@ -27,7 +29,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
     let sendsLabels: Bool
 
     init(
-        url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
+        address: Address = "llm-1", url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
         logger: Logger
     ) {
         self.sendsLabels = sendsLabels
@@ -36,6 +38,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
         self.apiKey = apiKey
         self.timeout = timeout
         self.metrics = metrics
+        self.address = address
         self.logger = logger
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsMax
@@ -46,7 +49,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
         guard case .llmRequest(let request) = envelope.message else { return }
         Task {
             let result = await call(request)
-            transport?.send(.llmReply(LLMReply(id: request.id, result: result)), from: "llm-1", to: envelope.from)
+            transport?.send(.llmReply(LLMReply(id: request.id, result: result)), from: address, to: envelope.from)
         }
     }
 
@@ -56,6 +59,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
 
     func call(_ request: LLMRequest) async -> LLMReply.Result {
         metrics.llmCalls.increment()
+        metrics.endpointCalls(address).increment()
         let started = ContinuousClock.now
         defer { metrics.llmLatency.record(ContinuousClock.now - started) }
         do {

@@ -55,6 +55,11 @@ public final class ServerMetrics: Sendable {
             .increment(by: Int64(count))
     }
 
+    /// Calls made to one LLM endpoint of the cluster (`llm-1`, ...).
+    func endpointCalls(_ endpoint: String) -> Counter {
+        registry.makeCounter(name: "agentos_llm_endpoint_calls_total", labels: [("endpoint", endpoint)])
+    }
+
     /// Queue depth per proxy, from the workload each proxy reports in its heartbeats.
     func observeSend(_ message: CoreMessage, from: Address) {
         messages.increment()
