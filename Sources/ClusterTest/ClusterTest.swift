@@ -106,7 +106,7 @@ public enum ClusterTest {
         progress("role plane: \(options.rolePlane == .tls ? "mutual TLS (a fresh cluster CA)" : "HMAC-signed with a fresh cluster secret")")
 
         let start = HistoryLine.now()
-        var random = SimRandom(seed: options.seed, key: "cluster-test")
+        var random = SimRandom(seed: options.seed, stream: .clusterTest)
         let recorder = try ClientRecorder(file: cluster.clientsFile)
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64

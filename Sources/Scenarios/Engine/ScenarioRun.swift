@@ -114,7 +114,7 @@ public final class ScenarioRun {
         simulation.eventSink = { [unowned self] entry in
             if case .fault(.powerLoss(let node)) = entry.event, node == "store" {
                 powerLosses += 1
-                var random = SimRandom(seed: seed, key: "disk/power-loss/\(powerLosses)")
+                var random = SimRandom(seed: seed, stream: .diskPowerLoss(powerLosses))
                 storeFile.losePower(random: &random)
             }
             observer.observe(entry)
@@ -154,13 +154,13 @@ public final class ScenarioRun {
     /// The seed's fault timeline: drawn over the safety phase, from 5 s in (once the cluster
     /// has formed), plus the scenario's fixed faults.
     public static func plannedFaults(scenario: Scenario, seed: UInt64) -> [FaultEntry] {
-        var random = SimRandom(seed: seed, key: "faults")
+        var random = SimRandom(seed: seed, stream: .faults)
         let drawn = FaultPlanner.plan(
             mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.topology), from: .zero + .seconds(5),
             until: .zero + scenario.phases.safety, random: &random)
         var rolling: [FaultEntry] = []
         if let kill = scenario.faults.rolling {
-            var stream = SimRandom(seed: seed, key: "faults/rolling")
+            var stream = SimRandom(seed: seed, stream: .rollingFaults)
             rolling = kill.plan(scenario.topology, until: .zero + scenario.phases.safety, random: &stream)
         }
         return FaultPlanner.sortedStable(drawn + scenario.faults.fixed + rolling)

@@ -413,7 +413,7 @@ public enum ScenarioLibrary {
     /// A scenario drawn from the seed: topology, policies, LLM behaviour, workload and fault
     /// mix, with each fault kind on or off and at wildly different rates.
     public static func swarm(seed: UInt64) -> Scenario {
-        var random = SimRandom(seed: seed, key: "swarm")
+        var random = SimRandom(seed: seed, stream: .swarm)
         func pick<T>(_ options: [T]) -> T { options[random.index(below: options.count)] }
         func coin() -> Bool { random.chance(.oneIn(2)) }
         var scenario = Scenario(name: "swarm")

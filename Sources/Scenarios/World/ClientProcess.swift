@@ -184,7 +184,7 @@ struct ClientProcess: SimProcess {
 public enum ClientArrivals {
     public static func plan(_ workload: Workload, client: String, seed: UInt64) -> [(gap: SimDuration, requests: [Int])] {
         // The stream the simulator gives the client's first incarnation, whose first use is this plan.
-        var random = SimRandom(seed: seed, key: "node/\(client)/1")
+        var random = SimRandom(seed: seed, stream: .node(client, incarnation: 1))
         return ClientProcess.plan(workload, random: &random)
     }
 }

@@ -136,7 +136,7 @@ public enum GossipRun {
 
     /// The fault timeline a seed implies for a configuration.
     public static func plannedFaults(seed: UInt64, config: GossipConfig) -> [FaultEntry] {
-        var random = SimRandom(seed: seed, key: "faults")
+        var random = SimRandom(seed: seed, stream: .faults)
         return FaultPlanner.plan(
             mix: config.faults, nodes: config.nodeNames, from: .zero, until: .zero + config.duration, random: &random)
     }

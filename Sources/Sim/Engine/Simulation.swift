@@ -152,7 +152,7 @@ struct Engine<W: SimWorld> {
         self.slots = NodeTable(count: nodes.count)
         self.links = LinkTable(config: network, names: names)
         self.cuts = CutTable(nodeCount: nodes.count)
-        self.netRandom = SimRandom(seed: seed, key: "net")
+        self.netRandom = SimRandom(seed: seed, stream: .network)
         for (index, spec) in nodes.enumerated() {
             schedule(at: spec.startAt, .boot(node: index))
         }
@@ -211,7 +211,7 @@ struct Engine<W: SimWorld> {
         slots[index].incarnation += 1
         let incarnation = slots[index].incarnation
         slots[index].status = .up
-        slots[index].random = SimRandom(seed: seed, key: "node/\(names[index])/\(incarnation)")
+        slots[index].random = SimRandom(seed: seed, stream: .node(names[index], incarnation: incarnation))
         let boot = NodeBoot(id: NodeID(index), name: names[index], incarnation: incarnation, nodeCount: slots.count)
         slots[index].process = factories[index](boot)
         record(.start(node: NodeID(index), incarnation: incarnation))
