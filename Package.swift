@@ -140,6 +140,13 @@ let package = Package(
             // The recorded trace hashes, read from the source tree by TraceHashBaselineTests.
             exclude: ["Baselines"]
         ),
+        // The real shell's role hosts, transport and listeners in this process, judged by Checks.
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "ClusterTest", "Checks", "Core", "FakeLLM", "SQLiteStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Depends on the executable so `swift test` builds the binary the cross-process
         // determinism tests launch.
         .testTarget(

@@ -15,7 +15,11 @@ public struct ClusterHistory {
 
     var events: [(time: Int64, item: Item)] = []
     /// Traced message facts among the events.
-    private(set) var messages = 0
+    public private(set) var messages = 0
+    /// Everything the history holds, observations and message facts.
+    public var eventCount: Int { events.count }
+
+    public init() {}
 
     /// A history file's lines. A process killed mid-write can leave a torn last line, which is
     /// skipped; anything else that does not decode is an error.
@@ -36,7 +40,7 @@ public struct ClusterHistory {
 
     /// A role process's history: its roles' observations (`HistoryLine`) and its traced message
     /// traffic (`TrafficLine`), told apart by their fields in one decode per line.
-    mutating func add(file path: String) throws {
+    public mutating func add(file path: String) throws {
         struct Line: Decodable {
             var time: Int64
             var node: String?
@@ -65,11 +69,16 @@ public struct ClusterHistory {
     }
 
     /// The fake LLM's call log, as the simulator's LLM call records.
-    mutating func add(calls path: String) throws {
+    public mutating func add(calls path: String) throws {
         events += try Self.lines(path, as: LLMCallLine.self).map { call in
             let record = LLMCallRecord(task: call.task, node: call.node, prompt: call.prompt, answer: call.answer, status: call.status, fault: nil)
             return (call.time, .observation(node: "fake-llm", .llm(record)))
         }
+    }
+
+    /// One thing a client saw, at `time` (the history's clock, `HistoryLine.now()`).
+    public mutating func add(client: String, _ observation: ClientObservation, at time: Int64) {
+        events.append((time, .observation(node: client, .client(observation))))
     }
 
     /// The clients' history file.
@@ -78,7 +87,7 @@ public struct ClusterHistory {
     }
 
     /// Feeds the checkers in time order; times become cluster nanoseconds since `start`.
-    func check(_ suite: inout CheckerSuite, start: Int64, speedup: Int64) {
+    public func check(_ suite: inout CheckerSuite, start: Int64, speedup: Int64) {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
         for (index, entry) in ordered.enumerated() {
             let time = SimInstant(nanoseconds: max(0, entry.element.time - start) * speedup)
