@@ -105,18 +105,11 @@ struct BenchReal: ParsableCommand {
         defer { serve.stop() }
         guard let url = serve.url else { throw CLIError("serve did not print its URL: \(serve.banner)") }
 
-        let load = Process()
-        load.executableURL = ChildProcess.binary
-        load.arguments = [
-            "load", "--url", url, "--pattern", "poisson", "--rate", "0.2", "--requests", String(requests), "--reference", "--poll", "3",
-            "--arrivals-seed", String(seed), "--speedup", String(speedup), "--json",
-        ]
-        let loadOut = Pipe()
-        load.standardOutput = loadOut
-        load.standardError = FileHandle.nullDevice
-        try load.run()
-        let output = loadOut.fileHandleForReading.readDataToEndOfFile()
-        load.waitUntilExit()
+        let output = Data(
+            try runChild([
+                "load", "--url", url, "--pattern", "poisson", "--rate", "0.2", "--requests", String(requests), "--reference", "--poll", "3",
+                "--arrivals-seed", String(seed), "--speedup", String(speedup), "--json",
+            ]).stdout.utf8)
         guard let report = try? JSONSerialization.jsonObject(with: output) as? [String: Any], let latencies = report["latencies"] as? [Double] else {
             throw CLIError("load printed no report: \(String(decoding: output, as: UTF8.self).prefix(300))")
         }

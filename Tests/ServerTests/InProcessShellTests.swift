@@ -18,6 +18,11 @@ import FoundationNetworking
 /// the same checkers as every simulated run.
 @Suite("the real shell in process, judged by Checks")
 struct InProcessShellTests {
+    /// Real speed: with the perfect fake LLM a run takes about a second, and the roles' and the
+    /// LLM client's timeouts keep their real lengths, so a process busy with the rest of the
+    /// suite (whose tests share it) cannot starve a call past its timeout.
+    static let speedup: Int64 = 1
+
     /// One serve process's worth of roles, in a task of this process; stopped by cancelling it.
     final class Shell: @unchecked Sendable {  // set once, before any reader
         let folder: String
@@ -66,7 +71,7 @@ struct InProcessShellTests {
     /// Five queries, the third sent twice under its key, each polled until completed; then the
     /// roles' history, the fake LLM's calls, what the client saw and the store, judged.
     static func judgedRun(plantedBug: PlantedBug? = nil) async throws -> (suite: CheckerSuite, history: ClusterHistory, tasks: Int) {
-        let shell = try await Shell(speedup: 20, middleware: plantedBug.map { [$0.middleware] } ?? [])
+        let shell = try await Shell(speedup: Self.speedup, middleware: plantedBug.map { [$0.middleware] } ?? [])
         defer { try? FileManager.default.removeItem(atPath: shell.folder) }
         let base = "http://127.0.0.1:\(shell.port)"
         // What the test's one client saw, recorded as a cluster test's clients record it.
@@ -88,7 +93,7 @@ struct InProcessShellTests {
         }
         saw(.allSubmitted)
         let started = HistoryLine.now()
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(180)
         var open = Set(tasks)
         while !open.isEmpty, Date() < deadline {
             for task in open {
@@ -96,7 +101,7 @@ struct InProcessShellTests {
                 if status["status"] as? String == "completed" {
                     open.remove(task)
                     saw(.status(task: TaskID(task), status: .completed(result: status["result"] as? String ?? "")))
-                    saw(.finished(task: TaskID(task), latency: (HistoryLine.now() - started) * 20, completed: true))
+                    saw(.finished(task: TaskID(task), latency: (HistoryLine.now() - started) * Self.speedup, completed: true))
                 }
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -109,9 +114,9 @@ struct InProcessShellTests {
         try history.add(calls: shell.folder + "/history-llm.jsonl")
         for (time, observation) in seen { history.add(client: "client-1", observation, at: time) }
         var suite = CheckerSuite(context: CheckContext(clients: ["client-1"]))
-        history.check(&suite, start: shell.start, speedup: 20)
+        history.check(&suite, start: shell.start, speedup: Self.speedup)
         let store = try TaskStore(path: shell.folder + "/data/agentos.sqlite")
-        suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (HistoryLine.now() - shell.start) * 20), includeLiveness: true)
+        suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (HistoryLine.now() - shell.start) * Self.speedup), includeLiveness: true)
         return (suite, history, try store.allTasks().count)
     }
 
