@@ -26,11 +26,9 @@ struct AgentOS: AsyncParsableCommand {
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch let error as CLIError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            Foundation.exit(ExitStatus.badInput)
+            exitBadInput(error.message)
         } catch let error as CampaignError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            Foundation.exit(ExitStatus.badInput)
+            exitBadInput(error.message)
         } catch {
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
@@ -40,6 +38,12 @@ struct AgentOS: AsyncParsableCommand {
             Foundation.exit(ExitStatus.badInput)
         }
     }
+}
+
+/// Bad input the user can fix: one line on standard error, exit status 2.
+func exitBadInput(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    Foundation.exit(ExitStatus.badInput)
 }
 
 enum ExitStatus {

@@ -70,6 +70,15 @@ public struct ServeOptions: Sendable {
         self.limits = limits
     }
 
+    /// Whether this process hosts a proxy, so it needs LLM clients.
+    var hostsProxies: Bool { roles.contains { layout.region(of: $0) != nil } }
+
+    /// The chat-completions URLs of the cluster's LLM endpoints, `llm-1` first: the given ones,
+    /// or the cluster's fake LLM as its one endpoint (none when the cluster has no fake LLM).
+    var llmEndpointURLs: [String] {
+        llmURLs.isEmpty ? (layout.urls["fake-llm"].map { ["\($0)/v1/chat/completions"] } ?? []) : llmURLs
+    }
+
     /// Whether some role lives in another process, so this one needs the role plane.
     var needsRolePlane: Bool {
         let hosted = Set(roles)
@@ -103,12 +112,15 @@ public enum ServeHost {
         for role in options.roles where !known.contains(role) {
             throw ServeError("unknown role '\(role)' (roles: \(options.layout.roleNames.joined(separator: ", ")), fake-llm)")
         }
-        // Checked before anything that holds a connection pool is made.
-        // Proxies call every endpoint of the cluster: one URL each, or the fake LLM as the only one.
-        let endpointsGiven = options.llmURLs.isEmpty ? 1 : options.llmURLs.count
-        if options.roles.contains(where: { options.layout.region(of: $0) != nil }), endpointsGiven != options.layout.spec.llmEndpoints {
-            throw ServeError(
-                "the cluster has \(options.layout.spec.llmEndpoints) LLM endpoint(s) but \(options.llmURLs.isEmpty ? "no --llm-url (the fake LLM is one)" : "\(endpointsGiven) URL(s)") were given (one --llm-url each)")
+        // Checked before anything that holds a connection pool is made: proxies call every
+        // endpoint of the cluster, one URL each (or the fake LLM as the only one).
+        if options.hostsProxies {
+            let urls = options.llmEndpointURLs
+            guard !urls.isEmpty else { throw ServeError("proxies need an LLM: give --llm-url or a fake-llm URL in the cluster") }
+            guard urls.count == options.layout.spec.llmEndpoints else {
+                throw ServeError(
+                    "the cluster has \(options.layout.spec.llmEndpoints) LLM endpoint(s) but \(options.llmURLs.isEmpty ? "no --llm-url (the fake LLM is one)" : "\(urls.count) URL(s)") were given (one --llm-url each)")
+            }
         }
         var rolePlanePort: Int?
         if options.needsRolePlane {
@@ -137,19 +149,16 @@ public enum ServeHost {
             auth: options.auth, tls: options.tls?.client, clusterDigest: clusterDigest, metrics: metrics, traffic: history.map(TrafficRecorder.init),
             logger: logger)
         // The LLM endpoints the proxies call: `llm-1` ... `llm-N`, one client each.
-        let fakeLLMURL = options.layout.urls["fake-llm"].map { "\($0)/v1/chat/completions" }
-        let llmURLs = options.llmURLs.isEmpty ? (fakeLLMURL.map { [$0] } ?? []) : options.llmURLs
         var llmClients: [LLMClient] = []
-        if options.roles.contains(where: { options.layout.region(of: $0) != nil }) {
-            guard !llmURLs.isEmpty else { throw ServeError("proxies need an LLM: give --llm-url or a fake-llm URL in the cluster") }
+        if options.hostsProxies {
             // As wide as every hosted worker's concurrency, plus room for calls still closing.
             let connections = options.layout.proxyNames.count * options.layout.spec.workerConcurrency + 16
-            for (index, url) in llmURLs.enumerated() {
+            for (url, address) in zip(options.llmEndpointURLs, options.layout.spec.llmNames) {
                 let client = LLMClient(
-                    address: options.layout.spec.llmNames[index], url: url, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)),
+                    address: address, url: url, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)),
                     connectionsMax: connections, sendsLabels: options.llmURLs.isEmpty, metrics: metrics, logger: logger)
                 client.transport = transport
-                transport.register(options.layout.spec.llmNames[index], client)
+                transport.register(address, client)
                 llmClients.append(client)
             }
         }

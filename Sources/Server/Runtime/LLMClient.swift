@@ -29,7 +29,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
     let sendsLabels: Bool
 
     init(
-        address: Address = "llm-1", url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
+        address: Address, url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
         logger: Logger
     ) {
         self.sendsLabels = sendsLabels
