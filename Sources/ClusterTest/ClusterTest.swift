@@ -165,7 +165,7 @@ public enum ClusterTest {
         var parityReport: ParityReport?
         if let simulated, let parity {
             let realLatencies = await recorder.entries.compactMap { entry -> Double? in
-                if case .finished(_, let latency, _) = entry.observation { Double(latency) / 1e9 } else { nil }
+                if case .finished(_, let latency, _) = entry.observation { Double(latency.nanoseconds) / 1e9 } else { nil }
             }
             let realMean = realLatencies.isEmpty ? 0 : realLatencies.reduce(0, +) / Double(realLatencies.count)
             let simulatedMean = Double(simulated.latencyMean ?? 0) / 1e9

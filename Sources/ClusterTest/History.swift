@@ -90,7 +90,7 @@ public struct ClusterHistory {
     public func check(_ suite: inout CheckerSuite, start: Int64, speedup: Int64) {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
         for (index, entry) in ordered.enumerated() {
-            let time = SimInstant(nanoseconds: max(0, entry.element.time - start) * speedup)
+            let time = Instant(nanoseconds: max(0, entry.element.time - start) * speedup)
             switch entry.element.item {
             case .observation(let node, let observation):
                 suite.observe(ObservedEvent(index: UInt64(index), time: time, node: node, observation: observation))
@@ -153,7 +153,7 @@ extension ClusterHistory {
         for file in ClusterUnderTest.historyFileNames { try history.add(file: path(file)) }
         try history.add(calls: path(ClusterUnderTest.callsFileName))
         try history.add(clients: path(ClusterUnderTest.clientsFileName))
-        let context = CheckContext(clients: facts.clients, healAt: SimInstant(nanoseconds: (facts.healAt - facts.start) * facts.speedup))
+        let context = CheckContext(clients: facts.clients, healAt: Instant(nanoseconds: (facts.healAt - facts.start) * facts.speedup))
         var suite = CheckerSuite(context: context)
         history.check(&suite, start: facts.start, speedup: facts.speedup)
         let store: any TaskStoreBackend
@@ -164,7 +164,7 @@ extension ClusterHistory {
             guard FileManager.default.fileExists(atPath: file) else { throw ClusterTestError("\(folder): no store at \(file)") }
             store = try TaskStore(path: file)
         }
-        suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (facts.end - facts.start) * facts.speedup), includeLiveness: true)
+        suite.audit(try StoreSnapshot(store: store), end: Instant(nanoseconds: (facts.end - facts.start) * facts.speedup), includeLiveness: true)
         return ClusterVerdict(
             checks: suite.verdicts, violations: suite.violations, tasks: try store.allTasks(), historyEvents: history.events.count,
             messageEvents: history.messages)

@@ -87,7 +87,7 @@ public struct LoadRun: Sendable {
 
     /// The simulator's draw of the same pattern for `client-1` of a run with `seed`.
     func simulatedPlan(seed: UInt64) -> [(gap: Double, size: Int)] {
-        func duration(_ seconds: Double) -> SimDuration { SimDuration(nanoseconds: Int64(seconds * 1e9)) }
+        func duration(_ seconds: Double) -> Interval { Interval(nanoseconds: Int64(seconds * 1e9)) }
         let simulated: ClientPattern
         switch pattern {
         case .sendAll: simulated = .sendAll

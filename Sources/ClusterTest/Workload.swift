@@ -139,7 +139,7 @@ struct ClusterTestClient: Sendable {
     }
 
     private func one(requestID: UInt64, query: Query, deadline: ContinuousClock.Instant) async {
-        let started = ContinuousClock.now
+        let sent = ShellClock(speedup: speedup)
         guard let data = try? JSONEncoder().encode(query) else { return }
         var task: TaskID?
         while task == nil, ContinuousClock.now < deadline {
@@ -169,11 +169,9 @@ struct ClusterTestClient: Sendable {
             await recorder.record(name, .status(task: task, status: status))
             switch status {
             case .completed, .aborted:
-                let elapsed = ContinuousClock.now - started
-                let nanos = (elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) * speedup
                 var completed = false
                 if case .completed = status { completed = true }
-                await recorder.record(name, .finished(task: task, latency: nanos, completed: completed))
+                await recorder.record(name, .finished(task: task, latency: sent.elapsed(), completed: completed))
                 return
             default:
                 continue

@@ -18,7 +18,7 @@ public struct ScriptedLLM {
     public var calls: [LLMRequest] = []
     /// Decides the answer to the n-th call (0-based); nil means a well-formed answer.
     public var script: (Int, LLMRequest) -> Answer? = { _, _ in nil }
-    public var latency: Nanos = 100 * Time.millisecond
+    public var latency: Interval = .milliseconds(100)
 
     public init() {}
 
@@ -43,14 +43,14 @@ public struct ScriptedLLM {
 /// Messages to a client role (`client-N`) land in `clientInbox`; messages to an LLM role
 /// (`llm-N`) go to `llm`.
 public final class EmbeddedCluster {
-    public var now: Nanos = 0
+    public var now: Instant = .zero
     /// Each live role's runtime: the same interpreter the simulator and the real shell use.
     public var runtimes: [Address: RoleRuntime] = [:]
     public var machines: [Address: any CoreMachine] { runtimes.mapValues(\.machine) }
     var factories: [Address: (UInt32) -> any CoreMachine] = [:]
     public var incarnations: [Address: UInt32] = [:]
-    public var messages: [(from: Address, to: Address, message: CoreMessage, at: Nanos)] = []
-    var timers: [(at: Nanos, seq: Int, address: Address, incarnation: UInt32, timer: CoreTimer, generation: UInt64)] = []
+    public var messages: [(from: Address, to: Address, message: CoreMessage, at: Instant)] = []
+    var timers: [(at: Instant, seq: Int, address: Address, incarnation: UInt32, timer: CoreTimer, generation: UInt64)] = []
     var seq = 0
     public var down: Set<Address> = []
     var cut: Set<String> = []
@@ -170,7 +170,7 @@ public final class EmbeddedCluster {
     }
 
     /// Runs until `deadline`: messages due now first (in order), then the next timer.
-    public func run(for duration: Nanos) {
+    public func run(for duration: Interval) {
         let deadline = now + duration
         while true {
             if let index = messages.indices.filter({ messages[$0].at <= now }).first {
@@ -227,7 +227,7 @@ public final class EmbeddedCluster {
         nextRequestID += 1
         let id = nextRequestID
         send(.statusQuery(requestID: id, taskID: taskID), from: "client-1", to: "gateway")
-        run(for: 10 * Time.millisecond)
+        run(for: .milliseconds(10))
         for (_, message) in clientInbox.reversed() {
             if case .statusReply(id, let status) = message { return status }
         }

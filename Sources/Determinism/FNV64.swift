@@ -119,4 +119,11 @@ extension FieldHashing {
 
     @inlinable @inline(__always)
     public mutating func combine(_ value: Bool) { combine(byte: value ? 1 : 0) }
+
+    /// Times as their nanoseconds: the words they fed when they were plain integers.
+    @inlinable @inline(__always)
+    public mutating func combine(_ value: Instant) { combine(value.nanoseconds) }
+
+    @inlinable @inline(__always)
+    public mutating func combine(_ value: Interval) { combine(value.nanoseconds) }
 }

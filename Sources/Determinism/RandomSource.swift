@@ -100,8 +100,8 @@ extension RandomSource {
 
     /// A duration in `base...base+spread`, for heartbeat and backoff jitter.
     @inlinable
-    public mutating func jittered(_ base: Nanos, spread: Nanos) -> Nanos {
-        spread <= 0 ? base : base + int64(in: 0...spread)
+    public mutating func jittered(_ base: Interval, spread: Interval) -> Interval {
+        spread.nanoseconds <= 0 ? base : base + .nanoseconds(int64(in: 0...spread.nanoseconds))
     }
 }
 

@@ -203,25 +203,31 @@ public struct ChatFailure: Codable, Hashable, Sendable, Error {
         }
     }
 
-    public init(status: Int, error: Body, retryAfterNanos: Int64? = nil) {
+    public init(status: Int, error: Body, retryAfter: Interval? = nil) {
         self.status = status
         self.error = error
-        self.retryAfterNanos = retryAfterNanos
+        self.retryAfter = retryAfter
     }
 
     public var status: Int
     public var error: Body
-    /// For 429s: when the caller may try again, in nanoseconds from the answer.
-    public var retryAfterNanos: Int64?
+    /// For 429s: when the caller may try again, from the answer.
+    public var retryAfter: Interval?
+
+    /// The encoded name predates the time type; it stays so recorded answers still read.
+    enum CodingKeys: String, CodingKey {
+        case status, error
+        case retryAfter = "retryAfterNanos"
+    }
 
     public static func invalidRequest(_ message: String, param: String? = nil) -> ChatFailure {
         ChatFailure(status: 400, error: Body(message: message, type: "invalid_request_error", param: param, code: nil))
     }
 
-    public static func rateLimited(_ message: String, retryAfterNanos: Int64) -> ChatFailure {
+    public static func rateLimited(_ message: String, retryAfter: Interval) -> ChatFailure {
         ChatFailure(
             status: 429, error: Body(message: message, type: "requests", param: nil, code: "rate_limit_exceeded"),
-            retryAfterNanos: retryAfterNanos)
+            retryAfter: retryAfter)
     }
 
     public static func serverError(_ message: String) -> ChatFailure {

@@ -229,7 +229,7 @@ public enum FakeLLMProfile: String, CaseIterable, Sendable {
     case overloaded
     case vllmLlama8b = "vllm-llama-8b"
 
-    static let ms = Time.millisecond
+    static let ms: Int64 = 1_000_000
 
     public var config: FakeLLMConfig {
         switch self {

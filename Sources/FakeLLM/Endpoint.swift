@@ -6,9 +6,9 @@ public enum EndpointAction: Hashable, Sendable {
     /// `outcome` if there is one (nil: the call never answers), then call `finish(id:now:)`.
     /// `fault` names the misbehaviour drawn for the call (a `ContentFault` or `TransportFault`
     /// raw value), for observers that judge what the model really did.
-    case complete(id: UInt64, at: Int64, outcome: ChatOutcome?, fault: String?)
+    case complete(id: UInt64, at: Instant, outcome: ChatOutcome?, fault: String?)
     /// Continuous batching only: call `wake(now:)` at `at`, replacing any earlier request.
-    case wake(at: Int64)
+    case wake(at: Instant)
     /// Continuous batching only: call `id` is done now and has left the batch; deliver
     /// `outcome` (nil: the call never answers). No `finish` follows.
     case answer(id: UInt64, outcome: ChatOutcome?, fault: String?)
@@ -43,16 +43,17 @@ public struct FakeLLMEndpoint: Sendable {
     /// A call arrives at `now`. `random` is the call's own stream; `facts`, the prompt's facts
     /// if the caller read them already.
     public mutating func receive<R: RandomSource>(
-        _ request: ChatRequest, id: UInt64, now: Int64, random: inout R, facts: PromptFacts? = nil
+        _ request: ChatRequest, id: UInt64, now instant: Instant, random: inout R, facts: PromptFacts? = nil
     ) -> [EndpointAction] {
+        let now = instant.nanoseconds
         if let invalid = request.validationError() { return [.reject(id: id, invalid)] }
         callsReceived &+= 1
-        let call = generator.generate(request, callNumber: callsReceived, now: now, random: &random, facts: facts)
+        let call = generator.generate(request, callNumber: callsReceived, now: instant, random: &random, facts: facts)
         if let limited = admit(tokens: call.budgetTokens, now: now) { return [.reject(id: id, limited)] }
         if let model = config.batching { return batchReceive(id: id, call: call, now: now, model: model) }
         if inFlight < config.capacity.concurrency {
             inFlight += 1
-            return [.complete(id: id, at: now + call.serviceNanos, outcome: call.outcome, fault: call.faultName)]
+            return [.complete(id: id, at: Instant(nanoseconds: now + call.serviceNanos), outcome: call.outcome, fault: call.faultName)]
         }
         guard queueDepth < config.capacity.queueLimit else {
             return [.reject(id: id, .overloaded("the server has \(queueDepth) requests waiting; try again later"))]
@@ -62,7 +63,7 @@ public struct FakeLLMEndpoint: Sendable {
     }
 
     /// Call `id` left its slot at `now`: the next waiting call starts.
-    public mutating func finish(id: UInt64, now: Int64) -> [EndpointAction] {
+    public mutating func finish(id: UInt64, now: Instant) -> [EndpointAction] {
         precondition(inFlight > 0, "finish(\(id)) with no call in flight")
         inFlight -= 1
         guard queueDepth > 0 else { return [] }
@@ -73,7 +74,7 @@ public struct FakeLLMEndpoint: Sendable {
             waitingHead = 0
         }
         inFlight += 1
-        return [.complete(id: next.id, at: now + next.call.serviceNanos, outcome: next.call.outcome, fault: next.call.faultName)]
+        return [.complete(id: next.id, at: now + .nanoseconds(next.call.serviceNanos), outcome: next.call.outcome, fault: next.call.faultName)]
     }
 
     // MARK: - Continuous batching
@@ -94,8 +95,9 @@ public struct FakeLLMEndpoint: Sendable {
 
     /// The batch's wake-up: the calls that are done leave it (answered in the order they
     /// joined), waiting calls take their places, and the next wake-up is asked for.
-    public mutating func wake(now: Int64) -> [EndpointAction] {
+    public mutating func wake(now instant: Instant) -> [EndpointAction] {
         guard let model = config.batching else { return [] }
+        let now = instant.nanoseconds
         advance(to: now, model)
         var actions: [EndpointAction] = []
         batch.removeAll { entry in
@@ -130,7 +132,7 @@ public struct FakeLLMEndpoint: Sendable {
     private func nextWake(now: Int64, _ model: BatchingModel) -> [EndpointAction] {
         guard let least = batch.lazy.map(\.remaining).min() else { return [] }
         let factor = model.factor(calls: batch.count)
-        return [.wake(at: now + (max(0, least) * factor + 999) / 1000)]
+        return [.wake(at: Instant(nanoseconds: now + (max(0, least) * factor + 999) / 1000))]
     }
 
     /// Counts the call against the current minute's limits; a 429 if it would exceed one.
@@ -145,12 +147,12 @@ public struct FakeLLMEndpoint: Sendable {
         }
         let retryAfter = (index + 1) * Self.windowNanos - now
         if let rpm = capacity.requestsPerMinute, windowRequests + 1 > rpm {
-            return .rateLimited("Rate limit reached for requests per minute: limit \(rpm), used \(windowRequests)", retryAfterNanos: retryAfter)
+            return .rateLimited("Rate limit reached for requests per minute: limit \(rpm), used \(windowRequests)", retryAfter: .nanoseconds(retryAfter))
         }
         if let tpm = capacity.tokensPerMinute, windowTokens + tokens > tpm {
             return .rateLimited(
                 "Rate limit reached for tokens per minute: limit \(tpm), used \(windowTokens), requested \(tokens)",
-                retryAfterNanos: retryAfter)
+                retryAfter: .nanoseconds(retryAfter))
         }
         windowRequests += 1
         windowTokens += tokens

@@ -49,7 +49,7 @@ public struct FakeLLMGenerator: Sendable {
     /// `facts`: the prompt's facts when the caller has read them already (they must be the
     /// request's, as `PromptFacts(request)` reads them).
     public func generate<R: RandomSource>(
-        _ request: ChatRequest, callNumber: UInt64, now: Int64, random: inout R, facts: PromptFacts? = nil
+        _ request: ChatRequest, callNumber: UInt64, now: Instant, random: inout R, facts: PromptFacts? = nil
     ) -> GeneratedCall {
         let facts = facts ?? PromptFacts(request)
         let digest = facts.digest
@@ -65,7 +65,7 @@ public struct FakeLLMGenerator: Sendable {
         }
 
         let firstToken = config.latency.firstTokenNanos.draw(&random)
-        if config.outages.contains(where: { $0.start <= now && now < $0.end }) {
+        if config.outages.contains(where: { $0.start <= now.nanoseconds && now.nanoseconds < $0.end }) {
             return failed(.outage, .serverError("the model is unavailable (outage)"), after: firstToken)
         }
         if random.chance(flakiness.error500) {
@@ -109,7 +109,7 @@ public struct FakeLLMGenerator: Sendable {
 
         let response = ChatResponse(
             id: "chatcmpl-\(String(digest, radix: 16))-\(callNumber)", object: "chat.completion",
-            created: now / 1_000_000_000, model: request.model.isEmpty ? config.model : request.model,
+            created: now.nanoseconds / 1_000_000_000, model: request.model.isEmpty ? config.model : request.model,
             choices: [.init(index: 0, message: ChatMessage(role: "assistant", content: content), finishReason: finishReason)],
             usage: .init(promptTokens: promptTokens, completionTokens: completionTokens, totalTokens: promptTokens + completionTokens))
         return GeneratedCall(

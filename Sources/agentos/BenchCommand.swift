@@ -180,7 +180,7 @@ struct BenchFaults: ParsableCommand {
             report = result
         }
         guard let report else { return }
-        print("fault-tolerance benchmark (seed \(seed)): \(report.tasks) tasks, \(report.completed) completed, \(report.faultsInjected) faults, \(report.events) events, virtual \(SimDuration(nanoseconds: report.virtualEnd))")
+        print("fault-tolerance benchmark (seed \(seed)): \(report.tasks) tasks, \(report.completed) completed, \(report.faultsInjected) faults, \(report.events) events, virtual \(Interval(nanoseconds: report.virtualEnd))")
         print("  task latency (virtual, submit to final status): p50 \(seconds(report.latencyP50)), p99 \(seconds(report.latencyP99)); \(report.passed ? "all invariants hold" : "VIOLATIONS: \(report.violations.count)")")
         print(String(format: "  wall: %.3f s (best of %d)", best, repeats))
         print("  peak RSS: \(formatBytes(peakResidentBytes()))")

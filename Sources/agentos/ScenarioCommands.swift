@@ -32,7 +32,7 @@ func printReport(_ report: RunReport, wall: Double?, replay: String) {
             + "p90 \(seconds(report.latencyP90)), p99 \(seconds(report.latencyP99)), max \(seconds(report.latencyMax))")
     print("LLM calls: \(report.llmCalls) (\(report.wastedCalls) owner calls wasted on runs that saved nothing)")
     print("faults injected: \(report.faultsInjected)")
-    var line = "events: \(report.events) (\(report.steps) steps), virtual time \(SimDuration(nanoseconds: report.virtualEnd))"
+    var line = "events: \(report.events) (\(report.steps) steps), virtual time \(Interval(nanoseconds: report.virtualEnd))"
     if let wall { line += String(format: ", wall %.3f s", wall) }
     print(line)
     print("liveness: \(report.livenessConverged ? "converged" : "did not converge")")

@@ -10,7 +10,7 @@ enum Timeline {
     static func render(_ recorded: RecordedTrace, task: TaskID?) throws -> [String] {
         var lines: [String] = []
         for event in try recorded.readableEvents(CoreWorld.self) {
-            let at = SimDuration(nanoseconds: event.time.nanoseconds).description.padding(toLength: 10, withPad: " ", startingAt: 0)
+            let at = Interval(nanoseconds: event.time.nanoseconds).description.padding(toLength: 10, withPad: " ", startingAt: 0)
             switch event.kind {
             case .fault(let action) where task == nil:
                 lines.append("\(at) fault     \(json(action))")

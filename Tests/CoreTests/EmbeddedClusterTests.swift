@@ -11,10 +11,10 @@ struct EmbeddedClusterTests {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
         cluster.llm.script = { n, _ in n == 0 ? .error(503) : nil }   // the first call fails
         let request = cluster.submit(query(2, 3, 3))
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         let task = cluster.taskID(for: request)!
         cluster.crash("proxy-1-1")                                     // and the task still completes
-        cluster.run(for: 120 * Time.second)
+        cluster.run(for: .seconds(120))
         print(cluster.status(task), cluster.writes().count, "store writes")
         // The example ends here.
         guard case .completed = cluster.status(task) else {

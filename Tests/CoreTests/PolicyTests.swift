@@ -67,13 +67,13 @@ struct WorkerTests {
 
     @Test("a timed-out call is retried after a backoff, then fails with a reason once retries run out")
     func timeoutRetryThenFail() {
-        let settings = LLMWorkerSettings(queueCapacity: 4, concurrency: 1, timeout: 5 * Time.second, retries: 2, backoff: Time.second)
+        let settings = LLMWorkerSettings(queueCapacity: 4, concurrency: 1, timeout: .seconds(5), retries: 2, backoff: .seconds(1))
         var worker = LLMWorker(settings: settings, endpoint: "llm", incarnation: 1)
         var effects: [CoreEffect] = []
         worker.receive(work(1, task: 1), into: &effects)
-        #expect(effects.contains(.setTimer(.llmTimeout(callID: requestIDs(effects)[0]), after: 5 * Time.second)))
+        #expect(effects.contains(.setTimer(.llmTimeout(callID: requestIDs(effects)[0]), after: .seconds(5))))
         var attempt = requestIDs(effects)[0]
-        for expectedBackoff in [Time.second, 2 * Time.second] {
+        for expectedBackoff in [.seconds(1), .seconds(2)] as [Interval] {
             var next: [CoreEffect] = []
             worker.timedOut(attempt, into: &next)
             #expect(next == [.setTimer(.llmRetry(callID: attempt), after: expectedBackoff)])
@@ -94,14 +94,14 @@ struct WorkerTests {
 
     @Test("a 429 waits at least its retry-after; a 400 is not retried")
     func rateLimitAndClientError() {
-        var worker = LLMWorker(settings: LLMWorkerSettings(concurrency: 2, backoff: Time.second), endpoint: "llm", incarnation: 1)
+        var worker = LLMWorker(settings: LLMWorkerSettings(concurrency: 2, backoff: .seconds(1)), endpoint: "llm", incarnation: 1)
         var effects: [CoreEffect] = []
         worker.receive(work(1, task: 1), into: &effects)
         worker.receive(work(2, task: 1), into: &effects)
         let ids = requestIDs(effects)
         var limited: [CoreEffect] = []
-        worker.reply(LLMReply(id: ids[0], result: .error(status: 429, message: "slow down", retryAfter: 30 * Time.second)), into: &limited)
-        #expect(limited == [.cancelTimer(.llmTimeout(callID: ids[0])), .setTimer(.llmRetry(callID: ids[0]), after: 30 * Time.second)])
+        worker.reply(LLMReply(id: ids[0], result: .error(status: 429, message: "slow down", retryAfter: .seconds(30))), into: &limited)
+        #expect(limited == [.cancelTimer(.llmTimeout(callID: ids[0])), .setTimer(.llmRetry(callID: ids[0]), after: .seconds(30))])
         var invalid: [CoreEffect] = []
         worker.reply(LLMReply(id: ids[1], result: .error(status: 400, message: "bad", retryAfter: nil)), into: &invalid)
         #expect(invalid.contains { if case .send("owner", .llmWorkReply(2, .failed)) = $0 { true } else { false } })
@@ -113,14 +113,14 @@ struct BalancingTests {
     func destinations(_ policy: BalancingPolicy, calls: Int) -> [Address] {
         var proxy = AgentProxy(settings: ProxySettings(proxy: "p1", region: "r", llm: "llm", balancing: policy), incarnation: 1)
         var random = SeededSource(seed: 3)
-        let context = CoreContext(now: 0, address: "p1", incarnation: 1)
+        let context = CoreContext(now: .nanoseconds(0), address: "p1", incarnation: 1)
         _ = proxy.handle(
             .message(from: "r", .membership(proxies: [ProxyLoad(proxy: "p1", incarnation: 1, workload: 5), ProxyLoad(proxy: "p2", incarnation: 1, workload: 0), ProxyLoad(proxy: "p3", incarnation: 1, workload: 2)])),
             context: context, random: &random)
         var effects: [CoreEffect] = []
         for _ in 0..<calls {
             let call = CallRequest(wave: 1, kind: .generation, slot: 0, prompt: "x", stop: [])
-            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, now: 0, random: &random, into: &effects)
+            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, now: .zero, random: &random, into: &effects)
         }
         return effects.compactMap { if case .send(let to, .llmWork) = $0 { to } else { nil } }
     }
@@ -138,7 +138,7 @@ struct BalancingTests {
         var proxy = AgentProxy(settings: ProxySettings(proxy: "p1", region: "r", llm: "llm", balancing: .leastLoadedPerRound), incarnation: 1)
         var random = SeededSource(seed: 3)
         let members = loads.enumerated().map { ProxyLoad(proxy: "p\($0.offset + 1)", incarnation: 1, workload: $0.element) }
-        _ = proxy.handle(.message(from: "r", .membership(proxies: members)), context: CoreContext(now: 0, address: "p1", incarnation: 1), random: &random)
+        _ = proxy.handle(.message(from: "r", .membership(proxies: members)), context: CoreContext(now: .nanoseconds(0), address: "p1", incarnation: 1), random: &random)
         return proxy
     }
 
@@ -164,7 +164,7 @@ struct BalancingTests {
         let first = proxy.roundTargets(count: 3)
         for target in first {
             let call = CallRequest(wave: 1, kind: .generation, slot: 0, prompt: "x", stop: [])
-            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, target: target, now: 0, random: &random, into: &effects)
+            proxy.send(AgentProxy.Outstanding(task: 1, node: "main", call: call, worker: "", queueFullCount: 0), avoiding: nil, target: target, now: .zero, random: &random, into: &effects)
         }
         #expect(first == ["p2", "p2", "p3"])
         #expect(proxy.roundTargets(count: 3) == first, "the calls just sent do not count until the next report")

@@ -4,7 +4,7 @@ import Testing
 /// The region orders each proxy's lives and heartbeats, so nothing delayed, duplicated or
 /// replayed from a life that is over makes it act (issue: replayed heartbeats).
 struct RegionLifeOrderTests {
-    let context = CoreContext(now: 0, address: "region-1", incarnation: 1)
+    let context = CoreContext(now: .nanoseconds(0), address: "region-1", incarnation: 1)
 
     func heartbeat(_ incarnation: UInt32, _ sequence: UInt64) -> CoreInput {
         .message(from: "proxy-1-1", .proxyHeartbeat(proxy: "proxy-1-1", incarnation: incarnation, sequence: sequence, workload: 0))
@@ -40,7 +40,7 @@ struct RegionLifeOrderTests {
         let started = region.handle(.start, context: context, random: &random)
         #expect(!started.isEmpty)
         // The dead life's delayed heartbeat arrives before any of its successor's.
-        let later = CoreContext(now: 5 * Time.second, address: "region-1", incarnation: 2)
+        let later = CoreContext(now: .seconds(5), address: "region-1", incarnation: 2)
         #expect(answered(region.handle(heartbeat(1, 9), context: later, random: &random)))
         let sweep = region.handle(.timer(.sweep), context: later, random: &random)
         guard case .send("store", .storeRequest(let requestID, .unfinishedTasks))? = sweep.first else {

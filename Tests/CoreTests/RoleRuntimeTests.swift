@@ -11,7 +11,7 @@ struct RoleRuntimeTests {
         mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
             inputs += 1
             var effects: [CoreEffect] = [.send(to: "peer", .submitRejected(requestID: UInt64(inputs), reason: "first"))]
-            if inputs == 1 { effects.append(.setTimer(.sweep, after: 5)) }
+            if inputs == 1 { effects.append(.setTimer(.sweep, after: .nanoseconds(5))) }
             effects.append(.send(to: "peer", .submitRejected(requestID: UInt64(inputs), reason: "last")))
             return effects
         }
@@ -23,7 +23,7 @@ struct RoleRuntimeTests {
         mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
             inputs += 1
             effects.append(.send(to: "peer", .submitRejected(requestID: UInt64(inputs), reason: "first")))
-            if inputs == 1 { effects.append(.setTimer(.sweep, after: 5)) }
+            if inputs == 1 { effects.append(.setTimer(.sweep, after: .nanoseconds(5))) }
             effects.append(.send(to: "peer", .submitRejected(requestID: UInt64(inputs), reason: "last")))
         }
     }
@@ -32,7 +32,7 @@ struct RoleRuntimeTests {
         var runtime = RoleRuntime(machine: machine, address: "role", incarnation: 1)
         var random = SeededSource(seed: 1)
         var log: [[String]] = []
-        for now in [0, 10] as [Nanos] {
+        for now in [.zero, .nanoseconds(10)] as [Instant] {
             var actions: [String] = []
             runtime.handle(.start, now: now, random: &random) { action in
                 switch action {

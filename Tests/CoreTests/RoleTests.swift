@@ -8,7 +8,7 @@ struct RoleTests {
     func taskCompletesEndToEnd() throws {
         let cluster = try EmbeddedCluster.standard()
         let request = cluster.submit(query())
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         let taskID = try #require(cluster.taskID(for: request))
         guard case .completed(let result) = cluster.status(taskID) else { Issue.record("status \(cluster.status(taskID))"); return }
         #expect(result.hasPrefix("answer-"))
@@ -34,7 +34,7 @@ struct RoleTests {
     func acknowledgeOnlyWhenDurable() throws {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"]), incarnation: 1)
         var random = SeededSource(seed: 1)
-        let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
+        let context = CoreContext(now: .nanoseconds(0), address: "gateway", incarnation: 1)
         // A (re)started gateway admits only once its first sweep has told it the open tasks.
         let sweep = try #require(firstSweep(gateway.handle(.start, context: context, random: &random)))
         let held = gateway.handle(.message(from: "client-1", .submit(requestID: 7, query: query())), context: context, random: &random)
@@ -56,7 +56,7 @@ struct RoleTests {
     func restartedGatewayCountsBeforeAdmitting() throws {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"], openTasksMax: 2), incarnation: 2)
         var random = SeededSource(seed: 1)
-        let context = CoreContext(now: 0, address: "gateway", incarnation: 2)
+        let context = CoreContext(now: .nanoseconds(0), address: "gateway", incarnation: 2)
         let sweep = try #require(firstSweep(gateway.handle(.start, context: context, random: &random)))
         var second = query()
         second.taskDescription = "another"
@@ -77,7 +77,7 @@ struct RoleTests {
     func acknowledgedKeyAnsweredWhenFull() throws {
         var gateway = Gateway(settings: GatewaySettings(regions: ["region-1"], openTasksMax: 1), incarnation: 1)
         var random = SeededSource(seed: 1)
-        let context = CoreContext(now: 0, address: "gateway", incarnation: 1)
+        let context = CoreContext(now: .nanoseconds(0), address: "gateway", incarnation: 1)
         let sweep = try #require(firstSweep(gateway.handle(.start, context: context, random: &random)))
         _ = gateway.handle(.message(from: "store", .storeReply(requestID: sweep, .tasks([]))), context: context, random: &random)
         var keyed = query()
@@ -127,7 +127,7 @@ struct RoleTests {
         ]
         for (bad, reason) in cases {
             let request = cluster.submit(bad)
-            cluster.run(for: 10 * Time.millisecond)
+            cluster.run(for: .milliseconds(10))
             let rejection = try #require(cluster.rejection(for: request))
             #expect(rejection.contains(reason), "\(rejection)")
         }
@@ -138,7 +138,7 @@ struct RoleTests {
     func claimOrder() throws {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         _ = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 30 * Time.second)
+        cluster.run(for: .seconds(30))
         let claims = cluster.writes { if case .claim = $0 { true } else { false } }.filter { $0.3.isApplied }
         #expect(claims.map(\.2) == [Epoch(global: 1, regional: 0), Epoch(global: 1, regional: 1)])
         let claimIndex = try #require(cluster.observations.firstIndex { if case .write(_, .claim(_, let owner), _, _, let o) = $0.1 { owner != nil && o.isApplied } else { false } })
@@ -153,12 +153,12 @@ struct RoleTests {
         let request = cluster.submit(query(1, 2, 2, graph: chain))
         // Run until node a is saved, then crash its owner.
         while !cluster.writes({ if case .progress("a", _, _) = $0 { true } else { false } }).contains(where: { $0.3.isApplied }) {
-            cluster.run(for: 100 * Time.millisecond)
+            cluster.run(for: .milliseconds(100))
         }
         let taskID = try #require(cluster.taskID(for: request))
         let owner = try #require(try cluster.store.getTask(taskID)!.owner).proxy
         cluster.crash(owner)
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         guard case .completed = cluster.status(taskID) else { Issue.record("not completed: \(cluster.status(taskID))"); return }
         #expect(cluster.nodeStarts.filter { $0.1 == "a" }.count == 1, "node a must not run again")
         let record = try cluster.store.getTask(taskID)!
@@ -169,15 +169,15 @@ struct RoleTests {
     @Test("a zombie owner cut off from its region is fenced at its next write and stops")
     func zombieOwnerIsFenced() throws {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
-        cluster.llm.latency = 2 * Time.second  // so the task is still running when the cut comes
+        cluster.llm.latency = .seconds(2)  // so the task is still running when the cut comes
         let request = cluster.submit(query(3, 2, 2))
-        cluster.run(for: 3 * Time.second)
+        cluster.run(for: .seconds(3))
         let taskID = try #require(cluster.taskID(for: request))
         let zombieOwner = try #require(try cluster.store.getTask(taskID)).ownerProxy
         let zombie = try #require(Owner(zombieOwner), "owner '\(zombieOwner)' \(cluster.observations.map { "\($0.1)" })").proxy
         let zombieEpoch = try cluster.store.getTask(taskID)!.epoch
         cluster.cutLink(zombie, "region-1")  // it keeps talking to the store and the LLM
-        cluster.run(for: 90 * Time.second)
+        cluster.run(for: .seconds(90))
         guard case .completed = cluster.status(taskID) else { Issue.record("not completed: \(cluster.status(taskID))"); return }
         // The zombie's writes at its old epoch were all rejected after the new claim.
         let newClaim = try #require(cluster.observations.firstIndex {
@@ -194,15 +194,15 @@ struct RoleTests {
     @Test("a crashed region's tasks move to another region by a (g+1, 0) claim")
     func regionFailover() throws {
         let cluster = try EmbeddedCluster.standard(regions: 2, proxies: 1)
-        cluster.llm.latency = 2 * Time.second  // still running when its region fails
+        cluster.llm.latency = .seconds(2)  // still running when its region fails
         let request = cluster.submit(query(3, 2, 2))
-        cluster.run(for: 2 * Time.second)
+        cluster.run(for: .seconds(2))
         let taskID = try #require(cluster.taskID(for: request))
         let first = try #require(try cluster.store.getTask(taskID))
         cluster.crash(first.ownerRegion)
         // Its proxies go with it, as when a whole region fails.
         for p in 1...1 { cluster.crash("proxy-\(first.ownerRegion.last!)-\(p)") }
-        cluster.run(for: 120 * Time.second)
+        cluster.run(for: .seconds(120))
         let record = try cluster.store.getTask(taskID)!
         #expect(record.status == .completed)
         #expect(record.ownerRegion != first.ownerRegion)
@@ -213,13 +213,13 @@ struct RoleTests {
     func gatewayRestartAnswersFromStore() throws {
         let cluster = try EmbeddedCluster.standard()
         let first = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 30 * Time.second)
+        cluster.run(for: .seconds(30))
         let done = try #require(cluster.taskID(for: first))
         cluster.restart("gateway")
         guard case .completed = cluster.status(done) else { Issue.record("\(cluster.status(done))"); return }
         #expect(cluster.status(999) == .nonExist)
         let second = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 30 * Time.second)
+        cluster.run(for: .seconds(30))
         guard case .completed = cluster.status(try #require(cluster.taskID(for: second))) else { Issue.record("second task"); return }
     }
 
@@ -229,7 +229,7 @@ struct RoleTests {
         // Written as a store from before the plan column kept it: the plan in task_description.
         let id = try cluster.store.createTask(userID: 0, taskType: "code_generation", description: CanonicalJSON.encode(
             TaskPlan(query: query(1, 1, 1), graph: TaskGraph(nodes: [GraphNode(id: "main")])))).taskID
-        cluster.run(for: 30 * Time.second)
+        cluster.run(for: .seconds(30))
         guard case .completed = cluster.status(id) else { Issue.record("\(cluster.status(id))"); return }
     }
 
@@ -238,7 +238,7 @@ struct RoleTests {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         cluster.llm.script = { _, _ in .error(400) }
         let request = cluster.submit(query(1, 2, 2))
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         let taskID = try #require(cluster.taskID(for: request))
         guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
         #expect(reason.contains("node 'main' failed: the LLM refused its calls with HTTP 400"))
@@ -251,31 +251,31 @@ struct RoleTests {
     func unavailableLLM() throws {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) {
             $0.worker.retries = 1
-            $0.worker.backoff = 100 * Time.millisecond
-            $0.llmUnavailableAfter = 60 * Time.second
+            $0.worker.backoff = .milliseconds(100)
+            $0.llmUnavailableAfter = .seconds(60)
         }
         // A 20 s outage, shorter than the budget: the calls are sent again and the task completes.
-        cluster.llm.script = { _, _ in cluster.now < 20 * Time.second ? .error(500) : nil }
+        cluster.llm.script = { _, _ in cluster.now < .seconds(20) ? .error(500) : nil }
         let short = cluster.submit(query(1, 2, 2))
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         guard case .completed = cluster.status(try #require(cluster.taskID(for: short))) else { Issue.record("short outage"); return }
         // An outage for good: aborted once the node's calls have failed for 60 s, and not before.
         cluster.llm.script = { _, _ in .error(500) }
         let long = cluster.submit(query(1, 2, 2))
-        cluster.run(for: 50 * Time.second)
+        cluster.run(for: .seconds(50))
         let taskID = try #require(cluster.taskID(for: long))
         #expect(!(try #require(try cluster.store.getTask(taskID)).status.isFinished), "still waiting within the budget")
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
         #expect(reason.contains("node 'main' failed: the LLM failed"))
     }
 
     @Test("an LLM call that never answers times out and is retried")
     func llmTimeoutAndRetry() throws {
-        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) { $0.worker.timeout = 2 * Time.second }
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) { $0.worker.timeout = .seconds(2) }
         cluster.llm.script = { number, _ in number == 0 ? .silence : nil }
         let request = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 30 * Time.second)
+        cluster.run(for: .seconds(30))
         guard case .completed = cluster.status(try #require(cluster.taskID(for: request))) else { Issue.record("not completed"); return }
         #expect(cluster.llm.calls.count == 2, "the silent call and its retry")
         #expect(cluster.llm.calls[0].prompt == cluster.llm.calls[1].prompt)
@@ -284,14 +284,14 @@ struct RoleTests {
     @Test("a proxy that restarts between two heartbeats is noticed by its incarnation and its task re-claimed")
     func quickRestartIsRecovered() throws {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
-        cluster.llm.latency = Time.second
+        cluster.llm.latency = .seconds(1)
         let request = cluster.submit(query(3, 2, 2))
-        cluster.run(for: 3 * Time.second)
+        cluster.run(for: .seconds(3))
         let taskID = try #require(cluster.taskID(for: request))
         let before = try #require(try cluster.store.getTask(taskID))
         #expect(before.ownerProxy == "proxy-1-1#1")
         cluster.restart("proxy-1-1")  // dies and comes back at once: reference bug 13
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         let after = try #require(try cluster.store.getTask(taskID))
         #expect(after.status == .completed)
         #expect(after.ownerProxy == "proxy-1-1#2")
@@ -301,14 +301,14 @@ struct RoleTests {
     @Test("a store outage stalls work but every owner resumes after it (no 'term expired' abandonment)")
     func storeOutageIsSurvived() throws {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
-        cluster.llm.latency = Time.second
+        cluster.llm.latency = .seconds(1)
         let request = cluster.submit(query(3, 2, 2))
-        cluster.run(for: 3 * Time.second)
+        cluster.run(for: .seconds(3))
         let taskID = try #require(cluster.taskID(for: request))
         cluster.crash("store")
-        cluster.run(for: 20 * Time.second)
+        cluster.run(for: .seconds(20))
         cluster.start("store")  // the durable database survives; in-flight replies were lost
-        cluster.run(for: 90 * Time.second)
+        cluster.run(for: .seconds(90))
         #expect(try cluster.store.getTask(taskID)?.status == .completed)
     }
 
@@ -317,7 +317,7 @@ struct RoleTests {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 2)
         cluster.dropNext = { if case .llmWork = $0 { true } else { false } }
         let request = cluster.submit(query(1, 2, 2))
-        cluster.run(for: 40 * Time.second)  // the backstop is 300 s
+        cluster.run(for: .seconds(40))  // the backstop is 300 s
         let taskID = try #require(cluster.taskID(for: request))
         guard case .completed = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
         #expect(cluster.dropNext == nil, "the work message was dropped")
@@ -328,24 +328,24 @@ struct RoleTests {
         let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1)
         cluster.crash("proxy-1-1")  // the region's only proxy
         let request = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 400 * Time.second)
+        cluster.run(for: .seconds(400))
         let taskID = try #require(cluster.taskID(for: request))
         #expect(cluster.status(taskID) == .pending)
         cluster.start("proxy-1-1")
-        cluster.run(for: 30 * Time.second)
+        cluster.run(for: .seconds(30))
         guard case .completed = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
     }
 
     @Test("with no live region for the gateway's budget, a task is aborted as noRegion, with the reason for the client")
     func noRegionAborts() throws {
-        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) { _ in } gatewaySettings: { $0.noRegionAfter = 60 * Time.second }
-        cluster.run(for: 5 * Time.second)
+        let cluster = try EmbeddedCluster.standard(regions: 1, proxies: 1) { _ in } gatewaySettings: { $0.noRegionAfter = .seconds(60) }
+        cluster.run(for: .seconds(5))
         cluster.crash("region-1")  // for good
         let request = cluster.submit(query(1, 1, 1))
-        cluster.run(for: 40 * Time.second)
+        cluster.run(for: .seconds(40))
         let taskID = try #require(cluster.taskID(for: request))
         #expect(cluster.status(taskID) == .pending, "within the budget the task waits")
-        cluster.run(for: 60 * Time.second)
+        cluster.run(for: .seconds(60))
         guard case .aborted(let reason) = cluster.status(taskID) else { Issue.record("\(cluster.status(taskID))"); return }
         #expect(reason.hasPrefix("no region was live since"))
         #expect(cluster.observations.contains { if case .write(taskID, .abort(.noRegion), _, _, .applied) = $0.1 { true } else { false } })

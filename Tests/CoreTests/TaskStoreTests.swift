@@ -161,10 +161,10 @@ struct TaskStoreTests {
         _ = try store.claim(id, epoch: e(2, 0), region: "r2", proxy: "")
         #expect(try store.getTask(id)?.status == .running)
         #expect(try store.unfinishedTasks(ownedBy: "r1").isEmpty)
-        #expect(try store.abort(id, epoch: e(2, 0), cause: .noRegion(since: 0)) == .rejected(current: e(2, 0), reason: .notNewer))
-        #expect(try store.abort(id, epoch: e(3, 0), cause: .noRegion(since: 0)) == .applied(current: e(3, 0), repeated: false))
+        #expect(try store.abort(id, epoch: e(2, 0), cause: .noRegion(since: .zero)) == .rejected(current: e(2, 0), reason: .notNewer))
+        #expect(try store.abort(id, epoch: e(3, 0), cause: .noRegion(since: .zero)) == .applied(current: e(3, 0), repeated: false))
         #expect(try store.claim(id, epoch: e(4, 0), region: "r1", proxy: "") == .rejected(current: e(3, 0), reason: .finished))
-        #expect(try store.getTask(id)?.reason == AbortCause.noRegion(since: 0).reason)
+        #expect(try store.getTask(id)?.reason == AbortCause.noRegion(since: .zero).reason)
         #expect(try store.unfinishedTasks().isEmpty)
     }
 
@@ -315,7 +315,7 @@ struct TaskStoreReadCacheTests {
         #expect(try store.taskStatus(first) == .running(epoch: e(1, 1), saved: 0), "a deleted node stops counting")
         #expect(try store.updateTaskType(first, type: "other"))
         #expect(try store.getTask(first)?.taskType == "other")
-        #expect(try store.abort(second, epoch: e(5, 0), cause: .noRegion(since: 0)).isApplied)
+        #expect(try store.abort(second, epoch: e(5, 0), cause: .noRegion(since: .zero)).isApplied)
         guard case .aborted = try store.taskStatus(second) else {
             Issue.record("the aborted task reads as \(try store.taskStatus(second))")
             return

@@ -17,7 +17,7 @@ struct BatchingTests {
     }
 
     func wakeTime(_ actions: [EndpointAction]) -> Int64? {
-        for case .wake(let at) in actions { return at }
+        for case .wake(let at) in actions { return at.nanoseconds }
         return nil
     }
 
@@ -29,10 +29,10 @@ struct BatchingTests {
     func loneCall() {
         var endpoint = FakeLLMEndpoint(config: batching(slowdown: 1000))
         var random = SeededSource(seed: 1)
-        let start = endpoint.receive(generationRequest(), id: 1, now: 0, random: &random)
+        let start = endpoint.receive(generationRequest(), id: 1, now: .zero, random: &random)
         #expect(wakeTime(start) == 100_000_000)
-        #expect(answered(endpoint.wake(now: 99_999_999)).isEmpty, "not done a nanosecond early")
-        #expect(answered(endpoint.wake(now: 100_000_000)) == [1])
+        #expect(answered(endpoint.wake(now: .nanoseconds(99_999_999))).isEmpty, "not done a nanosecond early")
+        #expect(answered(endpoint.wake(now: .nanoseconds(100_000_000))) == [1])
         #expect(endpoint.inFlight == 0)
     }
 
@@ -40,37 +40,37 @@ struct BatchingTests {
     func joinerSlowsTheBatch() {
         var endpoint = FakeLLMEndpoint(config: batching(slowdown: 1000))
         var random = SeededSource(seed: 2)
-        _ = endpoint.receive(generationRequest(), id: 1, now: 0, random: &random)
+        _ = endpoint.receive(generationRequest(), id: 1, now: .zero, random: &random)
         // Half of call 1 is done at 50 ms; from then on both run at half speed.
-        let joined = endpoint.receive(generationRequest(), id: 2, now: 50_000_000, random: &random)
+        let joined = endpoint.receive(generationRequest(), id: 2, now: .nanoseconds(50_000_000), random: &random)
         #expect(wakeTime(joined) == 150_000_000, "call 1's last 50 ms of work take 100 ms in a batch of two")
-        let first = endpoint.wake(now: 150_000_000)
+        let first = endpoint.wake(now: .nanoseconds(150_000_000))
         #expect(answered(first) == [1])
         // Call 2 did 50 ms of work in the shared 100 ms; alone again, its last 50 ms take 50 ms.
         #expect(wakeTime(first) == 200_000_000)
-        #expect(answered(endpoint.wake(now: 200_000_000)) == [2])
+        #expect(answered(endpoint.wake(now: .nanoseconds(200_000_000))) == [2])
     }
 
     @Test("with no slowdown a batch is as fast as independent slots")
     func noSlowdown() {
         var endpoint = FakeLLMEndpoint(config: batching(slowdown: 0))
         var random = SeededSource(seed: 3)
-        _ = endpoint.receive(generationRequest(), id: 1, now: 0, random: &random)
-        let second = endpoint.receive(generationRequest(), id: 2, now: 0, random: &random)
+        _ = endpoint.receive(generationRequest(), id: 1, now: .zero, random: &random)
+        let second = endpoint.receive(generationRequest(), id: 2, now: .zero, random: &random)
         #expect(wakeTime(second) == 100_000_000)
-        #expect(answered(endpoint.wake(now: 100_000_000)) == [1, 2], "answered in the order they joined")
+        #expect(answered(endpoint.wake(now: .nanoseconds(100_000_000))) == [1, 2], "answered in the order they joined")
     }
 
     @Test("calls beyond the batch size wait in order and join as calls leave; a full queue answers 503")
     func batchSizeAndQueue() {
         var endpoint = FakeLLMEndpoint(config: batching(slowdown: 0, concurrency: 1))
         var random = SeededSource(seed: 4)
-        _ = endpoint.receive(generationRequest(), id: 1, now: 0, random: &random)
-        for id in 2...5 as ClosedRange<UInt64> { _ = endpoint.receive(generationRequest(), id: id, now: 0, random: &random) }
+        _ = endpoint.receive(generationRequest(), id: 1, now: .zero, random: &random)
+        for id in 2...5 as ClosedRange<UInt64> { _ = endpoint.receive(generationRequest(), id: id, now: .zero, random: &random) }
         #expect(endpoint.queueDepth == 4)
-        let refused = endpoint.receive(generationRequest(), id: 6, now: 0, random: &random)
+        let refused = endpoint.receive(generationRequest(), id: 6, now: .zero, random: &random)
         #expect(refused.contains { if case .reject(6, let failure) = $0 { failure.status == 503 } else { false } })
-        let next = endpoint.wake(now: 100_000_000)
+        let next = endpoint.wake(now: .nanoseconds(100_000_000))
         #expect(answered(next) == [1])
         #expect(wakeTime(next) == 200_000_000, "call 2 starts when call 1 leaves")
         #expect(endpoint.queueDepth == 3)
@@ -80,11 +80,11 @@ struct BatchingTests {
     func prefill() {
         let generator = FakeLLMGenerator(config: batching(slowdown: 0, prefill: 1_000, choiceTokens: 500))
         var random = SeededSource(seed: 5)
-        let short = generator.generate(generationRequest("Add."), callNumber: 1, now: 0, random: &random).serviceNanos
-        let long = generator.generate(generationRequest(String(repeating: "Add two numbers. ", count: 400)), callNumber: 2, now: 0, random: &random)
+        let short = generator.generate(generationRequest("Add."), callNumber: 1, now: .zero, random: &random).serviceNanos
+        let long = generator.generate(generationRequest(String(repeating: "Add two numbers. ", count: 400)), callNumber: 2, now: .zero, random: &random)
             .serviceNanos
         #expect(long - short >= 1_000 * 1_600, "about 1,700 more prompt tokens at 1 µs each: \(long - short)")
-        let vote = generator.generate(votingRequest(choices: 4), callNumber: 3, now: 0, random: &random).serviceNanos
+        let vote = generator.generate(votingRequest(choices: 4), callNumber: 3, now: .zero, random: &random).serviceNanos
         #expect(vote >= 100_000_000 + 4 * 500 * 1_000, "four choices of 500 tokens each: \(vote)")
     }
 

@@ -10,18 +10,18 @@ struct EndpointTests {
             $0.capacity = CapacityProfile(concurrency: 2, queueLimit: 1, requestsPerMinute: nil, tokensPerMinute: nil)
         })
         var random = SeededSource(seed: 1)
-        let a = endpoint.receive(generationRequest(), id: 1, now: 0, random: &random)
-        let b = endpoint.receive(generationRequest(), id: 2, now: 0, random: &random)
-        let c = endpoint.receive(generationRequest(), id: 3, now: 0, random: &random)
-        let d = endpoint.receive(generationRequest(), id: 4, now: 0, random: &random)
+        let a = endpoint.receive(generationRequest(), id: 1, now: .zero, random: &random)
+        let b = endpoint.receive(generationRequest(), id: 2, now: .zero, random: &random)
+        let c = endpoint.receive(generationRequest(), id: 3, now: .zero, random: &random)
+        let d = endpoint.receive(generationRequest(), id: 4, now: .zero, random: &random)
         #expect(a.count == 1 && b.count == 1)
         #expect(c.isEmpty, "the third call waits")
         #expect(endpoint.queueDepth == 1)
         guard case .reject(4, let failure)? = d.first else { Issue.record("expected a 503, got \(d)"); return }
         #expect(failure.status == 503)
-        let started = endpoint.finish(id: 1, now: 1_000)
+        let started = endpoint.finish(id: 1, now: .nanoseconds(1_000))
         guard case .complete(3, let at, .success?, _)? = started.first else { Issue.record("expected call 3 to start: \(started)"); return }
-        #expect(at > 1_000)
+        #expect(at > .nanoseconds(1_000))
         #expect(endpoint.inFlight == 2)
     }
 
@@ -35,20 +35,20 @@ struct EndpointTests {
         var accepted = 0
         var retryAfter: Int64 = 0
         for id in 0..<10 as Range<UInt64> {
-            let actions = endpoint.receive(request, id: id, now: 10_000_000_000, random: &random)
+            let actions = endpoint.receive(request, id: id, now: .nanoseconds(10_000_000_000), random: &random)
             switch actions.first {
             case .complete?: accepted += 1
             case .reject(_, let failure)?:
                 #expect(failure.status == 429)
                 #expect(failure.error.code == "rate_limit_exceeded")
-                retryAfter = failure.retryAfterNanos ?? 0
+                retryAfter = failure.retryAfter?.nanoseconds ?? 0
             case nil: Issue.record("no action")
             case .wake?, .answer?: Issue.record("no batching here")
             }
         }
         #expect(accepted == 3, "three calls of ~320 tokens fit in 1000")
         #expect(retryAfter == 50_000_000_000, "retry after the end of the minute")
-        let nextWindow = endpoint.receive(request, id: 99, now: 60_000_000_000, random: &random)
+        let nextWindow = endpoint.receive(request, id: 99, now: .nanoseconds(60_000_000_000), random: &random)
         guard case .complete? = nextWindow.first else { Issue.record("the next window must accept: \(nextWindow)"); return }
     }
 
@@ -58,7 +58,7 @@ struct EndpointTests {
             $0.capacity = CapacityProfile(concurrency: 100, queueLimit: 100, requestsPerMinute: 2, tokensPerMinute: nil)
         })
         var random = SeededSource(seed: 3)
-        let outcomes = (0..<3 as Range<UInt64>).map { endpoint.receive(generationRequest(), id: $0, now: 0, random: &random).first }
+        let outcomes = (0..<3 as Range<UInt64>).map { endpoint.receive(generationRequest(), id: $0, now: .zero, random: &random).first }
         guard case .reject(2, let failure)?? = outcomes.last else { Issue.record("\(outcomes)"); return }
         #expect(failure.status == 429)
     }
@@ -68,11 +68,11 @@ struct EndpointTests {
         var endpoint = FakeLLMEndpoint(config: config(.perfect) { $0.outages = [OutageWindow(start: 100, end: 200)] })
         var random = SeededSource(seed: 4)
         for (id, now) in [(UInt64(1), Int64(150)), (2, 199)] {
-            guard case .complete(_, _, .failure(let failure)?, _)? = endpoint.receive(generationRequest(), id: id, now: now, random: &random).first
+            guard case .complete(_, _, .failure(let failure)?, _)? = endpoint.receive(generationRequest(), id: id, now: .nanoseconds(now), random: &random).first
             else { Issue.record("expected an outage failure"); return }
             #expect(failure.status == 500)
         }
-        guard case .complete(_, _, .success?, _)? = endpoint.receive(generationRequest(), id: 3, now: 200, random: &random).first
+        guard case .complete(_, _, .success?, _)? = endpoint.receive(generationRequest(), id: 3, now: .nanoseconds(200), random: &random).first
         else { Issue.record("expected success after the outage"); return }
     }
 
@@ -88,7 +88,7 @@ struct EndpointTests {
             ChatRequest(model: "m", messages: [ChatMessage(role: "user", content: "x")], stop: ["a", "b", "c", "d", "e"]),
         ]
         for request in cases {
-            guard case .reject(_, let failure)? = endpoint.receive(request, id: 1, now: 0, random: &random).first else {
+            guard case .reject(_, let failure)? = endpoint.receive(request, id: 1, now: .zero, random: &random).first else {
                 Issue.record("accepted \(request)")
                 continue
             }

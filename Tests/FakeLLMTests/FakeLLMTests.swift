@@ -29,9 +29,9 @@ struct GeneratorTests {
         var a = SeededSource(seed: 5)
         var b = SeededSource(seed: 5)
         var c = SeededSource(seed: 6)
-        let first = generator.generate(generationRequest(), callNumber: 1, now: 0, random: &a)
-        let second = generator.generate(generationRequest(), callNumber: 1, now: 0, random: &b)
-        let other = generator.generate(generationRequest(), callNumber: 1, now: 0, random: &c)
+        let first = generator.generate(generationRequest(), callNumber: 1, now: .zero, random: &a)
+        let second = generator.generate(generationRequest(), callNumber: 1, now: .zero, random: &b)
+        let other = generator.generate(generationRequest(), callNumber: 1, now: .zero, random: &c)
         #expect(first == second)
         #expect(first != other)
     }
@@ -41,11 +41,11 @@ struct GeneratorTests {
         let generator = FakeLLMGenerator(config: FakeLLMProfile.perfect.config)
         var random = SeededSource(seed: 1)
         for _ in 0..<200 {
-            guard case .success(let sample)? = generator.generate(generationRequest(), callNumber: 1, now: 0, random: &random).outcome
+            guard case .success(let sample)? = generator.generate(generationRequest(), callNumber: 1, now: .zero, random: &random).outcome
             else { Issue.record("perfect failed"); return }
             #expect(sample.content.hasPrefix("PLAN: "))
             #expect(sample.content.contains("\nOUTPUT: "))
-            guard case .success(let vote)? = generator.generate(votingRequest(choices: 5), callNumber: 2, now: 0, random: &random).outcome
+            guard case .success(let vote)? = generator.generate(votingRequest(choices: 5), callNumber: 2, now: .zero, random: &random).outcome
             else { Issue.record("perfect failed"); return }
             let number = Int(vote.content.components(separatedBy: "The best choice is ").last!)!
             #expect((1...5).contains(number))
@@ -58,14 +58,14 @@ struct GeneratorTests {
         var random = SeededSource(seed: 2)
         for id in 0..<2000 as Range<UInt64> {
             let request = id % 2 == 0 ? generationRequest("task \(id)") : votingRequest(choices: 3)
-            let actions = endpoint.receive(request, id: id, now: Int64(id) * 1000, random: &random)
+            let actions = endpoint.receive(request, id: id, now: .nanoseconds(Int64(id) * 1000), random: &random)
             guard case .complete(_, _, let outcome, _)? = actions.first, case .success? = outcome else {
                 Issue.record("call \(id) did not succeed: \(actions)")
                 return
             }
-            _ = endpoint.finish(id: id, now: Int64(id) * 1000)
+            _ = endpoint.finish(id: id, now: .nanoseconds(Int64(id) * 1000))
         }
-        let call = FakeLLMGenerator(config: FakeLLMProfile.perfect.config).generate(generationRequest(), callNumber: 1, now: 0, random: &random)
+        let call = FakeLLMGenerator(config: FakeLLMProfile.perfect.config).generate(generationRequest(), callNumber: 1, now: .zero, random: &random)
         #expect(call.contentFault == nil && call.transportFault == nil)
     }
 
@@ -90,7 +90,7 @@ struct GeneratorTests {
         let calls = 10_000
         var hits = 0
         for _ in 0..<calls {
-            let call = generator.generate(voting ? votingRequest(choices: 4) : generationRequest(), callNumber: 1, now: 0, random: &random)
+            let call = generator.generate(voting ? votingRequest(choices: 4) : generationRequest(), callNumber: 1, now: .zero, random: &random)
             guard case .success(let response)? = call.outcome else { continue }
             if call.contentFault == fault {
                 hits += 1
@@ -127,7 +127,7 @@ struct GeneratorTests {
         var random = SeededSource(seed: 8)
         var counts: [TransportFault: Int] = [:]
         for _ in 0..<10_000 {
-            let call = generator.generate(generationRequest(), callNumber: 1, now: 0, random: &random)
+            let call = generator.generate(generationRequest(), callNumber: 1, now: .zero, random: &random)
             if let fault = call.transportFault { counts[fault, default: 0] += 1 }
             switch call.transportFault {
             case .error500: #expect(call.outcome == .failure(.serverError("internal error while generating")))
@@ -146,7 +146,7 @@ struct GeneratorTests {
     func stopStrings() throws {
         let generator = FakeLLMGenerator(config: FakeLLMProfile.perfect.config)
         var random = SeededSource(seed: 3)
-        guard case .success(let response)? = generator.generate(generationRequest(stop: ["OUTPUT:", "zzz"]), callNumber: 1, now: 0, random: &random).outcome
+        guard case .success(let response)? = generator.generate(generationRequest(stop: ["OUTPUT:", "zzz"]), callNumber: 1, now: .zero, random: &random).outcome
         else { Issue.record("no answer"); return }
         #expect(response.content.hasPrefix("PLAN: "))
         #expect(!response.content.contains("OUTPUT"))
@@ -157,7 +157,7 @@ struct GeneratorTests {
     func maxTokens() {
         let generator = FakeLLMGenerator(config: FakeLLMProfile.realistic.config)
         var random = SeededSource(seed: 4)
-        guard case .success(let response)? = generator.generate(generationRequest(maxTokens: 5), callNumber: 1, now: 0, random: &random).outcome
+        guard case .success(let response)? = generator.generate(generationRequest(maxTokens: 5), callNumber: 1, now: .zero, random: &random).outcome
         else { Issue.record("no answer"); return }
         #expect(response.usage.completionTokens == 5)
         #expect(response.finishReason == "length")
@@ -170,7 +170,7 @@ struct GeneratorTests {
         var random = SeededSource(seed: 9)
         for task in ["a", "b", "parent results: x=1"] {
             let request = generationRequest(task)
-            guard case .success(let response)? = generator.generate(request, callNumber: 1, now: 0, random: &random).outcome
+            guard case .success(let response)? = generator.generate(request, callNumber: 1, now: .zero, random: &random).outcome
             else { Issue.record("no answer"); return }
             #expect(PromptDigest.embedded(in: response.content) == PromptDigest.of(request.promptText))
         }
@@ -187,8 +187,8 @@ struct GeneratorTests {
         }
         var random = SeededSource(seed: 1)
         let generator = FakeLLMGenerator(config: fixed)
-        #expect(generator.generate(generationRequest(), callNumber: 1, now: 0, random: &random).serviceNanos == 170)
-        #expect(generator.generate(votingRequest(choices: 2), callNumber: 1, now: 0, random: &random).serviceNanos == 130)
+        #expect(generator.generate(generationRequest(), callNumber: 1, now: .zero, random: &random).serviceNanos == 170)
+        #expect(generator.generate(votingRequest(choices: 2), callNumber: 1, now: .zero, random: &random).serviceNanos == 130)
     }
 
     @Test("the facts read in one pass from a user message equal those read from the framed prompt, and the raw digest is FNV-1a of the content")
@@ -212,8 +212,8 @@ struct GeneratorTests {
             var first = SeededSource(seed: 3)
             var second = SeededSource(seed: 3)
             let content = request.messages[0].content
-            let direct = generator.generate(request, callNumber: 1, now: 0, random: &first)
-            let prepared = generator.generate(request, callNumber: 1, now: 0, random: &second, facts: PromptFacts.userMessage(content).facts)
+            let direct = generator.generate(request, callNumber: 1, now: .zero, random: &first)
+            let prepared = generator.generate(request, callNumber: 1, now: .zero, random: &second, facts: PromptFacts.userMessage(content).facts)
             #expect(direct == prepared)
         }
     }

@@ -48,7 +48,7 @@ struct AdmissionCheckerTests {
             if finishFirst { history.write(1, .finish(status: .completed, resultDigest: "x", cause: nil), e(1, 1), before: e(1, 1)) }
             history.time += 100
             // The gateway's view: a sweep sent 10 ns ago, after task 1 had finished.
-            history.add("gateway", .core(.admissionRefused(open: 2, viewAge: 10)))
+            history.add("gateway", .core(.admissionRefused(open: 2, viewAge: .nanoseconds(10))))
             return history
         }
         #expect(history(finishFirst: false).run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
@@ -57,7 +57,7 @@ struct AdmissionCheckerTests {
         // An admitted create still in flight counts.
         var inFlight = history(finishFirst: true)
         inFlight.events.insert(
-            ObservedEvent(index: 0, time: SimInstant(nanoseconds: 0), node: "gateway", observation: .core(.createAdmitted(key: "k3", incarnation: 1))), at: 0)
+            ObservedEvent(index: 0, time: Instant(nanoseconds: 0), node: "gateway", observation: .core(.createAdmitted(key: "k3", incarnation: 1))), at: 0)
         #expect(inFlight.run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
     }
 
@@ -73,7 +73,7 @@ struct AdmissionCheckerTests {
             // The view: a sweep sent 15 ns before the refusal, after task 1 finished.
             if foundAfterView { history.add("store", .core(.taskCreated(task: 1, key: "k1", outcome: .existing))) }
             history.time += 10
-            history.add("gateway", .core(.admissionRefused(open: 2, viewAge: 15)))
+            history.add("gateway", .core(.admissionRefused(open: 2, viewAge: .nanoseconds(15))))
             return history
         }
         #expect(history(foundAfterView: true).run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
@@ -109,7 +109,7 @@ struct AdmissionCheckerTests {
     @Test("13: a mean or median under the calibrated band's floor fails the latency invariant")
     func latencyFloor() {
         var history = History()
-        for task in TaskID(1)...3 { history.add("client-1", .client(.finished(task: task, latency: 10 * Time.second, completed: true))) }
+        for task in TaskID(1)...3 { history.add("client-1", .client(.finished(task: task, latency: .seconds(10), completed: true))) }
         let band = LatencyBudget(mean: .seconds(60), meanMin: .seconds(20), p50Min: .seconds(15))
         let found = history.run(LatencyChecker(budget: band))
         #expect(found.count == 2 && found.allSatisfy { $0.detail.contains("under the calibrated band's floor") }, "\(found)")

@@ -11,7 +11,7 @@ struct History {
 
     mutating func add(_ node: String, _ observation: WorldObservation) {
         time += 1
-        events.append(ObservedEvent(index: UInt64(events.count), time: SimInstant(nanoseconds: time), node: node, observation: observation))
+        events.append(ObservedEvent(index: UInt64(events.count), time: Instant(nanoseconds: time), node: node, observation: observation))
     }
 
     mutating func write(_ task: TaskID, _ kind: WriteKind, _ epoch: Epoch, before: Epoch? = nil, applied: Bool = true, repeated: Bool = false) {
@@ -22,7 +22,7 @@ struct History {
     func run<C: InvariantChecker>(_ checker: C, snapshot: StoreSnapshot = StoreSnapshot(tasks: [], progress: [:])) -> [Violation] {
         var checker = checker
         for event in events { checker.observe(event) }
-        checker.audit(snapshot, end: SimInstant(nanoseconds: time + 1))
+        checker.audit(snapshot, end: Instant(nanoseconds: time + 1))
         return checker.violations
     }
 }

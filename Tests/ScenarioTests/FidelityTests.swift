@@ -16,7 +16,7 @@ struct FidelityTests {
         var scenario = ScenarioLibrary.poisson
         scenario.name = "rolling-\(checkpoints.rawValue)"
         scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, llm: FakeLLMProfile.vllmLlama8b.config, workerConcurrency: 10)
-        scenario.topology.timings = RecoveryTimings(heartbeat: 2 * Time.second, proxyEviction: 6 * Time.second, regionSweep: 2 * Time.second)
+        scenario.topology.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
         scenario.policies.checkpoints = checkpoints
         scenario.workload.requestsPerClient = 12
         scenario.workload.tasks = TaskTemplate.referenceBenchmark + [

@@ -13,7 +13,7 @@ struct NewestLifeClaimTests {
 
         mutating func feed(_ fact: MessageEvent.Fact) {
             index += 1
-            checker.observeMessage(MessageEvent(index: index, time: SimInstant(nanoseconds: Int64(index)), fact: fact))
+            checker.observeMessage(MessageEvent(index: index, time: Instant(nanoseconds: Int64(index)), fact: fact))
         }
 
         mutating func heartbeat(id: UInt64, life: UInt32, sequence: UInt64, delivered: Bool = true) {

@@ -26,7 +26,7 @@ let diamond = TaskPlan(
 
 @Suite("The checkers of what users see catch hand-made bad histories")
 struct OutcomeCheckerTests {
-    let context = CheckContext(clients: ["client-1"], healAt: SimInstant(nanoseconds: 100))
+    let context = CheckContext(clients: ["client-1"], healAt: Instant(nanoseconds: 100))
 
     @Test("8: an abort is justified only by what the trace shows")
     func justifiedAborts() {
@@ -48,11 +48,11 @@ struct OutcomeCheckerTests {
         let hasty = aborted(.malformedAnswers(node: "a", round: 1, winners: [digest("w1")]), llm: malformed)
         #expect(hasty.first?.detail.contains("gave up after 1 attempt(s)") == true)
         // No region live: justified only for the whole budget, during the faults.
-        #expect(aborted(.noRegion(since: 0), at: 50).first?.detail.contains("less than the") == true)
-        let late = CheckContext(clients: [], healAt: SimInstant(nanoseconds: 10), noRegionAfter: 5)
+        #expect(aborted(.noRegion(since: .zero), at: 50).first?.detail.contains("less than the") == true)
+        let late = CheckContext(clients: [], healAt: Instant(nanoseconds: 10), noRegionAfter: .nanoseconds(5))
         var history = History()
         history.time = 20
-        history.write(1, .abort(cause: .noRegion(since: 0)), e(2, 0), before: e(1, 1))
+        history.write(1, .abort(cause: .noRegion(since: .zero)), e(2, 0), before: e(1, 1))
         #expect(history.run(JustifiedAbortChecker(context: late)).first?.detail.contains("regions serve after the heal") == true)
         // A refusal the LLM never sent; an invalid task that parses.
         #expect(aborted(.llmRejected(node: "a", status: 400, message: "bad")).first?.detail.contains("never refused") == true)
@@ -182,7 +182,7 @@ struct OutcomeCheckerTests {
         var index: UInt64 = 0
         func feed(_ fact: MessageEvent.Fact) {
             index += 1
-            checker.observeMessage(MessageEvent(index: index, time: SimInstant(nanoseconds: Int64(index)), fact: fact))
+            checker.observeMessage(MessageEvent(index: index, time: Instant(nanoseconds: Int64(index)), fact: fact))
         }
         let work = { (id: UInt64) in LLMWork(callID: id, owner: "proxy-1-1", taskID: 1, kind: .generation, prompt: "p", stop: [], maxTokens: 1, totalCalls: 1, remainingHalfCalls: 1) }
         feed(.started(node: "proxy-1-2", incarnation: 1))
@@ -210,8 +210,8 @@ struct OutcomeCheckerTests {
     @Test("13: a run over its latency budget")
     func latency() {
         var history = History()
-        history.add("client-1", .client(.finished(task: 1, latency: 5_000_000_000, completed: true)))
-        history.add("client-1", .client(.finished(task: 2, latency: 20_000_000_000, completed: true)))
+        history.add("client-1", .client(.finished(task: 1, latency: .nanoseconds(5_000_000_000), completed: true)))
+        history.add("client-1", .client(.finished(task: 2, latency: .nanoseconds(20_000_000_000), completed: true)))
         let budget = LatencyBudget(p99: .seconds(30), max: .seconds(10))
         let violations = history.run(LatencyChecker(budget: budget))
         #expect(violations.count == 1)

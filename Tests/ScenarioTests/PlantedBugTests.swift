@@ -105,7 +105,7 @@ struct FailureDroppingWorker: CoreMachine {
 /// only latency grows.
 func slowFailoverGateway(_ settings: GatewaySettings, _ incarnation: UInt32) -> any CoreMachine {
     var slow = settings
-    slow.regionTimeout = 60 * Time.second
+    slow.regionTimeout = .seconds(60)
     return Gateway(settings: slow, incarnation: incarnation)
 }
 

@@ -101,7 +101,7 @@ struct InProcessShellTests {
                 if status["status"] as? String == "completed" {
                     open.remove(task)
                     saw(.status(task: TaskID(task), status: .completed(result: status["result"] as? String ?? "")))
-                    saw(.finished(task: TaskID(task), latency: (HistoryLine.now() - started) * Self.speedup, completed: true))
+                    saw(.finished(task: TaskID(task), latency: .nanoseconds((HistoryLine.now() - started) * Self.speedup), completed: true))
                 }
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -116,7 +116,7 @@ struct InProcessShellTests {
         var suite = CheckerSuite(context: CheckContext(clients: ["client-1"]))
         history.check(&suite, start: shell.start, speedup: Self.speedup)
         let store = try TaskStore(path: shell.folder + "/data/agentos.sqlite")
-        suite.audit(try StoreSnapshot(store: store), end: SimInstant(nanoseconds: (HistoryLine.now() - shell.start) * Self.speedup), includeLiveness: true)
+        suite.audit(try StoreSnapshot(store: store), end: Instant(nanoseconds: (HistoryLine.now() - shell.start) * Self.speedup), includeLiveness: true)
         return (suite, history, try store.allTasks().count)
     }
 

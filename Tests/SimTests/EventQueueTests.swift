@@ -16,7 +16,7 @@ struct EventQueueTests {
 
         mutating func insert(at time: Int64) {
             let slot = freeSlots.popLast() ?? { defer { nextSlot += 1 }; return nextSlot }()
-            let entry = Scheduled(time: SimInstant(nanoseconds: time), sequence: sequence, slot: slot)
+            let entry = Scheduled(time: Instant(nanoseconds: time), sequence: sequence, slot: slot)
             sequence += 1
             wheel.insert(entry)
             heap.insert(entry)
@@ -34,7 +34,7 @@ struct EventQueueTests {
 
         mutating func popNotAfter(_ limit: Int64) {
             let expected = heap.min.flatMap { $0.time.nanoseconds <= limit ? $0 : nil }
-            switch wheel.popMin(notAfter: SimInstant(nanoseconds: limit)) {
+            switch wheel.popMin(notAfter: Instant(nanoseconds: limit)) {
             case .empty:
                 #expect(heap.count == 0)
             case .later:
@@ -90,10 +90,10 @@ struct EventQueueTests {
         var queue = EventQueue()
         #expect(queue.popMin() == nil)
         #expect(queue.min == nil)
-        if case .empty = queue.popMin(notAfter: SimInstant(nanoseconds: 1_000)) {} else { Issue.record("expected empty") }
-        let far = Scheduled(time: SimInstant(nanoseconds: 86_400_000_000_000), sequence: 0, slot: 0)
+        if case .empty = queue.popMin(notAfter: Instant(nanoseconds: 1_000)) {} else { Issue.record("expected empty") }
+        let far = Scheduled(time: Instant(nanoseconds: 86_400_000_000_000), sequence: 0, slot: 0)
         queue.insert(far)
-        if case .later = queue.popMin(notAfter: SimInstant(nanoseconds: 1_000)) {} else { Issue.record("expected later") }
+        if case .later = queue.popMin(notAfter: Instant(nanoseconds: 1_000)) {} else { Issue.record("expected later") }
         #expect(queue.popMin() == far)
         #expect(queue.count == 0)
     }

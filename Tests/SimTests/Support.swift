@@ -28,7 +28,7 @@ struct EchoNode: SimProcess {
     typealias World = EchoWorld
     var boot: NodeBoot
     var sendsOnStart: [(to: Int, value: Int)] = []
-    var timersOnStart: [(name: String, after: SimDuration)] = []
+    var timersOnStart: [(name: String, after: Interval)] = []
     /// On timer fire: messages to send.
     var sendsOnTimer: [String: [(to: Int, value: Int)]] = [:]
 
@@ -89,4 +89,4 @@ func echoSimulation(
     return try Simulation(seed: seed, network: network, nodes: specs, faults: faults)
 }
 
-func at(_ ms: Int64) -> SimInstant { .zero + .milliseconds(ms) }
+func at(_ ms: Int64) -> Instant { .zero + .milliseconds(ms) }

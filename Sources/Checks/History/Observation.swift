@@ -67,7 +67,7 @@ public enum ClientObservation: Codable, Hashable, Sendable {
     case conflictingAck(requestID: UInt64, task: TaskID)
     case status(task: TaskID, status: TaskStatusView)
     /// The task reached a final status, `latency` after its first submit.
-    case finished(task: TaskID, latency: Int64, completed: Bool)
+    case finished(task: TaskID, latency: Interval, completed: Bool)
     /// Every request of the workload has been submitted.
     case allSubmitted
 }

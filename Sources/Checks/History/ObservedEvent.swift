@@ -3,11 +3,11 @@ import Core
 /// One observation as the checkers see it, with its place in the trace.
 public struct ObservedEvent: Sendable {
     public var index: UInt64
-    public var time: SimInstant
+    public var time: Instant
     public var node: String
     public var observation: WorldObservation
 
-    public init(index: UInt64, time: SimInstant, node: String, observation: WorldObservation) {
+    public init(index: UInt64, time: Instant, node: String, observation: WorldObservation) {
         self.index = index
         self.time = time
         self.node = node
@@ -32,10 +32,10 @@ public struct MessageEvent: Sendable {
     }
 
     public var index: UInt64
-    public var time: SimInstant
+    public var time: Instant
     public var fact: Fact
 
-    public init(index: UInt64, time: SimInstant, fact: Fact) {
+    public init(index: UInt64, time: Instant, fact: Fact) {
         self.index = index
         self.time = time
         self.fact = fact

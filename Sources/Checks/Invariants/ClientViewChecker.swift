@@ -54,7 +54,7 @@ public struct ClientViewChecker: InvariantChecker {
         }
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         for task in snapshot.tasks where task.status == .completed {
             guard let plan = snapshot.plans[task.taskID] else { continue }
             let rows = snapshot.progress[task.taskID] ?? []

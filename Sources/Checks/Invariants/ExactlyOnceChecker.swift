@@ -39,7 +39,7 @@ public struct ExactlyOnceChecker: InvariantChecker {
         }
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         for task in snapshot.tasks where requestOfTask[task.taskID] == nil {
             violations.append(Violation(
                 invariant: invariant, task: task.taskID, node: nil, time: end,

@@ -36,7 +36,7 @@ public struct JustifiedAbortChecker: InvariantChecker {
         }
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         let tasks = Dictionary(snapshot.tasks.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         for (task, cause, event) in aborts {
             guard let why = unjustified(task: task, cause: cause, at: event.time, record: tasks[task]) else { continue }
@@ -47,7 +47,7 @@ public struct JustifiedAbortChecker: InvariantChecker {
     }
 
     /// Why the abort was not justified, or nil when it was.
-    func unjustified(task: TaskID, cause: AbortCause, at time: SimInstant, record: TaskRecord?) -> String? {
+    func unjustified(task: TaskID, cause: AbortCause, at time: Instant, record: TaskRecord?) -> String? {
         let inFaults = time <= context.healAt
         switch cause {
         case .invalidTask:
@@ -66,14 +66,14 @@ public struct JustifiedAbortChecker: InvariantChecker {
             return "the LLM never refused that node's calls with HTTP \(status)"
         case .llmUnavailable(_, let since, _):
             if !context.llmsAnswerAfterHeal { return nil }
-            if time.nanoseconds - since < context.llmUnavailableAfter {
-                return "its calls had failed for \((time.nanoseconds - since) / Time.millisecond) ms, less than the \(context.llmUnavailableAfter / Time.millisecond) ms budget"
+            if time - since < context.llmUnavailableAfter {
+                return "its calls had failed for \((time - since).milliseconds) ms, less than the \(context.llmUnavailableAfter.milliseconds) ms budget"
             }
             return inFaults ? nil : "the LLMs answer after the heal at \(context.healAt), and the abort came later"
         case .noRegion(let since):
             if !context.regionServesAfterHeal { return nil }
-            if time.nanoseconds - since < context.noRegionAfter {
-                return "no region had been live for only \((time.nanoseconds - since) / Time.millisecond) ms, less than the \(context.noRegionAfter / Time.millisecond) ms budget"
+            if time - since < context.noRegionAfter {
+                return "no region had been live for only \((time - since).milliseconds) ms, less than the \(context.noRegionAfter.milliseconds) ms budget"
             }
             return inFaults ? nil : "regions serve after the heal at \(context.healAt), and the abort came later"
         }

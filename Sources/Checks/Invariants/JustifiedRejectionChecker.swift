@@ -25,10 +25,10 @@ public struct JustifiedRejectionChecker: InvariantChecker {
     var queries: [String: [UInt64: Query]] = [:]
     /// The requests each client sent under each key, in order.
     var keyUsers: [String: [String: [UInt64]]] = [:]
-    var created: [TaskID: SimInstant] = [:]
-    var finished: [TaskID: SimInstant] = [:]
+    var created: [TaskID: Instant] = [:]
+    var finished: [TaskID: Instant] = [:]
     /// Tasks a create found already there (a repeated key), with when the store said so.
-    var foundExisting: [TaskID: SimInstant] = [:]
+    var foundExisting: [TaskID: Instant] = [:]
     var admitting = AdmissionsInFlight()
     var rejections = 0
     var refusals = 0
@@ -60,7 +60,7 @@ public struct JustifiedRejectionChecker: InvariantChecker {
             _ = admitting.observe(event.observation)
         case .core(.admissionRefused(let counted, let viewAge)):
             refusals += 1
-            judgeRefusal(counted: counted, since: SimInstant(nanoseconds: event.time.nanoseconds - viewAge), event)
+            judgeRefusal(counted: counted, since: event.time - viewAge, event)
         default:
             break
         }
@@ -81,7 +81,7 @@ public struct JustifiedRejectionChecker: InvariantChecker {
             events: [event.summary]))
     }
 
-    private mutating func judgeRefusal(counted: Int, since: SimInstant, _ event: ObservedEvent) {
+    private mutating func judgeRefusal(counted: Int, since: Instant, _ event: ObservedEvent) {
         // Every task unfinished at some moment between the view's sweep and the refusal.
         var occupied = 0
         for (task, at) in created where at <= event.time {

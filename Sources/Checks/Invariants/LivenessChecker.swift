@@ -18,7 +18,7 @@ public struct LivenessChecker: InvariantChecker {
         }
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         let byID = Dictionary(uniqueKeysWithValues: snapshot.tasks.map { ($0.taskID, $0) })
         for (task, where_) in acknowledged.sorted(by: { $0.key < $1.key }) {
             guard let record = byID[task] else {

@@ -60,7 +60,7 @@ public struct ProgressCorrectnessChecker: InvariantChecker {
         }
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         for task in snapshot.tasks {
             guard let plan = snapshot.plans[task.taskID] else { continue }
             let rows = snapshot.progress[task.taskID] ?? []

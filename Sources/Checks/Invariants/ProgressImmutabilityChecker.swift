@@ -32,7 +32,7 @@ public struct ProgressImmutabilityChecker: InvariantChecker {
         results[write.task, default: [:]][node] = (digest, event)
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         for (task, rows) in snapshot.progress.sorted(by: { $0.key < $1.key }) {
             for row in rows {
                 let stored = FNV64.hex(FNV64.hash(row.result))

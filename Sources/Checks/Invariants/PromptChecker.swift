@@ -25,7 +25,7 @@ public struct PromptChecker: InvariantChecker {
         prompts[call.task, default: [:]][call.node, default: []].append((call.parents, event))
     }
 
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {
         let tasks = Dictionary(snapshot.tasks.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         for task in prompts.keys.sorted() {
             guard tasks[task] != nil, let plan = snapshot.plans[task] else {

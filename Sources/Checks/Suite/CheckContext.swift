@@ -7,13 +7,13 @@ public struct CheckContext: Sendable {
     /// The client nodes, each of which must see all of its requests through.
     public var clients: [String]
     /// When the safety phase ended and every fault was healed.
-    public var healAt: SimInstant
+    public var healAt: Instant
     /// Attempts of a round before a node may fail as malformed (`roundRetries + 1`).
     public var roundAttemptsMin: Int
     /// The owner's budget of failing calls before `llmUnavailable`.
-    public var llmUnavailableAfter: Nanos
+    public var llmUnavailableAfter: Interval
     /// The gateway's budget without a live region before `noRegion`.
-    public var noRegionAfter: Nanos
+    public var noRegionAfter: Interval
     /// Whether at least one region can serve after the heal. Always true while every fault heals.
     public var regionServesAfterHeal: Bool
     /// Whether the LLMs answer after the heal. Always true while every fault heals.
@@ -29,8 +29,8 @@ public struct CheckContext: Sendable {
     public var queryLimits = QueryLimits()
 
     public init(
-        clients: [String] = [], healAt: SimInstant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Nanos = 300 * Time.second,
-        noRegionAfter: Nanos = 300 * Time.second, regionServesAfterHeal: Bool = true, llmsAnswerAfterHeal: Bool = true,
+        clients: [String] = [], healAt: Instant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Interval = .seconds(300),
+        noRegionAfter: Interval = .seconds(300), regionServesAfterHeal: Bool = true, llmsAnswerAfterHeal: Bool = true,
         latencyBudget: LatencyBudget? = nil
     ) {
         self.clients = clients
@@ -47,17 +47,17 @@ public struct CheckContext: Sendable {
 /// Bounds on client-observed task latency (first submit to the final status a client saw),
 /// in virtual time. A run over either bound fails the latency invariant.
 public struct LatencyBudget: Codable, Hashable, Sendable {
-    public var mean: SimDuration?
-    public var p99: SimDuration?
-    public var max: SimDuration?
+    public var mean: Interval?
+    public var p99: Interval?
+    public var max: Interval?
     /// The lower edge of the band, where a scenario is calibrated against measurements: a
     /// mean below it means tasks finished faster than the calibrated system can (a model of the
     /// LLM made faster, work skipped), which a ceiling alone lets pass.
-    public var meanMin: SimDuration?
+    public var meanMin: Interval?
     /// The same for the median task.
-    public var p50Min: SimDuration?
+    public var p50Min: Interval?
 
-    public init(mean: SimDuration? = nil, p99: SimDuration? = nil, max: SimDuration? = nil, meanMin: SimDuration? = nil, p50Min: SimDuration? = nil) {
+    public init(mean: Interval? = nil, p99: Interval? = nil, max: Interval? = nil, meanMin: Interval? = nil, p50Min: Interval? = nil) {
         self.mean = mean
         self.p99 = p99
         self.max = max

@@ -32,7 +32,7 @@ public struct CheckerSuite {
 
     /// The final audit; `includeLiveness` is false when the run had no liveness phase, and the
     /// checkers that judge how a run ended are skipped.
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant, includeLiveness: Bool = true) {
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant, includeLiveness: Bool = true) {
         livenessAudited = includeLiveness
         for index in checkers.indices where includeLiveness || !checkers[index].invariant.needsLiveness {
             checkers[index].audit(snapshot, end: end)

@@ -13,7 +13,7 @@ public protocol InvariantChecker {
     /// want them, and the run observer builds no message events when none does.
     var observesMessages: Bool { get }
     /// `end`: the virtual time the run ended.
-    mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant)
+    mutating func audit(_ snapshot: StoreSnapshot, end: Instant)
     var violations: [Violation] { get }
     /// What the checker examined, in a few words, for reports ("8 tasks, 3 aborts").
     var evidence: String { get }
@@ -22,7 +22,7 @@ public protocol InvariantChecker {
 extension InvariantChecker {
     public mutating func observeMessage(_ event: MessageEvent) {}
     public var observesMessages: Bool { true }
-    public mutating func audit(_ snapshot: StoreSnapshot, end: SimInstant) {}
+    public mutating func audit(_ snapshot: StoreSnapshot, end: Instant) {}
     public var evidence: String { "" }
 }
 

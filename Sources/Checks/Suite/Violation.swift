@@ -5,12 +5,12 @@ public struct Violation: Codable, Hashable, Sendable, CustomStringConvertible {
     public var invariant: Invariant
     public var task: TaskID?
     public var node: String?
-    public var time: SimInstant
+    public var time: Instant
     public var detail: String
     /// The trace events involved, as `#index t=... node: observation`.
     public var events: [String]
 
-    public init(invariant: Invariant, task: TaskID?, node: String?, time: SimInstant, detail: String, events: [String]) {
+    public init(invariant: Invariant, task: TaskID?, node: String?, time: Instant, detail: String, events: [String]) {
         self.invariant = invariant
         self.task = task
         self.node = node

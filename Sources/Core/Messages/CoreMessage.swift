@@ -11,7 +11,7 @@ public indirect enum CoreMessage: Codable, Hashable, Sendable {
     case submitRejected(requestID: UInt64, reason: String)
     /// Admission control: the cluster holds as many unfinished tasks as it takes. Nothing was
     /// created; the client may try again after `retryAfter`.
-    case submitBusy(requestID: UInt64, retryAfter: Nanos, reason: String)
+    case submitBusy(requestID: UInt64, retryAfter: Interval, reason: String)
     case statusQuery(requestID: UInt64, taskID: TaskID)
     case statusReply(requestID: UInt64, status: TaskStatusView)
 
@@ -167,7 +167,7 @@ public struct LLMReply: Codable, Hashable, Sendable {
     public enum Result: Codable, Hashable, Sendable {
         case text(String)
         /// An HTTP-style error; `retryAfter` for rate limits.
-        case error(status: Int, message: String, retryAfter: Nanos?)
+        case error(status: Int, message: String, retryAfter: Interval?)
     }
 
     public var id: UInt64

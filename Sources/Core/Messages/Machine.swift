@@ -32,12 +32,12 @@ public enum CoreInput: Sendable {
 
 /// What a role is told about itself with each input.
 public struct CoreContext: Sendable {
-    public let now: Nanos
+    public let now: Instant
     public let address: Address
     /// 1 on the first start, +1 on every restart.
     public let incarnation: UInt32
 
-    public init(now: Nanos, address: Address, incarnation: UInt32) {
+    public init(now: Instant, address: Address, incarnation: UInt32) {
         self.now = now
         self.address = address
         self.incarnation = incarnation
@@ -46,7 +46,7 @@ public struct CoreContext: Sendable {
 
 public enum CoreEffect: Sendable, Equatable {
     case send(to: Address, CoreMessage)
-    case setTimer(CoreTimer, after: Nanos)
+    case setTimer(CoreTimer, after: Interval)
     case cancelTimer(CoreTimer)
     case observe(CoreObservation)
 }

@@ -8,7 +8,7 @@ public struct RoleRuntime {
         /// Hand the message to `to`'s mailbox or link (or the simulated network).
         case deliver(to: Address, CoreMessage)
         /// Fire `timer` after `after` nanoseconds, then call `fires(_:generation:)` with `generation`.
-        case arm(CoreTimer, after: Nanos, generation: UInt64)
+        case arm(CoreTimer, after: Interval, generation: UInt64)
         /// The timer is off; a shell with its own timer wheel may drop it.
         case disarm(CoreTimer)
         case observe(CoreObservation)
@@ -34,7 +34,7 @@ public struct RoleRuntime {
     }
 
     /// Feeds one input at `now`; `perform` gets each resulting action in order.
-    public mutating func handle<R: RandomSource>(_ input: CoreInput, now: Nanos, random: inout R, perform: (Action) -> Void) {
+    public mutating func handle<R: RandomSource>(_ input: CoreInput, now: Instant, random: inout R, perform: (Action) -> Void) {
         let context = CoreContext(now: now, address: address, incarnation: incarnation)
         var effects = effectBuffer
         effectBuffer = []

@@ -44,7 +44,7 @@ public indirect enum CoreObservation: Codable, Hashable, Sendable {
     /// the gateway counts them, a count it formed from the sweep it sent `viewAge` ago (then
     /// the store was read) and from what it learned after. An age, not a time: a real
     /// process's clock is its own.
-    case admissionRefused(open: Int, viewAge: Nanos)
+    case admissionRefused(open: Int, viewAge: Interval)
     /// The store executed a create: a new task, the task an earlier create with the same client
     /// key made for the same query (`existing`), or a refusal because the key was used for a
     /// different query (`conflict`).

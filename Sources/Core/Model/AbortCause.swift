@@ -16,9 +16,9 @@ public enum AbortCause: Codable, Hashable, Sendable {
     case llmRejected(node: String, status: Int, message: String)
     /// The node's calls failed with retryable errors, without one success, for the owner's
     /// whole `llmUnavailableAfter` budget: from `since` to the abort.
-    case llmUnavailable(node: String, since: Nanos, failures: Int)
+    case llmUnavailable(node: String, since: Instant, failures: Int)
     /// No region was live for the gateway's whole `noRegionAfter` budget, from `since`.
-    case noRegion(since: Nanos)
+    case noRegion(since: Instant)
 
     /// The cause in words, as stored in the task's `reason` and shown to clients.
     public var reason: String {
@@ -30,9 +30,9 @@ public enum AbortCause: Codable, Hashable, Sendable {
         case .llmRejected(let node, let status, let message):
             "node '\(node)' failed: the LLM refused its calls with HTTP \(status): \(message)"
         case .llmUnavailable(let node, let since, let failures):
-            "node '\(node)' failed: the LLM failed \(failures) call(s) and answered none since t=\(since / Time.millisecond) ms"
+            "node '\(node)' failed: the LLM failed \(failures) call(s) and answered none since t=\(since.milliseconds) ms"
         case .noRegion(let since):
-            "no region was live since t=\(since / Time.millisecond) ms"
+            "no region was live since t=\(since.milliseconds) ms"
         }
     }
 

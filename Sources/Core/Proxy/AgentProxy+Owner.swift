@@ -15,7 +15,7 @@ struct TaskRun {
 }
 
 struct FailingSince {
-    var since: Nanos
+    var since: Instant
     var failures: Int
 }
 

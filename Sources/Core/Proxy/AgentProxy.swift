@@ -6,7 +6,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var llm: Address
     /// Endpoints the worker's retries fall back to, in turn, when a call to `llm` fails.
     public var llmFallbacks: [Address]
-    public var heartbeatInterval: Nanos
+    public var heartbeatInterval: Interval
     public var balancing: BalancingPolicy
     public var voting: VotingPolicy
     public var worker: LLMWorkerSettings
@@ -15,31 +15,31 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     /// How long an owner waits for a worker's answer (queueing included) before counting the
     /// call as failed. A backstop: a worker that leaves the membership or restarts fails its
     /// calls at once.
-    public var workTimeout: Nanos
+    public var workTimeout: Interval
     /// How often a call that met a full queue is sent to another worker before it fails.
     public var queueFullRetries: Int
     /// How often an owner asks its workers whether they still hold its calls. A call a worker no
     /// longer holds was lost (the work or its answer dropped) and is sent again at once; a worker
     /// that ignores three checks in a row is taken as unreachable.
-    public var workCheckInterval: Nanos
+    public var workCheckInterval: Interval
     /// A node whose calls keep failing with transient errors (the workers' own retries
     /// exhausted each time) and never succeed for this long is aborted as `llmUnavailable`.
     /// Shorter outages only delay the task: the calls are sent again.
-    public var llmUnavailableAfter: Nanos
+    public var llmUnavailableAfter: Interval
     /// The first wait before a call that met full queues on every worker is offered again;
     /// doubled each time, up to 30 s. A full queue is overload: the call waits, never fails.
-    public var busyRetryDelay: Nanos
-    public var storeTimeout: Nanos
+    public var busyRetryDelay: Interval
+    public var storeTimeout: Interval
     public var storeAttemptsMax: Int
     public var checkpoints: CheckpointPolicy
 
     public init(
         proxy: Address, region: Address, store: Address = "store", llm: Address, llmFallbacks: [Address] = [],
-        heartbeatInterval: Nanos = Time.second,
+        heartbeatInterval: Interval = .seconds(1),
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
-        roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Nanos = 300 * Time.second, queueFullRetries: Int = 3,
-        workCheckInterval: Nanos = 10 * Time.second, llmUnavailableAfter: Nanos = 300 * Time.second, busyRetryDelay: Nanos = Time.second,
-        storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 6, checkpoints: CheckpointPolicy = .perNode
+        roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Interval = .seconds(300), queueFullRetries: Int = 3,
+        workCheckInterval: Interval = .seconds(10), llmUnavailableAfter: Interval = .seconds(300), busyRetryDelay: Interval = .seconds(1),
+        storeTimeout: Interval = .seconds(1), storeAttemptsMax: Int = 6, checkpoints: CheckpointPolicy = .perNode
     ) {
         self.checkpoints = checkpoints
         self.proxy = proxy
@@ -91,7 +91,7 @@ public struct AgentProxy: CoreMachine {
         var worker: Address
         var workerIncarnation: UInt32 = 0
         var queueFullCount: Int
-        var sentAt: Nanos = 0
+        var sentAt: Instant = .zero
         /// Checks sent to the worker about this call since it last answered one.
         var unansweredChecks = 0
         /// Times the call was sent again after its worker lost it.
@@ -132,7 +132,7 @@ public struct AgentProxy: CoreMachine {
     public mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R, into effects: inout [CoreEffect]) {
         switch input {
         case .start:
-            effects.append(.setTimer(.heartbeat, after: random.jittered(0, spread: settings.heartbeatInterval)))
+            effects.append(.setTimer(.heartbeat, after: random.jittered(.zero, spread: settings.heartbeatInterval)))
         case .timer(.heartbeat):
             heartbeatsSent += 1
             let heartbeat = CoreMessage.proxyHeartbeat(proxy: settings.proxy, incarnation: incarnation, sequence: heartbeatsSent, workload: worker.load)
@@ -145,7 +145,7 @@ public struct AgentProxy: CoreMachine {
             }
         case .timer(.workTimeout(let callID)):
             guard let call = outstanding.removeValue(forKey: callID) else { break }
-            let reason = "worker \(call.worker) did not answer within \(settings.workTimeout / Time.millisecond) ms"
+            let reason = "worker \(call.worker) did not answer within \(settings.workTimeout.milliseconds) ms"
             transientFailure(call, reason: reason, context: context, random: &random, into: &effects)
         case .timer(.capacityRetry(let callID)):
             guard let call = waitingForCapacity.removeValue(forKey: callID), isWanted(call) else { break }
@@ -206,7 +206,7 @@ public struct AgentProxy: CoreMachine {
                     // Every worker tried is full: overload. The call waits and is offered again.
                     let doublings = min(call.queueFullCount - settings.queueFullRetries, 5)
                     waitingForCapacity[callID] = retry
-                    effects.append(.setTimer(.capacityRetry(callID: callID), after: min(30 * Time.second, settings.busyRetryDelay << Nanos(doublings))))
+                    effects.append(.setTimer(.capacityRetry(callID: callID), after: min(.seconds(30), settings.busyRetryDelay << Int64(doublings))))
                 }
             }
         default:
@@ -375,7 +375,7 @@ public struct AgentProxy: CoreMachine {
     /// `target` is the worker a round's spread chose (`leastLoadedPerRound`); without one the
     /// balancing policy picks.
     mutating func send<R: RandomSource>(
-        _ call: Outstanding, avoiding: Address?, target chosen: Address? = nil, now: Nanos, random: inout R, into effects: inout [CoreEffect]
+        _ call: Outstanding, avoiding: Address?, target chosen: Address? = nil, now: Instant, random: inout R, into effects: inout [CoreEffect]
     ) {
         var candidates = workers.map(\.proxy)
         if let avoiding, candidates.count > 1 { candidates.removeAll { $0 == avoiding } }

@@ -5,17 +5,17 @@ public struct LLMWorkerSettings: Codable, Hashable, Sendable {
     public var concurrency: Int
     public var scheduling: SchedulingPolicy
     /// How long one LLM attempt may take.
-    public var timeout: Nanos
+    public var timeout: Interval
     /// Extra attempts after a failed one. With the doubling backoff, five retries span about
     /// 30 s, so a node's three round attempts ride out an LLM outage of a minute and a half
     /// instead of aborting every task in flight.
     public var retries: Int
     /// The wait before the first retry; doubled for each next one.
-    public var backoff: Nanos
+    public var backoff: Interval
 
     public init(
-        queueCapacity: Int = 64, concurrency: Int = 4, scheduling: SchedulingPolicy = .fifo, timeout: Nanos = 60 * Time.second,
-        retries: Int = 5, backoff: Nanos = Time.second
+        queueCapacity: Int = 64, concurrency: Int = 4, scheduling: SchedulingPolicy = .fifo, timeout: Interval = .seconds(60),
+        retries: Int = 5, backoff: Interval = .seconds(1)
     ) {
         self.queueCapacity = queueCapacity
         self.concurrency = concurrency
@@ -134,7 +134,7 @@ struct LLMWorker {
     mutating func timedOut(_ requestID: UInt64, into effects: inout [CoreEffect]) {
         guard let call = active.removeValue(forKey: requestID) else { return }
         failed(
-            call, attemptID: requestID, reason: "no answer within \(settings.timeout / Time.millisecond) ms", status: 0, retryable: true,
+            call, attemptID: requestID, reason: "no answer within \(settings.timeout.milliseconds) ms", status: 0, retryable: true,
             retryAfter: nil, into: &effects)
     }
 
@@ -145,7 +145,7 @@ struct LLMWorker {
     }
 
     private mutating func failed(
-        _ call: Active, attemptID: UInt64, reason: String, status: Int, retryable: Bool, retryAfter: Nanos?, into effects: inout [CoreEffect]
+        _ call: Active, attemptID: UInt64, reason: String, status: Int, retryable: Bool, retryAfter: Interval?, into effects: inout [CoreEffect]
     ) {
         var call = call
         call.lastError = reason
@@ -163,9 +163,9 @@ struct LLMWorker {
             dispatch(into: &effects)
             return
         }
-        let backoff = settings.backoff << Nanos(call.attempt - 1)
+        let backoff = settings.backoff << Int64(call.attempt - 1)
         backingOff[attemptID] = call
-        effects.append(.setTimer(.llmRetry(callID: attemptID), after: max(backoff, retryAfter ?? 0)))
+        effects.append(.setTimer(.llmRetry(callID: attemptID), after: max(backoff, retryAfter ?? .zero)))
     }
 
     /// The one place a call gets its terminal answer.

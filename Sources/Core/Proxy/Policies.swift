@@ -48,13 +48,13 @@ public enum CheckpointPolicy: String, Codable, CaseIterable, Sendable {
 /// The recovery timings: how quickly a dead proxy is noticed and its tasks handed on.
 public struct RecoveryTimings: Codable, Hashable, Sendable {
     /// How often proxies heartbeat to their region, and regions to the gateway.
-    public var heartbeat: Nanos
+    public var heartbeat: Interval
     /// A proxy silent for this long is evicted and its tasks handed to another.
-    public var proxyEviction: Nanos
+    public var proxyEviction: Interval
     /// How often a region reconciles its tasks with the store (the reference's recovery poll).
-    public var regionSweep: Nanos
+    public var regionSweep: Interval
 
-    public init(heartbeat: Nanos = Time.second, proxyEviction: Nanos = 3 * Time.second, regionSweep: Nanos = 5 * Time.second) {
+    public init(heartbeat: Interval = .seconds(1), proxyEviction: Interval = .seconds(3), regionSweep: Interval = .seconds(5)) {
         self.heartbeat = heartbeat
         self.proxyEviction = proxyEviction
         self.regionSweep = regionSweep
@@ -62,7 +62,7 @@ public struct RecoveryTimings: Codable, Hashable, Sendable {
 
     /// Why the timings cannot run, in one line.
     public func problem() -> String? {
-        guard heartbeat > 0, proxyEviction > heartbeat, regionSweep > 0 else {
+        guard heartbeat > .zero, proxyEviction > heartbeat, regionSweep > .zero else {
             return "timings must satisfy 0 < heartbeat < proxyEviction and regionSweep > 0"
         }
         return nil

@@ -3,24 +3,24 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
     public var store: Address
     public var limits: QueryLimits
     /// A region silent for this long is failed over.
-    public var regionTimeout: Nanos
+    public var regionTimeout: Interval
     /// How often the gateway reconciles every unfinished task with the store.
-    public var sweepInterval: Nanos
-    public var storeTimeout: Nanos
+    public var sweepInterval: Interval
+    public var storeTimeout: Interval
     public var storeAttemptsMax: Int
     /// With no live region for this long, a task waiting for placement is aborted as
     /// `noRegion`. Failovers never abort a task: as long as some region is live, tasks wait.
-    public var noRegionAfter: Nanos
+    public var noRegionAfter: Interval
     /// Admission control: with this many unfinished tasks the gateway refuses new queries with
     /// `submitBusy` before storing anything, instead of acknowledging work it cannot start.
     public var openTasksMax: Int
     /// The wait a refused client is told to keep before it tries again.
-    public var busyRetryAfter: Nanos
+    public var busyRetryAfter: Interval
 
     public init(
-        regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Nanos = 3 * Time.second,
-        sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second, storeAttemptsMax: Int = 4, noRegionAfter: Nanos = 300 * Time.second,
-        openTasksMax: Int = 1024, busyRetryAfter: Nanos = 2 * Time.second
+        regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Interval = .seconds(3),
+        sweepInterval: Interval = .seconds(5), storeTimeout: Interval = .seconds(1), storeAttemptsMax: Int = 4, noRegionAfter: Interval = .seconds(300),
+        openTasksMax: Int = 1024, busyRetryAfter: Interval = .seconds(2)
     ) {
         precondition(openTasksMax >= 1, "openTasksMax must be at least 1, got \(openTasksMax)")
         self.openTasksMax = openTasksMax
@@ -62,12 +62,12 @@ public struct Gateway: CoreMachine {
     public let settings: GatewaySettings
     let incarnation: UInt32
     var calls: StoreCalls<Purpose>
-    var lastHeard: [Address: Nanos] = [:]
+    var lastHeard: [Address: Instant] = [:]
     var loads: [Address: Int] = [:]
     /// Failovers of each unfinished task, for the notes.
     var placements: [TaskID: Int] = [:]
     /// Since when no region has been live (nil: some region is live).
-    var noRegionSince: Nanos?
+    var noRegionSince: Instant?
     /// Tasks with a claim in flight, so a sweep does not race it with a second claim.
     var claiming: Set<TaskID> = []
     /// Admission counts three kinds of task against `openTasksMax`: `open`, the unfinished tasks
@@ -84,9 +84,9 @@ public struct Gateway: CoreMachine {
     var acknowledgedAt: [TaskID: UInt64] = [:]
     var sweepsSent: UInt64 = 0
     var sweepApplied: UInt64 = 0
-    var sweepSentAt: [UInt64: Nanos] = [:]
+    var sweepSentAt: [UInt64: Instant] = [:]
     /// When the sweep behind today's count was sent: the count is no older than that.
-    var viewSince: Nanos = 0
+    var viewSince: Instant = .zero
     /// A (re)started gateway knows nothing of the tasks its earlier life admitted until its
     /// first sweep answers: admitting before then let a restarted gateway take up to twice its
     /// limit. Submits that arrive until then wait here, in arrival order (one per key).
@@ -192,7 +192,7 @@ public struct Gateway: CoreMachine {
     }
 
     private mutating func admit(
-        client: Address, requestID: UInt64, plan: TaskPlan, query: Query, key: String, now: Nanos, into effects: inout [CoreEffect]
+        client: Address, requestID: UInt64, plan: TaskPlan, query: Query, key: String, now: Instant, into effects: inout [CoreEffect]
     ) {
         // A key already counted (in flight, or unanswered) takes no second place.
         let counted = creating.contains(key) || uncertain[key] != nil
@@ -294,7 +294,7 @@ public struct Gateway: CoreMachine {
     }
 
     /// The first sweep answered: the submits that waited for it are judged, in arrival order.
-    private mutating func admitHeld(now: Nanos, into effects: inout [CoreEffect]) {
+    private mutating func admitHeld(now: Instant, into effects: inout [CoreEffect]) {
         admitting = true
         for key in heldOrder {
             guard let submit = held[key] else { continue }
@@ -324,7 +324,7 @@ public struct Gateway: CoreMachine {
         effects.append(.send(to: client, .submitBusy(requestID: requestID, retryAfter: settings.busyRetryAfter, reason: reason)))
     }
 
-    func isLive(_ region: Address, now: Nanos) -> Bool {
+    func isLive(_ region: Address, now: Instant) -> Bool {
         guard let heard = lastHeard[region] else { return false }
         return now - heard <= settings.regionTimeout
     }

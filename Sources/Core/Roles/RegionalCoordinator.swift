@@ -2,19 +2,19 @@ public struct RegionSettings: Codable, Hashable, Sendable {
     public var region: Address
     public var gateway: Address
     public var store: Address
-    public var heartbeatInterval: Nanos
+    public var heartbeatInterval: Interval
     /// A proxy silent for this long is evicted and its tasks re-assigned.
-    public var proxyTimeout: Nanos
-    public var sweepInterval: Nanos
-    public var storeTimeout: Nanos
+    public var proxyTimeout: Interval
+    public var sweepInterval: Interval
+    public var storeTimeout: Interval
     public var storeAttemptsMax: Int
     /// A task with no live proxy for this long is handed back to the gateway.
-    public var placementTimeout: Nanos
+    public var placementTimeout: Interval
 
     public init(
-        region: Address, gateway: Address = "gateway", store: Address = "store", heartbeatInterval: Nanos = Time.second,
-        proxyTimeout: Nanos = 3 * Time.second, sweepInterval: Nanos = 5 * Time.second, storeTimeout: Nanos = Time.second,
-        storeAttemptsMax: Int = 4, placementTimeout: Nanos = 10 * Time.second
+        region: Address, gateway: Address = "gateway", store: Address = "store", heartbeatInterval: Interval = .seconds(1),
+        proxyTimeout: Interval = .seconds(3), sweepInterval: Interval = .seconds(5), storeTimeout: Interval = .seconds(1),
+        storeAttemptsMax: Int = 4, placementTimeout: Interval = .seconds(10)
     ) {
         self.region = region
         self.gateway = gateway
@@ -42,7 +42,7 @@ public struct RegionalCoordinator: CoreMachine {
     /// The newest life of a proxy the region knows of. An entry is never removed, so it also
     /// remembers which lives are over: an evicted proxy stays, not live, until it is heard again.
     struct Member {
-        var lastHeard: Nanos
+        var lastHeard: Instant
         var incarnation: UInt32
         /// The highest heartbeat number heard from this life (0: none yet, only learned of).
         var sequence: UInt64
@@ -57,11 +57,11 @@ public struct RegionalCoordinator: CoreMachine {
     public let settings: RegionSettings
     var calls: StoreCalls<Purpose>
     var members: [Address: Member] = [:]
-    var startedAt: Nanos = 0
+    var startedAt: Instant = .zero
     var claiming: Set<TaskID> = []
     /// Calls handed to each proxy since its last heartbeat, added to its reported workload.
     var assignedSinceReport: [Address: Int] = [:]
-    var unplacedSince: [TaskID: Nanos] = [:]
+    var unplacedSince: [TaskID: Instant] = [:]
     var ownedCount = 0
 
     public init(settings: RegionSettings, incarnation: UInt32) {
@@ -73,7 +73,7 @@ public struct RegionalCoordinator: CoreMachine {
         switch input {
         case .start:
             startedAt = context.now
-            effects.append(.setTimer(.heartbeat, after: random.jittered(0, spread: settings.heartbeatInterval)))
+            effects.append(.setTimer(.heartbeat, after: random.jittered(.zero, spread: settings.heartbeatInterval)))
             effects.append(.setTimer(.sweep, after: settings.sweepInterval))
         case .timer(.heartbeat):
             effects.append(.send(to: settings.gateway, .regionHeartbeat(region: settings.region, load: ownedCount)))
@@ -113,7 +113,7 @@ public struct RegionalCoordinator: CoreMachine {
     }
 
     /// Live proxies in name order.
-    func liveMembers(now: Nanos) -> [Address] {
+    func liveMembers(now: Instant) -> [Address] {
         liveMemberEntries(now: now).map(\.key)
     }
 
@@ -121,7 +121,7 @@ public struct RegionalCoordinator: CoreMachine {
     /// in one pass over the members: this runs at every heartbeat and every task a sweep sees.
     /// (A closure reading `settings` captured a copy of the whole coordinator, and
     /// `Dictionary.filter` built a second dictionary, hashing every live name again.)
-    func liveMemberEntries(now: Nanos) -> [(key: Address, value: Member)] {
+    func liveMemberEntries(now: Instant) -> [(key: Address, value: Member)] {
         let timeout = settings.proxyTimeout
         var live: [(key: Address, value: Member)] = []
         live.reserveCapacity(members.count)
@@ -161,7 +161,7 @@ public struct RegionalCoordinator: CoreMachine {
             // region restarted and an old life's heartbeat came first): that earlier life is
             // over. Remember the owner's life, not yet heard, so the earlier one's heartbeats are
             // ignored and its tasks are not claimed for it.
-            members[owner.proxy] = Member(lastHeard: now - settings.proxyTimeout - 1, incarnation: owner.incarnation, sequence: 0, workload: 0)
+            members[owner.proxy] = Member(lastHeard: now - settings.proxyTimeout - .nanoseconds(1), incarnation: owner.incarnation, sequence: 0, workload: 0)
         }
         let live = liveMembers(now: now)
         if let owner = task.owner, live.contains(owner.proxy) {
@@ -179,7 +179,7 @@ public struct RegionalCoordinator: CoreMachine {
             unplacedSince[task.taskID] = since
             if now - since >= settings.placementTimeout {
                 unplacedSince[task.taskID] = now
-                let reason = "no live proxy in \(settings.region) for \((now - since) / Time.millisecond) ms"
+                let reason = "no live proxy in \(settings.region) for \((now - since).milliseconds) ms"
                 effects.append(.send(to: settings.gateway, .cannotPlace(taskID: task.taskID, epoch: task.epoch, reason: reason)))
             }
             return

@@ -11,12 +11,12 @@ struct StoreCalls<Purpose> {
     }
 
     let store: Address
-    let timeout: Nanos
+    let timeout: Interval
     let attemptsMax: Int
     var ids: RequestIDs
     private(set) var pending: [UInt64: Pending] = [:]
 
-    init(store: Address, timeout: Nanos, attemptsMax: Int, incarnation: UInt32) {
+    init(store: Address, timeout: Interval, attemptsMax: Int, incarnation: UInt32) {
         self.store = store
         self.timeout = timeout
         self.attemptsMax = attemptsMax

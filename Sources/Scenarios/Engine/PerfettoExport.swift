@@ -46,7 +46,7 @@ public final class PerfettoExport {
         }
     }
 
-    static func micros(_ time: SimInstant) -> Double { Double(time.nanoseconds) / 1_000 }
+    static func micros(_ time: Instant) -> Double { Double(time.nanoseconds) / 1_000 }
 
     /// Feeds one event of the run.
     public func observe(_ entry: TraceEntry<CoreWorld>) {
@@ -153,7 +153,7 @@ public final class PerfettoExport {
     }
 
     /// The document, with the run's violations as instants and every open slice closed at `end`.
-    public func document(end: SimInstant, report: RunReport) throws -> Data {
+    public func document(end: Instant, report: RunReport) throws -> Data {
         let ts = Self.micros(end)
         for task in owners.keys.sorted() { close(task, at: ts, ending: "open at the end") }
         for violation in report.violations {

@@ -103,7 +103,7 @@ final class RunObserver {
             clientsDone += 1
         case .client(.finished(_, let latency, let completed)):
             requestsFinished += 1
-            latencies.append(latency)
+            latencies.append(latency.nanoseconds)
             if completed { completedSeen += 1 } else { abortedSeen += 1 }
         default:
             break

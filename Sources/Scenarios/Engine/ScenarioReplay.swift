@@ -53,7 +53,7 @@ public enum ScenarioShrinker {
         /// Faults left that the budget ran out before checking.
         public var uncheckedFaults: [FaultEntry] = []
         /// The liveness budget the shrink never went below.
-        public var livenessFloor: SimDuration = .zero
+        public var livenessFloor: Interval = .zero
         /// Candidates that failed here but also on the baseline, and were rejected for it.
         public var baselineRejections = 0
         /// The kinds of evidence the original failure showed, which every kept reduction showed too.

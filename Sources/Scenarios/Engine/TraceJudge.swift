@@ -33,7 +33,7 @@ extension RunObserver {
     /// The verdict of a run that ended at `end`: the final audit of the store's rows, and the
     /// run's figures. A run judges itself with it, and `TraceJudge` judges a recorded one.
     func verdict(
-        scenario: String, seed: UInt64, snapshot: StoreSnapshot, end: SimInstant, converged: Bool, cut: Bool, events: UInt64, steps: UInt64,
+        scenario: String, seed: UInt64, snapshot: StoreSnapshot, end: Instant, converged: Bool, cut: Bool, events: UInt64, steps: UInt64,
         hash: String
     ) -> RunReport {
         checkers.audit(snapshot, end: end, includeLiveness: !cut)

@@ -13,11 +13,11 @@ extension Scenario {
     /// liveness on any code, and once the budget fails the run by itself every fault the bug
     /// needed looks unnecessary. A shrunk trace that also fails on the correct code is no
     /// regression test.
-    public var livenessRequired: SimDuration {
+    public var livenessRequired: Interval {
         if let stated = phases.livenessMin { return stated }
         let timings = topology.timings ?? RecoveryTimings()
         let gateway = GatewaySettings(regions: ["region-1"])
-        let seconds = { (nanos: Nanos) in nanos / Time.second }
+        let seconds = { (interval: Interval) in interval.seconds }
         let recovery = seconds(timings.proxyEviction + timings.regionSweep + gateway.regionTimeout + gateway.sweepInterval)
             + seconds(gateway.storeTimeout) * Int64(gateway.storeAttemptsMax) + workload.pollInterval.nanoseconds / 1_000_000_000 + 10
         // A node's rounds are sequential, and each round is a generation then a voting call.

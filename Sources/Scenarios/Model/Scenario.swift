@@ -151,11 +151,11 @@ public enum ClientPattern: Codable, Hashable, Sendable {
     /// Every request at once.
     case sendAll
     /// One request, then a random gap in `[min, max]` before the next.
-    case sendInInterval(min: SimDuration, max: SimDuration)
+    case sendInInterval(min: Interval, max: Interval)
     /// Bursts of `batch` requests, a random gap in `[min, max]` apart.
-    case sendBatchInterval(min: SimDuration, max: SimDuration, batch: Int)
+    case sendBatchInterval(min: Interval, max: Interval, batch: Int)
     /// Bursts of a random size in `[batchMin, batchMax]`, a random gap apart.
-    case sendDynamicBatchInterval(min: SimDuration, max: SimDuration, batchMin: Int, batchMax: Int)
+    case sendDynamicBatchInterval(min: Interval, max: Interval, batchMin: Int, batchMax: Int)
     /// Open-loop arrivals at `perHour` requests per hour on average (0.2 req/s = 720/h).
     case poisson(perHour: Int)
     /// An explicit list: request k arrives `atMillis[k]` after the start and asks for template
@@ -217,15 +217,15 @@ public struct Workload: Codable, Hashable, Sendable {
     public var requestsPerClient: Int
     public var pattern: ClientPattern
     /// How often a client asks for the status of each of its tasks (the seed's 3 seconds).
-    public var pollInterval: SimDuration
+    public var pollInterval: Interval
     /// Request k uses template k mod count (or the one an `arrivals` list names).
     public var tasks: [TaskTemplate]
     /// Time-bounded arrivals: no request is sent this long after the start or later, even if
     /// `requestsPerClient` is not reached (nil: until `requestsPerClient`).
-    public var sendFor: SimDuration?
+    public var sendFor: Interval?
 
     public init(
-        clients: Int = 1, requestsPerClient: Int = 4, pattern: ClientPattern = .sendAll, pollInterval: SimDuration = .seconds(3),
+        clients: Int = 1, requestsPerClient: Int = 4, pattern: ClientPattern = .sendAll, pollInterval: Interval = .seconds(3),
         tasks: [TaskTemplate] = [TaskTemplate(rounds: 2, samples: 3, voters: 3)]
     ) {
         self.clients = clients
@@ -282,15 +282,15 @@ public struct RollingKill: Codable, Hashable, Sendable {
     }
 
     public var role: Role
-    public var every: SimDuration
-    public var down: SimDuration
+    public var every: Interval
+    public var down: Interval
     /// When set, the injector works as the reference's does: it sleeps `every`, kills, waits
     /// `down`, restarts the victim and waits until it is ready (this long) before it sleeps
     /// again, so kills come every `every + down + readyAfter`, not every `every`. At 30 s that
     /// is 40 % fewer kills. Nil: a kill every `every`.
-    public var readyAfter: SimDuration?
+    public var readyAfter: Interval?
 
-    public init(role: Role = .proxy, every: SimDuration, down: SimDuration, readyAfter: SimDuration? = nil) {
+    public init(role: Role = .proxy, every: Interval, down: Interval, readyAfter: Interval? = nil) {
         self.role = role
         self.every = every
         self.down = down
@@ -314,11 +314,11 @@ public struct RollingKill: Codable, Hashable, Sendable {
     /// The timeline from the start to `until`: at k x `every` (k >= 1; with `readyAfter`, each
     /// interval after the previous victim is back and ready), a victim drawn among the nodes
     /// not down at that moment crashes, and restarts `down` later.
-    func plan(_ topology: Topology, until: SimInstant, random: inout SimRandom) -> [FaultEntry] {
+    func plan(_ topology: Topology, until: Instant, random: inout SimRandom) -> [FaultEntry] {
         let candidates = victims(topology)
         var entries: [FaultEntry] = []
-        var downUntil: [String: SimInstant] = [:]
-        var at = SimInstant.zero + every
+        var downUntil: [String: Instant] = [:]
+        var at = Instant.zero + every
         while at < until {
             let live = candidates.filter { (downUntil[$0] ?? .zero) <= at }
             if !live.isEmpty {
@@ -344,9 +344,9 @@ public struct Budgets: Codable, Hashable, Sendable {
 
 public struct Phases: Codable, Hashable, Sendable {
     /// Faults on, clients sending.
-    public var safety: SimDuration
+    public var safety: Interval
     /// Faults healed; every acknowledged task must finish within this budget.
-    public var liveness: SimDuration
+    public var liveness: Interval
     /// When set, the run stops at the first violation of this invariant that the checkers see
     /// while it runs, so a trace of a safety failure ends where the failure is (the shrinker
     /// sets it on the traces it writes). The checkers that judge how a run ended are skipped.
@@ -357,11 +357,11 @@ public struct Phases: Codable, Hashable, Sendable {
     public var endWhenDone: Bool?
     /// The shortest liveness budget the scenario's tasks need on the correct code, which the
     /// shrinker never goes below (nil: derived, `Scenario.livenessRequired`).
-    public var livenessMin: SimDuration?
+    public var livenessMin: Interval?
 
     public init(
-        safety: SimDuration = .seconds(120), liveness: SimDuration = .seconds(600), stopAt: Invariant? = nil, endWhenDone: Bool? = nil,
-        livenessMin: SimDuration? = nil
+        safety: Interval = .seconds(120), liveness: Interval = .seconds(600), stopAt: Invariant? = nil, endWhenDone: Bool? = nil,
+        livenessMin: Interval? = nil
     ) {
         self.safety = safety
         self.liveness = liveness

@@ -145,7 +145,7 @@ public enum ScenarioLibrary {
             mix: FaultMix(delay: rate(every: (1, 2), lasting: (5, 10)), delayExtra: DurationRange(.seconds(3), .seconds(10)), delayTo: ["store"]),
             targetProxies: true,
             fixed: (1...24).flatMap { k -> [FaultEntry] in
-                let at = SimInstant.zero + .seconds(Int64(10 * k - 5))
+                let at = Instant.zero + .seconds(Int64(10 * k - 5))
                 let id = "cut-\(k)"
                 return [
                     FaultEntry(at: at, action: .partition(id: id, from: [proxies[k % proxies.count]], to: ["region-1"], oneWay: false)),
@@ -287,7 +287,7 @@ public enum ScenarioLibrary {
         var fixed: [FaultEntry] = []
         for k in 1...24 {
             let region = (k % 2) + 1
-            let at = SimInstant.zero + .seconds(Int64(8 * k))
+            let at = Instant.zero + .seconds(Int64(8 * k))
             for proxy in scenario.topology.proxyNames(region: region) {
                 fixed.append(FaultEntry(at: at, action: .crash(node: proxy)))
                 fixed.append(FaultEntry(at: at + .seconds(2), action: .restart(node: proxy)))
@@ -378,7 +378,7 @@ public enum ScenarioLibrary {
     public static var rollingKill: Scenario {
         var scenario = Scenario(name: "rolling-kill")
         scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, llm: FakeLLMProfile.vllmLlama8b.config, workerConcurrency: 10)
-        scenario.topology.timings = RecoveryTimings(heartbeat: 2 * Time.second, proxyEviction: 6 * Time.second, regionSweep: 2 * Time.second)
+        scenario.topology.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
         scenario.policies.checkpoints = .perRound
         let diamond = TaskGraph(nodes: [
             GraphNode(id: "plan"), GraphNode(id: "code", dependsOn: ["plan"]), GraphNode(id: "tests", dependsOn: ["plan"]),
@@ -481,7 +481,7 @@ public enum ScenarioLibrary {
         if random.chance(.oneIn(5)) {
             // The reference's fault injector, with its recovery timings, on a batching LLM.
             scenario.faults.rolling = RollingKill(role: pick([.proxy, .proxy, .region]), every: .seconds(Int64(random.int(in: 8...30))), down: .seconds(Int64(random.int(in: 2...10))))
-            scenario.topology.timings = RecoveryTimings(heartbeat: 2 * Time.second, proxyEviction: 6 * Time.second, regionSweep: 2 * Time.second)
+            scenario.topology.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
             if coin() { scenario.topology.llm.batching = FakeLLMProfile.vllmLlama8b.config.batching }
         }
         if random.chance(.oneIn(6)) {
@@ -525,7 +525,7 @@ public enum ScenarioLibrary {
     /// proxy, a whole region (coordinator and proxies), or an LLM endpoint.
     static func permanentLoss(_ scenario: Scenario, _ random: inout SimRandom) -> [FaultEntry] {
         let topology = scenario.topology
-        let at = SimInstant.zero + .seconds(Int64(random.int(in: 5...Int(max(6, scenario.phases.safety.nanoseconds / 1_000_000_000 - 5)))))
+        let at = Instant.zero + .seconds(Int64(random.int(in: 5...Int(max(6, scenario.phases.safety.nanoseconds / 1_000_000_000 - 5)))))
         var options: [[String]] = []
         if topology.regions > 1 || topology.proxiesPerRegion > 1 { options += topology.proxyNames.map { [$0] } }
         if topology.regions > 1 {
@@ -539,7 +539,7 @@ public enum ScenarioLibrary {
     /// A liveness budget the workload can meet: four times the LLM time its calls need at the
     /// topology's worker concurrency, and never under 15 minutes. A fixed budget failed seeds
     /// that drew a heavy workload for a small, slow cluster: capacity, not a coordination bug.
-    static func livenessBudget(for scenario: Scenario) -> SimDuration {
+    static func livenessBudget(for scenario: Scenario) -> Interval {
         let calls = scenario.workloadCalls
         let concurrency = Int64(scenario.survivingProxies * scenario.topology.workerConcurrency)
         // Per-minute limits bound the rate too (`callsPerMinuteLimit`).

@@ -8,7 +8,7 @@ struct ClientProcess: SimProcess {
     typealias World = CoreWorld
 
     struct Request {
-        var submittedAt: SimInstant
+        var submittedAt: Instant
         var query: Query
         var task: TaskID?
         var done = false
@@ -20,10 +20,10 @@ struct ClientProcess: SimProcess {
     let name: String
     let workload: Workload
     let gateway: NodeID
-    let resubmitAfter: SimDuration = .seconds(5)
+    let resubmitAfter: Interval = .seconds(5)
     /// Burst k sends requests `bursts[k]` (indices into the workload), after gap `gaps[k]`.
     var bursts: [[Int]] = []
-    var gaps: [SimDuration] = []
+    var gaps: [Interval] = []
     var requests: [UInt64: Request] = [:]
     var polls: [UInt64: UInt64] = [:]
     var nextPoll: UInt64 = 1 << 32
@@ -86,7 +86,7 @@ struct ClientProcess: SimProcess {
             // Admission control refused it before creating anything: the same request again,
             // after the wait the gateway asked for.
             guard let request = requests[requestID], request.task == nil, !request.done else { return }
-            context.setTimer(.client(.resubmit(requestID: requestID)), after: SimDuration(nanoseconds: max(retryAfter, 1)))
+            context.setTimer(.client(.resubmit(requestID: requestID)), after: max(retryAfter, .nanoseconds(1)))
         case .statusReply(let pollID, let status):
             guard let requestID = polls.removeValue(forKey: pollID), let request = requests[requestID], let task = request.task,
                 pollID > request.lastPollAnswered
@@ -99,9 +99,9 @@ struct ClientProcess: SimProcess {
                 requests[requestID]?.done = true
                 context.cancelTimer(.client(.poll(requestID: requestID)))
                 if case .completed = status {
-                    context.observe(.client(.finished(task: task, latency: (context.now - request.submittedAt).nanoseconds, completed: true)))
+                    context.observe(.client(.finished(task: task, latency: context.now - request.submittedAt, completed: true)))
                 } else {
-                    context.observe(.client(.finished(task: task, latency: (context.now - request.submittedAt).nanoseconds, completed: false)))
+                    context.observe(.client(.finished(task: task, latency: context.now - request.submittedAt, completed: false)))
                 }
             default:
                 break
@@ -129,19 +129,19 @@ struct ClientProcess: SimProcess {
         }
     }
 
-    static func plan(_ workload: Workload, random: inout SimRandom) -> [(gap: SimDuration, requests: [Int])] {
+    static func plan(_ workload: Workload, random: inout SimRandom) -> [(gap: Interval, requests: [Int])] {
         var bursts: [[Int]] = []
-        var gaps: [SimDuration] = []
+        var gaps: [Interval] = []
         let total = workload.requestsPerClient
         var sent = 0
         var first = true
         var elapsed: Int64 = 0
-        func gap(_ min: SimDuration, _ max: SimDuration) -> SimDuration {
-            SimDuration(nanoseconds: random.int64(in: min.nanoseconds...max.nanoseconds))
+        func gap(_ min: Interval, _ max: Interval) -> Interval {
+            Interval(nanoseconds: random.int64(in: min.nanoseconds...max.nanoseconds))
         }
         while sent < total {
             let size: Int
-            let wait: SimDuration
+            let wait: Interval
             switch workload.pattern {
             case .sendAll:
                 size = total
@@ -182,7 +182,7 @@ struct ClientProcess: SimProcess {
 /// previous one and the request indices it sends. `agentos load --arrivals-seed` sends the same
 /// schedule to a real gateway, so a real run and a simulated run see the same arrivals.
 public enum ClientArrivals {
-    public static func plan(_ workload: Workload, client: String, seed: UInt64) -> [(gap: SimDuration, requests: [Int])] {
+    public static func plan(_ workload: Workload, client: String, seed: UInt64) -> [(gap: Interval, requests: [Int])] {
         // The stream the simulator gives the client's first incarnation, whose first use is this plan.
         var random = SimRandom(seed: seed, stream: .node(client, incarnation: 1))
         return ClientProcess.plan(workload, random: &random)

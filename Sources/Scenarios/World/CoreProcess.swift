@@ -32,10 +32,10 @@ struct CoreProcess: SimProcess {
         // The role draws only while it handles the input, before any action is performed.
         var random = context.random
         defer { context.random = random }
-        runtime.handle(coreInput, now: context.now.nanoseconds, random: &random) { action in
+        runtime.handle(coreInput, now: context.now, random: &random) { action in
             switch action {
             case .deliver(let to, let message): context.send(message, to: directory.id(to))
-            case .arm(let timer, let delay, _): context.setTimer(.core(timer), after: .nanoseconds(delay))
+            case .arm(let timer, let delay, _): context.setTimer(.core(timer), after: delay)
             case .disarm(let timer): context.cancelTimer(.core(timer))
             case .observe(let observation): context.observe(.core(observation))
             }
@@ -75,13 +75,13 @@ struct LLMEndpointProcess: SimProcess {
             // The prompt is read once, for the answer and for the record.
             let (facts, promptDigest) = PromptFacts.userMessage(request.prompt)
             pending[nextCall] = Pending(caller: from, request: request, kind: facts.kind, promptDigest: promptDigest, outcome: nil, fault: nil)
-            apply(endpoint.receive(chat, id: nextCall, now: context.now.nanoseconds, random: &context.random, facts: facts), &context)
+            apply(endpoint.receive(chat, id: nextCall, now: context.now, random: &context.random, facts: facts), &context)
         case .timer(.llmDone(let callID)):
             guard let call = pending.removeValue(forKey: callID) else { return }
             if let outcome = call.outcome { reply(call, outcome, &context) } else { context.observe(.llm(Self.record(call, answer: nil, status: 0))) }
-            apply(endpoint.finish(id: callID, now: context.now.nanoseconds), &context)
+            apply(endpoint.finish(id: callID, now: context.now), &context)
         case .timer(.llmWake):
-            apply(endpoint.wake(now: context.now.nanoseconds), &context)
+            apply(endpoint.wake(now: context.now), &context)
         default:
             break
         }
@@ -95,9 +95,9 @@ struct LLMEndpointProcess: SimProcess {
             case .complete(let id, let at, let outcome, let fault):
                 pending[id]?.outcome = outcome
                 pending[id]?.fault = fault
-                context.setTimer(.llmDone(callID: id), after: .nanoseconds(max(0, at - context.now.nanoseconds)))
+                context.setTimer(.llmDone(callID: id), after: max(.zero, at - context.now))
             case .wake(let at):
-                context.setTimer(.llmWake, after: .nanoseconds(max(0, at - context.now.nanoseconds)))
+                context.setTimer(.llmWake, after: max(.zero, at - context.now))
             case .answer(let id, let outcome, let fault):
                 guard var call = pending.removeValue(forKey: id) else { continue }
                 call.fault = fault
@@ -113,7 +113,7 @@ struct LLMEndpointProcess: SimProcess {
             result = .text(response.content)
             context.observe(.llm(Self.record(call, answer: response.content, status: 200)))
         case .failure(let failure):
-            result = .error(status: failure.status, message: failure.error.message, retryAfter: failure.retryAfterNanos)
+            result = .error(status: failure.status, message: failure.error.message, retryAfter: failure.retryAfter)
             context.observe(.llm(Self.record(call, answer: nil, status: failure.status)))
         }
         context.send(.llmReply(LLMReply(id: call.request.id, result: result)), to: call.caller)

@@ -47,7 +47,7 @@ extension CoreMessage {
             switch reply.result {
             case .text(let text): h.combine(byte: 1); h.combine(text)
             case .error(let status, let message, let retryAfter):
-                h.combine(byte: 2); h.combine(status); h.combine(message); h.combine(retryAfter ?? -1)
+                h.combine(byte: 2); h.combine(status); h.combine(message); h.combine(retryAfter?.nanoseconds ?? -1)
             }
         }
     }

@@ -223,9 +223,9 @@ func jsonResponse<T: Encodable>(_ status: HTTPResponse.Status, _ value: T, heade
 
 func failureResponse(_ failure: ChatFailure) -> Response {
     var headers: HTTPFields = [:]
-    if let retryAfter = failure.retryAfterNanos {
+    if let retryAfter = failure.retryAfter {
         // Whole seconds, rounded up, as the Retry-After header requires.
-        headers[.retryAfter] = String((retryAfter + 999_999_999) / 1_000_000_000)
+        headers[.retryAfter] = String((retryAfter.nanoseconds + 999_999_999) / 1_000_000_000)
     } else if failure.status == 503 {
         // An overloaded server says when to come back, as OpenAI's does; a second is about
         // how long a full queue takes to move.

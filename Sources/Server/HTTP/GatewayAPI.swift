@@ -100,7 +100,7 @@ struct GatewayAPI {
     }
 
     /// Whole seconds, rounded up, as `Retry-After` requires.
-    static func seconds(_ nanos: Nanos) -> String { String(max(1, (nanos + 999_999_999) / 1_000_000_000)) }
+    static func seconds(_ interval: Interval) -> String { String(max(1, (interval.nanoseconds + 999_999_999) / 1_000_000_000)) }
 }
 
 struct Submitted: Encodable {

@@ -9,7 +9,7 @@ actor ClientBridge: LocalEndpoint {
     enum Answer: Sendable {
         case submitted(TaskID)
         case rejected(String)
-        case busy(retryAfter: Nanos, reason: String)
+        case busy(retryAfter: Interval, reason: String)
         case status(TaskStatusView)
         case timedOut
     }

@@ -79,7 +79,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
             }
             metrics.llmErrors.increment()
             let message = (try? JSONDecoder().decode(ErrorEnvelope.self, from: body))?.error.message ?? "HTTP \(response.status.code)"
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0) }.map { $0 * Time.second }
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0) }.map { Interval.seconds($0) }
             return .error(status: Int(response.status.code), message: message, retryAfter: retryAfter)
         } catch {
             metrics.llmErrors.increment()

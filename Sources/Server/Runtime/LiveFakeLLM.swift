@@ -7,15 +7,14 @@ public actor LiveFakeLLM {
         case rejected(ChatFailure)
         /// The call completes at `at` (nanoseconds since the server started); nil outcome: it
         /// never answers.
-        case scheduled(id: UInt64, at: Int64, outcome: ChatOutcome?)
+        case scheduled(id: UInt64, at: Instant, outcome: ChatOutcome?)
         /// Continuous batching: the call is done (nil outcome: it never answers).
         case answered(outcome: ChatOutcome?)
     }
 
     private var endpoint: FakeLLMEndpoint
     private var random: SeededSource
-    private let start = ContinuousClock.now
-    private let speedup: Int64
+    private let clock: ShellClock
     private var nextID: UInt64 = 0
     private var waiters: [UInt64: CheckedContinuation<Admission, Never>] = [:]
     private var ready: [UInt64: Admission] = [:]
@@ -24,23 +23,19 @@ public actor LiveFakeLLM {
 
     /// `speedup` divides every delay (1 = real speed), for tests and demos.
     public init(config: FakeLLMConfig, seed: UInt64, speedup: Int64 = 1) {
-        precondition(speedup >= 1, "speedup must be at least 1, got \(speedup)")
+        clock = ShellClock(speedup: speedup)
         endpoint = FakeLLMEndpoint(config: config)
         random = SeededSource(seed: seed)
-        self.speedup = speedup
     }
 
     public var config: FakeLLMConfig { endpoint.config }
 
-    /// Virtual nanoseconds since the server started (real time times `speedup`).
-    public func now() -> Int64 {
-        let elapsed = ContinuousClock.now - start
-        return (elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) * speedup
-    }
+    /// Scaled time since the server started (real time times `speedup`).
+    public func now() -> Instant { clock.now() }
 
     /// Real time to wait until virtual instant `at`.
-    public func delay(until at: Int64) -> Duration {
-        .nanoseconds(max(0, at - now()) / speedup)
+    public func delay(until at: Instant) -> Duration {
+        clock.real(at - now())
     }
 
     /// Submits a call; returns once it has a slot (or is rejected).

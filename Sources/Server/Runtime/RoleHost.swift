@@ -22,15 +22,14 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
     private let transport: Transport
     private let metrics: ServerMetrics
     private let logger: Logger
-    private let start = ContinuousClock.now
     /// Inputs waiting in the mailbox; past `mailboxMax` new messages are dropped, as a full
     /// socket buffer drops them (the roles' retries cover loss).
     private let pending = LockedCounter()
     private let mailboxMax: Int
-    /// The role's clock runs this many times faster than real time, and its timers fire this
+    /// The role's clock runs `speedup` times faster than real time, and its timers fire that
     /// many times sooner: `--speedup` scales the whole cluster, as the simulator's virtual clock
     /// would, not only the LLM.
-    private let speedup: Int64
+    private let clock: ShellClock
     private let history: HistoryWriter?
 
     init(
@@ -38,8 +37,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
         speedup: Int64 = 1, history: HistoryWriter? = nil, mailboxMax: Int = 65_536
     ) {
         self.history = history
-        precondition(speedup >= 1, "speedup must be at least 1, got \(speedup)")
-        self.speedup = speedup
+        clock = ShellClock(speedup: speedup)
         self.address = address
         self.incarnation = incarnation
         runtime = RoleRuntime(machine: machine, address: address, incarnation: incarnation)
@@ -49,11 +47,6 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
         self.mailboxMax = mailboxMax
         queue = DispatchQueue(label: "agentos.role.\(address)")
         random = SeededSource(seed: UInt64(incarnation) << 32 ^ FNV64.hash(address))
-    }
-
-    private func nanos() -> Nanos {
-        let elapsed = ContinuousClock.now - start
-        return (elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) * speedup
     }
 
     public func boot() {
@@ -88,13 +81,13 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
 
     private func handle(_ input: CoreInput) {
         guard !stopped else { return }
-        runtime.handle(input, now: nanos(), random: &random) { action in
+        runtime.handle(input, now: clock.now(), random: &random) { action in
             switch action {
             case .deliver(let to, let message):
                 metrics.observeSend(message, from: address)
                 transport.send(message, from: address, to: to, trace: transport.traffic?.sent(message, from: address, to: to))
             case .arm(let timer, let delay, let generation):
-                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay) / speedup))) { [self] in
+                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay.nanoseconds) / clock.speedup))) { [self] in
                     // Only the newest arming fires; a cancelled or moved timer is a no-op.
                     guard !stopped, runtime.fires(timer, generation: generation) else { return }
                     handle(.timer(timer))

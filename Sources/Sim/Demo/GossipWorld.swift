@@ -46,10 +46,10 @@ public struct GossipNode: SimProcess {
     let index: UInt16
     let nodeCount: UInt16
     let tokens: UInt32
-    let tickInterval: SimDuration
+    let tickInterval: Interval
     var received: UInt64 = 0
 
-    public init(boot: NodeBoot, tokens: Int, tickInterval: SimDuration) {
+    public init(boot: NodeBoot, tokens: Int, tickInterval: Interval) {
         precondition(boot.nodeCount <= Int(UInt16.max) && tokens >= 0 && tokens <= Int(UInt32.max),
             "gossip node \(boot.name): \(boot.nodeCount) nodes and \(tokens) tokens exceed its limits")
         self.index = UInt16(boot.id.index)
@@ -87,16 +87,16 @@ public struct GossipNode: SimProcess {
 public struct GossipConfig: Codable, Hashable, Sendable {
     public var nodes: Int
     public var tokensPerNode: Int
-    public var tickInterval: SimDuration
+    public var tickInterval: Interval
     /// Length of the safety phase (faults on).
-    public var duration: SimDuration
+    public var duration: Interval
     /// Virtual-time budget of the liveness phase (faults healed).
-    public var livenessBudget: SimDuration
+    public var livenessBudget: Interval
     public var faults: FaultMix
 
     public init(
-        nodes: Int = 8, tokensPerNode: Int = 4, tickInterval: SimDuration = .milliseconds(100),
-        duration: SimDuration = .seconds(10), livenessBudget: SimDuration = .seconds(2), faults: FaultMix = .standard
+        nodes: Int = 8, tokensPerNode: Int = 4, tickInterval: Interval = .milliseconds(100),
+        duration: Interval = .seconds(10), livenessBudget: Interval = .seconds(2), faults: FaultMix = .standard
     ) {
         self.nodes = nodes
         self.tokensPerNode = tokensPerNode

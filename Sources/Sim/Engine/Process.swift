@@ -55,7 +55,7 @@ public struct NodeBoot: Sendable {
 /// One effect of a handler, applied by the kernel in the order the handler produced them.
 public enum Effect<W: SimWorld> {
     case send(to: NodeID, W.Message)
-    case setTimer(W.Timer, after: SimDuration)
+    case setTimer(W.Timer, after: Interval)
     case cancelTimer(W.Timer)
     case observe(W.Observation)
 }
@@ -63,7 +63,7 @@ public enum Effect<W: SimWorld> {
 /// The handler's window on the world: the current virtual time, its own identity, its own
 /// random stream, and a buffer of effects.
 public struct ProcessContext<W: SimWorld> {
-    public let now: SimInstant
+    public let now: Instant
     public let node: NodeID
     public let incarnation: UInt32
     /// The node's own stream, stored in the kernel's node table: draws advance it in place.
@@ -74,7 +74,7 @@ public struct ProcessContext<W: SimWorld> {
     public var effects: [Effect<W>]
 
     @usableFromInline init(
-        now: SimInstant, node: NodeID, incarnation: UInt32, random: UnsafeMutablePointer<SimRandom>, effects: [Effect<W>]
+        now: Instant, node: NodeID, incarnation: UInt32, random: UnsafeMutablePointer<SimRandom>, effects: [Effect<W>]
     ) {
         self.now = now
         self.node = node
@@ -95,7 +95,7 @@ public struct ProcessContext<W: SimWorld> {
     }
 
     /// Arms `timer` to fire after `delay`; arming an armed timer moves it.
-    public mutating func setTimer(_ timer: W.Timer, after delay: SimDuration) {
+    public mutating func setTimer(_ timer: W.Timer, after delay: Interval) {
         precondition(delay.nanoseconds >= 0, "timer \(timer) armed with negative delay \(delay)")
         effects.append(.setTimer(timer, after: delay))
     }

@@ -16,11 +16,11 @@ public enum RunStop: String, Sendable, Codable {
 /// The outcome of the liveness phase.
 public struct LivenessResult: Sendable {
     public let converged: Bool
-    public let healedAt: SimInstant
-    public let stoppedAt: SimInstant
+    public let healedAt: Instant
+    public let stoppedAt: Instant
     public let stop: RunStop
 
-    @inlinable public init(converged: Bool, healedAt: SimInstant, stoppedAt: SimInstant, stop: RunStop) {
+    @inlinable public init(converged: Bool, healedAt: Instant, stoppedAt: Instant, stop: RunStop) {
         self.converged = converged
         self.healedAt = healedAt
         self.stoppedAt = stoppedAt
@@ -33,7 +33,7 @@ extension Simulation {
     /// step) holds, whichever comes first. After `requestStop()` every run returns `.stopped`.
     @inlinable @discardableResult
     public func run(
-        until deadline: SimInstant = .distantFuture, stepBudget: UInt64 = .max, condition: (() -> Bool)? = nil
+        until deadline: Instant = .distantFuture, stepBudget: UInt64 = .max, condition: (() -> Bool)? = nil
     ) -> RunStop {
         // Without a condition nothing outside the engine is read between steps: the whole
         // loop runs inside one access to it.
@@ -62,7 +62,7 @@ extension Simulation {
     /// The liveness phase: cancels the rest of the fault timeline, heals every fault (restarting
     /// crashed nodes), then runs until `condition` holds or `budget` of virtual time passes.
     @inlinable public func healAndAwait(
-        budget: SimDuration, stepBudget: UInt64 = .max, condition: @escaping () -> Bool
+        budget: Interval, stepBudget: UInt64 = .max, condition: @escaping () -> Bool
     ) -> LivenessResult {
         engine.timelineCancelled = true
         engine.apply(.healAll)
@@ -75,7 +75,7 @@ extension Simulation {
 extension Engine {
     /// `Simulation.run` without a condition: the same checks with the same outcomes, with the
     /// peek and the pop of each step done in one queue operation.
-    @inlinable mutating func run(until deadline: SimInstant, stepBudget: UInt64, stop: UnsafeMutablePointer<Bool>) -> RunStop {
+    @inlinable mutating func run(until deadline: Instant, stepBudget: UInt64, stop: UnsafeMutablePointer<Bool>) -> RunStop {
         var steps: UInt64 = 0
         while true {
             if stop.pointee { return .stopped }

@@ -3,10 +3,10 @@ import DequeModule
 /// How to build one node: a name and a factory called at every (re)start.
 public struct NodeSpec<W: SimWorld> {
     public let name: String
-    public let startAt: SimInstant
+    public let startAt: Instant
     public let make: (NodeBoot) -> any SimProcess<W>
 
-    public init(_ name: String, startAt: SimInstant = .zero, make: @escaping (NodeBoot) -> any SimProcess<W>) {
+    public init(_ name: String, startAt: Instant = .zero, make: @escaping (NodeBoot) -> any SimProcess<W>) {
         self.name = name
         self.startAt = startAt
         self.make = make
@@ -48,7 +48,7 @@ public final class Simulation<W: SimWorld> {
     public var names: [String] { engine.names }
     /// The fault timeline this run was given (recorded in trace headers).
     public var timeline: [FaultEntry] { engine.timeline }
-    public var now: SimInstant { engine.now }
+    public var now: Instant { engine.now }
     /// Queue events processed (deliveries, timers, faults, boots).
     public var stepCount: UInt64 { engine.stepCount }
     /// Trace events produced; each one is folded into `fingerprint`.
@@ -94,7 +94,7 @@ struct Engine<W: SimWorld> {
     @usableFromInline let names: [String]
     @usableFromInline let timeline: [FaultEntry]
 
-    @usableFromInline var now: SimInstant = .zero
+    @usableFromInline var now: Instant = .zero
     @usableFromInline var stepCount: UInt64 = 0
     @usableFromInline var eventCount: UInt64 = 0
     @usableFromInline var fingerprint = TraceHash()
@@ -188,7 +188,7 @@ struct Engine<W: SimWorld> {
         }
     }
 
-    @inlinable mutating func schedule(at time: SimInstant, _ payload: ScheduledPayload<W>) {
+    @inlinable mutating func schedule(at time: Instant, _ payload: ScheduledPayload<W>) {
         let slot = payloads.store(payload)
         queue.insert(Scheduled(time: time, sequence: nextSequence, slot: slot))
         nextSequence &+= 1
@@ -327,7 +327,7 @@ struct Scheduled: Comparable {
 
     @inlinable init(key: UInt128) { self.key = key }
 
-    @inlinable init(time: SimInstant, sequence: UInt64, slot: Int32) {
+    @inlinable init(time: Instant, sequence: UInt64, slot: Int32) {
         precondition(sequence < Self.sequenceLimit && slot >= 0 && slot < 1 << Self.slotBits,
             "event queue limits exceeded: sequence \(sequence), slot \(slot)")
         key = UInt128(Self.ordered(time)) << 64 | UInt128(sequence << UInt64(Self.slotBits) | UInt64(slot))
@@ -336,12 +336,12 @@ struct Scheduled: Comparable {
     /// A time's bits in an order that compares as unsigned: flipping the sign bit maps Int64's
     /// order onto UInt64's.
     @inlinable @inline(__always)
-    static func ordered(_ time: SimInstant) -> UInt64 { UInt64(bitPattern: time.nanoseconds) ^ (1 << 63) }
+    static func ordered(_ time: Instant) -> UInt64 { UInt64(bitPattern: time.nanoseconds) ^ (1 << 63) }
 
     /// The time part of the key, as `ordered` made it.
     @inlinable var orderedTime: UInt64 { UInt64(truncatingIfNeeded: key >> 64) }
 
-    @inlinable var time: SimInstant { SimInstant(nanoseconds: Int64(bitPattern: orderedTime ^ (1 << 63))) }
+    @inlinable var time: Instant { Instant(nanoseconds: Int64(bitPattern: orderedTime ^ (1 << 63))) }
     @inlinable var sequence: UInt64 { UInt64(truncatingIfNeeded: key) >> UInt64(Self.slotBits) }
     @inlinable var slot: Int32 { Int32(truncatingIfNeeded: UInt64(truncatingIfNeeded: key) & (1 << UInt64(Self.slotBits) - 1)) }
 

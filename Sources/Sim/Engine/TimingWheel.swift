@@ -133,7 +133,7 @@ struct EventQueue {
     }
 
     /// Pops the next entry if its time is not after `limit`: a peek and a pop in one scan.
-    @inlinable mutating func popMin(notAfter limit: SimInstant) -> Pop {
+    @inlinable mutating func popMin(notAfter limit: Instant) -> Pop {
         let limitKey = UInt128(Scheduled.ordered(limit)) << 64 | UInt128(UInt64.max)
         if let first = below.min {
             guard first.key <= limitKey else { return .later }

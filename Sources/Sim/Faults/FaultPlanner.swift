@@ -1,12 +1,12 @@
 /// An inclusive range of virtual durations (the one range type of `Determinism`).
-public typealias DurationRange = DrawRange<SimDuration>
+public typealias DurationRange = DrawRange<Interval>
 
-extension SimDuration: Int64Backed {
+extension Interval: Int64Backed {
     @inlinable public init(int64: Int64) { self.init(nanoseconds: int64) }
     @inlinable public var int64: Int64 { nanoseconds }
 }
 
-extension DrawRange where Value == SimDuration {
+extension DrawRange where Value == Interval {
     func validate(_ what: String) throws {
         if let problem { throw SimConfigError.invalid("\(what): \(problem)") }
     }
@@ -98,7 +98,7 @@ public struct FaultMix: Codable, Hashable, Sendable {
 /// heal, unclog), so every generated fault ends inside the window.
 public enum FaultPlanner {
     public static func plan(
-        mix: FaultMix, nodes: [String], from start: SimInstant, until end: SimInstant, random: inout SimRandom
+        mix: FaultMix, nodes: [String], from start: Instant, until end: Instant, random: inout SimRandom
     ) -> [FaultEntry] {
         guard !nodes.isEmpty, start < end else { return [] }
         var entries: [FaultEntry] = []
@@ -176,9 +176,9 @@ public enum FaultPlanner {
     }
 
     private static func arrivals(
-        _ rate: FaultRate, _ start: SimInstant, _ end: SimInstant, _ random: inout SimRandom
-    ) -> [(SimInstant, SimInstant)] {
-        var result: [(SimInstant, SimInstant)] = []
+        _ rate: FaultRate, _ start: Instant, _ end: Instant, _ random: inout SimRandom
+    ) -> [(Instant, Instant)] {
+        var result: [(Instant, Instant)] = []
         var t = start + rate.every.draw(&random)
         while t < end {
             var undo = t + rate.lasting.draw(&random)

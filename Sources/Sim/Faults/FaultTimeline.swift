@@ -28,10 +28,10 @@ public enum FaultAction: Codable, Hashable, Sendable {
     /// Every message the node sends takes an extra delay drawn from `min...max`, so newer
     /// messages overtake older ones on the same link, and messages sent before a crash can
     /// arrive after the restart.
-    case delayNode(node: String, min: SimDuration, max: SimDuration)
+    case delayNode(node: String, min: Interval, max: Interval)
     case undelayNode(node: String)
     /// The same for one direction of one link.
-    case delayLink(from: String, to: String, min: SimDuration, max: SimDuration)
+    case delayLink(from: String, to: String, min: Interval, max: Interval)
     case undelayLink(from: String, to: String)
     /// Heals every partition, unclogs everything, resumes paused nodes and restarts crashed ones.
     case healAll
@@ -80,10 +80,10 @@ public enum FaultAction: Codable, Hashable, Sendable {
 /// A fault at a virtual instant. A run's timeline is part of its inputs and is recorded in the
 /// trace header, so a replay re-applies exactly the same faults.
 public struct FaultEntry: Codable, Hashable, Sendable {
-    public var at: SimInstant
+    public var at: Instant
     public var action: FaultAction
 
-    public init(at: SimInstant, action: FaultAction) {
+    public init(at: Instant, action: FaultAction) {
         self.at = at
         self.action = action
     }

@@ -2,12 +2,12 @@
 /// with probability `tailChance` a message takes between `typical` and `tail`. Independent
 /// draws per message reorder messages naturally.
 public struct LatencyModel: Codable, Hashable, Sendable {
-    public var min: SimDuration
-    public var typical: SimDuration
-    public var tail: SimDuration
+    public var min: Interval
+    public var typical: Interval
+    public var tail: Interval
     public var tailChance: Ratio
 
-    public init(min: SimDuration, typical: SimDuration, tail: SimDuration, tailChance: Ratio) {
+    public init(min: Interval, typical: Interval, tail: Interval, tailChance: Ratio) {
         self.min = min
         self.typical = typical
         self.tail = tail
@@ -25,11 +25,11 @@ public struct LatencyModel: Codable, Hashable, Sendable {
     }
 
     @inlinable
-    public func draw(_ random: inout SimRandom) -> SimDuration {
+    public func draw(_ random: inout SimRandom) -> Interval {
         if random.chance(tailChance) {
-            return SimDuration(nanoseconds: random.int64(in: typical.nanoseconds...tail.nanoseconds))
+            return Interval(nanoseconds: random.int64(in: typical.nanoseconds...tail.nanoseconds))
         }
-        return SimDuration(nanoseconds: random.int64(in: min.nanoseconds...typical.nanoseconds))
+        return Interval(nanoseconds: random.int64(in: min.nanoseconds...typical.nanoseconds))
     }
 }
 

@@ -82,7 +82,7 @@ extension Engine {
         let crashCount = slots[to].crashCount
         // A delayed sender's messages take an extra random time each, so later ones overtake
         // earlier ones, and some land after the sender has crashed and restarted.
-        var extra = SimDuration.zero
+        var extra = Interval.zero
         if cuts.anyDelay, let range = cuts.delay(from, to) { extra = range.draw(&netRandom) }
         schedule(
             at: now + link.latency.draw(&netRandom) + extra,

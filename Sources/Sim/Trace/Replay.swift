@@ -3,7 +3,7 @@ public struct Divergence: Sendable, CustomStringConvertible {
     /// Index of the first differing event.
     public let index: UInt64
     /// Virtual time of the replayed event (or of the recorded one if the replay ran out).
-    public let time: SimInstant?
+    public let time: Instant?
     /// The recorded (or first run's) event line; nil if that run had no event at this index.
     public let expected: String?
     /// The replayed (or second run's) event line; nil if that run had no event at this index.
@@ -83,11 +83,11 @@ public enum Determinism {
     public static func runTwice<W>(
         make: () throws -> Simulation<W>, drive: (Simulation<W>) -> Void
     ) rethrows -> DeterminismReport {
-        func record() throws -> (lines: [String], times: [SimInstant], hash: String) {
+        func record() throws -> (lines: [String], times: [Instant], hash: String) {
             let simulation = try make()
             let renderer = TraceRenderer<W>(names: simulation.names)
             var lines: [String] = []
-            var times: [SimInstant] = []
+            var times: [Instant] = []
             let previous = simulation.eventSink
             simulation.eventSink = { entry in
                 previous?(entry)

@@ -103,10 +103,10 @@ extension HoldReason {
 /// An event with its position in the run.
 public struct TraceEntry<W: SimWorld> {
     public let index: UInt64
-    public let time: SimInstant
+    public let time: Instant
     public let event: TraceEvent<W>
 
-    @inlinable public init(index: UInt64, time: SimInstant, event: TraceEvent<W>) {
+    @inlinable public init(index: UInt64, time: Instant, event: TraceEvent<W>) {
         self.index = index
         self.time = time
         self.event = event

@@ -63,7 +63,7 @@ public struct RecordedTrace: Sendable {
 
     private struct EventProbe: Decodable {
         var i: UInt64
-        var t: SimInstant
+        var t: Instant
         var k: String
     }
 
@@ -194,7 +194,7 @@ public struct RecordedEvent<W: SimWorld> {
     }
 
     public let index: UInt64
-    public let time: SimInstant
+    public let time: Instant
     public let kind: Kind
 }
 

@@ -39,7 +39,7 @@ public struct TraceFooter: Codable, Equatable, Sendable {
     public var end: Bool
     public var events: UInt64
     public var steps: UInt64
-    public var time: SimInstant
+    public var time: Instant
     public var hash: String
 }
 
@@ -66,7 +66,7 @@ struct FooterLine<Snapshot: Encodable>: Encodable {
 /// a reader of a trace decodes its lines back into it.
 public struct EventLine<W: SimWorld>: Codable {
     public var i: UInt64
-    public var t: SimInstant
+    public var t: Instant
     public var k: String
     public var id: UInt64?
     public var copy: UInt64?
