@@ -93,28 +93,34 @@ public final class ClusterUnderTest {
             readyMarker: "listening on", log: path("fake-llm.log"), launcher: network.launcher(for: "llm"))
         let planePorts = try ["a", "b", "c"].map { try (name: $0, port: port(8001, $0)) }
         let plane = planePorts.map { url($0.name, $0.port) }
-        var urls = ["store": plane[0], "gateway": plane[0], "region-1": plane[0], "region-2": plane[0], "fake-llm": url("llm", llmPort)]
-        for proxy in ["proxy-1-1", "proxy-2-1"] { urls[proxy] = plane[1] }
-        for proxy in ["proxy-1-2", "proxy-2-2"] { urls[proxy] = plane[2] }
-        let layout: [String: Any] = ["regions": 2, "proxiesPerRegion": 2, "urls": urls, "scheduling": "fifo", "balancing": "least_loaded", "voting": "naive"]
-        try JSONSerialization.data(withJSONObject: layout, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path("cluster.json")))
+        // `serve`'s default cluster (2 regions x 2 proxies): the coordinators in process a, one
+        // proxy of each region in b, the other in c, so killing b or c leaves every region served.
+        let hosted: [(process: String, roles: [Address])] = [
+            ("a", [.store, .gateway, .region(1), .region(2)]),
+            ("b", [.proxy(region: 1, index: 1), .proxy(region: 2, index: 1)]),
+            ("c", [.proxy(region: 1, index: 2), .proxy(region: 2, index: 2)]),
+        ]
+        var urls: [Address: String] = [.fakeLLM: url("llm", llmPort)]
+        for (index, process) in hosted.enumerated() { for role in process.roles { urls[role] = plane[index] } }
+        let layout = ClusterLayout(spec: .serveDefault, urls: urls)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(layout).write(to: URL(fileURLWithPath: path("cluster.json")))
         let authentication: [String]
         switch rolePlane {
         case .tls:
-            let written = try JSONDecoder().decode(ClusterLayout.self, from: Data(contentsOf: URL(fileURLWithPath: path("cluster.json"))))
-            try ClusterCertificates.initialize(directory: path("certs"), layout: written, days: 1)
+            try ClusterCertificates.initialize(directory: path("certs"), layout: layout, days: 1)
             authentication = ["--tls-dir", path("certs")]
         case .secret:
             authentication = ["--role-secret-file", path("secret")]
         }
-        let roles = ["a": "store,gateway,region-1,region-2", "b": "proxy-1-1,proxy-2-1", "c": "proxy-1-2,proxy-2-2"]
         var processes: [String: ChildProcess] = ["llm": llm]
         var clientPort = 0
-        for (index, name) in ["a", "b", "c"].enumerated() {
+        for (index, (name, roles)) in hosted.enumerated() {
             let publicPort = try port(8000, name)
             if index == 0 { clientPort = publicPort }
             var arguments = [
-                "serve", "--cluster", path("cluster.json")] + authentication + ["--roles", roles[name]!, "--host", network.host(of: name),
+                "serve", "--cluster", path("cluster.json")] + authentication + ["--roles", roles.map(\.name).joined(separator: ","), "--host", network.host(of: name),
                 "--port", String(publicPort), "--data-dir", path("data"), "--speedup", String(speedup), "--history", path("history-\(name).jsonl"),
                 "--log-level", "notice",
             ]

@@ -9,7 +9,7 @@ import Server
 /// Turns the histories of a real run into the checkers' events, in cluster time.
 public struct ClusterHistory {
     enum Item {
-        case observation(node: String, WorldObservation)
+        case observation(node: Address, WorldObservation)
         case message(MessageEvent.Fact)
     }
 
@@ -49,7 +49,7 @@ public struct ClusterHistory {
         }
         for line in try Self.lines(path, as: Line.self) {
             if let node = line.node, let observation = line.observation {
-                events.append((line.time, .observation(node: node, .core(observation))))
+                events.append((line.time, .observation(node: Address(node), .core(observation))))
             } else if let traffic = line.traffic {
                 messages += 1
                 events.append((line.time, .message(Self.fact(traffic))))
@@ -72,12 +72,12 @@ public struct ClusterHistory {
     public mutating func add(calls path: String) throws {
         events += try Self.lines(path, as: LLMCallLine.self).map { call in
             let record = LLMCallRecord(task: call.task, node: call.node, prompt: call.prompt, answer: call.answer, status: call.status, fault: nil)
-            return (call.time, .observation(node: "fake-llm", .llm(record)))
+            return (call.time, .observation(node: .fakeLLM, .llm(record)))
         }
     }
 
     /// One thing a client saw, at `time` (the history's clock, `HistoryLine.now()`).
-    public mutating func add(client: String, _ observation: ClientObservation, at time: Int64) {
+    public mutating func add(client: Address, _ observation: ClientObservation, at time: Int64) {
         events.append((time, .observation(node: client, .client(observation))))
     }
 
@@ -105,7 +105,7 @@ public struct ClusterHistory {
 /// started, healed and ended (wall-clock nanoseconds), and its speedup. Written beside the
 /// histories, so the folder can be judged again later (`agentos check FOLDER`).
 public struct ClusterRunFacts: Codable, Sendable {
-    public var clients: [String]
+    public var clients: [Address]
     public var start: Int64
     public var healAt: Int64
     public var end: Int64

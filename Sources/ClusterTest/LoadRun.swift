@@ -98,7 +98,7 @@ public struct LoadRun: Sendable {
         case .poisson: simulated = .poisson(perHour: Int((rate * 3600).rounded()))
         }
         let workload = Workload(clients: 1, requestsPerClient: requests, pattern: simulated)
-        return ClientArrivals.plan(workload, client: "client-1", seed: seed).map { (Double($0.gap.nanoseconds) / 1e9, $0.requests.count) }
+        return ClientArrivals.plan(workload, client: Address.client(1).name, seed: seed).map { (Double($0.gap.nanoseconds) / 1e9, $0.requests.count) }
     }
 
     func query(_ index: Int, run: String) -> [String: Any] {

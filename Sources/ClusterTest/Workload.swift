@@ -13,7 +13,7 @@ import Sim
 actor ClientRecorder {
     struct Entry: Codable, Sendable {
         let time: Int64
-        let node: String
+        let node: Address
         let observation: ClientObservation
     }
 
@@ -29,7 +29,7 @@ actor ClientRecorder {
         writer = try HistoryWriter(path: file)
     }
 
-    func record(_ node: String, _ observation: ClientObservation) {
+    func record(_ node: Address, _ observation: ClientObservation) {
         let entry = Entry(time: HistoryLine.now(), node: node, observation: observation)
         entries.append(entry)
         writer.append(entry)
@@ -64,9 +64,9 @@ struct ClusterWorkload {
             let workload = scenario.workload
             let queries = workload.tasks.map { $0.query(description: "write and test a function.") }
             for client in 1...workload.clients {
-                let name = "client-\(client)"
+                let name = Address.client(client)
                 var gaps: [Double] = []
-                for burst in ClientArrivals.plan(workload, client: name, seed: options.seed) {
+                for burst in ClientArrivals.plan(workload, client: name.name, seed: options.seed) {
                     gaps += burst.requests.enumerated().map { $0.offset == 0 ? Double(burst.gap.nanoseconds) / 1e9 / Double(speedup) : 0 }
                 }
                 var driver = ClusterTestClient(
@@ -90,7 +90,7 @@ struct ClusterWorkload {
             for client in 1...options.clients {
                 drivers.append(
                     ClusterTestClient(
-                        name: "client-\(client)", base: base, requests: requests,
+                        name: .client(client), base: base, requests: requests,
                         gaps: (0..<requests).map { _ in Double(random.int64(in: 0...Int64(spread * 2000))) / 1000 }, queries: queries, run: run,
                         speedup: speedup, client: http, recorder: recorder))
             }
@@ -101,7 +101,7 @@ struct ClusterWorkload {
 /// One client of the cluster test: sends its requests with idempotency keys at seeded gaps,
 /// retries any failure or 503 with the same key, and polls each task until it is final.
 struct ClusterTestClient: Sendable {
-    let name: String
+    let name: Address
     let base: String
     let requests: Int
     /// Gaps before each request, real seconds.

@@ -203,9 +203,9 @@ public final class EmbeddedCluster {
 
     public var nextRequestID: UInt64 = 0
 
-    public func submit(_ query: Query, client: Address = "client-1") -> UInt64 {
+    public func submit(_ query: Query, client: Address = .client(1)) -> UInt64 {
         nextRequestID += 1
-        send(.submit(requestID: nextRequestID, query: query), from: client, to: "gateway")
+        send(.submit(requestID: nextRequestID, query: query), from: client, to: .gateway)
         return nextRequestID
     }
 
@@ -226,7 +226,7 @@ public final class EmbeddedCluster {
     public func status(_ taskID: TaskID) -> TaskStatusView {
         nextRequestID += 1
         let id = nextRequestID
-        send(.statusQuery(requestID: id, taskID: taskID), from: "client-1", to: "gateway")
+        send(.statusQuery(requestID: id, taskID: taskID), from: .client(1), to: .gateway)
         run(for: .milliseconds(10))
         for (_, message) in clientInbox.reversed() {
             if case .statusReply(id, let status) = message { return status }

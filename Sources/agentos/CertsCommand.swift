@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Core
 import Server
 
 /// `agentos certs`: the cluster CA and the processes' certificates for mutual TLS on the role plane.
@@ -62,7 +63,7 @@ struct CertsCommand: ParsableCommand {
         func validate() throws { try CertsCommand.validate(days: days) }
 
         func run() throws {
-            let list = roles.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
+            let list = Address.list(roles)
             do {
                 let name = try ClusterCertificates.issue(directory: directory, roles: list, days: days)
                 print("\(name).pem and \(name)-key.pem in \(directory), valid \(days) days")

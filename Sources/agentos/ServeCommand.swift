@@ -137,7 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let workerQueue { layout.spec.workerQueue = workerQueue }
         if let checkpoints { layout.spec.checkpoints = checkpoints }
         if let problem = layout.problem() { throw CLIError(cluster.map { "cluster file '\($0)': \(problem)" } ?? problem) }
-        let hosted = roles.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? layout.roleNames + ["fake-llm"]
+        let hosted = roles.map(Address.list) ?? layout.roleNames + [.fakeLLM]
         let auth: RolePlaneAuth?
         do {
             auth = try RolePlaneAuth.load(file: roleSecretFile, environment: "AGENTOS_ROLE_SECRET")
@@ -167,7 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await ServeHost.run(options, logger: logger) { ready in
                 let plane = ready.rolePlanePort.map { " (role plane http://\(hostName):\($0))" } ?? ""
-                let text = "agentos serving \(hostedRoles.joined(separator: ",")) on http://\(hostName):\(ready.port)\(plane)\n"
+                let text = "agentos serving \(hostedRoles.map(\.name).joined(separator: ",")) on http://\(hostName):\(ready.port)\(plane)\n"
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         } catch let error as ServeError {

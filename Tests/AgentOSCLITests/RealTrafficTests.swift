@@ -18,7 +18,7 @@ struct RealTrafficTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("traffic-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let recorder = TrafficRecorder(writer: try HistoryWriter(path: path))
-        let owner = "proxy-1-1", worker = "proxy-2-1"
+        let owner = Address.proxy(region: 1, index: 1), worker = Address.proxy(region: 2, index: 1)
         recorder.started(owner, incarnation: 1)
         recorder.started(worker, incarnation: 1)
         let work = LLMWork(

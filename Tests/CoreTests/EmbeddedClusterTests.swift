@@ -13,7 +13,7 @@ struct EmbeddedClusterTests {
         let request = cluster.submit(query(2, 3, 3))
         cluster.run(for: .seconds(60))
         let task = cluster.taskID(for: request)!
-        cluster.crash("proxy-1-1")                                     // and the task still completes
+        cluster.crash(.proxy(region: 1, index: 1))                     // and the task still completes
         cluster.run(for: .seconds(120))
         print(cluster.status(task), cluster.writes().count, "store writes")
         // The example ends here.

@@ -52,7 +52,7 @@ struct IdentityTests {
             #expect(Role(role.address) == role)
         }
         for bad in ["", "proxy-1", "proxy-1-0", "region-x", "llm", "client--1", "store-1", "proxy-1-2-3", "fake-llm"] {
-            #expect(Role(bad) == nil, "\(bad)")
+            #expect(Role(name: bad) == nil, "\(bad)")
         }
     }
 

@@ -137,7 +137,7 @@ struct BalancingTests {
     func perRoundProxy(_ loads: [Int]) -> AgentProxy {
         var proxy = AgentProxy(settings: ProxySettings(proxy: "p1", region: "r", llm: "llm", balancing: .leastLoadedPerRound), incarnation: 1)
         var random = SeededSource(seed: 3)
-        let members = loads.enumerated().map { ProxyLoad(proxy: "p\($0.offset + 1)", incarnation: 1, workload: $0.element) }
+        let members = loads.enumerated().map { ProxyLoad(proxy: Address("p\($0.offset + 1)"), incarnation: 1, workload: $0.element) }
         _ = proxy.handle(.message(from: "r", .membership(proxies: members)), context: CoreContext(now: .nanoseconds(0), address: "p1", incarnation: 1), random: &random)
         return proxy
     }
@@ -173,7 +173,7 @@ struct BalancingTests {
     @Test("random spreads calls over every worker")
     func random() {
         let sent = destinations(.random, calls: 300)
-        for proxy in ["p1", "p2", "p3"] { #expect(sent.filter { $0 == proxy }.count > 60, "\(proxy)") }
+        for proxy in ["p1", "p2", "p3"] as [Address] { #expect(sent.filter { $0 == proxy }.count > 60, "\(proxy)") }
     }
 }
 

@@ -37,7 +37,7 @@ struct RoleRuntimeTests {
             runtime.handle(.start, now: now, random: &random) { action in
                 switch action {
                 case .deliver(let to, .submitRejected(let id, let reason)): actions.append("\(to) \(id) \(reason)")
-                case .arm(let timer, let delay, _): actions.append("arm \(timer) \(delay)")
+                case .arm(let timer, let delay, _): actions.append("arm \(timer) \(delay.nanoseconds)")
                 default: actions.append("other")
                 }
             }

@@ -199,9 +199,11 @@ struct RoleTests {
         cluster.run(for: .seconds(2))
         let taskID = try #require(cluster.taskID(for: request))
         let first = try #require(try cluster.store.getTask(taskID))
-        cluster.crash(first.ownerRegion)
+        let region = Address(first.ownerRegion)
+        cluster.crash(region)
         // Its proxies go with it, as when a whole region fails.
-        for p in 1...1 { cluster.crash("proxy-\(first.ownerRegion.last!)-\(p)") }
+        guard case .region(let number)? = region.role else { Issue.record("owner region \(region) is not a region"); return }
+        for p in 1...1 { cluster.crash(.proxy(region: number, index: p)) }
         cluster.run(for: .seconds(120))
         let record = try cluster.store.getTask(taskID)!
         #expect(record.status == .completed)

@@ -11,7 +11,7 @@ struct History {
 
     mutating func add(_ node: String, _ observation: WorldObservation) {
         time += 1
-        events.append(ObservedEvent(index: UInt64(events.count), time: Instant(nanoseconds: time), node: node, observation: observation))
+        events.append(ObservedEvent(index: UInt64(events.count), time: Instant(nanoseconds: time), node: Address(node), observation: observation))
     }
 
     mutating func write(_ task: TaskID, _ kind: WriteKind, _ epoch: Epoch, before: Epoch? = nil, applied: Bool = true, repeated: Bool = false) {

@@ -77,7 +77,7 @@ struct FidelityTests {
         for (crash, restart) in zip(entries.filter { if case .crash = $0.action { true } else { false } }, entries.filter { if case .restart = $0.action { true } else { false } }) {
             guard case .crash(let victim) = crash.action, case .restart(let back) = restart.action else { continue }
             #expect(victim == back && restart.at == crash.at + .seconds(10))
-            #expect(topology.proxyNames.contains(victim))
+            #expect(topology.proxyNames.contains(Address(victim)))
         }
     }
 

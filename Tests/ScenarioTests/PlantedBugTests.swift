@@ -273,14 +273,14 @@ struct EqualClaimStore: CoreMachine {
     mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
         if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let owner))) = input,
             let record = try? inner.store.getTask(task), !record.status.isFinished, record.epoch == epoch,
-            record.ownerRegion != region || record.owner != owner
+            record.ownerRegion != region.name || record.owner != owner
         {
             let proxy = owner?.description ?? ""
             // Through the store's own write path, so its read cache forgets the row.
             try? (inner.store as! TaskStore).writing(task: task) { db in
                 try db.execute(
                     sql: "UPDATE Tasks SET owner_region = ?, owner_proxy = ?, status = ? WHERE task_id = ?",
-                    arguments: [region, proxy, proxy.isEmpty ? record.status.rawValue : "running", task])
+                    arguments: [region.name, proxy, proxy.isEmpty ? record.status.rawValue : "running", task])
             }
             let outcome = WriteOutcome.applied(current: epoch, repeated: false)
             return [

@@ -4,10 +4,10 @@ import Core
 public struct ObservedEvent: Sendable {
     public var index: UInt64
     public var time: Instant
-    public var node: String
+    public var node: Address
     public var observation: WorldObservation
 
-    public init(index: UInt64, time: Instant, node: String, observation: WorldObservation) {
+    public init(index: UInt64, time: Instant, node: Address, observation: WorldObservation) {
         self.index = index
         self.time = time
         self.node = node
@@ -22,13 +22,13 @@ public struct MessageEvent: Sendable {
     public enum Fact: Sendable {
         /// A send of the LLM work family (`llmWork`, `llmWorkReply`, `llmWorkCheck`,
         /// `llmWorkHeld`), a proxy heartbeat, or a region's claim; other sends are not passed on.
-        case sent(id: UInt64, from: String, to: String, CoreMessage)
+        case sent(id: UInt64, from: Address, to: Address, CoreMessage)
         /// The delivery, loss or duplication of a message whose send was passed on (a copy is
         /// followed like the original).
-        case delivered(id: UInt64, to: String)
+        case delivered(id: UInt64, to: Address)
         case dropped(id: UInt64)
         case duplicated(id: UInt64, copy: UInt64)
-        case started(node: String, incarnation: UInt32)
+        case started(node: Address, incarnation: UInt32)
     }
 
     public var index: UInt64

@@ -35,7 +35,7 @@ public struct AdmissionBoundChecker: InvariantChecker {
             let slack = orphans.count
             guard unfinished.count > openTasksMax + slack else { return }
             violations.append(Violation(
-                invariant: invariant, task: task, node: event.node, time: event.time,
+                invariant: invariant, task: task, node: event.node.name, time: event.time,
                 detail: "task \(task) made \(unfinished.count) unfinished task(s), over the admission limit of \(openTasksMax) plus \(slack) create(s) the gateway never saw answered",
                 events: [event.summary]))
         default:

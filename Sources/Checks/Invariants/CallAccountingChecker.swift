@@ -10,19 +10,19 @@ public struct CallAccountingChecker: InvariantChecker {
     public private(set) var violations: [Violation] = []
 
     struct CallKey: Hashable {
-        var owner: String
+        var owner: Address
         var callID: UInt64
     }
 
     struct Call {
-        var worker: String
+        var worker: Address
         var sent: MessageEvent
         /// The worker's incarnation when it first received the call (nil: never delivered).
         var receivedBy: UInt32?
         var answers = 0
     }
 
-    var incarnations: [String: UInt32] = [:]
+    var incarnations: [Address: UInt32] = [:]
     /// Every call, in the order first sent, and where each is in that list: a call is looked
     /// up by its key once per message about it, then reached by position.
     var calls: [Call] = []
@@ -30,13 +30,13 @@ public struct CallAccountingChecker: InvariantChecker {
     /// What a tracked message carries: a work request's call (its position), or a check's calls.
     enum Tracked {
         case work(Int)
-        case check(owner: String, callIDs: [UInt64])
+        case check(owner: Address, callIDs: [UInt64])
     }
 
     /// Message ids of work requests and of checks (one table: every delivery looks up its id).
     var tracked: [UInt64: Tracked] = [:]
     /// The check a worker is answering right now: its deliver is followed by the reply's send.
-    var checkBeingAnswered: [String: (owner: String, callIDs: [UInt64])] = [:]
+    var checkBeingAnswered: [Address: (owner: Address, callIDs: [UInt64])] = [:]
     var answersCounted = 0
 
     public init() {}
@@ -65,7 +65,7 @@ public struct CallAccountingChecker: InvariantChecker {
         }
     }
 
-    private mutating func sent(id: UInt64, from: String, to: String, _ message: CoreMessage, _ event: MessageEvent) {
+    private mutating func sent(id: UInt64, from: Address, to: Address, _ message: CoreMessage, _ event: MessageEvent) {
         switch message {
         case .llmWork(let work):
             let key = CallKey(owner: work.owner, callID: work.callID)

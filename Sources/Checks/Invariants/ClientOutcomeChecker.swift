@@ -18,10 +18,10 @@ public struct ClientOutcomeChecker: InvariantChecker {
         var lastSeen: TaskStatusView?
     }
     /// By client, then request id.
-    var requests: [String: [UInt64: Request]] = [:]
+    var requests: [Address: [UInt64: Request]] = [:]
     /// By client, the request each acknowledged task belongs to.
-    var taskRequests: [String: [TaskID: UInt64]] = [:]
-    var clientsDone: Set<String> = []
+    var taskRequests: [Address: [TaskID: UInt64]] = [:]
+    var clientsDone: Set<Address> = []
 
     public init(context: CheckContext) { self.context = context }
 

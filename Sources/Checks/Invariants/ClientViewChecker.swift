@@ -9,7 +9,7 @@ public struct ClientViewChecker: InvariantChecker {
     public let invariant = Invariant.clientView
     public private(set) var violations: [Violation] = []
     var acknowledged: Set<TaskID> = []
-    var last: [String: [TaskID: (TaskStatusView, ObservedEvent)]] = [:]
+    var last: [Address: [TaskID: (TaskStatusView, ObservedEvent)]] = [:]
     var completed: [TaskID: (String, ObservedEvent)] = [:]
     /// Tasks already reported unknown once: a client polling a lost task would otherwise
     /// repeat the same violation every few seconds.

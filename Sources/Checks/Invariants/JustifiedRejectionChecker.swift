@@ -22,9 +22,9 @@ public struct JustifiedRejectionChecker: InvariantChecker {
     let limits: QueryLimits
     let openTasksMax: Int
     /// Each client's requests: request id -> query (nil: a history that did not record it).
-    var queries: [String: [UInt64: Query]] = [:]
+    var queries: [Address: [UInt64: Query]] = [:]
     /// The requests each client sent under each key, in order.
-    var keyUsers: [String: [String: [UInt64]]] = [:]
+    var keyUsers: [Address: [String: [UInt64]]] = [:]
     var created: [TaskID: Instant] = [:]
     var finished: [TaskID: Instant] = [:]
     /// Tasks a create found already there (a repeated key), with when the store said so.
@@ -76,7 +76,7 @@ public struct JustifiedRejectionChecker: InvariantChecker {
         let others = (keyUsers[event.node]?[key] ?? []).filter { $0 != requestID }
         if others.contains(where: { queries[event.node]?[$0] != query }) { return }
         violations.append(Violation(
-            invariant: invariant, task: nil, node: event.node, time: event.time,
+            invariant: invariant, task: nil, node: event.node.name, time: event.time,
             detail: "request \(requestID) of \(event.node) was refused ('\(reason)'), but its query is valid and its key was never used for another query by \(event.node)",
             events: [event.summary]))
     }
@@ -95,7 +95,7 @@ public struct JustifiedRejectionChecker: InvariantChecker {
         let bound = occupied + admitting.count
         guard bound < openTasksMax else { return }
         violations.append(Violation(
-            invariant: invariant, task: nil, node: event.node, time: event.time,
+            invariant: invariant, task: nil, node: event.node.name, time: event.time,
             detail: "the gateway refused a submit as busy (it counted \(counted) of its limit \(openTasksMax)), but at most \(occupied) task(s) were unfinished since its view of t=\(since) and \(admitting.count) create(s) were in flight",
             events: [event.summary]))
     }

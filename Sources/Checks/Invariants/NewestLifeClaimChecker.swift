@@ -10,9 +10,9 @@ public struct NewestLifeClaimChecker: InvariantChecker {
     public let invariant = Invariant.newestLifeClaims
     public private(set) var violations: [Violation] = []
     /// Per region, the newest life of each proxy delivered to it since the region's own start.
-    var heard: [String: [String: UInt32]] = [:]
+    var heard: [Address: [Address: UInt32]] = [:]
     /// Heartbeats on their way: id to (proxy, life).
-    var inFlight: [UInt64: (proxy: String, incarnation: UInt32)] = [:]
+    var inFlight: [UInt64: (proxy: Address, incarnation: UInt32)] = [:]
     /// Claims already judged, by region and request id (a retry re-sends the same request).
     var judged: Set<String> = []
     var claims = 0
@@ -45,7 +45,7 @@ public struct NewestLifeClaimChecker: InvariantChecker {
             claims += 1
             guard let newest = heard[from]?[owner.proxy], Incarnation.precedes(owner.incarnation, newest) else { return }
             violations.append(Violation(
-                invariant: invariant, task: task, node: from, time: event.time,
+                invariant: invariant, task: task, node: from.name, time: event.time,
                 detail: "\(from) claimed task \(task) at \(epoch) for \(owner), after hearing from \(owner.proxy)'s later life \(newest)",
                 events: [event.summary]))
         default:

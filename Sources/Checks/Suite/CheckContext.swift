@@ -5,7 +5,7 @@ import Core
 /// an abort is allowed.
 public struct CheckContext: Sendable {
     /// The client nodes, each of which must see all of its requests through.
-    public var clients: [String]
+    public var clients: [Address]
     /// When the safety phase ended and every fault was healed.
     public var healAt: Instant
     /// Attempts of a round before a node may fail as malformed (`roundRetries + 1`).
@@ -25,11 +25,11 @@ public struct CheckContext: Sendable {
     /// children may have used results that were never saved).
     public var parentsSavedBeforeUse = true
     /// The gateway's admission limit and query limits, which say when a refusal is justified.
-    public var openTasksMax = GatewaySettings(regions: ["region-1"]).openTasksMax
+    public var openTasksMax = GatewaySettings(regions: [.region(1)]).openTasksMax
     public var queryLimits = QueryLimits()
 
     public init(
-        clients: [String] = [], healAt: Instant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Interval = .seconds(300),
+        clients: [Address] = [], healAt: Instant = .zero, roundAttemptsMin: Int = 3, llmUnavailableAfter: Interval = .seconds(300),
         noRegionAfter: Interval = .seconds(300), regionServesAfterHeal: Bool = true, llmsAnswerAfterHeal: Bool = true,
         latencyBudget: LatencyBudget? = nil
     ) {

@@ -48,19 +48,19 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     /// reference does, so a client polling a multi-round task sees `round` advance.
     public static let serveDefault = ClusterSpec(checkpoints: .perRound)
 
-    public var regionNames: [Address] { (1...regions).map { Role.region($0).address } }
-    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { Role.proxy(region: region, index: $0).address } }
+    public var regionNames: [Address] { (1...regions).map { .region($0) } }
+    public func proxyNames(region: Int) -> [Address] { (1...proxiesPerRegion).map { .proxy(region: region, index: $0) } }
     public var proxyNames: [Address] { (1...regions).flatMap { proxyNames(region: $0) } }
-    public var llmNames: [Address] { (1...llmEndpoints).map { Role.llm($0).address } }
+    public var llmNames: [Address] { (1...llmEndpoints).map { .llm($0) } }
     /// Every Core role, in start order.
-    public var roleNames: [Address] { [Role.store.address, Role.gateway.address] + regionNames + proxyNames }
+    public var roleNames: [Address] { [.store, .gateway] + regionNames + proxyNames }
 
     /// The region a proxy of this cluster belongs to.
     public func region(of proxy: Address) -> Address? {
         guard case .proxy(let region, let index)? = Role(proxy), (1...regions).contains(region), (1...proxiesPerRegion).contains(index) else {
             return nil
         }
-        return Role.region(region).address
+        return .region(region)
     }
 
     /// Why the description cannot run, in one line.

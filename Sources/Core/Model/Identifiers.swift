@@ -1,8 +1,54 @@
 @_exported import Determinism
 
-/// A role's address: its node name (`gateway`, `store`, `region-1`, `proxy-1-2`, `llm-1`,
-/// `client-3`). The simulator and the real shell map addresses to their transport.
-public typealias Address = String
+/// A role's identity in messages, effects and the cluster description: its node name
+/// (`gateway`, `store`, `region-1`, `proxy-1-2`, `llm-1`, `client-3`, or a real shell's
+/// `client-api-7`). On the wire, in traces and as a JSON object key it is that bare string, so
+/// the formats read as they did when addresses were strings; in code it is this type, made from
+/// a `Role` (`.gateway`, `.proxy(region: 1, index: 2)`) rather than spelled, and asked for its
+/// `role` rather than cut at its dashes. The simulator and the real shell map it to their
+/// transport.
+public struct Address: Hashable, Comparable, Sendable, Codable, CodingKeyRepresentable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+    public init(_ role: Role) { name = role.name }
+    public init(stringLiteral name: String) { self.name = name }
+
+    /// The role the address names; nil for a name outside the cluster's roles (a real shell's
+    /// API client, a test's stand-in).
+    public var role: Role? { Role(self) }
+
+    public static let store = Address(Role.store)
+    public static let gateway = Address(Role.gateway)
+    public static func region(_ region: Int) -> Address { Address(Role.region(region)) }
+    public static func proxy(region: Int, index: Int) -> Address { Address(Role.proxy(region: region, index: index)) }
+    public static func llm(_ index: Int) -> Address { Address(Role.llm(index)) }
+    public static func client(_ index: Int) -> Address { Address(Role.client(index)) }
+
+    public var description: String { name }
+    public static func < (lhs: Address, rhs: Address) -> Bool { lhs.name < rhs.name }
+
+    public init(from decoder: Decoder) throws { name = try decoder.singleValueContainer().decode(String.self) }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+
+    public var codingKey: any CodingKey { name.codingKey }
+    public init?<T: CodingKey>(codingKey: T) { name = codingKey.stringValue }
+}
+
+// An address feeds its name: the words it fed when addresses were strings.
+extension TraceHash {
+    @inlinable @inline(__always)
+    public mutating func combine(_ address: Address) { combine(address.name) }
+}
+
+extension FNV64 {
+    @inlinable @inline(__always)
+    public mutating func combine(_ address: Address) { combine(address.name) }
+}
 
 /// A task's id, as the store assigns it.
 public typealias TaskID = Int64
@@ -24,7 +70,7 @@ public struct Owner: Hashable, Codable, Sendable, CustomStringConvertible {
         guard let hash = text.lastIndex(of: "#"), hash != text.startIndex, let incarnation = UInt32(text[text.index(after: hash)...]) else {
             return nil
         }
-        self.init(proxy: String(text[..<hash]), incarnation: incarnation)
+        self.init(proxy: Address(String(text[..<hash])), incarnation: incarnation)
     }
 
     public var description: String { "\(proxy)#\(incarnation)" }
@@ -41,7 +87,10 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
     case llm(Int)
     case client(Int)
 
-    public var address: Address {
+    public var address: Address { Address(self) }
+
+    /// The role's node name.
+    public var name: String {
         switch self {
         case .store: "store"
         case .gateway: "gateway"
@@ -52,11 +101,14 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { address }
+    public var description: String { name }
 
     /// The role an address names; nil for anything else.
-    public init?(_ address: Address) {
-        let parts = address.split(separator: "-", omittingEmptySubsequences: false)
+    public init?(_ address: Address) { self.init(name: address.name) }
+
+    /// The role a node name names; nil for anything else.
+    public init?(name: String) {
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
         let numbers = parts.dropFirst().map { Int($0) }
         guard numbers.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
         switch (parts.first, numbers.count) {

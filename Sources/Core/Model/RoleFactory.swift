@@ -32,8 +32,8 @@ extension ClusterSpec {
         for role: Address, incarnation: UInt32, factory: RoleFactory = .standard, store: () throws -> any TaskStoreBackend
     ) rethrows -> (any CoreMachine)? {
         switch role {
-        case Role.store.address: return factory.store(try store())
-        case Role.gateway.address: return factory.gateway(gatewaySettings, incarnation)
+        case .store: return factory.store(try store())
+        case .gateway: return factory.gateway(gatewaySettings, incarnation)
         case let region where regionNames.contains(region): return factory.region(regionSettings(region), incarnation)
         default: return proxySettings(role).map { factory.proxy($0, incarnation) }
         }

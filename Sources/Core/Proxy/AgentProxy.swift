@@ -34,7 +34,7 @@ public struct ProxySettings: Codable, Hashable, Sendable {
     public var checkpoints: CheckpointPolicy
 
     public init(
-        proxy: Address, region: Address, store: Address = "store", llm: Address, llmFallbacks: [Address] = [],
+        proxy: Address, region: Address, store: Address = .store, llm: Address, llmFallbacks: [Address] = [],
         heartbeatInterval: Interval = .seconds(1),
         balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive, worker: LLMWorkerSettings = LLMWorkerSettings(),
         roundRetries: Int = 2, maxTokens: Int = 2000, workTimeout: Interval = .seconds(300), queueFullRetries: Int = 3,

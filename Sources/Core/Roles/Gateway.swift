@@ -18,7 +18,7 @@ public struct GatewaySettings: Codable, Hashable, Sendable {
     public var busyRetryAfter: Interval
 
     public init(
-        regions: [Address], store: Address = "store", limits: QueryLimits = QueryLimits(), regionTimeout: Interval = .seconds(3),
+        regions: [Address], store: Address = .store, limits: QueryLimits = QueryLimits(), regionTimeout: Interval = .seconds(3),
         sweepInterval: Interval = .seconds(5), storeTimeout: Interval = .seconds(1), storeAttemptsMax: Int = 4, noRegionAfter: Interval = .seconds(300),
         openTasksMax: Int = 1024, busyRetryAfter: Interval = .seconds(2)
     ) {
@@ -258,8 +258,8 @@ public struct Gateway: CoreMachine {
                 if task.ownerRegion.isEmpty {
                     // Stored but never placed (the gateway crashed in between, or a claim was lost).
                     place(task.taskID, current: task.epoch, avoiding: nil, context: context, random: &random, into: &effects)
-                } else if !isLive(task.ownerRegion, now: context.now) {
-                    place(task.taskID, current: task.epoch, avoiding: task.ownerRegion, context: context, random: &random, into: &effects)
+                } else if !isLive(Address(task.ownerRegion), now: context.now) {
+                    place(task.taskID, current: task.epoch, avoiding: Address(task.ownerRegion), context: context, random: &random, into: &effects)
                 }
             }
             if !admitting { admitHeld(now: context.now, into: &effects) }

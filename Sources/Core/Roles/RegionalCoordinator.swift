@@ -12,7 +12,7 @@ public struct RegionSettings: Codable, Hashable, Sendable {
     public var placementTimeout: Interval
 
     public init(
-        region: Address, gateway: Address = "gateway", store: Address = "store", heartbeatInterval: Interval = .seconds(1),
+        region: Address, gateway: Address = .gateway, store: Address = .store, heartbeatInterval: Interval = .seconds(1),
         proxyTimeout: Interval = .seconds(3), sweepInterval: Interval = .seconds(5), storeTimeout: Interval = .seconds(1),
         storeAttemptsMax: Int = 4, placementTimeout: Interval = .seconds(10)
     ) {
@@ -154,7 +154,7 @@ public struct RegionalCoordinator: CoreMachine {
     private mutating func reconcile<R: RandomSource>(
         _ task: TaskRecord, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
-        guard task.ownerRegion == settings.region, !task.status.isFinished, !claiming.contains(task.taskID) else { return }
+        guard task.ownerRegion == settings.region.name, !task.status.isFinished, !claiming.contains(task.taskID) else { return }
         let now = context.now
         if let owner = task.owner, let member = members[owner.proxy], Incarnation.precedes(member.incarnation, owner.incarnation) {
             // The store names a later life of this proxy than any the region heard from (the

@@ -30,7 +30,7 @@ public struct StoreNode: CoreMachine {
         case .taskStatus(let id):
             return .status(try store.taskStatus(id))
         case .claim(let id, let epoch, let region, let owner):
-            let judged = try store.claimJudged(id, epoch: epoch, region: region, proxy: owner?.description ?? "")
+            let judged = try store.claimJudged(id, epoch: epoch, region: region.name, proxy: owner?.description ?? "")
             observe(.write(task: id, request: .claim(region: region, owner: owner), epoch: epoch, before: judged.before, outcome: judged.outcome))
             return .write(judged.outcome)
         case .saveProgress(let id, let node, let epoch, let result, let inputDigest):
@@ -53,7 +53,7 @@ public struct StoreNode: CoreMachine {
         case .getProgressList(let id):
             return .progress(try store.getProgressList(id))
         case .unfinishedTasks(let region):
-            return .tasks(try store.unfinishedTasks(ownedBy: region))
+            return .tasks(try store.unfinishedTasks(ownedBy: region?.name))
         }
     }
 }

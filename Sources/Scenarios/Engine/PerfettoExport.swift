@@ -111,7 +111,7 @@ public final class PerfettoExport {
         switch kind {
         case .claim(_, let owner):
             close(task, at: ts)
-            guard let owner, let index = names.firstIndex(of: owner.proxy) else { return }
+            guard let owner, let index = names.firstIndex(of: owner.proxy.name) else { return }
             owners[task] = (index + 1, ts, "task \(task) at \(epoch)")
         case .finish(let status, _, _):
             close(task, at: ts, ending: status.rawValue)

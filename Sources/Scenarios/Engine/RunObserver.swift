@@ -23,7 +23,7 @@ final class RunObserver {
     var faultsInjected = 0
     /// LLM work each owner sent for each task, and the owners whose run of a task saved something.
     var workSent: [String: Int] = [:]
-    var claimOwners: [String: String] = [:]
+    var claimOwners: [String: Address] = [:]
     var usefulOwners: Set<String> = []
     /// The messages whose send was passed on to the checkers: only their deliveries, drops and
     /// duplicates are (nine in ten messages are store and client traffic no checker follows).
@@ -47,7 +47,7 @@ final class RunObserver {
             default: break
             }
         case .deliver(let id, _, let to):
-            if passedOn.contains(id) { feed(entry, .delivered(id: id, to: directory.name(to))) }
+            if passedOn.contains(id) { feed(entry, .delivered(id: id, to: directory.address(to))) }
         case .drop(let id, _, _, _):
             if passedOn.contains(id) { feed(entry, .dropped(id: id)) }
         case .duplicate(let id, let copy):
@@ -56,11 +56,11 @@ final class RunObserver {
                 feed(entry, .duplicated(id: id, copy: copy))
             }
         case .start(let node, let incarnation):
-            feed(entry, .started(node: directory.name(node), incarnation: incarnation))
+            feed(entry, .started(node: directory.address(node), incarnation: incarnation))
         case .fault(let action):
             if action != .healAll { faultsInjected += 1 }
         case .observe(let node, let observation):
-            checkers.observe(ObservedEvent(index: entry.index, time: entry.time, node: directory.name(node), observation: observation))
+            checkers.observe(ObservedEvent(index: entry.index, time: entry.time, node: directory.address(node), observation: observation))
             tally(observation)
         default:
             break
@@ -70,7 +70,7 @@ final class RunObserver {
     private func feedSend(_ entry: TraceEntry<CoreWorld>, id: UInt64, from: NodeID, to: NodeID, _ message: CoreMessage) {
         guard checkers.observesMessages else { return }
         passedOn.insert(id)
-        feed(entry, .sent(id: id, from: directory.name(from), to: directory.name(to), message))
+        feed(entry, .sent(id: id, from: directory.address(from), to: directory.address(to), message))
     }
 
     private func feed(_ entry: TraceEntry<CoreWorld>, _ fact: @autoclosure () -> MessageEvent.Fact) {

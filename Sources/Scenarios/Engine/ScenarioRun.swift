@@ -67,15 +67,14 @@ public final class ScenarioRun {
         let storeFile = try StoreFile(disk: disk, settings: overrides.storeFile)
         self.storeFile = storeFile
         let topology = scenario.topology
-        let clients = (1...scenario.workload.clients).map { "client-\($0)" }
-        let names = ["store", "gateway"] + topology.regionNames + topology.proxyNames + topology.llmNames + clients
-        let directory = Directory(names: names)
+        let clients = scenario.clientAddresses
+        let directory = Directory(names: scenario.nodeNames)
         observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients, faults: self.faults))
 
         var specs: [NodeSpec<CoreWorld>] = []
-        func core(_ name: String, _ make: @escaping (UInt32) -> any CoreMachine) {
-            specs.append(NodeSpec(name) { boot in
-                CoreProcess(machine: make(boot.incarnation), address: name, incarnation: boot.incarnation, directory: directory)
+        func core(_ role: Address, _ make: @escaping (UInt32) -> any CoreMachine) {
+            specs.append(NodeSpec(role.name) { boot in
+                CoreProcess(machine: make(boot.incarnation), address: role, incarnation: boot.incarnation, directory: directory)
             })
         }
         // Every role's settings come from the one cluster description `serve` uses too, and
@@ -94,12 +93,12 @@ public final class ScenarioRun {
         }
         for llm in topology.llmNames {
             let config = topology.llm
-            specs.append(NodeSpec(llm) { _ in LLMEndpointProcess(config: config) })
+            specs.append(NodeSpec(llm.name) { _ in LLMEndpointProcess(config: config) })
         }
-        let gateway = directory.id("gateway")
+        let gateway = directory.id(Address.gateway)
         for client in clients {
             let workload = scenario.workload
-            specs.append(NodeSpec(client) { _ in ClientProcess(name: client, workload: workload, gateway: gateway) })
+            specs.append(NodeSpec(client.name) { _ in ClientProcess(name: client.name, workload: workload, gateway: gateway) })
         }
         do {
             simulation = try Simulation(seed: seed, network: scenario.network, nodes: specs, faults: self.faults)
@@ -112,7 +111,7 @@ public final class ScenarioRun {
         // is an atomic retain and release.
         let stopAt = scenario.phases.stopAt
         simulation.eventSink = { [unowned self] entry in
-            if case .fault(.powerLoss(let node)) = entry.event, node == "store" {
+            if case .fault(.powerLoss(let node)) = entry.event, node == Address.store.name {
                 powerLosses += 1
                 var random = SimRandom(seed: seed, stream: .diskPowerLoss(powerLosses))
                 storeFile.losePower(random: &random)
@@ -130,16 +129,16 @@ public final class ScenarioRun {
 
     /// What the checkers are told of the run: its clients, when faults heal, and the roles'
     /// documented retry settings and budgets (the defaults the run builds the roles with).
-    static func checkContext(scenario: Scenario, clients: [String], faults: [FaultEntry]) -> CheckContext {
+    static func checkContext(scenario: Scenario, clients: [Address], faults: [FaultEntry]) -> CheckContext {
         let proxy = ProxySettings(proxy: "", region: "", llm: "")
-        let gateway = GatewaySettings(regions: ["region-1"])
+        let gateway = GatewaySettings(regions: [.region(1)])
         // Nodes killed for good: the heal does not bring them back, so they say whether any
         // region can still serve, and whether any LLM still answers, after the heal.
         let killed = faults.killedNodes
         let topology = scenario.topology
-        let llmsAnswer = topology.llmNames.contains { !killed.contains($0) }
+        let llmsAnswer = topology.llmNames.contains { !killed.contains($0.name) }
         let regionServes = topology.regionNames.enumerated().contains { index, region in
-            !killed.contains(region) && topology.proxyNames(region: index + 1).contains { !killed.contains($0) }
+            !killed.contains(region.name) && topology.proxyNames(region: index + 1).contains { !killed.contains($0.name) }
         }
         var context = CheckContext(
             clients: clients, healAt: .zero + scenario.phases.safety, roundAttemptsMin: proxy.roundRetries + 1,

@@ -87,8 +87,8 @@ public enum TraceJudge {
         let (scenario, seed, faults) = try ScenarioReplay.inputs(recorded)
         guard let end = try recorded.snapshot(as: RecordedEnd.self) else { throw Failure.noEndSnapshot }
         let topology = scenario.topology
-        let clients = (1...scenario.workload.clients).map { "client-\($0)" }
-        let directory = Directory(names: ["store", "gateway"] + topology.regionNames + topology.proxyNames + topology.llmNames + clients)
+        let clients = scenario.clientAddresses
+        let directory = Directory(names: scenario.nodeNames)
         let observer = RunObserver(directory: directory, context: ScenarioRun.checkContext(scenario: scenario, clients: clients, faults: faults))
         let decoder = JSONDecoder()
         for (offset, text) in recorded.eventLines.enumerated() {

@@ -16,7 +16,7 @@ extension Scenario {
     public var livenessRequired: Interval {
         if let stated = phases.livenessMin { return stated }
         let timings = topology.timings ?? RecoveryTimings()
-        let gateway = GatewaySettings(regions: ["region-1"])
+        let gateway = GatewaySettings(regions: [.region(1)])
         let seconds = { (interval: Interval) in interval.seconds }
         let recovery = seconds(timings.proxyEviction + timings.regionSweep + gateway.regionTimeout + gateway.sweepInterval)
             + seconds(gateway.storeTimeout) * Int64(gateway.storeAttemptsMax) + workload.pollInterval.nanoseconds / 1_000_000_000 + 10
@@ -57,8 +57,8 @@ extension Scenario {
 
     /// Proxies and LLM endpoints not lost for good (endpoints: at least one): machines killed
     /// for good serve nothing.
-    var survivingProxies: Int { topology.proxyNames.filter { !faults.fixed.killedNodes.contains($0) }.count }
-    var survivingEndpoints: Int { max(1, topology.llmNames.filter { !faults.fixed.killedNodes.contains($0) }.count) }
+    var survivingProxies: Int { topology.proxyNames.filter { !faults.fixed.killedNodes.contains($0.name) }.count }
+    var survivingEndpoints: Int { max(1, topology.llmNames.filter { !faults.fixed.killedNodes.contains($0.name) }.count) }
 
     /// The calls per minute one endpoint's per-minute limits allow (nil: none). Each call
     /// books its prompt plus max_tokens, about 2,500 tokens, against a tokens-per-minute window.

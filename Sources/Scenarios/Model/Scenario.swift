@@ -30,6 +30,15 @@ public struct Scenario: Codable, Hashable, Sendable {
         self.budgets = budgets
     }
 
+    /// The workload's clients, `client-1` ... `client-N`.
+    public var clientAddresses: [Address] { (1...workload.clients).map { .client($0) } }
+
+    /// Every simulated node's name, in the order a run creates them: the roles, the LLM
+    /// endpoints, the clients.
+    public var nodeNames: [String] {
+        ([.store, .gateway] + topology.regionNames + topology.proxyNames + topology.llmNames + clientAddresses).map(\.name)
+    }
+
     /// Why the scenario cannot run, in one line; nil when it can.
     public func problem() -> String? {
         guard (1...8).contains(topology.regions) else { return "topology.regions must be 1...8 (got \(topology.regions))" }
@@ -263,14 +272,15 @@ public struct FaultSpec: Codable, Hashable, Sendable {
         self.fixed = fixed
     }
 
+    /// The simulated nodes faults may hit, by name.
     func targets(_ topology: Topology) -> [String] {
-        var names: [String] = []
-        if targetGateway { names.append("gateway") }
-        if targetStore { names.append("store") }
-        if targetRegions { names += topology.regionNames }
-        if targetProxies { names += topology.proxyNames }
-        if targetLLMs { names += topology.llmNames }
-        return names
+        var roles: [Address] = []
+        if targetGateway { roles.append(.gateway) }
+        if targetStore { roles.append(.store) }
+        if targetRegions { roles += topology.regionNames }
+        if targetProxies { roles += topology.proxyNames }
+        if targetLLMs { roles += topology.llmNames }
+        return roles.map(\.name)
     }
 }
 
@@ -305,9 +315,9 @@ public struct RollingKill: Codable, Hashable, Sendable {
 
     func victims(_ topology: Topology) -> [String] {
         switch role {
-        case .proxy: topology.proxyNames
-        case .region: topology.regionNames
-        case .llm: topology.llmNames
+        case .proxy: topology.proxyNames.map(\.name)
+        case .region: topology.regionNames.map(\.name)
+        case .llm: topology.llmNames.map(\.name)
         }
     }
 

@@ -82,7 +82,7 @@ public enum ScenarioLibrary {
     public static var regionFailover: Scenario {
         var scenario = Scenario(name: "region-failover")
         scenario.workload = Workload(clients: 2, requestsPerClient: 3)
-        let region1 = ["region-1"] + scenario.topology.proxyNames(region: 1)
+        let region1 = ([.region(1)] + scenario.topology.proxyNames(region: 1)).map(\.name)
         scenario.faults = FaultSpec(
             fixed: region1.map { FaultEntry(at: .zero + .seconds(10), action: .crash(node: $0)) }
                 + region1.map { FaultEntry(at: .zero + .seconds(70), action: .restart(node: $0)) })
@@ -125,7 +125,7 @@ public enum ScenarioLibrary {
         scenario.faults = FaultSpec(
             mix: FaultMix(
                 crash: rate(every: (6, 14), lasting: (1, 3)), delay: rate(every: (1, 3), lasting: (4, 10)),
-                delayExtra: DurationRange(.seconds(2), .seconds(12)), delayTo: ["region-1"]),
+                delayExtra: DurationRange(.seconds(2), .seconds(12)), delayTo: [Address.region(1).name]),
             targetProxies: true, targetRegions: true)
         scenario.network.defaultLink.duplicateChance = Ratio(5, 100)
         scenario.phases = Phases(safety: .seconds(120), liveness: .seconds(600))
@@ -140,15 +140,15 @@ public enum ScenarioLibrary {
         scenario.workload = Workload(
             clients: 2, requestsPerClient: 10, pattern: .sendInInterval(min: .seconds(5), max: .seconds(20)),
             tasks: [TaskTemplate(rounds: 1, samples: 2, voters: 2)])
-        let proxies = scenario.topology.proxyNames(region: 1)
+        let proxies = scenario.topology.proxyNames(region: 1).map(\.name)
         scenario.faults = FaultSpec(
-            mix: FaultMix(delay: rate(every: (1, 2), lasting: (5, 10)), delayExtra: DurationRange(.seconds(3), .seconds(10)), delayTo: ["store"]),
+            mix: FaultMix(delay: rate(every: (1, 2), lasting: (5, 10)), delayExtra: DurationRange(.seconds(3), .seconds(10)), delayTo: [Address.store.name]),
             targetProxies: true,
             fixed: (1...24).flatMap { k -> [FaultEntry] in
                 let at = Instant.zero + .seconds(Int64(10 * k - 5))
                 let id = "cut-\(k)"
                 return [
-                    FaultEntry(at: at, action: .partition(id: id, from: [proxies[k % proxies.count]], to: ["region-1"], oneWay: false)),
+                    FaultEntry(at: at, action: .partition(id: id, from: [proxies[k % proxies.count]], to: [Address.region(1).name], oneWay: false)),
                     FaultEntry(at: at + .seconds(7), action: .heal(id: id)),
                 ]
             })
@@ -252,11 +252,11 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "region-loss")
         scenario.topology = Topology(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(6)))
-        let region1 = ["region-1"] + scenario.topology.proxyNames(region: 1)
+        let region1 = ([.region(1)] + scenario.topology.proxyNames(region: 1)).map(\.name)
         scenario.faults = FaultSpec(
             fixed: region1.map { FaultEntry(at: .zero + .seconds(20), action: .kill(node: $0)) } + [
-                FaultEntry(at: .zero + .seconds(35), action: .kill(node: "llm-1")),
-                FaultEntry(at: .zero + .seconds(50), action: .kill(node: "proxy-2-1")),
+                FaultEntry(at: .zero + .seconds(35), action: .kill(node: Address.llm(1).name)),
+                FaultEntry(at: .zero + .seconds(50), action: .kill(node: Address.proxy(region: 2, index: 1).name)),
             ])
         scenario.budgets = latencyBudget(meanSeconds: 160, maxSeconds: 440)
         return scenario
@@ -271,7 +271,7 @@ public enum ScenarioLibrary {
         scenario.faults = FaultSpec(
             mix: FaultMix(
                 crash: rate(every: (15, 30), lasting: (2, 8)), pause: rate(every: (8, 16), lasting: (4, 9)),
-                delay: rate(every: (4, 10), lasting: (5, 15)), delayExtra: DurationRange(.seconds(5), .seconds(40)), delayTo: ["store"]))
+                delay: rate(every: (4, 10), lasting: (5, 15)), delayExtra: DurationRange(.seconds(5), .seconds(40)), delayTo: [Address.store.name]))
         scenario.budgets = latencyBudget(meanSeconds: 165, maxSeconds: 280)
         return scenario
     }
@@ -288,17 +288,17 @@ public enum ScenarioLibrary {
         for k in 1...24 {
             let region = (k % 2) + 1
             let at = Instant.zero + .seconds(Int64(8 * k))
-            for proxy in scenario.topology.proxyNames(region: region) {
+            for proxy in scenario.topology.proxyNames(region: region).map(\.name) {
                 fixed.append(FaultEntry(at: at, action: .crash(node: proxy)))
                 fixed.append(FaultEntry(at: at + .seconds(2), action: .restart(node: proxy)))
             }
-            fixed.append(FaultEntry(at: at + .milliseconds(2_500), action: .crash(node: "region-\(region)")))
+            fixed.append(FaultEntry(at: at + .milliseconds(2_500), action: .crash(node: Address.region(region).name)))
             // Down just past the gateway's 3 s region timeout: the gateway's failover claim races
             // the restarted coordinator's own claims.
-            fixed.append(FaultEntry(at: at + .milliseconds(5_800), action: .restart(node: "region-\(region)")))
+            fixed.append(FaultEntry(at: at + .milliseconds(5_800), action: .restart(node: Address.region(region).name)))
         }
         scenario.faults = FaultSpec(
-            mix: FaultMix(delay: rate(every: (2, 4), lasting: (2, 6)), delayExtra: DurationRange(.milliseconds(200), .seconds(5)), delayTo: ["store"]),
+            mix: FaultMix(delay: rate(every: (2, 4), lasting: (2, 6)), delayExtra: DurationRange(.milliseconds(200), .seconds(5)), delayTo: [Address.store.name]),
             targetProxies: false, targetRegions: true, targetGateway: true, fixed: fixed)
         scenario.network.defaultLink.duplicateChance = Ratio(5, 100)
         scenario.phases = Phases(safety: .seconds(200), liveness: .seconds(600))
@@ -358,7 +358,7 @@ public enum ScenarioLibrary {
     public static var faultTolerance: Scenario {
         var scenario = poisson
         scenario.name = "fault-tolerance"
-        let proxies = scenario.topology.proxyNames
+        let proxies = scenario.topology.proxyNames.map(\.name)
         scenario.faults = FaultSpec(
             fixed: (1...4).flatMap { k -> [FaultEntry] in
                 let proxy = proxies[(k - 1) % proxies.count]
@@ -464,7 +464,7 @@ public enum ScenarioLibrary {
             // take seconds longer each.
             scenario.faults.mix.delay = rate(every: pick([(4, 10), (15, 30)] as [(Int64, Int64)]), lasting: (3, 12))
             scenario.faults.mix.delayExtra = DurationRange(.seconds(1), .seconds(Int64(random.int(in: 5...30))))
-            if coin() { scenario.faults.mix.delayTo = ["store"] }
+            if coin() { scenario.faults.mix.delayTo = [Address.store.name] }
         }
         if random.chance(.oneIn(8)) { heavyLoad(&scenario, &random) }
         if random.chance(.oneIn(6)) {
@@ -527,11 +527,11 @@ public enum ScenarioLibrary {
         let topology = scenario.topology
         let at = Instant.zero + .seconds(Int64(random.int(in: 5...Int(max(6, scenario.phases.safety.nanoseconds / 1_000_000_000 - 5)))))
         var options: [[String]] = []
-        if topology.regions > 1 || topology.proxiesPerRegion > 1 { options += topology.proxyNames.map { [$0] } }
+        if topology.regions > 1 || topology.proxiesPerRegion > 1 { options += topology.proxyNames.map { [$0.name] } }
         if topology.regions > 1 {
-            options += topology.regionNames.enumerated().map { [$1] + topology.proxyNames(region: $0 + 1) }
+            options += topology.regionNames.enumerated().map { ([$1] + topology.proxyNames(region: $0 + 1)).map(\.name) }
         }
-        if topology.llmEndpoints > 1 { options += topology.llmNames.map { [$0] } }
+        if topology.llmEndpoints > 1 { options += topology.llmNames.map { [$0.name] } }
         guard !options.isEmpty else { return [] }
         return options[random.index(below: options.count)].map { FaultEntry(at: at, action: .kill(node: $0)) }
     }

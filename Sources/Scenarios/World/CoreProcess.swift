@@ -21,7 +21,7 @@ struct CoreProcess: SimProcess {
         let coreInput: CoreInput
         switch input {
         case .start: coreInput = .start
-        case .message(let from, let message): coreInput = .message(from: directory.name(from), message)
+        case .message(let from, let message): coreInput = .message(from: directory.address(from), message)
         case .timer(.core(let timer)):
             // The kernel fires only a timer's latest arming.
             guard runtime.fires(timer, generation: nil) else { return }

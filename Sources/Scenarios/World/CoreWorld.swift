@@ -100,6 +100,10 @@ public final class Directory: @unchecked Sendable {
     }
 
     public func name(_ id: NodeID) -> String { names[id.index] }
+
+    /// The simulated node of a role: the node is named by the address's name.
+    public func id(_ address: Address) -> NodeID { id(address.name) }
+    public func address(_ id: NodeID) -> Address { Address(names[id.index]) }
 }
 
 extension LLMCallRecord {

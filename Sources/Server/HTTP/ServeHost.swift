@@ -76,7 +76,7 @@ public struct ServeOptions: Sendable {
     /// The chat-completions URLs of the cluster's LLM endpoints, `llm-1` first: the given ones,
     /// or the cluster's fake LLM as its one endpoint (none when the cluster has no fake LLM).
     var llmEndpointURLs: [String] {
-        llmURLs.isEmpty ? (layout.urls["fake-llm"].map { ["\($0)/v1/chat/completions"] } ?? []) : llmURLs
+        llmURLs.isEmpty ? (layout.urls[.fakeLLM].map { ["\($0)/v1/chat/completions"] } ?? []) : llmURLs
     }
 
     /// Whether some role lives in another process, so this one needs the role plane.
@@ -108,9 +108,10 @@ public enum ServeHost {
 
     public static func run(_ options: ServeOptions, logger: Logger, onReady: @escaping @Sendable (ServeReady) -> Void) async throws {
         if let problem = options.layout.problem() { throw ServeError("cluster layout: \(problem)") }
-        let known = Set(options.layout.roleNames + ["fake-llm"])
+        guard !options.roles.isEmpty else { throw ServeError("no roles to host (name them with --roles, or leave it out to host every role)") }
+        let known = Set(options.layout.roleNames + [.fakeLLM])
         for role in options.roles where !known.contains(role) {
-            throw ServeError("unknown role '\(role)' (roles: \(options.layout.roleNames.joined(separator: ", ")), fake-llm)")
+            throw ServeError("unknown role '\(role)' (roles: \(options.layout.roleNames.map(\.name).joined(separator: ", ")), fake-llm)")
         }
         // Checked before anything that holds a connection pool is made: proxies call every
         // endpoint of the cluster, one URL each (or the fake LLM as the only one).
@@ -138,7 +139,7 @@ public enum ServeHost {
         // The roles' machines first: the store is opened here, and a store that cannot be opened
         // ends the start before any connection or client exists.
         var machines: [Address: any CoreMachine] = [:]
-        for role in options.roles where role != "fake-llm" {
+        for role in options.roles where role != .fakeLLM {
             machines[role] = try machine(for: role, options: options, incarnation: incarnation)
         }
         let metrics = ServerMetrics()
@@ -164,7 +165,7 @@ public enum ServeHost {
         }
 
         var hosts: [Address: RoleHost] = [:]
-        for role in options.roles where role != "fake-llm" {
+        for role in options.roles where role != .fakeLLM {
             let host = RoleHost(
                 address: role, incarnation: incarnation, machine: machines[role]!, transport: transport,
                 metrics: metrics, logger: logger, speedup: options.speedup, history: history)
@@ -176,17 +177,17 @@ public enum ServeHost {
         router.add(middleware: JSONErrorMiddleware())
         for middleware in options.publicMiddleware { router.add(middleware: middleware) }
         router.on(.ready) { _, _ in
-            jsonResponse(.ok, ReadyBody(status: "ready", roles: options.roles.sorted()))
+            jsonResponse(.ok, ReadyBody(status: "ready", roles: options.roles.sorted().map(\.name)))
         }
         router.on(.metrics) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }
-        if hosts["gateway"] != nil {
-            let bridge = ClientBridge(address: "client-api-\(incarnation)", transport: transport, metrics: metrics)
+        if hosts[.gateway] != nil {
+            let bridge = ClientBridge(address: Address("client-api-\(incarnation)"), transport: transport, metrics: metrics)
             transport.register(bridge.address, bridge)
             GatewayAPI(bridge: bridge, metrics: metrics, bodyLimit: options.bodyLimit).register(on: router)
         }
-        if options.roles.contains("fake-llm") {
+        if options.roles.contains(.fakeLLM) {
             let calls = try options.historyPath.map { try HistoryWriter(path: ($0 as NSString).deletingPathExtension + "-llm.jsonl") }
             FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup), speedup: options.speedup, calls: calls)
                 .register(on: router, withReady: false)

@@ -72,7 +72,7 @@ actor ClientBridge: LocalEndpoint {
         let timeout = min(timeout ?? self.timeout, self.timeout)
         return await withCheckedContinuation { continuation in
             waiting[id] = continuation
-            transport.send(message, from: address, to: "gateway")
+            transport.send(message, from: address, to: .gateway)
             Task { [weak self] in
                 try? await Task.sleep(for: timeout)
                 await self?.answer(id, .timedOut)

@@ -19,7 +19,7 @@ public enum ClusterCertificates {
 
     /// The file stem of the process hosting `roles` (the fake LLM is on the public port: not a role-plane role).
     public static func processName(roles: [Address]) -> String {
-        roles.filter { $0 != "fake-llm" }.sorted().joined(separator: "+")
+        roles.filter { $0 != .fakeLLM }.sorted().map(\.name).joined(separator: "+")
     }
 
     /// The processes of a cluster file: the roles behind each role-plane URL.
@@ -88,7 +88,7 @@ public enum ClusterCertificates {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                SubjectAlternativeNames(roles.filter { $0 != "fake-llm" }.sorted().map { GeneralName.dnsName($0) })
+                SubjectAlternativeNames(roles.filter { $0 != .fakeLLM }.sorted().map { GeneralName.dnsName($0.name) })
             },
             issuerPrivateKey: Certificate.PrivateKey(caKey))
         try write(key.pemRepresentation, to: (directory as NSString).appendingPathComponent("\(name)-key.pem"), secret: true)
@@ -101,7 +101,7 @@ public enum ClusterCertificates {
         guard let certificate = try? Certificate(derEncoded: bytes), let names = try? certificate.extensions.subjectAlternativeNames else { return [] }
         var roles: Set<Address> = []
         for name in names {
-            if case .dnsName(let role) = name { roles.insert(role) }
+            if case .dnsName(let role) = name { roles.insert(Address(role)) }
         }
         return roles
     }

@@ -15,9 +15,9 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
     public var spec: ClusterSpec
     /// Role address -> role-plane base URL (`http://127.0.0.1:9000`). `fake-llm` is the public
     /// base URL of the process that serves the embedded fake LLM, if any.
-    public var urls: [String: String]
+    public var urls: [Address: String]
 
-    public init(spec: ClusterSpec, urls: [String: String]) {
+    public init(spec: ClusterSpec, urls: [Address: String]) {
         self.spec = spec
         self.urls = urls
     }
@@ -41,7 +41,7 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
                 openTasksMax: try container.decodeIfPresent(Int.self, forKey: .openTasksMax),
                 checkpoints: try container.decodeIfPresent(CheckpointPolicy.self, forKey: .checkpoints) ?? defaults.checkpoints,
                 timings: try container.decodeIfPresent(RecoveryTimings.self, forKey: .timings) ?? defaults.timings),
-            urls: try container.decode([String: String].self, forKey: .urls))
+            urls: try container.decode([Address: String].self, forKey: .urls))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -67,12 +67,12 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
 
     /// Every role (and the fake LLM) in one process at `url`.
     public static func singleProcess(_ spec: ClusterSpec, url: String) -> ClusterLayout {
-        ClusterLayout(spec: spec, urls: Dictionary(uniqueKeysWithValues: (spec.roleNames + ["fake-llm"]).map { ($0, url) }))
+        ClusterLayout(spec: spec, urls: Dictionary(uniqueKeysWithValues: (spec.roleNames + [.fakeLLM]).map { ($0, url) }))
     }
 
     /// The role-plane port of the process hosting `roles` (their shared URL's port).
     public func rolePlanePort(for roles: [Address]) -> Int? {
-        let core = roles.filter { $0 != "fake-llm" }
+        let core = roles.filter { $0 != .fakeLLM }
         let bases = Set(core.compactMap { urls[$0] })
         guard bases.count == 1, let base = bases.first else { return nil }
         return URL(string: base)?.port
@@ -92,6 +92,17 @@ public struct ClusterLayout: Codable, Hashable, Sendable {
 
     /// The region a proxy belongs to.
     public func region(of proxy: Address) -> Address? { spec.region(of: proxy) }
+}
+
+extension Address {
+    /// Not a role of the core: the process that serves the embedded fake LLM, in a cluster
+    /// file's `urls` and a process's `--roles`.
+    public static let fakeLLM: Address = "fake-llm"
+
+    /// The addresses of a comma-separated list (`--roles store,gateway`), blanks dropped.
+    public static func list(_ text: String) -> [Address] {
+        text.split(separator: ",").map { Address($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.name.isEmpty }
+    }
 }
 
 /// One message handed to a role in this process: Core's own message, plus the sender.

@@ -8,11 +8,11 @@ import Foundation
 public struct HistoryLine: Codable, Sendable {
     /// Unix time in nanoseconds.
     public var time: Int64
-    public var node: String
+    public var node: Address
     public var incarnation: UInt32
     public var observation: CoreObservation
 
-    public init(time: Int64, node: String, incarnation: UInt32, observation: CoreObservation) {
+    public init(time: Int64, node: Address, incarnation: UInt32, observation: CoreObservation) {
         self.time = time
         self.node = node
         self.incarnation = incarnation
@@ -39,7 +39,7 @@ public final class HistoryWriter: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys]
     }
 
-    public func record(node: String, incarnation: UInt32, _ observation: CoreObservation) {
+    public func record(node: Address, incarnation: UInt32, _ observation: CoreObservation) {
         append(HistoryLine(time: HistoryLine.now(), node: node, incarnation: incarnation, observation: observation))
     }
 

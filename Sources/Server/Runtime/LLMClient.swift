@@ -59,7 +59,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
 
     func call(_ request: LLMRequest) async -> LLMReply.Result {
         metrics.llmCalls.increment()
-        metrics.endpointCalls(address).increment()
+        metrics.endpointCalls(address.name).increment()
         let started = ContinuousClock.now
         defer { metrics.llmLatency.record(ContinuousClock.now - started) }
         do {

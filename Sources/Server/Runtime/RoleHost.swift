@@ -46,7 +46,7 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
         self.logger = logger
         self.mailboxMax = mailboxMax
         queue = DispatchQueue(label: "agentos.role.\(address)")
-        random = SeededSource(seed: UInt64(incarnation) << 32 ^ FNV64.hash(address))
+        random = SeededSource(seed: UInt64(incarnation) << 32 ^ FNV64.hash(address.name))
     }
 
     public func boot() {

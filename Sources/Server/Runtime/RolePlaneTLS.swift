@@ -18,7 +18,7 @@ public struct RolePlaneTLS: Sendable {
         let path = { (file: String) in (directory as NSString).appendingPathComponent(file) }
         let files = [path(ClusterCertificates.caFile), path("\(name).pem"), path("\(name)-key.pem")]
         for file in files where !FileManager.default.fileExists(atPath: file) {
-            throw ServeError("--tls-dir: '\(file)' is missing (make it with `agentos certs init DIR --cluster FILE` or `agentos certs issue DIR --roles \(roles.joined(separator: ","))`)")
+            throw ServeError("--tls-dir: '\(file)' is missing (make it with `agentos certs init DIR --cluster FILE` or `agentos certs issue DIR --roles \(roles.map(\.name).joined(separator: ","))`)")
         }
         let ca: [NIOSSLCertificate]
         let chain: [NIOSSLCertificate]
@@ -32,9 +32,9 @@ public struct RolePlaneTLS: Sendable {
         }
         guard let leaf = chain.first else { throw ServeError("--tls-dir: '\(files[1])' holds no certificate") }
         let named = ClusterCertificates.roles(inDER: try leaf.toDERBytes())
-        let hosted = Set(roles.filter { $0 != "fake-llm" })
+        let hosted = Set(roles.filter { $0 != .fakeLLM })
         guard hosted.isSubset(of: named) else {
-            throw ServeError("--tls-dir: '\(files[1])' names \(named.sorted().joined(separator: ",")), not every role this process hosts (\(hosted.sorted().joined(separator: ",")))")
+            throw ServeError("--tls-dir: '\(files[1])' names \(named.sorted().map(\.name).joined(separator: ",")), not every role this process hosts (\(hosted.sorted().map(\.name).joined(separator: ",")))")
         }
         var server = TLSConfiguration.makeServerConfigurationWithMTLS(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key), trustRoots: .certificates(ca))

@@ -64,7 +64,7 @@ public final class ServerMetrics: Sendable {
     func observeSend(_ message: CoreMessage, from: Address) {
         messages.increment()
         if case .proxyHeartbeat(let proxy, _, _, let workload) = message {
-            registry.makeGauge(name: "agentos_llm_queue_depth", labels: [("proxy", proxy)]).set(to: Double(workload))
+            registry.makeGauge(name: "agentos_llm_queue_depth", labels: [("proxy", proxy.name)]).set(to: Double(workload))
         }
     }
 

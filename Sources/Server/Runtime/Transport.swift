@@ -17,7 +17,7 @@ import NIOSSL
 ///   peer did not take is dropped (counted), as a network would lose it.
 public final class Transport: @unchecked Sendable {
     // `local` is filled once while the process starts, before any message flows; read-only after.
-    private let urls: [String: String]
+    private let urls: [Address: String]
     private var local: [Address: any LocalEndpoint] = [:]
     private let links: [String: Link]
     private let logger: Logger
@@ -27,7 +27,7 @@ public final class Transport: @unchecked Sendable {
     let traffic: TrafficRecorder?
 
     init(
-        urls: [String: String], auth: RolePlaneAuth?, tls: TLSConfiguration? = nil, clusterDigest: String, linkCapacity: Int = 8192, metrics: ServerMetrics,
+        urls: [Address: String], auth: RolePlaneAuth?, tls: TLSConfiguration? = nil, clusterDigest: String, linkCapacity: Int = 8192, metrics: ServerMetrics,
         traffic: TrafficRecorder? = nil, logger: Logger
     ) {
         self.urls = urls
