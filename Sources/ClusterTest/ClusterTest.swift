@@ -78,10 +78,8 @@ public enum ClusterTest {
     /// an abort for malformed answers).
     public static func parityShape(_ scenario: Scenario) -> Scenario {
         var scenario = scenario
-        let llm = scenario.topology.llm
-        scenario.topology = Topology.serveDefault
-        scenario.topology.llm = llm
-        scenario.topology.llm.flakiness = .none
+        scenario.reshape(like: .serveDefault)
+        scenario.llm.flakiness = .none
         scenario.faults = FaultSpec()
         scenario.network = NetworkConfig()
         scenario.budgets = Budgets()
@@ -97,7 +95,7 @@ public enum ClusterTest {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let parity = options.parity.map(parityShape)
         let simulated = try parity.map { try ScenarioRun(scenario: $0, seed: options.seed).execute() }
-        let llmConfig = parity.map { String(decoding: (try? JSONEncoder().encode($0.topology.llm)) ?? Data(), as: UTF8.self) }
+        let llmConfig = parity.map { String(decoding: (try? JSONEncoder().encode($0.llm)) ?? Data(), as: UTF8.self) }
         let networkLine = network.partitions ? "network namespaces on a bridge (partitions available)" : "loopback (no partitions: \(loopbackReason ?? "loopback"))"
         progress("network: \(networkLine)")
         let cluster = try ClusterUnderTest(

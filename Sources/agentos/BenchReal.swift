@@ -2,6 +2,7 @@ import ArgumentParser
 import Campaigns
 import ClusterTest
 import Determinism
+import FakeLLM
 import Foundation
 import Scenarios
 import Sim
@@ -62,7 +63,8 @@ struct BenchReal: ParsableCommand {
 
     var scenario: Scenario {
         var scenario = ScenarioLibrary.poisson
-        scenario.topology = Topology.serveDefault
+        scenario.reshape(like: .serveDefault)
+        scenario.llm = FakeLLMProfile.realistic.config
         scenario.workload.requestsPerClient = requests
         return scenario
     }

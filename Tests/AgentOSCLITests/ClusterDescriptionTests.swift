@@ -47,7 +47,10 @@ struct ClusterDescriptionTests {
                 regions: ClusterSpec.serveDefault.regions, proxiesPerRegion: ClusterSpec.serveDefault.proxiesPerRegion, checkpoints: .perRound),
             url: "http://127.0.0.1:1")
         // Serve checkpoints every round, as the reference does; a scenario says so in its policies.
-        #expect(layout.spec == Topology.serveDefault.clusterSpec(Policies(checkpoints: .perRound)))
+        var scenario = ScenarioLibrary.smoke
+        scenario.reshape(like: .serveDefault)
+        scenario.cluster.checkpoints = .perRound
+        #expect(layout.spec == scenario.cluster)
         #expect(layout.spec == ClusterSpec.serveDefault)
     }
 
@@ -59,9 +62,7 @@ struct ClusterDescriptionTests {
         let layout = ClusterLayout(spec: spec, urls: Dictionary(uniqueKeysWithValues: spec.roleNames.map { ($0, "http://127.0.0.1:1") }))
         #expect(layout.spec == spec)
         var scenario = ScenarioLibrary.smoke
-        scenario.topology = Topology(spec)
-        scenario.policies = Policies(scheduling: .sjf, balancing: .random, voting: .earlyMajority)
-        #expect(scenario.topology.clusterSpec(scenario.policies) == spec)
+        scenario.cluster = spec
 
         let simulated = try simulatorSettings(scenario)
         let options = serveOptions(layout)

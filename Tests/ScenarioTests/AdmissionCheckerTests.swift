@@ -184,9 +184,9 @@ struct AdmissionPlantedBugTests {
     func fasterThanCalibrated() throws {
         for calibrated in [ScenarioLibrary.poisson, ScenarioLibrary.faultTolerance] {
             var faster = calibrated
-            let latency = faster.topology.llm.latency
-            faster.topology.llm.latency.firstTokenNanos = IntRange(latency.firstTokenNanos.min / 2, latency.firstTokenNanos.max / 2)
-            faster.topology.llm.latency.perTokenNanos = IntRange(latency.perTokenNanos.min / 2, latency.perTokenNanos.max / 2)
+            let latency = faster.llm.latency
+            faster.llm.latency.firstTokenNanos = IntRange(latency.firstTokenNanos.min / 2, latency.firstTokenNanos.max / 2)
+            faster.llm.latency.perTokenNanos = IntRange(latency.perTokenNanos.min / 2, latency.perTokenNanos.max / 2)
             let (seed, violations) = try #require(try explore(faster, seeds: 1...50, overrides: .none), "\(calibrated.name): not caught within 50 seeds")
             #expect(violations.contains { $0.invariant == .latency && $0.detail.contains("floor") }, "\(calibrated.name) seed \(seed): \(violations.map(\.description))")
         }

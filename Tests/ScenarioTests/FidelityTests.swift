@@ -15,9 +15,10 @@ struct FidelityTests {
     func rollingKill(_ checkpoints: CheckpointPolicy) -> Scenario {
         var scenario = ScenarioLibrary.poisson
         scenario.name = "rolling-\(checkpoints.rawValue)"
-        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, llm: FakeLLMProfile.vllmLlama8b.config, workerConcurrency: 10)
-        scenario.topology.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
-        scenario.policies.checkpoints = checkpoints
+        scenario.reshape(like: Scenario.cluster(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 10))
+        scenario.llm = FakeLLMProfile.vllmLlama8b.config
+        scenario.cluster.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
+        scenario.cluster.checkpoints = checkpoints
         scenario.workload.requestsPerClient = 12
         scenario.workload.tasks = TaskTemplate.referenceBenchmark + [
             TaskTemplate(
@@ -71,7 +72,7 @@ struct FidelityTests {
     func rollingKillPlan() {
         let kill = RollingKill(every: .seconds(30), down: .seconds(10))
         var random = SimRandom(seed: 1, key: "faults/rolling")
-        let topology = Topology(regions: 1, proxiesPerRegion: 4)
+        let topology = Scenario.cluster(regions: 1, proxiesPerRegion: 4, llmEndpoints: 2)
         let entries = kill.plan(topology, until: .zero + .seconds(301), random: &random)
         #expect(entries.count == 20, "ten kills in 300 s, each with its restart")
         for (crash, restart) in zip(entries.filter { if case .crash = $0.action { true } else { false } }, entries.filter { if case .restart = $0.action { true } else { false } }) {
@@ -126,8 +127,8 @@ struct FidelityTests {
         try good.write(toFile: folder + "/good.json", atomically: true, encoding: .utf8)
         let experiment = try Experiment.load(path: folder + "/good.json")
         #expect(experiment.baseline == "a" && experiment.rows.count == 2)
-        #expect(experiment.rows[1].scenario.policies.voting == .earlyMajority)
-        #expect(experiment.rows[1].scenario.policies.checkpoints == .perRound)
+        #expect(experiment.rows[1].scenario.cluster.voting == .earlyMajority)
+        #expect(experiment.rows[1].scenario.cluster.checkpoints == .perRound)
         #expect(experiment.rows[1].scenario.name == "e/b")
         let bad = #"{"experiment": "e", "base": "smoke", "rows": [{"row": "x", "referenceMean": 1, "set": {"topology": {"regions": 0}}}]}"#
         try bad.write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)

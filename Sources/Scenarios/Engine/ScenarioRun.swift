@@ -66,7 +66,6 @@ public final class ScenarioRun {
         self.disk = disk
         let storeFile = try StoreFile(disk: disk, settings: overrides.storeFile)
         self.storeFile = storeFile
-        let topology = scenario.topology
         let clients = scenario.clientAddresses
         let directory = Directory(names: scenario.nodeNames)
         observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients, faults: self.faults))
@@ -79,7 +78,7 @@ public final class ScenarioRun {
         }
         // Every role's settings come from the one cluster description `serve` uses too, and
         // every role is made by the one factory (a planted bug replaces a role there).
-        let spec = topology.clusterSpec(scenario.policies)
+        let spec = scenario.cluster
         let factory = overrides.factory(store: storeFile)
         for role in spec.roleNames {
             core(role) { incarnation in
@@ -91,8 +90,8 @@ public final class ScenarioRun {
                 }!
             }
         }
-        for llm in topology.llmNames {
-            let config = topology.llm
+        for llm in spec.llmNames {
+            let config = scenario.llm
             specs.append(NodeSpec(llm.name) { _ in LLMEndpointProcess(config: config) })
         }
         let gateway = directory.id(Address.gateway)
@@ -135,7 +134,7 @@ public final class ScenarioRun {
         // Nodes killed for good: the heal does not bring them back, so they say whether any
         // region can still serve, and whether any LLM still answers, after the heal.
         let killed = faults.killedNodes
-        let topology = scenario.topology
+        let topology = scenario.cluster
         let llmsAnswer = topology.llmNames.contains { !killed.contains($0.name) }
         let regionServes = topology.regionNames.enumerated().contains { index, region in
             !killed.contains(region.name) && topology.proxyNames(region: index + 1).contains { !killed.contains($0.name) }
@@ -144,9 +143,9 @@ public final class ScenarioRun {
             clients: clients, healAt: .zero + scenario.phases.safety, roundAttemptsMin: proxy.roundRetries + 1,
             llmUnavailableAfter: proxy.llmUnavailableAfter, noRegionAfter: gateway.noRegionAfter, regionServesAfterHeal: regionServes && llmsAnswer,
             llmsAnswerAfterHeal: llmsAnswer, latencyBudget: scenario.budgets?.latency)
-        context.parentsSavedBeforeUse = scenario.policies.checkpoints != CheckpointPolicy.none
-        context.openTasksMax = topology.clusterSpec(scenario.policies).gatewaySettings.openTasksMax
-        context.queryLimits = topology.clusterSpec(scenario.policies).gatewaySettings.limits
+        context.parentsSavedBeforeUse = scenario.cluster.checkpoints != CheckpointPolicy.none
+        context.openTasksMax = topology.gatewaySettings.openTasksMax
+        context.queryLimits = topology.gatewaySettings.limits
         return context
     }
 
@@ -155,12 +154,12 @@ public final class ScenarioRun {
     public static func plannedFaults(scenario: Scenario, seed: UInt64) -> [FaultEntry] {
         var random = SimRandom(seed: seed, stream: .faults)
         let drawn = FaultPlanner.plan(
-            mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.topology), from: .zero + .seconds(5),
+            mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.cluster), from: .zero + .seconds(5),
             until: .zero + scenario.phases.safety, random: &random)
         var rolling: [FaultEntry] = []
         if let kill = scenario.faults.rolling {
             var stream = SimRandom(seed: seed, stream: .rollingFaults)
-            rolling = kill.plan(scenario.topology, until: .zero + scenario.phases.safety, random: &stream)
+            rolling = kill.plan(scenario.cluster, until: .zero + scenario.phases.safety, random: &stream)
         }
         return FaultPlanner.sortedStable(drawn + scenario.faults.fixed + rolling)
     }

@@ -86,7 +86,6 @@ public enum TraceJudge {
         guard recorded.world == scenarioWorldName else { throw Failure.notAScenarioTrace(world: recorded.world) }
         let (scenario, seed, faults) = try ScenarioReplay.inputs(recorded)
         guard let end = try recorded.snapshot(as: RecordedEnd.self) else { throw Failure.noEndSnapshot }
-        let topology = scenario.topology
         let clients = scenario.clientAddresses
         let directory = Directory(names: scenario.nodeNames)
         let observer = RunObserver(directory: directory, context: ScenarioRun.checkContext(scenario: scenario, clients: clients, faults: faults))

@@ -15,7 +15,7 @@ extension Scenario {
     /// regression test.
     public var livenessRequired: Interval {
         if let stated = phases.livenessMin { return stated }
-        let timings = topology.timings ?? RecoveryTimings()
+        let timings = cluster.timings
         let gateway = GatewaySettings(regions: [.region(1)])
         let seconds = { (interval: Interval) in interval.seconds }
         let recovery = seconds(timings.proxyEviction + timings.regionSweep + gateway.regionTimeout + gateway.sweepInterval)
@@ -26,12 +26,12 @@ extension Scenario {
         }
         let chain = 2 * (chains.max() ?? 2) * secondsPerCall
         let calls = workloadCalls
-        let concurrency = Int64(max(1, survivingProxies) * topology.workerConcurrency)
+        let concurrency = Int64(max(1, survivingProxies) * cluster.workerConcurrency)
         let throughput = 2 * calls * secondsPerCall / max(1, concurrency)
         var limited: Int64 = 0
         if let callsPerMinute = callsPerMinuteLimit { limited = 2 * 60 * calls / max(1, callsPerMinute * Int64(survivingEndpoints)) }
         // An outage that runs past the heal delays everything by its remaining length.
-        let outageEnd = topology.llm.outages.map(\.end).max() ?? 0
+        let outageEnd = llm.outages.map(\.end).max() ?? 0
         let outage = max(0, outageEnd - phases.safety.nanoseconds) / 1_000_000_000
         return .seconds(recovery + outage + max(chain, throughput, limited))
     }
@@ -41,7 +41,7 @@ extension Scenario {
 extension Scenario {
     /// Seconds per LLM call of the endpoints' profile, including its tail, slow answers and timeouts.
     var secondsPerCall: Int64 {
-        switch topology.llm.profile {
+        switch llm.profile {
         case "perfect": 1
         case "hosted": 4
         case "flaky": 20
@@ -57,13 +57,13 @@ extension Scenario {
 
     /// Proxies and LLM endpoints not lost for good (endpoints: at least one): machines killed
     /// for good serve nothing.
-    var survivingProxies: Int { topology.proxyNames.filter { !faults.fixed.killedNodes.contains($0.name) }.count }
-    var survivingEndpoints: Int { max(1, topology.llmNames.filter { !faults.fixed.killedNodes.contains($0.name) }.count) }
+    var survivingProxies: Int { cluster.proxyNames.filter { !faults.fixed.killedNodes.contains($0.name) }.count }
+    var survivingEndpoints: Int { max(1, cluster.llmNames.filter { !faults.fixed.killedNodes.contains($0.name) }.count) }
 
     /// The calls per minute one endpoint's per-minute limits allow (nil: none). Each call
     /// books its prompt plus max_tokens, about 2,500 tokens, against a tokens-per-minute window.
     var callsPerMinuteLimit: Int64? {
-        let capacity = topology.llm.capacity
+        let capacity = llm.capacity
         var callsPerMinute = Int64.max
         if let rpm = capacity.requestsPerMinute { callsPerMinute = min(callsPerMinute, Int64(rpm)) }
         if let tpm = capacity.tokensPerMinute { callsPerMinute = min(callsPerMinute, Int64(tpm) / 2_500) }

@@ -3,12 +3,20 @@ import Core
 import FakeLLM
 import Sim
 
-/// A scenario is data: topology, policies, workload, faults, network and phase lengths. It reads
-/// and writes as JSON and is recorded whole in every trace header.
-public struct Scenario: Codable, Hashable, Sendable {
+/// A scenario is data: the cluster, its fake LLM, the workload, faults, network and phase
+/// lengths. It reads and writes as JSON and is recorded whole in every trace header.
+///
+/// The cluster is the very `ClusterSpec` `serve` runs from a cluster file: the run builds its
+/// roles from it through the same factory, so the simulated cluster and the real one cannot
+/// drift apart. A scenario file keeps its two sections, `topology` (the cluster's shape, its
+/// worker knobs and timings, and the fake LLM) and `policies` (scheduling, balancing, voting,
+/// checkpoints); `ScenarioFile` reads and writes them (see `Scenario+File.swift`).
+public struct Scenario: Hashable, Sendable {
     public var name: String
-    public var topology: Topology
-    public var policies: Policies
+    /// The cluster the run builds its roles from.
+    public var cluster: ClusterSpec
+    /// Every LLM endpoint's fake LLM: a profile plus overrides.
+    public var llm: FakeLLMConfig
     public var workload: Workload
     public var faults: FaultSpec
     public var network: NetworkConfig
@@ -16,18 +24,41 @@ public struct Scenario: Codable, Hashable, Sendable {
     /// Bounds a run must stay within, beyond the invariants (optional in a scenario file).
     public var budgets: Budgets?
 
+    /// A scenario's cluster unless it says otherwise: 2 regions x 2 proxies, two LLM endpoints,
+    /// four calls at once per worker and 64 queued, per-node checkpoints.
+    public static let defaultCluster = ClusterSpec(llmEndpoints: 2, workerConcurrency: 4, workerQueue: 64)
+
+    /// A cluster of this shape, otherwise `defaultCluster`.
+    public static func cluster(regions: Int, proxiesPerRegion: Int, llmEndpoints: Int, workerConcurrency: Int = 4, workerQueue: Int = 64) -> ClusterSpec {
+        ClusterSpec(
+            regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: llmEndpoints, workerConcurrency: workerConcurrency,
+            workerQueue: workerQueue)
+    }
+
     public init(
-        name: String, topology: Topology = Topology(), policies: Policies = Policies(), workload: Workload = Workload(),
-        faults: FaultSpec = FaultSpec(), network: NetworkConfig = NetworkConfig(), phases: Phases = Phases(), budgets: Budgets? = nil
+        name: String, cluster: ClusterSpec = Scenario.defaultCluster, llm: FakeLLMConfig = FakeLLMProfile.realistic.config,
+        workload: Workload = Workload(), faults: FaultSpec = FaultSpec(), network: NetworkConfig = NetworkConfig(), phases: Phases = Phases(),
+        budgets: Budgets? = nil
     ) {
         self.name = name
-        self.topology = topology
-        self.policies = policies
+        self.cluster = cluster
+        self.llm = llm
         self.workload = workload
         self.faults = faults
         self.network = network
         self.phases = phases
         self.budgets = budgets
+    }
+
+    /// Takes the shape of `spec` (its sizes, worker knobs, admission limit and timings) and keeps
+    /// this scenario's policies: "this workload on that cluster".
+    public mutating func reshape(like spec: ClusterSpec) {
+        let kept = cluster
+        cluster = spec
+        cluster.scheduling = kept.scheduling
+        cluster.balancing = kept.balancing
+        cluster.voting = kept.voting
+        cluster.checkpoints = kept.checkpoints
     }
 
     /// The workload's clients, `client-1` ... `client-N`.
@@ -36,17 +67,18 @@ public struct Scenario: Codable, Hashable, Sendable {
     /// Every simulated node's name, in the order a run creates them: the roles, the LLM
     /// endpoints, the clients.
     public var nodeNames: [String] {
-        ([.store, .gateway] + topology.regionNames + topology.proxyNames + topology.llmNames + clientAddresses).map(\.name)
+        ([.store, .gateway] + cluster.regionNames + cluster.proxyNames + cluster.llmNames + clientAddresses).map(\.name)
     }
 
-    /// Why the scenario cannot run, in one line; nil when it can.
+    /// Why the scenario cannot run, in one line, named by the scenario file's fields; nil when
+    /// it can.
     public func problem() -> String? {
-        guard (1...8).contains(topology.regions) else { return "topology.regions must be 1...8 (got \(topology.regions))" }
-        guard (1...16).contains(topology.proxiesPerRegion) else { return "topology.proxiesPerRegion must be 1...16" }
-        guard (1...16).contains(topology.llmEndpoints) else { return "topology.llmEndpoints must be 1...16" }
-        guard topology.workerConcurrency >= 1, topology.workerQueue >= 0 else { return "topology worker sizes must be positive" }
-        if let retries = topology.workerRetries, !(0...10).contains(retries) { return "topology.workerRetries must be 0...10" }
-        do { try topology.llm.validate() } catch { return "topology.llm: \(error)" }
+        guard (1...8).contains(cluster.regions) else { return "topology.regions must be 1...8 (got \(cluster.regions))" }
+        guard (1...16).contains(cluster.proxiesPerRegion) else { return "topology.proxiesPerRegion must be 1...16" }
+        guard (1...16).contains(cluster.llmEndpoints) else { return "topology.llmEndpoints must be 1...16" }
+        guard cluster.workerConcurrency >= 1, cluster.workerQueue >= 0 else { return "topology worker sizes must be positive" }
+        if let retries = cluster.workerRetries, !(0...10).contains(retries) { return "topology.workerRetries must be 0...10" }
+        do { try llm.validate() } catch { return "topology.llm: \(error)" }
         guard (1...64).contains(workload.clients) else { return "workload.clients must be 1...64" }
         guard (0...10_000).contains(workload.requestsPerClient) else { return "workload.requestsPerClient must be 0...10000" }
         guard workload.pollInterval.nanoseconds > 0 else { return "workload.pollInterval must be positive" }
@@ -59,7 +91,7 @@ public struct Scenario: Codable, Hashable, Sendable {
             return "workload.requestsPerClient (\(workload.requestsPerClient)) exceeds the \(times.count) arrivals listed"
         }
         if let sendFor = workload.sendFor, sendFor.nanoseconds <= 0 { return "workload.sendFor must be positive" }
-        if let problem = topology.timings?.problem() { return "topology.timings: \(problem)" }
+        if let problem = cluster.timings.problem() { return "topology.timings: \(problem)" }
         if let rolling = faults.rolling, let problem = rolling.problem() { return "faults.rolling: \(problem)" }
         for (index, template) in workload.tasks.enumerated() {
             if case .failure(let rejection) = TaskPlan.validate(template.query(description: "t"), limits: QueryLimits()) {
@@ -75,83 +107,6 @@ public struct Scenario: Codable, Hashable, Sendable {
             }
         }
         return nil
-    }
-}
-
-public struct Topology: Codable, Hashable, Sendable {
-    public var regions: Int
-    public var proxiesPerRegion: Int
-    public var llmEndpoints: Int
-    /// Every endpoint's fake LLM: a profile plus overrides.
-    public var llm: FakeLLMConfig
-    public var workerConcurrency: Int
-    public var workerQueue: Int
-    /// Retries of a failed LLM call at the worker before the owner hears of it (nil: the
-    /// worker's default of 5).
-    public var workerRetries: Int?
-    /// Admission control at the gateway: the unfinished tasks the cluster holds before new
-    /// queries are refused as busy (nil: the gateway's default).
-    public var openTasksMax: Int?
-    /// Heartbeat, eviction and recovery-poll intervals (nil: the cluster's defaults).
-    public var timings: RecoveryTimings?
-
-    public init(
-        regions: Int = 2, proxiesPerRegion: Int = 2, llmEndpoints: Int = 2, llm: FakeLLMConfig = FakeLLMProfile.realistic.config,
-        workerConcurrency: Int = 4, workerQueue: Int = 64
-    ) {
-        self.regions = regions
-        self.proxiesPerRegion = proxiesPerRegion
-        self.llmEndpoints = llmEndpoints
-        self.llm = llm
-        self.workerConcurrency = workerConcurrency
-        self.workerQueue = workerQueue
-    }
-
-    /// What `agentos serve` runs with no flags: 2 regions x 2 proxies, one realistic fake-LLM
-    /// endpoint, the workers' default concurrency and queue. `serve` takes its defaults from here,
-    /// so the simulation of "a default serve" is this topology.
-    public static let serveDefault = Topology(ClusterSpec.serveDefault)
-
-    /// The topology of a cluster description, with the realistic fake LLM at every endpoint.
-    public init(_ spec: ClusterSpec, llm: FakeLLMConfig = FakeLLMProfile.realistic.config) {
-        self.init(
-            regions: spec.regions, proxiesPerRegion: spec.proxiesPerRegion, llmEndpoints: spec.llmEndpoints, llm: llm,
-            workerConcurrency: spec.workerConcurrency, workerQueue: spec.workerQueue)
-        openTasksMax = spec.openTasksMax
-        workerRetries = spec.workerRetries
-        timings = spec.timings == RecoveryTimings() ? nil : spec.timings
-    }
-
-    /// The cluster this topology describes, with `policies`: what the run builds its roles from,
-    /// exactly as `serve` does.
-    public func clusterSpec(_ policies: Policies = Policies()) -> ClusterSpec {
-        ClusterSpec(
-            regions: regions, proxiesPerRegion: proxiesPerRegion, llmEndpoints: llmEndpoints, scheduling: policies.scheduling,
-            balancing: policies.balancing, voting: policies.voting, workerConcurrency: workerConcurrency, workerQueue: workerQueue,
-            workerRetries: workerRetries, openTasksMax: openTasksMax, checkpoints: policies.checkpoints ?? .perNode, timings: timings ?? RecoveryTimings())
-    }
-
-    public var regionNames: [Address] { clusterSpec().regionNames }
-    public func proxyNames(region: Int) -> [Address] { clusterSpec().proxyNames(region: region) }
-    public var proxyNames: [Address] { clusterSpec().proxyNames }
-    public var llmNames: [Address] { clusterSpec().llmNames }
-}
-
-public struct Policies: Codable, Hashable, Sendable {
-    public var scheduling: SchedulingPolicy
-    public var balancing: BalancingPolicy
-    public var voting: VotingPolicy
-    /// What owners save while a task runs (nil: `per-node`).
-    public var checkpoints: CheckpointPolicy?
-
-    public init(
-        scheduling: SchedulingPolicy = .fifo, balancing: BalancingPolicy = .leastLoaded, voting: VotingPolicy = .naive,
-        checkpoints: CheckpointPolicy? = nil
-    ) {
-        self.scheduling = scheduling
-        self.balancing = balancing
-        self.voting = voting
-        self.checkpoints = checkpoints
     }
 }
 
@@ -273,7 +228,7 @@ public struct FaultSpec: Codable, Hashable, Sendable {
     }
 
     /// The simulated nodes faults may hit, by name.
-    func targets(_ topology: Topology) -> [String] {
+    func targets(_ topology: ClusterSpec) -> [String] {
         var roles: [Address] = []
         if targetGateway { roles.append(.gateway) }
         if targetStore { roles.append(.store) }
@@ -313,7 +268,7 @@ public struct RollingKill: Codable, Hashable, Sendable {
         return nil
     }
 
-    func victims(_ topology: Topology) -> [String] {
+    func victims(_ topology: ClusterSpec) -> [String] {
         switch role {
         case .proxy: topology.proxyNames.map(\.name)
         case .region: topology.regionNames.map(\.name)
@@ -324,7 +279,7 @@ public struct RollingKill: Codable, Hashable, Sendable {
     /// The timeline from the start to `until`: at k x `every` (k >= 1; with `readyAfter`, each
     /// interval after the previous victim is back and ready), a victim drawn among the nodes
     /// not down at that moment crashes, and restarts `down` later.
-    func plan(_ topology: Topology, until: Instant, random: inout SimRandom) -> [FaultEntry] {
+    func plan(_ topology: ClusterSpec, until: Instant, random: inout SimRandom) -> [FaultEntry] {
         let candidates = victims(topology)
         var entries: [FaultEntry] = []
         var downUntil: [String: Instant] = [:]

@@ -82,7 +82,7 @@ public enum ScenarioLibrary {
     public static var regionFailover: Scenario {
         var scenario = Scenario(name: "region-failover")
         scenario.workload = Workload(clients: 2, requestsPerClient: 3)
-        let region1 = ([.region(1)] + scenario.topology.proxyNames(region: 1)).map(\.name)
+        let region1 = ([.region(1)] + scenario.cluster.proxyNames(region: 1)).map(\.name)
         scenario.faults = FaultSpec(
             fixed: region1.map { FaultEntry(at: .zero + .seconds(10), action: .crash(node: $0)) }
                 + region1.map { FaultEntry(at: .zero + .seconds(70), action: .restart(node: $0)) })
@@ -120,7 +120,7 @@ public enum ScenarioLibrary {
     /// which checker 16 catches (in 55 of 100 seeds of a region that took every heartbeat).
     public static var staleHeartbeats: Scenario {
         var scenario = Scenario(name: "stale-heartbeats")
-        scenario.topology = Topology(regions: 1, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.cluster = Scenario.cluster(regions: 1, proxiesPerRegion: 3, llmEndpoints: 2)
         scenario.workload = Workload(clients: 2, requestsPerClient: 8, pattern: .sendInInterval(min: .seconds(2), max: .seconds(10)))
         scenario.faults = FaultSpec(
             mix: FaultMix(
@@ -135,12 +135,12 @@ public enum ScenarioLibrary {
 
     public static var cutOffOwner: Scenario {
         var scenario = Scenario(name: "cut-off-owner")
-        scenario.topology = Topology(regions: 1, proxiesPerRegion: 3, llmEndpoints: 2)
-        scenario.policies.checkpoints = CheckpointPolicy.none
+        scenario.cluster = Scenario.cluster(regions: 1, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.cluster.checkpoints = CheckpointPolicy.none
         scenario.workload = Workload(
             clients: 2, requestsPerClient: 10, pattern: .sendInInterval(min: .seconds(5), max: .seconds(20)),
             tasks: [TaskTemplate(rounds: 1, samples: 2, voters: 2)])
-        let proxies = scenario.topology.proxyNames(region: 1).map(\.name)
+        let proxies = scenario.cluster.proxyNames(region: 1).map(\.name)
         scenario.faults = FaultSpec(
             mix: FaultMix(delay: rate(every: (1, 2), lasting: (5, 10)), delayExtra: DurationRange(.seconds(3), .seconds(10)), delayTo: [Address.store.name]),
             targetProxies: true,
@@ -176,7 +176,7 @@ public enum ScenarioLibrary {
 
     public static var llmFlaky: Scenario {
         var scenario = Scenario(name: "llm-flaky")
-        scenario.topology.llm = FakeLLMProfile.flaky.config
+        scenario.llm = FakeLLMProfile.flaky.config
         scenario.workload = Workload(clients: 2, requestsPerClient: 4)
         scenario.budgets = latencyBudget(meanSeconds: 225, maxSeconds: 600)
         return scenario
@@ -188,8 +188,8 @@ public enum ScenarioLibrary {
     /// five retries otherwise hide in nearly every seed.
     public static var llmTransient: Scenario {
         var scenario = Scenario(name: "llm-transient")
-        scenario.topology.llm.flakiness.error500 = Ratio(1, 10)
-        scenario.topology.workerRetries = 0
+        scenario.llm.flakiness.error500 = Ratio(1, 10)
+        scenario.cluster.workerRetries = 0
         scenario.workload = Workload(clients: 2, requestsPerClient: 4)
         scenario.budgets = latencyBand(meanSeconds: 80, maxSeconds: 205, meanMinSeconds: 25, p50MinSeconds: 24)
         return scenario
@@ -198,7 +198,7 @@ public enum ScenarioLibrary {
     /// Every LLM endpoint fails all calls for 30 s in the middle of the run.
     public static var llmOutage: Scenario {
         var scenario = Scenario(name: "llm-outage")
-        scenario.topology.llm.outages = [OutageWindow(start: 15_000_000_000, end: 45_000_000_000)]
+        scenario.llm.outages = [OutageWindow(start: 15_000_000_000, end: 45_000_000_000)]
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(2), max: .seconds(10)))
         scenario.budgets = latencyBudget(meanSeconds: 100, maxSeconds: 225)
         return scenario
@@ -209,8 +209,8 @@ public enum ScenarioLibrary {
         var scenario = Scenario(name: "rate-limited")
         var llm = FakeLLMProfile.hosted.config
         llm.capacity.tokensPerMinute = 60_000
-        scenario.topology.llm = llm
-        scenario.topology.llmEndpoints = 1
+        scenario.llm = llm
+        scenario.cluster.llmEndpoints = 1
         scenario.workload = Workload(
             clients: 2, requestsPerClient: 6, pattern: .sendBatchInterval(min: .seconds(5), max: .seconds(10), batch: 3))
         scenario.budgets = latencyBudget(meanSeconds: 350, maxSeconds: 540)
@@ -250,9 +250,9 @@ public enum ScenarioLibrary {
     /// endpoint left, the region re-assigning the lost proxy's tasks.
     public static var regionLoss: Scenario {
         var scenario = Scenario(name: "region-loss")
-        scenario.topology = Topology(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.cluster = Scenario.cluster(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
         scenario.workload = Workload(clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(6)))
-        let region1 = ([.region(1)] + scenario.topology.proxyNames(region: 1)).map(\.name)
+        let region1 = ([.region(1)] + scenario.cluster.proxyNames(region: 1)).map(\.name)
         scenario.faults = FaultSpec(
             fixed: region1.map { FaultEntry(at: .zero + .seconds(20), action: .kill(node: $0)) } + [
                 FaultEntry(at: .zero + .seconds(35), action: .kill(node: Address.llm(1).name)),
@@ -282,13 +282,13 @@ public enum ScenarioLibrary {
     /// of messages are duplicated, so assigns and runs arrive twice.
     public static var claimStorm: Scenario {
         var scenario = Scenario(name: "claim-storm")
-        scenario.topology = Topology(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
+        scenario.cluster = Scenario.cluster(regions: 2, proxiesPerRegion: 3, llmEndpoints: 2)
         scenario.workload = Workload(clients: 2, requestsPerClient: 10, pattern: .sendBatchInterval(min: .seconds(2), max: .seconds(6), batch: 3))
         var fixed: [FaultEntry] = []
         for k in 1...24 {
             let region = (k % 2) + 1
             let at = Instant.zero + .seconds(Int64(8 * k))
-            for proxy in scenario.topology.proxyNames(region: region).map(\.name) {
+            for proxy in scenario.cluster.proxyNames(region: region).map(\.name) {
                 fixed.append(FaultEntry(at: at, action: .crash(node: proxy)))
                 fixed.append(FaultEntry(at: at + .seconds(2), action: .restart(node: proxy)))
             }
@@ -323,7 +323,7 @@ public enum ScenarioLibrary {
     /// network duplicates messages. Every request must end acknowledged exactly once.
     public static var admission: Scenario {
         var scenario = Scenario(name: "admission")
-        scenario.topology.openTasksMax = 3
+        scenario.cluster.openTasksMax = 3
         scenario.workload = Workload(clients: 3, requestsPerClient: 6, pattern: .sendAll)
         scenario.faults = FaultSpec(mix: FaultMix(crash: rate(every: (10, 25), lasting: (1, 4))), targetProxies: false, targetGateway: true)
         scenario.network.defaultLink.duplicateChance = Ratio(3, 100)
@@ -346,7 +346,7 @@ public enum ScenarioLibrary {
         // The slowest task: 270 s allowed 216 s over seeds 1-1000 with margin, but seed 63 of
         // today's draws hits an LLM timeout (60 s) and then a round retry: 285 s, so 310 s.
         // One vLLM server per proxy batches many calls at once: 16 concurrent calls per worker.
-        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 16)
+        scenario.cluster = Scenario.cluster(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 16)
         scenario.workload = Workload(clients: 1, requestsPerClient: 60, pattern: .poisson(perHour: 720), tasks: TaskTemplate.referenceBenchmark)
         scenario.phases = Phases(safety: .seconds(300), liveness: .seconds(900))
         scenario.budgets = latencyBand(meanSeconds: 65, maxSeconds: 310, meanMinSeconds: 28, p50MinSeconds: 27)
@@ -358,7 +358,7 @@ public enum ScenarioLibrary {
     public static var faultTolerance: Scenario {
         var scenario = poisson
         scenario.name = "fault-tolerance"
-        let proxies = scenario.topology.proxyNames.map(\.name)
+        let proxies = scenario.cluster.proxyNames.map(\.name)
         scenario.faults = FaultSpec(
             fixed: (1...4).flatMap { k -> [FaultEntry] in
                 let proxy = proxies[(k - 1) % proxies.count]
@@ -377,9 +377,10 @@ public enum ScenarioLibrary {
     /// and children from saved parents while their workers keep dying.
     public static var rollingKill: Scenario {
         var scenario = Scenario(name: "rolling-kill")
-        scenario.topology = Topology(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, llm: FakeLLMProfile.vllmLlama8b.config, workerConcurrency: 10)
-        scenario.topology.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
-        scenario.policies.checkpoints = .perRound
+        scenario.cluster = Scenario.cluster(regions: 1, proxiesPerRegion: 4, llmEndpoints: 4, workerConcurrency: 10)
+        scenario.llm = FakeLLMProfile.vllmLlama8b.config
+        scenario.cluster.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
+        scenario.cluster.checkpoints = .perRound
         let diamond = TaskGraph(nodes: [
             GraphNode(id: "plan"), GraphNode(id: "code", dependsOn: ["plan"]), GraphNode(id: "tests", dependsOn: ["plan"]),
             GraphNode(id: "review", dependsOn: ["code", "tests"]),
@@ -398,7 +399,7 @@ public enum ScenarioLibrary {
     /// ran on parents that were never saved, and a zombie's late finish races its successor's.
     public static var noCheckpoints: Scenario {
         var scenario = Scenario(name: "no-checkpoints")
-        scenario.policies.checkpoints = CheckpointPolicy.none
+        scenario.cluster.checkpoints = CheckpointPolicy.none
         scenario.workload = Workload(
             clients: 2, requestsPerClient: 4, pattern: .sendInInterval(min: .seconds(1), max: .seconds(5)),
             tasks: [TaskTemplate(
@@ -417,11 +418,15 @@ public enum ScenarioLibrary {
         func pick<T>(_ options: [T]) -> T { options[random.index(below: options.count)] }
         func coin() -> Bool { random.chance(.oneIn(2)) }
         var scenario = Scenario(name: "swarm")
-        scenario.topology = Topology(
-            regions: random.int(in: 1...3), proxiesPerRegion: random.int(in: 1...3), llmEndpoints: random.int(in: 1...3),
-            llm: pick([FakeLLMProfile.perfect, .realistic, .flaky, .hosted]).config, workerConcurrency: random.int(in: 1...6),
-            workerQueue: pick([2, 8, 64]))
-        scenario.policies = Policies(scheduling: pick(SchedulingPolicy.allCases), balancing: pick([BalancingPolicy.random, .leastLoaded]), voting: pick(VotingPolicy.allCases))
+        // One draw after another, in the order they have always been made.
+        let (regions, proxies, endpoints) = (random.int(in: 1...3), random.int(in: 1...3), random.int(in: 1...3))
+        scenario.llm = pick([FakeLLMProfile.perfect, .realistic, .flaky, .hosted]).config
+        let (concurrency, queue) = (random.int(in: 1...6), pick([2, 8, 64]))
+        scenario.cluster = Scenario.cluster(
+            regions: regions, proxiesPerRegion: proxies, llmEndpoints: endpoints, workerConcurrency: concurrency, workerQueue: queue)
+        scenario.cluster.scheduling = pick(SchedulingPolicy.allCases)
+        scenario.cluster.balancing = pick([BalancingPolicy.random, .leastLoaded])
+        scenario.cluster.voting = pick(VotingPolicy.allCases)
         let pattern: ClientPattern = pick([
             .sendAll, .sendInInterval(min: .seconds(1), max: .seconds(6)), .sendBatchInterval(min: .seconds(2), max: .seconds(8), batch: 2),
             .sendDynamicBatchInterval(min: .seconds(2), max: .seconds(8), batchMin: 1, batchMax: 3), .poisson(perHour: 1800),
@@ -453,7 +458,7 @@ public enum ScenarioLibrary {
         if random.chance(.oneIn(4)) {
             let start = Int64(random.int(in: 5...30)) * 1_000_000_000
             let length = Int64(random.int(in: 2...20)) * 1_000_000_000
-            scenario.topology.llm.outages = [OutageWindow(start: start, end: start + length)]
+            scenario.llm.outages = [OutageWindow(start: start, end: start + length)]
         }
         if random.chance(.oneIn(4)) {
             scenario.faults.fixed += permanentLoss(scenario, &random)
@@ -475,24 +480,24 @@ public enum ScenarioLibrary {
         if random.chance(.oneIn(3)) {
             // What owners save while a task runs: round checkpoints to resume from, or nothing
             // until the end, so resumption and starting over both run under faults.
-            scenario.policies.checkpoints = pick([CheckpointPolicy.perRound, .none])
+            scenario.cluster.checkpoints = pick([CheckpointPolicy.perRound, .none])
             if coin() { scenario.workload.tasks = scenario.workload.tasks.map { var task = $0; task.rounds = max(task.rounds, 3); return task } }
         }
         if random.chance(.oneIn(5)) {
             // The reference's fault injector, with its recovery timings, on a batching LLM.
             scenario.faults.rolling = RollingKill(role: pick([.proxy, .proxy, .region]), every: .seconds(Int64(random.int(in: 8...30))), down: .seconds(Int64(random.int(in: 2...10))))
-            scenario.topology.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
-            if coin() { scenario.topology.llm.batching = FakeLLMProfile.vllmLlama8b.config.batching }
+            scenario.cluster.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
+            if coin() { scenario.llm.batching = FakeLLMProfile.vllmLlama8b.config.batching }
         }
         if random.chance(.oneIn(6)) {
             // The reference's least-loaded: owners pile onto the same workers between reports.
-            scenario.policies.balancing = .leastLoadedPerRound
+            scenario.cluster.balancing = .leastLoadedPerRound
         }
         if random.chance(.oneIn(4)) {
             // Workers that retry a failed call little or not at all: owners see single
             // transient failures and send the call elsewhere.
-            scenario.topology.workerRetries = pick([0, 1])
-            if coin() { scenario.topology.llm.flakiness.error500 = Ratio(1, 20) }
+            scenario.cluster.workerRetries = pick([0, 1])
+            if coin() { scenario.llm.flakiness.error500 = Ratio(1, 20) }
         }
         // The draws above may have made tasks longer: the budget follows.
         scenario.phases.liveness = max(scenario.phases.liveness, livenessBudget(for: scenario))
@@ -509,14 +514,14 @@ public enum ScenarioLibrary {
             ClientPattern.sendAll, .sendBatchInterval(min: .seconds(1), max: .seconds(4), batch: 4),
             .sendDynamicBatchInterval(min: .seconds(1), max: .seconds(5), batchMin: 2, batchMax: 8),
         ][random.index(below: 3)]
-        scenario.topology.workerQueue = [2, 4, 8][random.index(below: 3)]
+        scenario.cluster.workerQueue = [2, 4, 8][random.index(below: 3)]
         // Sometimes admission control is tight enough that bursts are refused at the door.
-        if random.chance(.oneIn(3)) { scenario.topology.openTasksMax = random.int(in: 2...6) }
+        if random.chance(.oneIn(3)) { scenario.cluster.openTasksMax = random.int(in: 2...6) }
         if random.chance(.oneIn(3)) {
             var llm = FakeLLMProfile.hosted.config
             llm.capacity.tokensPerMinute = [60_000, 100_000][random.index(below: 2)]
-            llm.outages = scenario.topology.llm.outages
-            scenario.topology.llm = llm
+            llm.outages = scenario.llm.outages
+            scenario.llm = llm
         }
         scenario.phases.liveness = livenessBudget(for: scenario)
     }
@@ -524,14 +529,14 @@ public enum ScenarioLibrary {
     /// One machine lost for good, as long as a whole region and an LLM endpoint survive: a
     /// proxy, a whole region (coordinator and proxies), or an LLM endpoint.
     static func permanentLoss(_ scenario: Scenario, _ random: inout SimRandom) -> [FaultEntry] {
-        let topology = scenario.topology
+        let cluster = scenario.cluster
         let at = Instant.zero + .seconds(Int64(random.int(in: 5...Int(max(6, scenario.phases.safety.nanoseconds / 1_000_000_000 - 5)))))
         var options: [[String]] = []
-        if topology.regions > 1 || topology.proxiesPerRegion > 1 { options += topology.proxyNames.map { [$0.name] } }
-        if topology.regions > 1 {
-            options += topology.regionNames.enumerated().map { ([$1] + topology.proxyNames(region: $0 + 1)).map(\.name) }
+        if cluster.regions > 1 || cluster.proxiesPerRegion > 1 { options += cluster.proxyNames.map { [$0.name] } }
+        if cluster.regions > 1 {
+            options += cluster.regionNames.enumerated().map { ([$1] + cluster.proxyNames(region: $0 + 1)).map(\.name) }
         }
-        if topology.llmEndpoints > 1 { options += topology.llmNames.map { [$0.name] } }
+        if cluster.llmEndpoints > 1 { options += cluster.llmNames.map { [$0.name] } }
         guard !options.isEmpty else { return [] }
         return options[random.index(below: options.count)].map { FaultEntry(at: at, action: .kill(node: $0)) }
     }
@@ -541,7 +546,7 @@ public enum ScenarioLibrary {
     /// that drew a heavy workload for a small, slow cluster: capacity, not a coordination bug.
     static func livenessBudget(for scenario: Scenario) -> Interval {
         let calls = scenario.workloadCalls
-        let concurrency = Int64(scenario.survivingProxies * scenario.topology.workerConcurrency)
+        let concurrency = Int64(scenario.survivingProxies * scenario.cluster.workerConcurrency)
         // Per-minute limits bound the rate too (`callsPerMinuteLimit`).
         var limited: Int64 = 0
         if let callsPerMinute = scenario.callsPerMinuteLimit {
