@@ -19,6 +19,8 @@ public struct SeedResult: Codable, Sendable {
     public var checks: [CheckVerdict]? = nil
     /// Client-observed task latency, virtual seconds (nil when no task finished).
     public var latency: LatencySummary? = nil
+    /// The marks the run reached, by name, with their hits (nil for a crashed seed).
+    public var marks: [String: Int]? = nil
 
     /// The verdict of a run that finished.
     public init(seed: UInt64, report: RunReport) {
@@ -33,6 +35,7 @@ public struct SeedResult: Codable, Sendable {
         crashed = nil
         checks = report.checks
         latency = LatencySummary(report)
+        marks = report.marks
     }
 
     /// A seed whose process died before it printed a verdict.

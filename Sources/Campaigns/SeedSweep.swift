@@ -60,7 +60,7 @@ public struct SeedSweep: Sendable {
             passed: results.filter(\.passed).count, failed: failing.filter { $0.crashed == nil }.count, crashed: failing.filter { $0.crashed != nil }.count,
             wallSeconds: wall, seedsPerSecond: Double(results.count) / wall,
             byInvariant: Dictionary(grouping: failing.flatMap(\.invariants), by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" },
-            failing: failing.map(\.seed), traces: recorded)
+            failing: failing.map(\.seed), traces: recorded, marks: MarkCoverage(results))
         return (results, summary)
     }
 
@@ -113,4 +113,6 @@ public struct ExploreSummary: Codable, Sendable {
     public let byInvariant: [String]
     public let failing: [UInt64]
     public let traces: [String]
+    /// Which marks the runs reached (nil in a summary written before marks were counted).
+    public var marks: MarkCoverage? = nil
 }

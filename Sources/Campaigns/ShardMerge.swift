@@ -17,7 +17,8 @@ public enum ShardMerge {
             passed: shards.map(\.summary.passed).reduce(0, +), failed: shards.map(\.summary.failed).reduce(0, +),
             crashed: shards.map(\.summary.crashed).reduce(0, +),
             byInvariant: mergeCounts(shards.flatMap(\.summary.byInvariant)), failing: shards.flatMap(\.summary.failing).sorted(),
-            traces: shards.flatMap(\.summary.traces), cpuSeconds: shards.map(\.summary.wallSeconds).reduce(0, +))
+            traces: shards.flatMap(\.summary.traces), cpuSeconds: shards.map(\.summary.wallSeconds).reduce(0, +),
+            marks: shards.allSatisfy { $0.summary.marks != nil } ? MarkCoverage(merging: shards.compactMap(\.summary.marks)) : nil)
     }
 
     /// The seeds the shards claim, checked to be one contiguous range covered exactly once.
@@ -97,6 +98,8 @@ public struct MergedSummary: Encodable, Sendable {
     public let traces: [String]
     /// The shards' wall times added up: what the sweep cost in machine time.
     public let cpuSeconds: Double
+    /// The shards' mark coverage added up (nil if a shard's summary has none).
+    public let marks: MarkCoverage?
 
     public func print() {
         Swift.print("explore-merge: \(scenario), seeds \(start)..<\(start + seeds) in \(shards) shard(s), each seed run exactly once")
@@ -107,6 +110,7 @@ public struct MergedSummary: Encodable, Sendable {
             Swift.print("rerun one: agentos run --scenario \(scenario) --seed SEED")
         }
         for trace in traces { Swift.print("trace (on the shard's machine): \(trace)") }
+        if let marks { for line in marks.lines() { Swift.print(line) } }
         Swift.print(failed + crashed == 0 ? "result: PASS" : "result: FAIL")
     }
 }

@@ -42,6 +42,12 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    @Option(
+        help:
+            "Fail unless every one of these marks was reached by some run: `scenario` (the marks the named scenario is built to reach), `all`, or a file of mark names, one per line (`agentos marks` lists them)."
+    )
+    var requireMarks: String?
+
     /// Makes the child running this seed die, to test the sweep's own isolation.
     @Option(help: .hidden)
     var injectCrashSeed: UInt64?
@@ -53,6 +59,7 @@ struct ExploreCommand: ParsableCommand {
 
     func run() throws {
         _ = try resolveScenario(scenario, seed: start)  // bad input fails here, before any child runs
+        let required = try requireMarks.map { try MarkCoverage.required($0, scenario: scenario) } ?? []
         var sweep = SeedSweep(scenario: scenario, start: start, seeds: seeds)
         if let shard { (sweep.shardIndex, sweep.shardCount) = try SeedSweep.parseShard(shard) }
         (sweep.jobs, sweep.batch, sweep.traces, sweep.keep, sweep.crashSeed) = (jobs, batch, traces, keep, injectCrashSeed)
@@ -69,6 +76,12 @@ struct ExploreCommand: ParsableCommand {
             printSummary(summary, failing: results.filter { !$0.passed })
         }
         if !summary.failing.isEmpty { throw ExitCode(ExitStatus.failed) }
+        let missing = summary.marks?.missing(required) ?? required
+        if !missing.isEmpty {
+            FileHandle.standardError.write(
+                Data("explore: required mark(s) never reached in \(summary.seeds) run(s): \(missing.map(\.name).joined(separator: ", "))\n".utf8))
+            throw ExitCode(ExitStatus.failed)
+        }
     }
 
     func printSummary(_ summary: ExploreSummary, failing: [SeedResult]) {
@@ -85,6 +98,7 @@ struct ExploreCommand: ParsableCommand {
             print("  seed \(failure.seed): \(failure.firstViolation ?? "failed")")
         }
         for trace in summary.traces { print("trace: \(trace)  (replay: agentos replay \(trace) --timeline; shrink: agentos shrink \(trace))") }
+        if let marks = summary.marks { for line in marks.lines() { print(line) } }
     }
 }
 

@@ -1,3 +1,4 @@
+import Checks
 import Foundation
 import Testing
 
@@ -167,5 +168,16 @@ struct ReadmeExampleTests {
             #expect(reference.contains("\n### agentos \(command)\n"), "docs/reference.md does not document `agentos \(command)`")
         }
         #expect(try readme.components(separatedBy: "\n").count <= 201, "the README is a first page: at most 200 lines")
+    }
+
+    @Test("docs/reference.md has a row for every mark, with its summary, and no other rows")
+    func referenceListsEveryMark() throws {
+        let reference = try String(contentsOfFile: Self.root + "/docs/reference.md", encoding: .utf8)
+        for mark in Mark.allCases {
+            #expect(reference.contains("| `\(mark.name)` | \(mark.summary) |"), "docs/reference.md lacks the mark `\(mark.name)` or its summary changed")
+        }
+        let section = reference.components(separatedBy: "\n## The marks\n").last?.components(separatedBy: "\n## ").first ?? ""
+        let rows = section.components(separatedBy: "\n").filter { $0.hasPrefix("| `") }
+        #expect(rows.count == Mark.allCases.count, "the marks table has \(rows.count) rows for \(Mark.allCases.count) marks")
     }
 }

@@ -63,7 +63,9 @@ public final class SimDisk: @unchecked Sendable {
 
         /// Power lost: the unsynced writes vanish, except that the last one may land in part
         /// (`tornSectors` of its 512-byte sectors, nil for none).
-        func losePower(tornSectors: Int?) {
+        /// Returns whether a write was torn (an unsynced write left partly on disk).
+        @discardableResult
+        func losePower(tornSectors: Int?) -> Bool {
             var torn: (offset: Int, bytes: [UInt8])?
             if let tornSectors, let last = unsynced.last, last.length > 0 {
                 let kept = min(last.length, tornSectors * 512)
@@ -88,6 +90,7 @@ public final class SimDisk: @unchecked Sendable {
                 }
                 torn.bytes.withUnsafeBytes { if $0.count > 0 { place($0.baseAddress!, count: $0.count, at: torn.offset) } }
             }
+            return torn != nil
         }
 
         /// The file's bytes from `start` up to `end`, clamped to its size (empty when `start` is
@@ -202,13 +205,16 @@ public final class SimDisk: @unchecked Sendable {
     }
 
     /// Power lost: every file falls back to what was synced; the last unsynced write of each
-    /// may be torn, as `random` decides.
-    public func losePower(random: inout SimRandom) {
+    /// may be torn, as `random` decides. Returns whether some write was torn.
+    @discardableResult
+    public func losePower(random: inout SimRandom) -> Bool {
+        var tornAny = false
         for name in files.keys.sorted() {
             let file = files[name]!
             let torn: Int? = random.chance(.oneIn(2)) ? random.int(in: 0...8) : nil
-            file.losePower(tornSectors: torn)
+            if file.losePower(tornSectors: torn) { tornAny = true }
         }
+        return tornAny
     }
 
     /// Every file gone, as after reformatting.

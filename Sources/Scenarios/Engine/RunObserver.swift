@@ -28,13 +28,27 @@ final class RunObserver {
     /// The messages whose send was passed on to the checkers: only their deliveries, drops and
     /// duplicates are (nine in ten messages are store and client traffic no checker follows).
     private var passedOn = MessageIDSet()
+    /// The protocol moments the run reached; read off the same events, never fed back.
+    var marks: MarkTracker
+    /// Off where nobody reads the marks (the shrinker's candidates): one branch per event then.
+    var countsMarks = true
+    /// The newest message id delivered on each link (sender x receiver, one flat table: a
+    /// delivery is the commonest event), plus one; 0 for none yet. To see reordering.
+    private var deliveredOnLink: [UInt64]
+    private let nodeCount: Int
+    /// The store is crashed, killed or without power (until it restarts).
+    private var storeDown = false
 
-    init(directory: Directory, context: CheckContext) {
+    init(directory: Directory, context: CheckContext, cluster: ClusterSpec) {
         self.directory = directory
         checkers = CheckerSuite(context: context)
+        marks = MarkTracker(cluster: cluster)
+        nodeCount = directory.names.count
+        deliveredOnLink = [UInt64](repeating: 0, count: nodeCount * nodeCount)
     }
 
     func observe(_ entry: TraceEntry<CoreWorld>) {
+        if countsMarks { mark(entry.event) }
         switch entry.event {
         case .send(let id, let from, let to, let message):
             switch message {
@@ -64,6 +78,56 @@ final class RunObserver {
             tally(observation)
         default:
             break
+        }
+    }
+
+    /// The marks an event reaches. Sends are looked at only for the kinds a mark is about, so
+    /// the common traffic costs one switch.
+    private func mark(_ event: TraceEvent<CoreWorld>) {
+        switch event {
+        case .send(_, let from, let to, let message):
+            switch message {
+            case .submitBusy, .cannotPlace, .assign, .llmWorkCheck, .llmWorkHeld, .llmWorkReply, .llmRequest, .llmReply, .storeRequest(_, .saveProgress):
+                marks.sent(message, from: directory.address(from), to: directory.address(to))
+            case .storeRequest(_, .claim):
+                if storeDown { marks.hit(.claimDuringStoreOutage) }
+            case .storeReply:
+                if marks.followsSaves { marks.sent(message, from: directory.address(from), to: directory.address(to)) }
+            default: break
+            }
+        case .deliver(let id, let from, let to):
+            marks.delivered()
+            let link = from.index &* nodeCount &+ to.index
+            if deliveredOnLink[link] > id &+ 1 { marks.hit(.deliveryOvertaken) } else { deliveredOnLink[link] = id &+ 1 }
+        case .drop(_, _, _, .loss): marks.hit(.messageLost)
+        case .drop(_, _, _, .partition): marks.hit(.messagePartitioned)
+        case .drop(_, _, _, .receiverDown): marks.hit(.messageToDownNode)
+        case .duplicate: marks.hit(.messageDuplicated)
+        case .hold: marks.hit(.messageHeld)
+        case .timer(let node, .core(let timer)): marks.fired(timer, at: directory.address(node))
+        case .timer: break
+        case .start(let node, _):
+            // A restart or the heal brings the store back; both start a new incarnation.
+            if storeDown, directory.address(node) == .store { storeDown = false }
+        case .fault(let action):
+            switch action {
+            case .crash(let node):
+                marks.hit(.nodeCrashed)
+                if node == Address.store.name { storeDown = true }
+            case .restart: marks.hit(.nodeCameBack)
+            case .kill(let node):
+                marks.hit(.nodeKilled)
+                if node == Address.store.name { storeDown = true }
+            case .pause: marks.hit(.nodePaused)
+            case .powerLoss:
+                marks.hit(.storePowerLoss)
+                storeDown = true
+            case .partition: marks.hit(.partitionStarted)
+            case .clogNode, .clogLink: marks.hit(.clogStarted)
+            case .delayNode: marks.hit(.delaySpell)
+            default: break
+            }
+        case .observe(_, let observation): marks.observe(observation)
         }
     }
 

@@ -81,7 +81,10 @@ public enum ScenarioShrinker {
         func run(_ candidate: Scenario, _ candidateFaults: [FaultEntry]) -> RunReport? {
             guard runs < budget, candidate.problem() == nil else { return nil }
             runs += 1
-            return try? ScenarioRun(scenario: candidate, seed: seed, faults: candidateFaults, overrides: overrides).execute()
+            // A candidate is judged by its violations alone: nobody reads its marks.
+            guard let candidateRun = try? ScenarioRun(scenario: candidate, seed: seed, faults: candidateFaults, overrides: overrides) else { return nil }
+            candidateRun.countsMarks = false
+            return try? candidateRun.execute()
         }
         func sameFailure(_ report: RunReport) -> Bool {
             report.violations.contains { $0.invariant == invariant && evidence.contains($0.evidenceClass) }

@@ -55,6 +55,13 @@ public final class ScenarioRun {
     let observer: RunObserver
     var writer: TraceWriter<CoreWorld>?
 
+    /// Whether the run counts its marks (`RunReport.marks`); on unless turned off before
+    /// `execute`. Counting only reads, so it never changes the run or its hash.
+    public var countsMarks: Bool {
+        get { observer.countsMarks }
+        set { observer.countsMarks = newValue }
+    }
+
     /// Builds the run. Without `faults`, the timeline is drawn from the seed and the scenario's
     /// fault mix (plus its fixed faults).
     public init(scenario: Scenario, seed: UInt64, faults: [FaultEntry]? = nil, overrides: RoleOverrides = .none) throws {
@@ -68,7 +75,7 @@ public final class ScenarioRun {
         self.storeFile = storeFile
         let clients = scenario.clientAddresses
         let directory = Directory(names: scenario.nodeNames)
-        observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients, faults: self.faults))
+        observer = RunObserver(directory: directory, context: Self.checkContext(scenario: scenario, clients: clients, faults: self.faults), cluster: scenario.cluster)
 
         var specs: [NodeSpec<CoreWorld>] = []
         func core(_ role: Address, _ make: @escaping (UInt32) -> any CoreMachine) {
@@ -113,7 +120,7 @@ public final class ScenarioRun {
             if case .fault(.powerLoss(let node)) = entry.event, node == Address.store.name {
                 powerLosses += 1
                 var random = SimRandom(seed: seed, stream: .diskPowerLoss(powerLosses))
-                storeFile.losePower(random: &random)
+                if storeFile.losePower(random: &random), observer.countsMarks { observer.marks.hit(.tornWriteAtPowerLoss) }
             }
             observer.observe(entry)
             self.writer?.write(entry)
@@ -237,9 +244,10 @@ final class StoreFile {
     }
 
     /// Power lost: the store process's connection dies, and the disk keeps only what was synced.
-    func losePower(random: inout SimRandom) {
+    /// Returns whether a write was torn.
+    func losePower(random: inout SimRandom) -> Bool {
         disk.processDied(connection: store)
-        disk.losePower(random: &random)
+        return disk.losePower(random: &random)
     }
 }
 
@@ -282,4 +290,6 @@ public struct RunReport: Codable, Hashable, Sendable {
     public var latencyP90: Int64?
     public var latencyMax: Int64?
     public var hash: String
+    /// The marks the run reached, by name, with their hits (`Mark`).
+    public var marks: [String: Int] = [:]
 }

@@ -58,7 +58,7 @@ extension RunObserver {
             aborted: tasks.filter { $0.status == .aborted }.count, unfinished: tasks.filter { !$0.status.isFinished }.count,
             rejected: rejected, latencyP50: percentile(50), latencyP99: percentile(99), llmCalls: llmCalls, wastedCalls: wastedCalls,
             faultsInjected: faultsInjected, events: events, steps: steps, virtualEnd: end.nanoseconds, livenessConverged: converged,
-            latencyMean: mean, latencyP90: percentile(90), latencyMax: latencies.max(), hash: hash)
+            latencyMean: mean, latencyP90: percentile(90), latencyMax: latencies.max(), hash: hash, marks: marks.byName)
     }
 }
 
@@ -88,11 +88,9 @@ public enum TraceJudge {
         guard let end = try recorded.snapshot(as: RecordedEnd.self) else { throw Failure.noEndSnapshot }
         let clients = scenario.clientAddresses
         let directory = Directory(names: scenario.nodeNames)
-        let observer = RunObserver(directory: directory, context: ScenarioRun.checkContext(scenario: scenario, clients: clients, faults: faults))
+        let observer = RunObserver(directory: directory, context: ScenarioRun.checkContext(scenario: scenario, clients: clients, faults: faults), cluster: scenario.cluster)
         let decoder = JSONDecoder()
         for (offset, text) in recorded.eventLines.enumerated() {
-            // Timers and holds tell the checkers nothing: skip them without decoding.
-            if text.contains("\"k\":\"timer\"") || text.contains("\"k\":\"hold\"") { continue }
             let line: EventLine<CoreWorld>
             do {
                 line = try decoder.decode(EventLine<CoreWorld>.self, from: Data(text.utf8))
@@ -126,6 +124,11 @@ public enum TraceJudge {
             let reason = try value(line.reason.flatMap(DropReason.init(rawValue:)), "reason")
             return .drop(id: try value(line.id, "id"), from: try node(line.from, "from"), to: try node(line.to, "to"), reason)
         case "duplicate": return .duplicate(id: try value(line.id, "id"), copy: try value(line.copy, "copy"))
+        // Timers and holds tell the checkers nothing, but the marks count them.
+        case "hold":
+            let reason = try value(line.reason.flatMap(HoldReason.init(rawValue:)), "reason")
+            return .hold(id: try value(line.id, "id"), to: try node(line.to, "to"), reason)
+        case "timer": return .timer(node: try node(line.node, "node"), try value(line.timer, "timer"))
         case "start": return .start(node: try node(line.node, "node"), incarnation: try value(line.inc, "inc"))
         case "fault": return .fault(try value(line.fault, "fault"))
         case "observe": return .observe(node: try node(line.node, "node"), try value(line.obs, "obs"))

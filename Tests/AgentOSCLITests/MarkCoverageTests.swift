@@ -1,0 +1,63 @@
+import Checks
+import Foundation
+import Testing
+
+/// The coverage report: `explore` counts every mark, `--require-marks` fails on a required one
+/// no run reached, and `agentos marks` lists them.
+@Suite("agentos explore's mark coverage and agentos marks")
+struct MarkCoverageTests {
+    @Test("explore prints the marks reached and never reached, and --json carries them")
+    func exploreReportsCoverage() throws {
+        let text = try CLI.run(["explore", "--scenario", "claim-storm", "--seeds", "3"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("marks reached: ") && text.stdout.contains("claim-won") && text.stdout.contains("never reached: "))
+        let json = try CLI.run(["explore", "--scenario", "claim-storm", "--seeds", "3", "--json"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let marks = try #require(summary["marks"] as? [String: Any])
+        let reached = try #require(marks["reached"] as? [[String: Any]])
+        let unreached = try #require(marks["unreached"] as? [String])
+        #expect(marks["runs"] as? Int == 3)
+        #expect(reached.count + unreached.count == Mark.allCases.count)
+        let claimWon = try #require(reached.first { $0["name"] as? String == "claim-won" })
+        #expect(claimWon["runs"] as? Int == 3 && (claimWon["hits"] as? Int ?? 0) >= 3)
+    }
+
+    @Test("--require-marks scenario passes when the scenario's own marks are reached; a required mark no run reached fails with exit 1 and its name")
+    func requiredMarks() throws {
+        #expect(try CLI.run(["explore", "--scenario", "smoke", "--seeds", "2", "--require-marks", "scenario"]).status == 0)
+        let file = CLI.temporaryPath("required-marks.txt")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "# smoke never loses a region\nclaim-won\nregion-failover-claim  # needs a dead region\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let missing = try CLI.run(["explore", "--scenario", "smoke", "--seeds", "2", "--require-marks", file])
+        #expect(missing.status == 1, "\(missing.stderr)")
+        #expect(missing.stderr.contains("required mark(s) never reached in 2 run(s): region-failover-claim"), "\(missing.stderr)")
+    }
+
+    @Test("an unknown mark name, an unreadable file, and `scenario` with a scenario file are refused with exit status 2 before any run")
+    func badRequirements() throws {
+        let file = CLI.temporaryPath("bad-marks.txt")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "claim-won\nclaim-wonn\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let unknown = try CLI.run(["explore", "--scenario", "smoke", "--seeds", "1", "--require-marks", file])
+        #expect(unknown.status == 2 && unknown.stderr.contains(":2: no mark is named 'claim-wonn'"), "\(unknown.stderr)")
+        let unreadable = try CLI.run(["explore", "--scenario", "smoke", "--seeds", "1", "--require-marks", "/nonexistent/marks.txt"])
+        #expect(unreadable.status == 2 && unreadable.stderr.contains("cannot read"), "\(unreadable.stderr)")
+        let scenarioFile = CLI.temporaryPath("custom-scenario.json")
+        defer { try? FileManager.default.removeItem(atPath: scenarioFile) }
+        let shown = try CLI.run(["scenarios", "show", "smoke"])
+        try shown.stdout.write(toFile: scenarioFile, atomically: true, encoding: .utf8)
+        let custom = try CLI.run(["explore", "--scenario", scenarioFile, "--seeds", "1", "--require-marks", "scenario"])
+        #expect(custom.status == 2 && custom.stderr.contains("not a named scenario"), "\(custom.stderr)")
+    }
+
+    @Test("agentos marks lists every mark, or a named scenario's, and refuses an unknown scenario")
+    func marksCommand() throws {
+        let all = try CLI.run(["marks"])
+        #expect(all.status == 0 && all.stdout.split(separator: "\n").count == Mark.allCases.count)
+        let storm = try CLI.run(["marks", "--scenario", "claim-storm", "--json"])
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(storm.stdout.utf8)) as? [[String: String]])
+        #expect(listed.map { $0["name"] ?? "" }.contains("claim-refused-not-newer"))
+        let unknown = try CLI.run(["marks", "--scenario", "nope"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("unknown scenario 'nope'"), "\(unknown.stderr)")
+    }
+}
