@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["Scenarios", "Checks", "Core", "Sim", "FakeLLM", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Campaigns", "Scenarios", "Checks", "Core", "Sim", "FakeLLM", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift")],
             // The recorded trace hashes, read from the source tree by TraceHashBaselineTests.
             exclude: ["Baselines"]
         ),

@@ -71,3 +71,14 @@ public struct JUnitReport {
         return Int(attributes[start.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 }
+
+extension JUnitReport {
+    /// One run's test cases: one per checker, or one failed case for a run that crashed.
+    mutating func add(_ result: SeedResult, classname: String, rerun: String) {
+        guard let checks = result.checks else {
+            add(failedRun: classname, message: result.firstViolation ?? "failed", rerun: rerun)
+            return
+        }
+        add(run: classname, checks: checks, firstViolation: { result.invariants.first == $0 ? result.firstViolation : nil }, rerun: rerun)
+    }
+}

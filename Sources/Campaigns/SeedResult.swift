@@ -21,6 +21,10 @@ public struct SeedResult: Codable, Sendable {
     public var latency: LatencySummary? = nil
     /// The marks the run reached, by name, with their hits (nil for a crashed seed).
     public var marks: [String: Int]? = nil
+    /// When each was first hit, virtual nanoseconds (a guided search's branch points).
+    public var firstHits: [String: Int64]? = nil
+    /// The guided run's recipe (`Recipe`); nil for a plain seed.
+    public var recipe: String? = nil
 
     /// The verdict of a run that finished.
     public init(seed: UInt64, report: RunReport) {
@@ -36,6 +40,7 @@ public struct SeedResult: Codable, Sendable {
         checks = report.checks
         latency = LatencySummary(report)
         marks = report.marks
+        firstHits = report.markFirstHits
     }
 
     /// A seed whose process died before it printed a verdict.
@@ -79,6 +84,18 @@ public enum SeedBatch {
             if seed == crashSeed { fatalError("injected crash at seed \(seed), to test the sweep's isolation") }
             let report = try ScenarioRun(scenario: try resolve(scenario, seed), seed: seed).execute()
             FileHandle.standardOutput.write(try encoder.encode(SeedResult(seed: seed, report: report)) + Data("\n".utf8))
+        }
+    }
+
+    /// Runs a guided search's recipes, one JSON line each, each carrying its recipe.
+    public static func run(scenario: String, recipes: [Recipe], resolve: (String, UInt64) throws -> Scenario) throws {
+        let encoder = JSONEncoder()
+        for recipe in recipes {
+            let resolved = try resolve(scenario, recipe.seed)
+            let report = try ScenarioRun(scenario: resolved, seed: recipe.seed, faults: recipe.faults(for: resolved)).execute()
+            var result = SeedResult(seed: recipe.seed, report: report)
+            result.recipe = recipe.description
+            FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
         }
     }
 }

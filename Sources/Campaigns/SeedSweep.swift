@@ -83,13 +83,7 @@ public struct SeedSweep: Sendable {
     public func junit(_ results: [SeedResult]) -> JUnitReport {
         var report = JUnitReport()
         for result in results {
-            let classname = "\(scenario).seed-\(result.seed)"
-            let rerun = "agentos run --scenario \(scenario) --seed \(result.seed)"
-            guard let checks = result.checks else {
-                report.add(failedRun: classname, message: result.firstViolation ?? "failed", rerun: rerun)
-                continue
-            }
-            report.add(run: classname, checks: checks, firstViolation: { result.invariants.first == $0 ? result.firstViolation : nil }, rerun: rerun)
+            report.add(result, classname: "\(scenario).seed-\(result.seed)", rerun: "agentos run --scenario \(scenario) --seed \(result.seed)")
         }
         return report
     }
@@ -115,4 +109,6 @@ public struct ExploreSummary: Codable, Sendable {
     public let traces: [String]
     /// Which marks the runs reached (nil in a summary written before marks were counted).
     public var marks: MarkCoverage? = nil
+    /// Set for a guided search (`explore --guided`).
+    public var guided: GuidedReport? = nil
 }

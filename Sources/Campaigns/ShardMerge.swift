@@ -11,6 +11,9 @@ public enum ShardMerge {
     public static func merge(_ shards: [(file: String, summary: ExploreSummary)]) throws -> MergedSummary {
         let scenarios = Set(shards.map(\.summary.scenario))
         guard scenarios.count == 1 else { throw CampaignError("the shards explore different scenarios: \(scenarios.sorted().joined(separator: ", "))") }
+        if let guided = shards.first(where: { $0.summary.guided != nil }) {
+            throw CampaignError("'\(guided.file)' is a guided search: one search, not a shard of a seed range, so it is not merged")
+        }
         let coverage = try coverage(shards)
         return MergedSummary(
             scenario: shards[0].summary.scenario, start: coverage.start, seeds: coverage.count, shards: shards.count,

@@ -48,6 +48,11 @@ struct ExploreCommand: ParsableCommand {
     )
     var requireMarks: String?
 
+    @Flag(
+        help:
+            "Guided search: --seeds runs at most, each after the first few branched from a run that reached something new (a rarely hit mark), from --start (which seeds the search itself).")
+    var guided = false
+
     /// Makes the child running this seed die, to test the sweep's own isolation.
     @Option(help: .hidden)
     var injectCrashSeed: UInt64?
@@ -58,8 +63,31 @@ struct ExploreCommand: ParsableCommand {
     }
 
     func run() throws {
-        _ = try resolveScenario(scenario, seed: start)  // bad input fails here, before any child runs
+        let resolved = try resolveScenario(scenario, seed: start)  // bad input fails here, before any child runs
         let required = try requireMarks.map { try MarkCoverage.required($0, scenario: scenario) } ?? []
+        if guided {
+            guard shard == nil else { throw CLIError("--guided is one search and takes no --shard: give each machine its own --start instead") }
+            guard injectCrashSeed == nil else { throw CLIError("--inject-crash-seed is for plain sweeps") }
+            var search = GuidedSearch(scenario: scenario, start: start, budget: seeds, window: resolved.phases.safety)
+            (search.jobs, search.traces, search.keep) = (jobs, traces, keep)
+            search.progress = !json && isatty(2) != 0
+            if !json {
+                print("guided search of \(scenario): at most \(seeds) runs, explorer seed \(start), \(jobs) jobs")
+                print("rerun one: the `agentos run ... --branch AT:SEED` line printed for it")
+            }
+            let outcome = search.run()
+            if let junit { try search.junit(outcome).write(name: "agentos explore --guided \(scenario)", to: junit) }
+            if json {
+                printJSON(outcome.summary)
+            } else {
+                printSummary(outcome.summary, failing: [])
+                for (result, recipe) in zip(outcome.results, outcome.recipes) where !result.passed {
+                    print("  \(recipe.rerun(scenario: scenario)): \(result.firstViolation ?? "failed")")
+                }
+            }
+            try finish(outcome.summary, required: required)
+            return
+        }
         var sweep = SeedSweep(scenario: scenario, start: start, seeds: seeds)
         if let shard { (sweep.shardIndex, sweep.shardCount) = try SeedSweep.parseShard(shard) }
         (sweep.jobs, sweep.batch, sweep.traces, sweep.keep, sweep.crashSeed) = (jobs, batch, traces, keep, injectCrashSeed)
@@ -75,6 +103,11 @@ struct ExploreCommand: ParsableCommand {
         } else {
             printSummary(summary, failing: results.filter { !$0.passed })
         }
+        try finish(summary, required: required)
+    }
+
+    /// Exit status 1 for a failing run, or for a required mark no run reached.
+    func finish(_ summary: ExploreSummary, required: [Mark]) throws {
         if !summary.failing.isEmpty { throw ExitCode(ExitStatus.failed) }
         let missing = summary.marks?.missing(required) ?? required
         if !missing.isEmpty {
@@ -98,6 +131,11 @@ struct ExploreCommand: ParsableCommand {
             print("  seed \(failure.seed): \(failure.firstViolation ?? "failed")")
         }
         for trace in summary.traces { print("trace: \(trace)  (replay: agentos replay \(trace) --timeline; shrink: agentos shrink \(trace))") }
+        if let guided = summary.guided {
+            print(
+                "guided: \(guided.corpus) run(s) in the corpus, \(guided.features) feature(s), \(guided.branched) branched run(s)"
+                    + (guided.stoppedEarly ? "; stopped early (nothing new for a while)" : ""))
+        }
         if let marks = summary.marks { for line in marks.lines() { print(line) } }
     }
 }
@@ -107,10 +145,19 @@ struct ExploreBatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "explore-batch", shouldDisplay: false)
 
     @Option var scenario: String
-    @Option var seeds: String
+    @Option var seeds: String = ""
+    @Option var recipes: String?
     @Option var crashSeed: UInt64?
 
     func run() throws {
+        if let recipes {
+            let parsed = try recipes.split(separator: ",").map { text in
+                guard let recipe = Recipe(text: String(text)) else { throw CLIError("not a recipe: \(text)") }
+                return recipe
+            }
+            try SeedBatch.run(scenario: scenario, recipes: parsed, resolve: resolveScenario)
+            return
+        }
         try SeedBatch.run(scenario: scenario, seeds: seeds.split(separator: ",").compactMap { UInt64($0) }, crashSeed: crashSeed, resolve: resolveScenario)
     }
 }

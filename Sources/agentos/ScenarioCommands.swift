@@ -77,9 +77,18 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Branch the run at AT (virtual nanoseconds): from there on its randomness is drawn from SEED (repeatable, in time order; what `explore --guided` prints for a run it made).",
+            valueName: "AT:SEED"))
+    var branch: [String] = []
+
     func run() throws {
         let resolved = try resolveScenario(scenario, seed: seed)
-        let rerun = "agentos run --scenario \(scenario) --seed \(seed)"
+        guard let recipe = Recipe(text: ([String(seed)] + branch).joined(separator: "@")) else {
+            throw CLIError("--branch takes AT:SEED (virtual nanoseconds, then a seed), in time order; got \(branch.joined(separator: " "))")
+        }
+        let rerun = recipe.rerun(scenario: scenario)
         let replay = trace.map { "agentos replay \($0)" } ?? "\(rerun) --trace FILE"
         if !json {
             // First, so a crash never loses them.
@@ -88,7 +97,9 @@ struct RunCommand: ParsableCommand {
             if let trace { print("replay: agentos replay \(trace)") }
         }
         let runner: ScenarioRun
-        do { runner = try ScenarioRun(scenario: resolved, seed: seed) } catch { throw CLIError(oneLineError(error)) }
+        do {
+            runner = try ScenarioRun(scenario: resolved, seed: seed, faults: recipe.reseeds.isEmpty ? nil : recipe.faults(for: resolved))
+        } catch { throw CLIError(oneLineError(error)) }
         if let trace { try runner.record(to: trace) }
         let (report, wall) = try measure { try runner.execute() }
         if json { printJSON(report) } else { printReport(report, wall: wall, replay: replay) }

@@ -61,3 +61,48 @@ struct MarkCoverageTests {
         #expect(unknown.status == 2 && unknown.stderr.contains("unknown scenario 'nope'"), "\(unknown.stderr)")
     }
 }
+
+/// `agentos explore --guided`, `run --branch`.
+@Suite("agentos explore --guided")
+struct GuidedExploreTests {
+    func summary(_ arguments: [String]) throws -> [String: Any] {
+        let result = try CLI.run(arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        object["wallSeconds"] = nil
+        object["seedsPerSecond"] = nil
+        return object
+    }
+
+    @Test("the same --start and budget give the same runs and verdicts with one job or two, and branch most runs")
+    func deterministicAcrossJobs() throws {
+        let flags = ["explore", "--guided", "--scenario", "proxy-crash", "--seeds", "16", "--start", "3", "--json"]
+        let one = try summary(flags + ["--jobs", "1"])
+        let two = try summary(flags + ["--jobs", "2"])
+        #expect(NSDictionary(dictionary: one).isEqual(to: two))
+        let guided = try #require(one["guided"] as? [String: Any])
+        #expect((guided["branched"] as? Int ?? 0) >= 8 && (guided["corpus"] as? Int ?? 0) >= 1, "\(guided)")
+        #expect(one["seeds"] as? Int == 16 && one["passed"] as? Int == 16)
+    }
+
+    @Test("a branched run recorded with run --branch replays event for event; a bad --branch, --guided with --shard, and merging a guided summary are refused")
+    func branchedRunReplays() throws {
+        let trace = CLI.temporaryPath("branched.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let run = try CLI.run(["run", "--scenario", "smoke", "--seed", "4", "--branch", "15000000000:99", "--trace", trace])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("rerun: agentos run --scenario smoke --seed 4 --branch 15000000000:99"))
+        let replay = try CLI.run(["replay", trace, "--exact"])
+        #expect(replay.status == 0 && replay.stdout.contains("identical"), "\(replay.stdout)\(replay.stderr)")
+        let bad = try CLI.run(["run", "--scenario", "smoke", "--branch", "later:1"])
+        #expect(bad.status == 2 && bad.stderr.contains("--branch takes AT:SEED"), "\(bad.stderr)")
+        let sharded = try CLI.run(["explore", "--guided", "--scenario", "smoke", "--seeds", "4", "--shard", "0/2"])
+        #expect(sharded.status == 2 && sharded.stderr.contains("takes no --shard"), "\(sharded.stderr)")
+        let guided = try CLI.run(["explore", "--guided", "--scenario", "smoke", "--seeds", "2", "--json"])
+        let file = CLI.temporaryPath("guided-summary.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try guided.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let merged = try CLI.run(["explore-merge", file])
+        #expect(merged.status == 2 && merged.stderr.contains("is a guided search"), "\(merged.stderr)")
+    }
+}

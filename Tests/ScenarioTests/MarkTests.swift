@@ -101,6 +101,7 @@ struct MarkTests {
         var report = try uncounted.execute()
         #expect(!counted.marks.isEmpty && report.marks.isEmpty)
         report.marks = counted.marks
+        report.markFirstHits = counted.markFirstHits
         #expect(report == counted, "\(name) seed \(seed)")
     }
 

@@ -6,6 +6,11 @@ import Core
 public struct MarkTracker: Sendable {
     /// Hits by mark, indexed by `Mark.rawValue`.
     public private(set) var hits = [Int](repeating: 0, count: Mark.allCases.count)
+    /// When each mark was first hit (nanoseconds of the run's clock; -1: not yet), where guided
+    /// exploration branches a run from.
+    public private(set) var firstHitAt = [Int64](repeating: -1, count: Mark.allCases.count)
+    /// The time of the event being read; the reader sets it before each event.
+    public var now: Instant = .zero
     /// Each proxy's first LLM endpoint: a call to another is a fallback.
     let primaryEndpoint: [Address: Address]
     /// Tasks with a round saved, and tasks with a node saved.
@@ -51,7 +56,10 @@ public struct MarkTracker: Sendable {
         primaryEndpoint = primary
     }
 
-    public mutating func hit(_ mark: Mark) { hits[mark.rawValue] += 1 }
+    public mutating func hit(_ mark: Mark) {
+        if hits[mark.rawValue] == 0 { firstHitAt[mark.rawValue] = now.nanoseconds }
+        hits[mark.rawValue] += 1
+    }
 
     /// A message was delivered: whatever a timer's step sent is over.
     public mutating func delivered() { if retryingWorker != nil { retryingWorker = nil } }
@@ -65,6 +73,11 @@ public struct MarkTracker: Sendable {
 
     /// Hits by mark name, the marks reached only (what a seed's verdict carries).
     public var byName: [String: Int] { Dictionary(uniqueKeysWithValues: reached.map { ($0.mark.name, $0.hits) }) }
+
+    /// When each reached mark was first hit, by name (nanoseconds).
+    public var firstHitsByName: [String: Int64] {
+        Dictionary(uniqueKeysWithValues: reached.map { ($0.mark.name, firstHitAt[$0.mark.rawValue]) })
+    }
 
     public mutating func observe(_ observation: WorldObservation) {
         switch observation {

@@ -48,7 +48,10 @@ final class RunObserver {
     }
 
     func observe(_ entry: TraceEntry<CoreWorld>) {
-        if countsMarks { mark(entry.event) }
+        if countsMarks {
+            marks.now = entry.time
+            mark(entry.event)
+        }
         switch entry.event {
         case .send(let id, let from, let to, let message):
             switch message {
@@ -72,7 +75,7 @@ final class RunObserver {
         case .start(let node, let incarnation):
             feed(entry, .started(node: directory.address(node), incarnation: incarnation))
         case .fault(let action):
-            if action != .healAll { faultsInjected += 1 }
+            if action != .healAll, !action.isReseed { faultsInjected += 1 }
         case .observe(let node, let observation):
             checkers.observe(ObservedEvent(index: entry.index, time: entry.time, node: directory.address(node), observation: observation))
             tally(observation)

@@ -120,7 +120,10 @@ public final class ScenarioRun {
             if case .fault(.powerLoss(let node)) = entry.event, node == Address.store.name {
                 powerLosses += 1
                 var random = SimRandom(seed: seed, stream: .diskPowerLoss(powerLosses))
-                if storeFile.losePower(random: &random), observer.countsMarks { observer.marks.hit(.tornWriteAtPowerLoss) }
+                if storeFile.losePower(random: &random), observer.countsMarks {
+                    observer.marks.now = entry.time
+                    observer.marks.hit(.tornWriteAtPowerLoss)
+                }
             }
             observer.observe(entry)
             self.writer?.write(entry)
@@ -292,4 +295,6 @@ public struct RunReport: Codable, Hashable, Sendable {
     public var hash: String
     /// The marks the run reached, by name, with their hits (`Mark`).
     public var marks: [String: Int] = [:]
+    /// When each reached mark was first hit, virtual nanoseconds: where a guided search branches.
+    public var markFirstHits: [String: Int64] = [:]
 }

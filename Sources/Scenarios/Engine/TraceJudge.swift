@@ -58,7 +58,7 @@ extension RunObserver {
             aborted: tasks.filter { $0.status == .aborted }.count, unfinished: tasks.filter { !$0.status.isFinished }.count,
             rejected: rejected, latencyP50: percentile(50), latencyP99: percentile(99), llmCalls: llmCalls, wastedCalls: wastedCalls,
             faultsInjected: faultsInjected, events: events, steps: steps, virtualEnd: end.nanoseconds, livenessConverged: converged,
-            latencyMean: mean, latencyP90: percentile(90), latencyMax: latencies.max(), hash: hash, marks: marks.byName)
+            latencyMean: mean, latencyP90: percentile(90), latencyMax: latencies.max(), hash: hash, marks: marks.byName, markFirstHits: marks.firstHitsByName)
     }
 }
 

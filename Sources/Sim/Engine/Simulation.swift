@@ -112,6 +112,8 @@ struct Engine<W: SimWorld> {
     @usableFromInline let nodeIDs: [String: NodeID]
     @usableFromInline var links: LinkTable
     @usableFromInline var netRandom: SimRandom
+    /// The seed the random streams are drawn from: the run's, until a `reseed` branches it.
+    @usableFromInline var streamSeed: UInt64
     @usableFromInline var cuts: CutTable
     @usableFromInline var heldMessages: [Delivery<W>] = []
     @usableFromInline var partitions: [(id: String, pairs: [(Int, Int)])] = []
@@ -153,6 +155,7 @@ struct Engine<W: SimWorld> {
         self.links = LinkTable(config: network, names: names)
         self.cuts = CutTable(nodeCount: nodes.count)
         self.netRandom = SimRandom(seed: seed, stream: .network)
+        self.streamSeed = seed
         for (index, spec) in nodes.enumerated() {
             schedule(at: spec.startAt, .boot(node: index))
         }
@@ -211,7 +214,7 @@ struct Engine<W: SimWorld> {
         slots[index].incarnation += 1
         let incarnation = slots[index].incarnation
         slots[index].status = .up
-        slots[index].random = SimRandom(seed: seed, stream: .node(names[index], incarnation: incarnation))
+        slots[index].random = SimRandom(seed: streamSeed, stream: .node(names[index], incarnation: incarnation))
         let boot = NodeBoot(id: NodeID(index), name: names[index], incarnation: incarnation, nodeCount: slots.count)
         slots[index].process = factories[index](boot)
         record(.start(node: NodeID(index), incarnation: incarnation))

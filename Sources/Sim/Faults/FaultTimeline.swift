@@ -35,6 +35,13 @@ public enum FaultAction: Codable, Hashable, Sendable {
     case undelayLink(from: String, to: String)
     /// Heals every partition, unclogs everything, resumes paused nodes and restarts crashed ones.
     case healAll
+    /// Not a fault but a branch: from here on the network and every node draw their randomness
+    /// from streams of `seed` instead of the run's seed (a node restarted later too). What
+    /// happened before is untouched, so a run with a reseed at `t` replays the original run's
+    /// prefix up to `t` and then goes its own way: how guided exploration branches a run from
+    /// an interesting moment. It lives in the timeline so a branched run's trace is an
+    /// ordinary trace that replay and shrink take unchanged.
+    case reseed(seed: UInt64)
 
     /// The node names the action refers to, for validation.
     var nodeNames: [String] {
@@ -44,7 +51,7 @@ public enum FaultAction: Codable, Hashable, Sendable {
             [n]
         case .partition(_, let from, let to, _): from + to
         case .clogLink(let from, let to), .unclogLink(let from, let to), .delayLink(let from, let to, _, _), .undelayLink(let from, let to): [from, to]
-        case .heal, .healAll: []
+        case .heal, .healAll, .reseed: []
         }
     }
 
@@ -69,7 +76,15 @@ public enum FaultAction: Codable, Hashable, Sendable {
         case .delayLink(let from, let to, let min, let max): "delay \(from)->\(to) by \(min)...\(max)"
         case .undelayLink(let from, let to): "undelay \(from)->\(to)"
         case .healAll: "heal all"
+        case .reseed(let seed): "reseed \(seed)"
         }
+    }
+
+    /// Whether the action is a branch point rather than a fault: it injects nothing, so the
+    /// checkers' fault windows and the fault counts leave it out.
+    public var isReseed: Bool {
+        if case .reseed = self { return true }
+        return false
     }
 
     @usableFromInline func stableHash(into hasher: inout TraceHash) {

@@ -65,6 +65,18 @@ extension Engine {
             cuts.recomputeAnyDelay()
         case .healAll:
             healEverything()
+        case .reseed(let seed):
+            reseed(seed)
+        }
+    }
+
+    /// Every random stream of the run from `seed` on: the network's and each node's (for its
+    /// current life; later lives take theirs from `seed` too).
+    @usableFromInline mutating func reseed(_ seed: UInt64) {
+        streamSeed = seed
+        netRandom = SimRandom(seed: seed, stream: .network)
+        for index in 0..<slots.count {
+            slots[index].random = SimRandom(seed: seed, stream: .node(names[index], incarnation: slots[index].incarnation))
         }
     }
 
