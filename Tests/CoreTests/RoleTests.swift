@@ -211,6 +211,32 @@ struct RoleTests {
         #expect(record.epoch.global == first.epoch.global + 1)
     }
 
+    @Test("with the reference's 2 s heartbeats, a region that loses every third heartbeat keeps its task: the gateway waits three intervals")
+    func lostRegionHeartbeatsDoNotMoveTasks() throws {
+        var spec = ClusterSpec(regions: 2, proxiesPerRegion: 1)
+        spec.timings = RecoveryTimings(heartbeat: .seconds(2), proxyEviction: .seconds(6), regionSweep: .seconds(2))
+        #expect(spec.gatewaySettings.regionTimeout == .seconds(6))
+        let cluster = try EmbeddedCluster.standard(spec)
+        cluster.llm.latency = .seconds(2)
+        let request = cluster.submit(query(3, 2, 2))
+        cluster.run(for: .seconds(3))
+        let taskID = try #require(cluster.taskID(for: request))
+        let first = try #require(try cluster.store.getTask(taskID))
+        let region = Address(first.ownerRegion)
+        // A silence of two intervals (4 s) every 6 s, for a minute: more than the old fixed 3 s.
+        for _ in 0..<10 {
+            cluster.dropNext = { message in
+                if case .regionHeartbeat(let from, _) = message { return from == region }
+                return false
+            }
+            cluster.run(for: .seconds(6))
+        }
+        cluster.run(for: .seconds(120))
+        let record = try #require(try cluster.store.getTask(taskID))
+        #expect(record.status == .completed)
+        #expect(record.ownerRegion == first.ownerRegion && record.epoch.global == first.epoch.global, "the task moved: \(record.epoch)")
+    }
+
     @Test("a restarted gateway answers every task's status from the store and still places new tasks")
     func gatewayRestartAnswersFromStore() throws {
         let cluster = try EmbeddedCluster.standard()
