@@ -25,6 +25,8 @@ public struct SeedResult: Codable, Sendable {
     public var firstHits: [String: Int64]? = nil
     /// The guided run's recipe (`Recipe`); nil for a plain seed.
     public var recipe: String? = nil
+    /// The run's state-signature features (guided runs only).
+    public var signature: [Int]? = nil
 
     /// The verdict of a run that finished.
     public init(seed: UInt64, report: RunReport) {
@@ -41,6 +43,7 @@ public struct SeedResult: Codable, Sendable {
         latency = LatencySummary(report)
         marks = report.marks
         firstHits = report.markFirstHits
+        signature = report.signature
     }
 
     /// A seed whose process died before it printed a verdict.
@@ -87,12 +90,15 @@ public enum SeedBatch {
         }
     }
 
-    /// Runs a guided search's recipes, one JSON line each, each carrying its recipe.
-    public static func run(scenario: String, recipes: [Recipe], resolve: (String, UInt64) throws -> Scenario) throws {
+    /// Runs a guided search's recipes, one JSON line each, each carrying its recipe (and its
+    /// state signature when `signature`).
+    public static func run(scenario: String, recipes: [Recipe], signature: Bool, resolve: (String, UInt64) throws -> Scenario) throws {
         let encoder = JSONEncoder()
         for recipe in recipes {
             let resolved = try resolve(scenario, recipe.seed)
-            let report = try ScenarioRun(scenario: resolved, seed: recipe.seed, faults: recipe.faults(for: resolved)).execute()
+            let run = try ScenarioRun(scenario: resolved, seed: recipe.seed, faults: recipe.faults(for: resolved))
+            run.countsSignature = signature
+            let report = try run.execute()
             var result = SeedResult(seed: recipe.seed, report: report)
             result.recipe = recipe.description
             FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))

@@ -53,6 +53,11 @@ struct ExploreCommand: ParsableCommand {
             "Guided search: --seeds runs at most, each after the first few branched from a run that reached something new (a rarely hit mark), from --start (which seeds the search itself).")
     var guided = false
 
+    @Flag(
+        help:
+            "With --guided: a run is also new when it reaches a new entry (or hit-count bucket) of the state signature: roles, message kinds handled in a row, active faults.")
+    var stateSignature = false
+
     /// Makes the child running this seed die, to test the sweep's own isolation.
     @Option(help: .hidden)
     var injectCrashSeed: UInt64?
@@ -69,7 +74,7 @@ struct ExploreCommand: ParsableCommand {
             guard shard == nil else { throw CLIError("--guided is one search and takes no --shard: give each machine its own --start instead") }
             guard injectCrashSeed == nil else { throw CLIError("--inject-crash-seed is for plain sweeps") }
             var search = GuidedSearch(scenario: scenario, start: start, budget: seeds, window: resolved.phases.safety)
-            (search.jobs, search.traces, search.keep) = (jobs, traces, keep)
+            (search.jobs, search.traces, search.keep, search.stateSignature) = (jobs, traces, keep, stateSignature)
             search.progress = !json && isatty(2) != 0
             if !json {
                 print("guided search of \(scenario): at most \(seeds) runs, explorer seed \(start), \(jobs) jobs")
@@ -88,6 +93,7 @@ struct ExploreCommand: ParsableCommand {
             try finish(outcome.summary, required: required)
             return
         }
+        guard !stateSignature else { throw CLIError("--state-signature is for --guided searches") }
         var sweep = SeedSweep(scenario: scenario, start: start, seeds: seeds)
         if let shard { (sweep.shardIndex, sweep.shardCount) = try SeedSweep.parseShard(shard) }
         (sweep.jobs, sweep.batch, sweep.traces, sweep.keep, sweep.crashSeed) = (jobs, batch, traces, keep, injectCrashSeed)
@@ -147,6 +153,7 @@ struct ExploreBatchCommand: ParsableCommand {
     @Option var scenario: String
     @Option var seeds: String = ""
     @Option var recipes: String?
+    @Flag var signature = false
     @Option var crashSeed: UInt64?
 
     func run() throws {
@@ -155,7 +162,7 @@ struct ExploreBatchCommand: ParsableCommand {
                 guard let recipe = Recipe(text: String(text)) else { throw CLIError("not a recipe: \(text)") }
                 return recipe
             }
-            try SeedBatch.run(scenario: scenario, recipes: parsed, resolve: resolveScenario)
+            try SeedBatch.run(scenario: scenario, recipes: parsed, signature: signature, resolve: resolveScenario)
             return
         }
         try SeedBatch.run(scenario: scenario, seeds: seeds.split(separator: ",").compactMap { UInt64($0) }, crashSeed: crashSeed, resolve: resolveScenario)

@@ -104,5 +104,18 @@ struct GuidedExploreTests {
         try guided.stdout.write(toFile: file, atomically: true, encoding: .utf8)
         let merged = try CLI.run(["explore-merge", file])
         #expect(merged.status == 2 && merged.stderr.contains("is a guided search"), "\(merged.stderr)")
+        let plainSignature = try CLI.run(["explore", "--scenario", "smoke", "--seeds", "2", "--state-signature"])
+        #expect(plainSignature.status == 2 && plainSignature.stderr.contains("is for --guided"), "\(plainSignature.stderr)")
+    }
+
+    @Test("--state-signature makes many more features than the marks alone, and the search stays deterministic")
+    func stateSignatureFeatures() throws {
+        let flags = ["explore", "--guided", "--scenario", "proxy-crash", "--seeds", "10", "--json"]
+        let marksOnly = try #require(try summary(flags)["guided"] as? [String: Any])
+        let withSignature = try summary(flags + ["--state-signature"])
+        let again = try summary(flags + ["--state-signature", "--jobs", "1"])
+        #expect(NSDictionary(dictionary: withSignature).isEqual(to: again))
+        let guided = try #require(withSignature["guided"] as? [String: Any])
+        #expect((guided["features"] as? Int ?? 0) > 5 * (marksOnly["features"] as? Int ?? 0), "\(guided) vs \(marksOnly)")
     }
 }

@@ -52,4 +52,20 @@ struct BranchTests {
         #expect(branched.faultsInjected == plain.faultsInjected)
         #expect(branched.hash != plain.hash)
     }
+
+    @Test("the state signature only reads: counting it leaves the hash as it was, and two seeds reach different entries")
+    func signatureOnlyReads() throws {
+        let scenario = try ScenarioLibrary.scenario(named: "proxy-crash", seed: 6)
+        let plain = try ScenarioRun(scenario: scenario, seed: 6).execute()
+        let counting = try ScenarioRun(scenario: scenario, seed: 6)
+        counting.countsSignature = true
+        let counted = try counting.execute()
+        #expect(plain.signature == nil)
+        let features = try #require(counted.signature)
+        #expect(counted.hash == plain.hash && counted.events == plain.events)
+        #expect(features.count > 20 && features == features.sorted())
+        let other = try ScenarioRun(scenario: try ScenarioLibrary.scenario(named: "proxy-crash", seed: 7), seed: 7)
+        other.countsSignature = true
+        #expect(try other.execute().signature != features)
+    }
 }

@@ -29,6 +29,9 @@ public struct GuidedSearch: Sendable {
     public var generation = 8
     /// End at the first failing run (what `bench find` measures).
     public var stopAtFirstFailure = false
+    /// Count the state signature's features as new too (`--state-signature`). Off by default:
+    /// on the one real bug measured so far it found fewer failures (see `docs/PERFORMANCE.md`).
+    public var stateSignature = false
 
     public init(scenario: String, start: UInt64, budget: Int, window: Interval) {
         self.scenario = scenario
@@ -55,7 +58,7 @@ public struct GuidedSearch: Sendable {
     }
 
     public func run() -> Outcome {
-        let runner = RecipeRunner(scenario: scenario, jobs: jobs)
+        let runner = RecipeRunner(scenario: scenario, jobs: jobs, signature: stateSignature)
         var bar = ProgressBar(total: budget, label: "runs", enabled: progress)
         var random = SimRandom(seed: start, key: "guided-search")
         var results: [SeedResult] = []
@@ -117,38 +120,32 @@ public struct GuidedSearch: Sendable {
     }
 
     static let exemplarsPerFeature = 4
-    /// Features past the marks' (mark x bucket) are failing invariants.
+    /// Features past the marks' (mark x bucket) are failing invariants, then the state
+    /// signature's (entry x bucket).
     static let invariantFeatures = 100_000
+    static let signatureFeatures = 200_000
 
-    /// What a run reached, as AFL counts edges: each mark with its hit count bucketed, and
-    /// each invariant it failed.
+    /// What a run reached, as AFL counts edges: each mark with its hit count bucketed, each
+    /// invariant it failed, and each entry of its state signature with its count bucketed.
     static func features(of result: SeedResult) -> [Int] {
         var features: [Int] = []
         for (name, hits) in result.marks ?? [:] {
-            if let mark = Mark(name: name) { features.append(mark.rawValue * 8 + bucket(hits)) }
+            if let mark = Mark(name: name) { features.append(mark.rawValue * 8 + HitCount.bucket(hits)) }
         }
         features += result.invariants.map { invariantFeatures + $0 }
+        features += (result.signature ?? []).map { signatureFeatures + $0 }
         return features.sorted()
     }
 
-    /// AFL's hit-count buckets: 1, 2, 3, 4-7, 8-15, 16-31, 32-127, 128 and more.
-    static func bucket(_ hits: Int) -> Int {
-        switch hits {
-        case ...1: 0
-        case 2: 1
-        case 3: 2
-        case 4...7: 3
-        case 8...15: 4
-        case 16...31: 5
-        case 32...127: 6
-        default: 7
-        }
-    }
-
     /// A new recipe: one of the rarest features' exemplars, branched just after its first hit
-    /// of that feature's mark (one time in four anywhere in the window instead).
+    /// of that feature's mark (one time in four, or for a feature that is no mark, anywhere in
+    /// the window instead).
     func branch(corpus: [Member], seen: [Int: Int], exemplars: [Int: [Int]], random: inout SimRandom) -> Recipe {
-        let rarest = seen.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(4).map(\.key)
+        // Half the time a mark, so runs branch at the moments marks name; else any feature,
+        // the state signature's included.
+        let marksOnly = random.chance(.oneIn(2))
+        let candidates = seen.filter { !marksOnly || $0.key < Self.invariantFeatures }
+        let rarest = (candidates.isEmpty ? seen : candidates).sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(4).map(\.key)
         let feature = rarest[random.int(in: 0...(rarest.count - 1))]
         let holders = exemplars[feature] ?? [0]
         let member = corpus[holders[random.int(in: 0...(holders.count - 1))]]

@@ -7,6 +7,7 @@ import Foundation
 struct RecipeRunner {
     var scenario: String
     var jobs: Int
+    var signature = false
 
     func run(_ recipes: [Recipe]) -> [SeedResult] {
         let chunk = max(1, (recipes.count + jobs - 1) / jobs)
@@ -22,7 +23,8 @@ struct RecipeRunner {
 
     /// One child for these recipes; a crashed child's recipes one child each.
     func runChunk(_ recipes: [Recipe]) -> [String: SeedResult] {
-        let arguments = ["explore-batch", "--scenario", scenario, "--recipes", recipes.map(\.description).joined(separator: ",")]
+        var arguments = ["explore-batch", "--scenario", scenario, "--recipes", recipes.map(\.description).joined(separator: ",")]
+        if signature { arguments.append("--signature") }
         let outcome = try? runChild(arguments)
         var got: [String: SeedResult] = [:]
         for result in seedResults(in: outcome?.stdout ?? "") { if let recipe = result.recipe { got[recipe] = result } }

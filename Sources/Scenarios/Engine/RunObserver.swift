@@ -32,6 +32,8 @@ final class RunObserver {
     var marks: MarkTracker
     /// Off where nobody reads the marks (the shrinker's candidates): one branch per event then.
     var countsMarks = true
+    /// The run's state signature, when a guided search asks for it.
+    var signature: StateSignature?
     /// The newest message id delivered on each link (sender x receiver, one flat table: a
     /// delivery is the commonest event), plus one; 0 for none yet. To see reordering.
     private var deliveredOnLink: [UInt64]
@@ -52,6 +54,7 @@ final class RunObserver {
             marks.now = entry.time
             mark(entry.event)
         }
+        signature?.observe(entry.event)
         switch entry.event {
         case .send(let id, let from, let to, let message):
             switch message {

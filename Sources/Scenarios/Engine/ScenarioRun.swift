@@ -62,6 +62,13 @@ public final class ScenarioRun {
         set { observer.countsMarks = newValue }
     }
 
+    /// Whether the run computes its state signature (`RunReport.signature`); off unless a
+    /// guided search asks. Like the marks, it only reads.
+    public var countsSignature: Bool {
+        get { observer.signature != nil }
+        set { observer.signature = newValue ? StateSignature(directory: observer.directory) : nil }
+    }
+
     /// Builds the run. Without `faults`, the timeline is drawn from the seed and the scenario's
     /// fault mix (plus its fixed faults).
     public init(scenario: Scenario, seed: UInt64, faults: [FaultEntry]? = nil, overrides: RoleOverrides = .none) throws {
@@ -297,4 +304,6 @@ public struct RunReport: Codable, Hashable, Sendable {
     public var marks: [String: Int] = [:]
     /// When each reached mark was first hit, virtual nanoseconds: where a guided search branches.
     public var markFirstHits: [String: Int64] = [:]
+    /// The state signature's features (`StateSignature`), when the run counted them.
+    public var signature: [Int]? = nil
 }

@@ -52,13 +52,15 @@ extension RunObserver {
                 checks[index].violations += 1
             }
         }
-        return RunReport(
+        var report = RunReport(
             scenario: scenario, seed: String(seed), passed: violations.isEmpty, violations: violations, checks: checks,
             tasks: acknowledged.count, completed: tasks.filter { $0.status == .completed }.count,
             aborted: tasks.filter { $0.status == .aborted }.count, unfinished: tasks.filter { !$0.status.isFinished }.count,
             rejected: rejected, latencyP50: percentile(50), latencyP99: percentile(99), llmCalls: llmCalls, wastedCalls: wastedCalls,
             faultsInjected: faultsInjected, events: events, steps: steps, virtualEnd: end.nanoseconds, livenessConverged: converged,
             latencyMean: mean, latencyP90: percentile(90), latencyMax: latencies.max(), hash: hash, marks: marks.byName, markFirstHits: marks.firstHitsByName)
+        report.signature = signature?.features
+        return report
     }
 }
 
