@@ -54,29 +54,12 @@ public struct SeedSweep: Sendable {
             return runner.finish()
         }
         let failing = results.filter { !$0.passed }
-        let recorded = record(failing)
+        let recorded = recordTraces(
+            scenario: scenario, folder: traces, runs: failing.prefix(keep).map { (Recipe(seed: $0.seed), "seed-\($0.seed)") })
         let summary = ExploreSummary(
-            scenario: scenario, start: start, rangeSeeds: UInt64(seeds), shardIndex: shardIndex, shardCount: shardCount, seeds: results.count,
-            passed: results.filter(\.passed).count, failed: failing.filter { $0.crashed == nil }.count, crashed: failing.filter { $0.crashed != nil }.count,
-            wallSeconds: wall, seedsPerSecond: Double(results.count) / wall,
-            byInvariant: Dictionary(grouping: failing.flatMap(\.invariants), by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" },
-            failing: failing.map(\.seed), traces: recorded, marks: MarkCoverage(results))
+            scenario: scenario, start: start, rangeSeeds: UInt64(seeds), shardIndex: shardIndex, shardCount: shardCount, results: results,
+            wall: wall, traces: recorded)
         return (results, summary)
-    }
-
-    /// Re-runs the first `keep` failing seeds with full recording; the traces' paths.
-    func record(_ failing: [SeedResult]) -> [String] {
-        guard !failing.isEmpty else { return [] }
-        try? FileManager.default.createDirectory(atPath: traces, withIntermediateDirectories: true)
-        let name = scenario.hasSuffix(".json") ? URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent : scenario
-        var recorded: [String] = []
-        for failure in failing.prefix(keep) {
-            let path = "\(traces)/\(name)-seed-\(failure.seed).jsonl"
-            // A child records it: the seed may be the one that crashes.
-            _ = try? runChild(["run", "--scenario", scenario, "--seed", String(failure.seed), "--trace", path, "--json"])
-            if FileManager.default.fileExists(atPath: path) { recorded.append(path) }
-        }
-        return recorded
     }
 
     /// One JUnit test case per seed and checker.
@@ -111,4 +94,35 @@ public struct ExploreSummary: Codable, Sendable {
     public var marks: MarkCoverage? = nil
     /// Set for a guided search (`explore --guided`).
     public var guided: GuidedReport? = nil
+}
+
+extension ExploreSummary {
+    /// The summary of these runs' verdicts.
+    init(
+        scenario: String, start: UInt64, rangeSeeds: UInt64, shardIndex: Int = 0, shardCount: Int = 1, results: [SeedResult], wall: Double,
+        traces: [String], guided: GuidedReport? = nil
+    ) {
+        let failing = results.filter { !$0.passed }
+        self.init(
+            scenario: scenario, start: start, rangeSeeds: rangeSeeds, shardIndex: shardIndex, shardCount: shardCount, seeds: results.count,
+            passed: results.count - failing.count, failed: failing.filter { $0.crashed == nil }.count, crashed: failing.filter { $0.crashed != nil }.count,
+            wallSeconds: wall, seedsPerSecond: Double(results.count) / wall,
+            byInvariant: Dictionary(grouping: failing.flatMap(\.invariants), by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" },
+            failing: failing.map(\.seed), traces: traces, marks: MarkCoverage(results), guided: guided)
+    }
+}
+
+/// Re-runs failing runs with full recording into `folder`, a child each (the run may be the one
+/// that crashes), as `SCENARIO-FILE.jsonl`; the paths of the traces written.
+func recordTraces(scenario: String, folder: String, runs: [(recipe: Recipe, file: String)]) -> [String] {
+    guard !runs.isEmpty else { return [] }
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let name = scenario.hasSuffix(".json") ? URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent : scenario
+    var recorded: [String] = []
+    for (recipe, file) in runs {
+        let path = "\(folder)/\(name)-\(file).jsonl"
+        _ = try? runChild(["run", "--scenario", scenario, "--seed", String(recipe.seed), "--trace", path, "--json"] + recipe.branchArguments)
+        if FileManager.default.fileExists(atPath: path) { recorded.append(path) }
+    }
+    return recorded
 }

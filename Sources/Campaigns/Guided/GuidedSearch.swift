@@ -69,6 +69,7 @@ public struct GuidedSearch: Sendable {
         var sinceNew = 0
         var nextSeed = start
         var stoppedEarly = false
+        var failingCount = 0
         let (_, wall) = measure {
             search: while results.count < budget {
                 var batch: [Recipe] = []
@@ -95,7 +96,8 @@ public struct GuidedSearch: Sendable {
                     } else {
                         sinceNew += 1
                     }
-                    bar.update(results.count, note: "\(corpus.count) in corpus, \(results.filter { !$0.passed }.count) failing")
+                    if !result.passed { failingCount += 1 }
+                    bar.update(results.count, note: "\(corpus.count) in corpus, \(failingCount) failing")
                     if stopAtFirstFailure, !result.passed { break search }
                 }
                 if sinceNew >= patience {
@@ -105,17 +107,15 @@ public struct GuidedSearch: Sendable {
             }
         }
         bar.finish()
-        let failing = zip(results, recipes).filter { !$0.0.passed }
-        let recorded = record(failing.map(\.1))
+        let failing = zip(results, recipes).filter { !$0.0.passed }.map(\.1)
+        let recorded = recordTraces(
+            scenario: scenario, folder: traces,
+            runs: failing.prefix(keep).enumerated().map { ($1, "seed-\($1.seed)-guided-\($0 + 1)") })
         let summary = ExploreSummary(
-            scenario: scenario, start: start, rangeSeeds: UInt64(results.count), shardIndex: 0, shardCount: 1, seeds: results.count,
-            passed: results.filter(\.passed).count, failed: failing.filter { $0.0.crashed == nil }.count,
-            crashed: failing.filter { $0.0.crashed != nil }.count, wallSeconds: wall, seedsPerSecond: Double(results.count) / wall,
-            byInvariant: Dictionary(grouping: failing.flatMap(\.0.invariants), by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" },
-            failing: failing.map(\.0.seed), traces: recorded, marks: MarkCoverage(results),
+            scenario: scenario, start: start, rangeSeeds: UInt64(results.count), results: results, wall: wall, traces: recorded,
             guided: GuidedReport(
                 budget: budget, corpus: corpus.count, features: seen.count, branched: recipes.filter { !$0.reseeds.isEmpty }.count,
-                stoppedEarly: stoppedEarly, failingRecipes: failing.map { $0.1.description }))
+                stoppedEarly: stoppedEarly, failingRecipes: failing.map(\.description)))
         return Outcome(results: results, recipes: recipes, summary: summary)
     }
 
@@ -166,21 +166,6 @@ public struct GuidedSearch: Sendable {
             report.add(result, classname: "\(scenario).guided-\(index + 1)", rerun: recipe.rerun(scenario: scenario))
         }
         return report
-    }
-
-    /// Re-runs the first `keep` failing recipes with full recording; the traces' paths.
-    func record(_ failing: [Recipe]) -> [String] {
-        guard !failing.isEmpty else { return [] }
-        try? FileManager.default.createDirectory(atPath: traces, withIntermediateDirectories: true)
-        let name = scenario.hasSuffix(".json") ? URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent : scenario
-        var recorded: [String] = []
-        for (index, recipe) in failing.prefix(keep).enumerated() {
-            let path = "\(traces)/\(name)-seed-\(recipe.seed)-guided-\(index + 1).jsonl"
-            let branches = recipe.reseeds.flatMap { ["--branch", "\($0.at.nanoseconds):\($0.seed)"] }
-            _ = try? runChild(["run", "--scenario", scenario, "--seed", String(recipe.seed), "--trace", path, "--json"] + branches)
-            if FileManager.default.fileExists(atPath: path) { recorded.append(path) }
-        }
-        return recorded
     }
 }
 

@@ -56,8 +56,13 @@ public struct Recipe: Hashable, Sendable, CustomStringConvertible {
         return FaultPlanner.sortedStable(planned + reseeds.map { FaultEntry(at: $0.at, action: .reseed(seed: $0.seed)) })
     }
 
+    /// Its branch points as `agentos run` takes them: `--branch AT:SEED` each.
+    public var branchArguments: [String] {
+        reseeds.flatMap { ["--branch", "\($0.at.nanoseconds):\($0.seed)"] }
+    }
+
     /// The command that re-runs it (`agentos run --branch`).
     public func rerun(scenario: String) -> String {
-        "agentos run --scenario \(scenario) --seed \(seed)" + reseeds.map { " --branch \($0.at.nanoseconds):\($0.seed)" }.joined()
+        (["agentos run --scenario \(scenario) --seed \(seed)"] + branchArguments).joined(separator: " ")
     }
 }
