@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ClusterTest", targets: ["ClusterTest"]),
         .library(name: "Campaigns", targets: ["Campaigns"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
+        .library(name: "PlantedBugs", targets: ["PlantedBugs"]),
         // The core's roles driven together in one process, deterministic, for testing roles.
         .library(name: "CoreTesting", targets: ["CoreTesting"]),
         .executable(name: "agentos", targets: ["agentos"]),
@@ -70,6 +71,12 @@ let package = Package(
             dependencies: [
                 "Sim", "Core", "Checks", "FakeLLM", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
+        ),
+        // Small, plausible mistakes in the core's roles, each a wrapper around a correct role:
+        // what `bench find` and the tests plant. Nothing shipped runs them unless asked to.
+        .target(
+            name: "PlantedBugs",
+            dependencies: ["Core", "Determinism", "SQLiteStore", "Scenarios", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The store on PostgreSQL, for real clusters spread over machines (SQLite stays the
         // embedded default and the simulator's store).
@@ -125,7 +132,8 @@ let package = Package(
         .executableTarget(
             name: "agentos",
             dependencies: [
-                "Campaigns", "Sim", "Core", "Checks", "ClusterTest", "Determinism", "FakeLLM", "Scenarios", "Server", "PostgresStore", "SQLiteStore",
+                "Campaigns", "Sim", "Core", "Checks", "ClusterTest", "Determinism", "FakeLLM", "PlantedBugs", "Scenarios", "Server", "PostgresStore",
+                "SQLiteStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -136,7 +144,7 @@ let package = Package(
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["Campaigns", "Scenarios", "Checks", "Core", "Sim", "FakeLLM", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Campaigns", "Scenarios", "Checks", "Core", "Sim", "FakeLLM", "PlantedBugs", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift")],
             // The recorded trace hashes, read from the source tree by TraceHashBaselineTests.
             exclude: ["Baselines"]
         ),

@@ -28,19 +28,22 @@ func seedResults(in stdout: String) -> [SeedResult] {
 final class BatchRunner: @unchecked Sendable {
     let scenario: String
     let crashSeed: UInt64?
+    let plant: String?
     private let lock = NSLock()
     private var results: [UInt64: SeedResult] = [:]
     private var bar: ProgressBar
 
-    init(scenario: String, crashSeed: UInt64?, bar: ProgressBar) {
+    init(scenario: String, crashSeed: UInt64?, plant: String? = nil, bar: ProgressBar) {
         self.scenario = scenario
         self.crashSeed = crashSeed
+        self.plant = plant
         self.bar = bar
     }
 
     func run(_ seeds: [UInt64]) {
         var arguments = ["explore-batch", "--scenario", scenario, "--seeds", seeds.map(String.init).joined(separator: ",")]
         if let crashSeed { arguments += ["--crash-seed", String(crashSeed)] }
+        if let plant { arguments += ["--plant", plant] }
         let outcome = try? runChild(arguments)
         var got: [UInt64: SeedResult] = [:]
         for result in seedResults(in: outcome?.stdout ?? "") { got[result.seed] = result }

@@ -27,6 +27,8 @@ public struct SeedResult: Codable, Sendable {
     public var recipe: String? = nil
     /// The run's state-signature features (guided runs only).
     public var signature: [Int]? = nil
+    /// The CPU time the run took in its child, seconds (`bench find` only: it varies run to run).
+    public var cpuSeconds: Double? = nil
 
     /// The verdict of a run that finished.
     public init(seed: UInt64, report: RunReport) {
@@ -81,27 +83,49 @@ public struct LatencySummary: Codable, Sendable {
 /// Runs seeds of a scenario in this process, one JSON line each on standard output: the
 /// child side of every campaign (`agentos explore-batch`).
 public enum SeedBatch {
-    public static func run(scenario: String, seeds: [UInt64], crashSeed: UInt64?, resolve: (String, UInt64) throws -> Scenario) throws {
-        let encoder = JSONEncoder()
+    public static func run(
+        scenario: String, seeds: [UInt64], crashSeed: UInt64?, overrides: RoleOverrides = .none, measuresCPU: Bool = false,
+        resolve: (String, UInt64) throws -> Scenario
+    ) throws {
         for seed in seeds {
             if seed == crashSeed { fatalError("injected crash at seed \(seed), to test the sweep's isolation") }
-            let report = try ScenarioRun(scenario: try resolve(scenario, seed), seed: seed).execute()
-            FileHandle.standardOutput.write(try encoder.encode(SeedResult(seed: seed, report: report)) + Data("\n".utf8))
+            let resolved = try resolve(scenario, seed)
+            try emit(measuresCPU: measuresCPU) {
+                SeedResult(seed: seed, report: try ScenarioRun(scenario: resolved, seed: seed, overrides: overrides).execute())
+            }
         }
     }
 
     /// Runs a guided search's recipes, one JSON line each, each carrying its recipe (and its
     /// state signature when `signature`).
-    public static func run(scenario: String, recipes: [Recipe], signature: Bool, resolve: (String, UInt64) throws -> Scenario) throws {
-        let encoder = JSONEncoder()
+    public static func run(
+        scenario: String, recipes: [Recipe], signature: Bool, overrides: RoleOverrides = .none, measuresCPU: Bool = false,
+        resolve: (String, UInt64) throws -> Scenario
+    ) throws {
         for recipe in recipes {
             let resolved = try resolve(scenario, recipe.seed)
-            let run = try ScenarioRun(scenario: resolved, seed: recipe.seed, faults: recipe.faults(for: resolved))
-            run.countsSignature = signature
-            let report = try run.execute()
-            var result = SeedResult(seed: recipe.seed, report: report)
-            result.recipe = recipe.description
-            FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
+            try emit(measuresCPU: measuresCPU) {
+                let run = try ScenarioRun(scenario: resolved, seed: recipe.seed, faults: recipe.faults(for: resolved), overrides: overrides)
+                run.countsSignature = signature
+                var result = SeedResult(seed: recipe.seed, report: try run.execute())
+                result.recipe = recipe.description
+                return result
+            }
         }
     }
+
+    /// Prints the result `body` makes as one JSON line, with the CPU time it took when asked.
+    static func emit(measuresCPU: Bool, _ body: () throws -> SeedResult) throws {
+        let before = threadCPUSeconds()
+        var result = try body()
+        if measuresCPU { result.cpuSeconds = threadCPUSeconds() - before }
+        FileHandle.standardOutput.write(try JSONEncoder().encode(result) + Data("\n".utf8))
+    }
+}
+
+/// CPU time this thread has used, seconds: what one run costs, without the child's start-up.
+public func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }

@@ -19,6 +19,9 @@ public struct SeedSweep: Sendable {
     public var keep = 5
     /// Makes the child running this seed die, to test the sweep's own isolation.
     public var crashSeed: UInt64?
+    /// A planted bug every seed runs with (hidden `explore --plant`, for measuring how often
+    /// a bug is caught); failing traces are then not recorded, as no trace can name the bug.
+    public var plant: String?
     public var progress = isatty(2) != 0
 
     public init(scenario: String, start: UInt64, seeds: Int) {
@@ -45,7 +48,7 @@ public struct SeedSweep: Sendable {
     public func run() -> (results: [SeedResult], summary: ExploreSummary) {
         let chosen = self.chosen
         let batches = stride(from: 0, to: chosen.count, by: batch).map { Array(chosen[$0..<min($0 + batch, chosen.count)]) }
-        let runner = BatchRunner(scenario: scenario, crashSeed: crashSeed, bar: ProgressBar(total: chosen.count, label: "seeds", enabled: progress))
+        let runner = BatchRunner(scenario: scenario, crashSeed: crashSeed, plant: plant, bar: ProgressBar(total: chosen.count, label: "seeds", enabled: progress))
         let (results, wall) = measure {
             let queue = OperationQueue()
             queue.maxConcurrentOperationCount = jobs
@@ -55,7 +58,7 @@ public struct SeedSweep: Sendable {
         }
         let failing = results.filter { !$0.passed }
         let recorded = recordTraces(
-            scenario: scenario, folder: traces, runs: failing.prefix(keep).map { (Recipe(seed: $0.seed), "seed-\($0.seed)") })
+            scenario: scenario, folder: traces, runs: failing.prefix(plant == nil ? keep : 0).map { (Recipe(seed: $0.seed), "seed-\($0.seed)") })
         let summary = ExploreSummary(
             scenario: scenario, start: start, rangeSeeds: UInt64(seeds), shardIndex: shardIndex, shardCount: shardCount, results: results,
             wall: wall, traces: recorded)

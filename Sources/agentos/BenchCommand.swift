@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release for meaningful figures).",
-        subcommands: [BenchKernel.self, BenchSwarm.self, BenchFaults.self, BenchReal.self]
+        subcommands: [BenchKernel.self, BenchSwarm.self, BenchFaults.self, BenchReal.self, BenchFind.self]
     )
 }
 

@@ -58,6 +58,10 @@ struct ExploreCommand: ParsableCommand {
             "With --guided: a run is also new when it reaches a new entry (or hit-count bucket) of the state signature: roles, message kinds handled in a row, active faults.")
     var stateSignature = false
 
+    /// Plants a bug of `bench find` in every seed (plain sweeps), to measure how often it is caught.
+    @Option(help: .hidden)
+    var plant: String?
+
     /// Makes the child running this seed die, to test the sweep's own isolation.
     @Option(help: .hidden)
     var injectCrashSeed: UInt64?
@@ -70,7 +74,9 @@ struct ExploreCommand: ParsableCommand {
     func run() throws {
         let resolved = try resolveScenario(scenario, seed: start)  // bad input fails here, before any child runs
         let required = try requireMarks.map { try MarkCoverage.required($0, scenario: scenario) } ?? []
+        if let plant { _ = try plantedBug(plant) }
         if guided {
+            guard plant == nil else { throw CLIError("--plant is for plain sweeps (`bench find` measures guided searches)") }
             guard shard == nil else { throw CLIError("--guided is one search and takes no --shard: give each machine its own --start instead") }
             guard injectCrashSeed == nil else { throw CLIError("--inject-crash-seed is for plain sweeps") }
             var search = GuidedSearch(scenario: scenario, start: start, budget: seeds, window: resolved.phases.safety)
@@ -97,6 +103,7 @@ struct ExploreCommand: ParsableCommand {
         var sweep = SeedSweep(scenario: scenario, start: start, seeds: seeds)
         if let shard { (sweep.shardIndex, sweep.shardCount) = try SeedSweep.parseShard(shard) }
         (sweep.jobs, sweep.batch, sweep.traces, sweep.keep, sweep.crashSeed) = (jobs, batch, traces, keep, injectCrashSeed)
+        sweep.plant = plant
         sweep.progress = !json && isatty(2) != 0
         if !json {
             print("exploring \(scenario): \(sweep.chosen.count) seeds from \(start), \(jobs) jobs")
@@ -155,16 +162,23 @@ struct ExploreBatchCommand: ParsableCommand {
     @Option var recipes: String?
     @Flag var signature = false
     @Option var crashSeed: UInt64?
+    /// A planted bug (`bench find`, or a rerun of one of its findings).
+    @Option var plant: String?
+    /// Report each run's CPU time.
+    @Flag var cpu = false
 
     func run() throws {
+        let overrides = try plantedOverrides(plant)
         if let recipes {
             let parsed = try recipes.split(separator: ",").map { text in
                 guard let recipe = Recipe(text: String(text)) else { throw CLIError("not a recipe: \(text)") }
                 return recipe
             }
-            try SeedBatch.run(scenario: scenario, recipes: parsed, signature: signature, resolve: resolveScenario)
+            try SeedBatch.run(scenario: scenario, recipes: parsed, signature: signature, overrides: overrides, measuresCPU: cpu, resolve: resolveScenario)
             return
         }
-        try SeedBatch.run(scenario: scenario, seeds: seeds.split(separator: ",").compactMap { UInt64($0) }, crashSeed: crashSeed, resolve: resolveScenario)
+        try SeedBatch.run(
+            scenario: scenario, seeds: seeds.split(separator: ",").compactMap { UInt64($0) }, crashSeed: crashSeed, overrides: overrides,
+            measuresCPU: cpu, resolve: resolveScenario)
     }
 }

@@ -3,6 +3,7 @@ import Campaigns
 import Checks
 import Core
 import Foundation
+import PlantedBugs
 import Scenarios
 import Sim
 
@@ -18,6 +19,12 @@ func resolveScenario(_ nameOrFile: String, seed: UInt64) throws -> Scenario {
     } catch let error as ScenarioError {
         throw CLIError(error.description)
     }
+}
+
+/// The roles of a run with the planted bug `name` in place (hidden `--plant`), or the correct ones.
+func plantedOverrides(_ name: String?) throws -> RoleOverrides {
+    guard let name else { return .none }
+    return try plantedBug(name).overrides
 }
 
 func seconds(_ nanos: Int64?) -> String {
@@ -79,16 +86,23 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Branch the run at AT (virtual nanoseconds): from there on its randomness is drawn from SEED (repeatable, in time order; what `explore --guided` prints for a run it made).",
-            valueName: "AT:SEED"))
+            "Branch the run at AT (virtual nanoseconds): from there on its randomness is drawn from SEED, and with `:faults` the faults that begin from AT on too (repeatable, in time order; what `explore --guided` prints for a run it made).",
+            valueName: "AT:SEED[:faults]"))
     var branch: [String] = []
+
+    @Option(help: "Run with this planted bug in the core's roles (`agentos bench find --list` names them); for seeing a checker catch it.")
+    var plant: String?
 
     func run() throws {
         let resolved = try resolveScenario(scenario, seed: seed)
-        guard let recipe = Recipe(text: ([String(seed)] + branch).joined(separator: "@")) else {
-            throw CLIError("--branch takes AT:SEED (virtual nanoseconds, then a seed), in time order; got \(branch.joined(separator: " "))")
+        let overrides = try plantedOverrides(plant)
+        if plant != nil, trace != nil {
+            throw CLIError("--plant runs a bug no trace can name, so `replay` would judge the trace on the correct code: leave out --trace")
         }
-        let rerun = recipe.rerun(scenario: scenario)
+        guard let recipe = Recipe(text: ([String(seed)] + branch).joined(separator: "@")) else {
+            throw CLIError("--branch takes AT:SEED or AT:SEED:faults (virtual nanoseconds, then a seed), in time order; got \(branch.joined(separator: " "))")
+        }
+        let rerun = recipe.rerun(scenario: scenario) + (plant.map { " --plant \($0)" } ?? "")
         let replay = trace.map { "agentos replay \($0)" } ?? "\(rerun) --trace FILE"
         if !json {
             // First, so a crash never loses them.
@@ -98,7 +112,7 @@ struct RunCommand: ParsableCommand {
         }
         let runner: ScenarioRun
         do {
-            runner = try ScenarioRun(scenario: resolved, seed: seed, faults: recipe.reseeds.isEmpty ? nil : recipe.faults(for: resolved))
+            runner = try ScenarioRun(scenario: resolved, seed: seed, faults: recipe.reseeds.isEmpty ? nil : recipe.faults(for: resolved), overrides: overrides)
         } catch { throw CLIError(oneLineError(error)) }
         if let trace { try runner.record(to: trace) }
         let (report, wall) = try measure { try runner.execute() }

@@ -74,14 +74,14 @@ struct GuidedExploreTests {
         return object
     }
 
-    @Test("the same --start and budget give the same runs and verdicts with one job or two, and branch most runs")
+    @Test("the same --start and budget give the same runs and verdicts with one job or two, and branch most runs after the warm-up")
     func deterministicAcrossJobs() throws {
         let flags = ["explore", "--guided", "--scenario", "proxy-crash", "--seeds", "16", "--start", "3", "--json"]
         let one = try summary(flags + ["--jobs", "1"])
         let two = try summary(flags + ["--jobs", "2"])
         #expect(NSDictionary(dictionary: one).isEqual(to: two))
         let guided = try #require(one["guided"] as? [String: Any])
-        #expect((guided["branched"] as? Int ?? 0) >= 8 && (guided["corpus"] as? Int ?? 0) >= 1, "\(guided)")
+        #expect((guided["branched"] as? Int ?? 0) >= 4 && (guided["corpus"] as? Int ?? 0) >= 1, "\(guided)")
         #expect(one["seeds"] as? Int == 16 && one["passed"] as? Int == 16)
     }
 

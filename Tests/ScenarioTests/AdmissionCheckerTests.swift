@@ -1,4 +1,5 @@
 import Checks
+import PlantedBugs
 @testable import Core
 @testable import Scenarios
 import Sim
@@ -61,6 +62,28 @@ struct AdmissionCheckerTests {
         #expect(inFlight.run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
     }
 
+    @Test("14: a create the gateway gave up on unanswered since its view counts, as the store may still apply it (a guided swarm run)")
+    func refusalAfterUnansweredCreate() {
+        func history(gaveUpAfterView: Bool, newLife: Bool = false) -> History {
+            var history = History()
+            history.add("store", .core(.taskCreated(task: 1, key: "k1", outcome: .new)))
+            history.add("gateway", .core(.createAdmitted(key: "k2", incarnation: 1)))
+            if !gaveUpAfterView { history.add("gateway", .core(.createEnded(key: "k2", incarnation: 1, answered: false))) }
+            history.time += 50
+            // The view: a sweep sent 15 ns before the refusal.
+            history.time += 40
+            if gaveUpAfterView { history.add("gateway", .core(.createEnded(key: "k2", incarnation: 1, answered: false))) }
+            if newLife { history.add("gateway", .core(.createAdmitted(key: "k9", incarnation: 2))); history.add("gateway", .core(.createEnded(key: "k9", incarnation: 2, answered: true))) }
+            history.time += 10
+            history.add("gateway", .core(.admissionRefused(open: 2, viewAge: .nanoseconds(15))))
+            return history
+        }
+        #expect(history(gaveUpAfterView: true).run(JustifiedRejectionChecker(openTasksMax: 2)).isEmpty)
+        let stale = history(gaveUpAfterView: false).run(JustifiedRejectionChecker(openTasksMax: 2))
+        #expect(stale.count == 1 && stale[0].detail.contains("0 given up on unanswered since"), "the view's sweep came after the give-up: \(stale)")
+        #expect(history(gaveUpAfterView: true, newLife: true).run(JustifiedRejectionChecker(openTasksMax: 2)).count == 1, "a new life counts none of the old one's")
+    }
+
     @Test("14: a finished task found again by a repeated key since the gateway's view counts until a newer view (swarm seed 1071)")
     func refusalAfterRepeatedKey() {
         func history(foundAfterView: Bool) -> History {
@@ -117,40 +140,6 @@ struct AdmissionCheckerTests {
     }
 }
 
-/// A gateway that builds its keys from the request id alone (the client's name left out): two
-/// clients' first requests collide, and the second is refused as a key already used.
-struct ClientBlindKeyGateway: CoreMachine {
-    var inner: Gateway
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .storeRequest(let id, .createTask(let user, let type, let description, let plan, let request, let key))) = effect,
-                let hash = key.firstIndex(of: "#")
-            else { return effect }
-            let blind = String(key[hash...])
-            return .send(to: to, .storeRequest(requestID: id, .createTask(userID: user, taskType: type, description: description, plan: plan, request: request, clientKey: blind)))
-        }
-    }
-}
-
-/// A restarted gateway that admits before its first sweep has answered, as every gateway did
-/// before the fix: it counts nothing open, so it takes up to its limit again on top of what
-/// its earlier life left unfinished. Modelled by answering its first sweep with an empty list.
-struct EagerRestartGateway: CoreMachine {
-    var inner: Gateway
-    var answeredFirstSweep = false
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var effects = inner.handle(input, context: context, random: &random)
-        guard !answeredFirstSweep, let index = effects.firstIndex(where: {
-            if case .send(_, .storeRequest(_, .unfinishedTasks)) = $0 { true } else { false }
-        }), case .send(_, .storeRequest(let id, _)) = effects[index] else { return effects }
-        answeredFirstSweep = true
-        effects += inner.handle(.message(from: "store", .storeReply(requestID: id, .tasks([]))), context: context, random: &random)
-        return effects
-    }
-}
-
 @Suite("Planted bugs that only checkers 14 and 15 and the latency floor catch", .serialized)
 struct AdmissionPlantedBugTests {
     @Test("a gateway whose keys leave out the client is caught by the justified-rejections checker")
@@ -164,11 +153,7 @@ struct AdmissionPlantedBugTests {
 
     @Test("a gateway that refuses one short of its limit is caught by the justified-rejections checker")
     func offByOneAdmission() throws {
-        let overrides = RoleOverrides(gateway: { settings, incarnation in
-            var short = settings
-            short.openTasksMax = settings.openTasksMax - 1
-            return Gateway(settings: short, incarnation: incarnation)
-        })
+        let overrides = CoreBug.shortAdmissionGateway.overrides
         let (seed, violations) = try #require(try explore(ScenarioLibrary.admission, seeds: 1...50, overrides: overrides), "not caught within 50 seeds")
         #expect(violations.contains { $0.invariant == .justifiedRejections }, "seed \(seed): \(violations.map(\.description))")
     }

@@ -31,6 +31,30 @@ struct BranchTests {
         #expect(original.count != branched.count || original != branched.filter { !$0.contains("\"reseed\"") }, "after the branch the run differs")
     }
 
+    @Test("a branch that redraws its faults keeps every fault begun before the moment, with its undo, and draws those after it from its own seed")
+    func redrawnFaults() throws {
+        let scenario = try ScenarioLibrary.scenario(named: "swarm", seed: 7)
+        let planned = ScenarioRun.plannedFaults(scenario: scenario, seed: 7)
+        #expect(ScenarioRun.plannedFaults(scenario: scenario, seed: 7, redrawn: []) == planned)
+        let at = Instant.zero + .seconds(15)
+        let recipe = Recipe(seed: 7, reseeds: [.init(at: at, seed: 99, redrawsFaults: true)])
+        let redrawn = recipe.faults(for: scenario).filter { !$0.action.isReseed }
+        #expect(redrawn.filter { $0.at < at } == planned.filter { $0.at < at }, "the prefix's faults are the seed's")
+        #expect(redrawn != planned, "the faults after the moment are drawn afresh")
+        // Whatever began before the moment still ends: every crash and pause has its undo later.
+        for (index, entry) in redrawn.enumerated() {
+            switch entry.action {
+            case .crash(let node), .powerLoss(let node):
+                #expect(redrawn[index...].contains { $0.action == .restart(node: node) }, "\(entry)")
+            case .pause(let node):
+                #expect(redrawn[index...].contains { $0.action == .resume(node: node) }, "\(entry)")
+            default: break
+            }
+        }
+        #expect(Recipe(text: recipe.description) == recipe && recipe.description == "7@15000000000:99:faults")
+        #expect(try ScenarioRun(scenario: scenario, seed: 7, faults: recipe.faults(for: scenario)).execute().passed)
+    }
+
     @Test("a recipe reads back from its text; malformed or out-of-order text is refused")
     func recipeText() throws {
         let recipe = Recipe(seed: 9, reseeds: [.init(at: .nanoseconds(1_000), seed: 3), .init(at: .nanoseconds(5_000), seed: 4)])
@@ -67,5 +91,36 @@ struct BranchTests {
         let other = try ScenarioRun(scenario: try ScenarioLibrary.scenario(named: "proxy-crash", seed: 7), seed: 7)
         other.countsSignature = true
         #expect(try other.execute().signature != features)
+    }
+}
+
+@Suite("What guided searches found in the correct code")
+struct GuidedFindingTests {
+    @Test("a task whose calls lose to its neighbours' under a rate limit is not aborted as llm-unavailable while the owner's other calls are answered")
+    func starvedNodeIsNotAborted() throws {
+        // Found by `explore --guided --scenario swarm --seeds 2000`: swarm seed 359 (one region,
+        // a rate-limited hosted LLM, no worker retries) branched at 3.85 s. Task 32's node
+        // failed 139 calls on 429s for 300 s and was aborted, while its owner's other calls,
+        // and 31 other tasks, were answered all along.
+        let scenario = try ScenarioLibrary.scenario(named: "swarm", seed: 359)
+        let recipe = try #require(Recipe(text: "359@3853633607:5053055057517272"))
+        let report = try ScenarioRun(scenario: scenario, seed: 359, faults: recipe.faults(for: scenario)).execute()
+        #expect(report.passed, "\(report.violations.map(\.description))")
+        #expect(report.aborted == 0)
+    }
+
+    @Test("branched swarm runs whose gateway gave up on a create the store applied later pass the justified-rejections checker", arguments: [
+        // A create delayed past the gateway's give-up, applied after it: the gateway rightly
+        // counts it until a newer sweep; the checker did not.
+        "2000074@348245746:8789434235457866:faults@4942864021:4533454654426301",
+        // Two creates of one key, the first given up on, the second answered: the gateway
+        // counted the key and its task twice, and refused a submit it could take.
+        "3000005@2607252:4956087992348240:faults@8923899541:152006787632356:faults@14405821054:3152072592732883:faults",
+    ])
+    func unansweredCreates(text: String) throws {
+        let recipe = try #require(Recipe(text: text))
+        let scenario = try ScenarioLibrary.scenario(named: "swarm", seed: recipe.seed)
+        let report = try ScenarioRun(scenario: scenario, seed: recipe.seed, faults: recipe.faults(for: scenario)).execute()
+        #expect(report.passed, "\(report.violations.map(\.description))")
     }
 }

@@ -1,4 +1,5 @@
 import Checks
+import PlantedBugs
 @testable import Core
 import GRDB
 @testable import SQLiteStore
@@ -6,73 +7,8 @@ import GRDB
 import Sim
 import Testing
 
-// Deliberately broken roles. They live here, in the tests, so no shipped code can take them.
-
-/// A store that applies a stale progress write when the node has no row yet.
-struct StaleAcceptingStore: CoreMachine {
-    var inner: StoreNode
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .storeRequest(let id, .saveProgress(let task, let node, let epoch, let result, let digest))) = input,
-            let record = try? inner.store.getTask(task), record.epoch != epoch, (try? inner.store.getProgress(task, node: node)) == nil
-        {
-            // Through the store's own write path, so its read cache forgets the task's count.
-            try? (inner.store as! TaskStore).writing(task: task, taskRow: false) { db in
-                try db.execute(
-                    sql: "INSERT INTO Progress (task_id, node_id, global_epoch, regional_epoch, result, input_digest) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [task, node, epoch.global, epoch.regional, result, digest])
-            }
-            let outcome = WriteOutcome.applied(current: record.epoch, repeated: false)
-            let kind = WriteKind.progress(node: node, resultDigest: FNV64.hex(FNV64.hash(result)), inputDigest: digest)
-            return [
-                .observe(.write(task: task, request: kind, epoch: epoch, before: record.epoch, outcome: outcome)),
-                .send(to: from, .storeReply(requestID: id, .write(outcome))),
-            ]
-        }
-        return inner.handle(input, context: context, random: &random)
-    }
-}
-
-/// An owner that takes "your epoch is stale" for "saved" and carries on.
-struct RejectionIgnoringProxy: CoreMachine {
-    var inner: AgentProxy
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var input = input
-        if case .message(let from, .storeReply(let id, .write(.rejected(let current, .staleEpoch)))) = input {
-            input = .message(from: from, .storeReply(requestID: id, .write(.applied(current: current ?? .initial, repeated: false))))
-        }
-        return inner.handle(input, context: context, random: &random)
-    }
-}
-
-/// A new owner that ignores the progress it loads and computes every node again.
-struct ProgressIgnoringProxy: CoreMachine {
-    var inner: AgentProxy
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var input = input
-        if case .message(let from, .storeReply(let id, .progress)) = input {
-            input = .message(from: from, .storeReply(requestID: id, .progress([])))
-        }
-        return inner.handle(input, context: context, random: &random)
-    }
-}
-
-/// A gateway that answers status from memory, so a restart forgets every earlier task.
-struct ForgetfulGateway: CoreMachine {
-    var inner: Gateway
-    var known: Set<TaskID> = []
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .statusQuery(let id, let task)) = input, !known.contains(task) {
-            return [.send(to: from, .statusReply(requestID: id, status: .nonExist))]
-        }
-        let effects = inner.handle(input, context: context, random: &random)
-        for case .observe(.taskAcknowledged(let task)) in effects { known.insert(task) }
-        return effects
-    }
-}
+// Deliberately broken roles (the `PlantedBugs` module: wrappers that no shipped role runs unless a
+// run is handed one) must be caught by the checkers.
 
 /// Runs seeds until one fails; returns the first failing seed and its violations.
 func explore(_ scenario: Scenario, seeds: ClosedRange<UInt64>, overrides: RoleOverrides) throws -> (UInt64, [Violation])? {

@@ -1,4 +1,5 @@
 import Foundation
+import PlantedBugs
 import Testing
 @testable import Core
 @testable import Scenarios

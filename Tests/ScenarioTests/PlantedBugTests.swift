@@ -1,4 +1,5 @@
 import Checks
+import PlantedBugs
 @testable import Core
 import Foundation
 @testable import SQLiteStore
@@ -8,106 +9,6 @@ import Testing
 
 // Realistic one-line-style mistakes, one or more per checker of what users see. Each passes
 // every older checker; the new checker must catch it within 50 seeds of a named scenario.
-
-/// A gateway that gives up on a task once it needed a failover (a placement limit of one):
-/// recovery turns into aborts "with a reason".
-struct FailoverAbortingGateway: CoreMachine {
-    var inner: Gateway
-    var claims: [TaskID: Int] = [:]
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .storeRequest(let id, .claim(let task, let epoch, _, nil))) = effect else { return effect }
-            claims[task, default: 0] += 1
-            guard claims[task]! > 1 else { return effect }
-            return .send(to: to, .storeRequest(requestID: id, .abort(task, epoch: epoch, cause: .noRegion(since: context.now))))
-        }
-    }
-}
-
-/// A gateway that answers status from a cache filled on the first `running` it reads and
-/// never invalidated: the store finishes the task, the client keeps hearing `running`.
-struct CachingStatusGateway: CoreMachine {
-    var inner: Gateway
-    var asked: [String: TaskID] = [:]
-    var cache: [TaskID: TaskStatusView] = [:]
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .statusQuery(let id, let task)) = input {
-            if let cached = cache[task] { return [.send(to: from, .statusReply(requestID: id, status: cached))] }
-            asked["\(from)#\(id)"] = task
-        }
-        let effects = inner.handle(input, context: context, random: &random)
-        for case .send(let to, .statusReply(let id, let status)) in effects {
-            if case .running = status, let task = asked["\(to)#\(id)"] { cache[task] = status }
-        }
-        return effects
-    }
-}
-
-/// A gateway that keys new tasks by submit attempt instead of by request: a client's retry
-/// (after a lost answer, a gateway restart, a store outage) creates a second task.
-struct AttemptKeyedGateway: CoreMachine {
-    var inner: Gateway
-    var attempts = 0
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .storeRequest(let id, .createTask(let user, let type, let description, let plan, let request, let key))) = effect else {
-                return effect
-            }
-            attempts += 1
-            let perAttempt = "\(key)#attempt-\(context.incarnation)-\(attempts)"
-            return .send(to: to, .storeRequest(requestID: id, .createTask(userID: user, taskType: type, description: description, plan: plan, request: request, clientKey: perAttempt)))
-        }
-    }
-}
-
-/// An owner whose prompt builder drops the last parent's result (an off-by-one over the
-/// parents), while it still declares the right parents and input digest.
-struct ParentDroppingProxy: CoreMachine {
-    var inner: AgentProxy
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .llmWork(var work)) = effect, work.kind == .generation,
-                let start = work.prompt.range(of: "<<result of step ", options: .backwards),
-                let end = work.prompt.range(of: ">>\n", range: work.prompt.range(of: "<<end of step ", range: start.upperBound..<work.prompt.endIndex)!.upperBound..<work.prompt.endIndex)
-            else { return effect }
-            work.prompt.removeSubrange(start.lowerBound..<end.upperBound)
-            return .send(to: to, .llmWork(work))
-        }
-    }
-}
-
-/// A worker that forgets a call when one LLM attempt fails, instead of backing off and
-/// retrying it: the call is never answered, and only the owner's lost-work resend hides it.
-struct FailureDroppingWorker: CoreMachine {
-    var inner: AgentProxy
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var effects = inner.handle(input, context: context, random: &random)
-        if case .message(_, .llmReply(let reply)) = input, case .error = reply.result, inner.worker.backingOff[reply.id] != nil {
-            inner.worker.backingOff[reply.id] = nil
-            effects.removeAll { Self.isRetry($0, reply.id) }
-        }
-        return effects
-    }
-
-    static func isRetry(_ effect: CoreEffect, _ id: UInt64) -> Bool {
-        if case .setTimer(.llmRetry(let callID), _) = effect { return callID == id }
-        return false
-    }
-}
-
-/// A gateway that waits a minute before it fails over a silent region (a timeout in the wrong
-/// unit): the tasks of a failed region wait out the minute. Nothing is lost, nothing aborts;
-/// only latency grows.
-func slowFailoverGateway(_ settings: GatewaySettings, _ incarnation: UInt32) -> any CoreMachine {
-    var slow = settings
-    slow.regionTimeout = .seconds(60)
-    return Gateway(settings: slow, incarnation: incarnation)
-}
 
 @Suite("Planted bugs that only the checkers of what users see catch", .serialized)
 struct PlantedBugTests {
@@ -128,12 +29,7 @@ struct PlantedBugTests {
 
     @Test("an owner that gives up on a round after one malformed winner is caught by the justified-aborts checker")
     func hastyOwner() throws {
-        let overrides = RoleOverrides(proxy: { settings, incarnation in
-            var hasty = settings
-            hasty.roundRetries = 0
-            return AgentProxy(settings: hasty, incarnation: incarnation)
-        })
-        try caught(ScenarioLibrary.llmFlaky, overrides, by: .justifiedAborts)
+        try caught(ScenarioLibrary.llmFlaky, CoreBug.hastyOwner.overrides, by: .justifiedAborts)
     }
 
     @Test("a gateway whose status cache keeps answering running is caught by the client-outcome checker")
@@ -171,27 +67,6 @@ struct PlantedBugTests {
     }
 }
 
-/// A store that compares epochs regional part first (a swapped tuple comparison): every
-/// failover claim `(g+1, 0)` over `(g, r)` with r >= 1 is refused. While failed regions come
-/// back, tasks simply wait for them; only a region lost for good shows the bug.
-struct RegionalFirstStore: CoreMachine {
-    var inner: StoreNode
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let owner))) = input,
-            let record = try? inner.store.getTask(task), !record.status.isFinished,
-            (epoch.regional, epoch.global) <= (record.epoch.regional, record.epoch.global)
-        {
-            let outcome = WriteOutcome.rejected(current: record.epoch, reason: .notNewer)
-            return [
-                .observe(.write(task: task, request: .claim(region: region, owner: owner), epoch: epoch, before: record.epoch, outcome: outcome)),
-                .send(to: from, .storeReply(requestID: id, .write(outcome))),
-            ]
-        }
-        return inner.handle(input, context: context, random: &random)
-    }
-}
-
 @Suite("Planted bugs that only permanent loss exposes", .serialized)
 struct PermanentLossTests {
     @Test("a store that refuses failover claims only slows region-failover, but is caught by liveness in region-loss")
@@ -217,21 +92,6 @@ struct PermanentLossTests {
         let report = try run.execute()
         #expect(report.passed, "\(report.violations)")
         #expect(run.simulation.status(of: try #require(run.simulation.nodeID(named: "proxy-1-1"))) == .down)
-    }
-}
-
-/// An owner that takes the store's "conflict" (another write of this very epoch saved the node
-/// first) for success and keeps its own result: its next node builds on a result the store
-/// does not hold. Only a write that arrives after its own retry saved the node shows it.
-struct ConflictIgnoringProxy: CoreMachine {
-    var inner: AgentProxy
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        var input = input
-        if case .message(let from, .storeReply(let id, .write(.rejected(let current?, .conflict)))) = input {
-            input = .message(from: from, .storeReply(requestID: id, .write(.applied(current: current, repeated: false))))
-        }
-        return inner.handle(input, context: context, random: &random)
     }
 }
 
@@ -262,33 +122,6 @@ struct LateWriteTests {
             if conflicts > 0 { reached += 1 }
         }
         #expect(reached >= 5, "the conflict path ran in \(reached) of 20 seeds")
-    }
-}
-
-/// A store whose claim check is "not older" instead of "strictly newer": a second claimer at
-/// the same epoch wins too, so two owners hold one epoch. Only racing claimers show it.
-struct EqualClaimStore: CoreMachine {
-    var inner: StoreNode
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        if case .message(let from, .storeRequest(let id, .claim(let task, let epoch, let region, let owner))) = input,
-            let record = try? inner.store.getTask(task), !record.status.isFinished, record.epoch == epoch,
-            record.ownerRegion != region.name || record.owner != owner
-        {
-            let proxy = owner?.description ?? ""
-            // Through the store's own write path, so its read cache forgets the row.
-            try? (inner.store as! TaskStore).writing(task: task) { db in
-                try db.execute(
-                    sql: "UPDATE Tasks SET owner_region = ?, owner_proxy = ?, status = ? WHERE task_id = ?",
-                    arguments: [region.name, proxy, proxy.isEmpty ? record.status.rawValue : "running", task])
-            }
-            let outcome = WriteOutcome.applied(current: epoch, repeated: false)
-            return [
-                .observe(.write(task: task, request: .claim(region: region, owner: owner), epoch: epoch, before: record.epoch, outcome: outcome)),
-                .send(to: from, .storeReply(requestID: id, .write(outcome))),
-            ]
-        }
-        return inner.handle(input, context: context, random: &random)
     }
 }
 

@@ -1,26 +1,10 @@
 import Checks
+import PlantedBugs
 @testable import Core
 import Foundation
 @testable import Scenarios
 import Sim
 import Testing
-
-/// A region whose hand-over claim reuses the task's epoch instead of raising it: the first
-/// claim for a proxy is right, but handing a task from an evicted owner to another proxy writes
-/// `(g, r)` again, which the store refuses as not newer. The task waits forever for an owner.
-struct EpochReusingHandoverRegion: CoreMachine {
-    var inner: RegionalCoordinator
-
-    mutating func handle<R: RandomSource>(_ input: CoreInput, context: CoreContext, random: inout R) -> [CoreEffect] {
-        inner.handle(input, context: context, random: &random).map { effect in
-            guard case .send(let to, .storeRequest(let id, .claim(let task, let epoch, let region, let owner?))) = effect, epoch.regional >= 2 else {
-                return effect
-            }
-            let reused = Epoch(global: epoch.global, regional: epoch.regional - 1)
-            return .send(to: to, .storeRequest(requestID: id, .claim(task, epoch: reused, region: region, owner: owner)))
-        }
-    }
-}
 
 @Suite("Shrinking keeps the bug: shrunk traces fail on the buggy code and pass on the correct code", .serialized)
 struct ShrinkKeepsTheBugTests {

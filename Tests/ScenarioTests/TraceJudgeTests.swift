@@ -1,6 +1,7 @@
 import Checks
 import Core
 import Foundation
+import PlantedBugs
 @testable import Scenarios
 import Sim
 import Testing

@@ -32,6 +32,10 @@ public struct GuidedSearch: Sendable {
     /// Count the state signature's features as new too (`--state-signature`). Off by default:
     /// on the one real bug measured so far it found fewer failures (see `docs/PERFORMANCE.md`).
     public var stateSignature = false
+    /// A planted bug every run has in place, and whether each run's CPU time is taken
+    /// (`bench find`).
+    public var plant: String?
+    public var measuresCPU = false
 
     public init(scenario: String, start: UInt64, budget: Int, window: Interval) {
         self.scenario = scenario
@@ -40,16 +44,14 @@ public struct GuidedSearch: Sendable {
         self.window = window
     }
 
-    /// Plain seeds the search starts from, before any branching.
-    public var warmup: Int { min(budget, max(generation, budget / 8)) }
-    /// Runs in a row without anything new after which the search stops early.
-    public var patience: Int { max(6 * generation, budget / 3) }
+    /// Set to override `warmup` and `patience` (`bench find` interleaves many small searches).
+    public var warmupRuns: Int?
+    public var patienceRuns: Int?
 
-    /// One corpus member: a run that reached something new.
-    struct Member {
-        var recipe: Recipe
-        var firstHits: [String: Int64]
-    }
+    /// Plain seeds the search starts from, before any branching.
+    public var warmup: Int { min(budget, warmupRuns ?? max(generation, budget / 8)) }
+    /// Runs in a row without anything new after which the search stops early.
+    public var patience: Int { patienceRuns ?? max(6 * generation, budget / 3) }
 
     public struct Outcome: Sendable {
         public var results: [SeedResult]
@@ -58,105 +60,27 @@ public struct GuidedSearch: Sendable {
     }
 
     public func run() -> Outcome {
-        let runner = RecipeRunner(scenario: scenario, jobs: jobs, signature: stateSignature)
+        let runner = RecipeRunner(scenario: scenario, jobs: jobs, signature: stateSignature, plant: plant, measuresCPU: measuresCPU)
         var bar = ProgressBar(total: budget, label: "runs", enabled: progress)
-        var random = SimRandom(seed: start, key: "guided-search")
-        var results: [SeedResult] = []
-        var recipes: [Recipe] = []
-        var corpus: [Member] = []
-        var seen: [Int: Int] = [:]
-        var exemplars: [Int: [Int]] = [:]
-        var sinceNew = 0
-        var nextSeed = start
-        var stoppedEarly = false
-        var failingCount = 0
+        var state = GuidedState(self)
         let (_, wall) = measure {
-            search: while results.count < budget {
-                var batch: [Recipe] = []
-                while batch.count < min(generation, budget - results.count) {
-                    if results.count + batch.count < warmup || corpus.isEmpty {
-                        batch.append(Recipe(seed: nextSeed))
-                        nextSeed += 1
-                    } else {
-                        batch.append(branch(corpus: corpus, seen: seen, exemplars: exemplars, random: &random))
-                    }
-                }
+            while let batch = state.nextGeneration() {
                 for (recipe, result) in zip(batch, runner.run(batch)) {
-                    results.append(result)
-                    recipes.append(recipe)
-                    let features = Self.features(of: result)
-                    let new = features.contains { seen[$0] == nil }
-                    for feature in features { seen[feature, default: 0] += 1 }
-                    if new {
-                        corpus.append(Member(recipe: recipe, firstHits: result.firstHits ?? [:]))
-                        for feature in features where exemplars[feature, default: []].count < Self.exemplarsPerFeature {
-                            exemplars[feature, default: []].append(corpus.count - 1)
-                        }
-                        sinceNew = 0
-                    } else {
-                        sinceNew += 1
-                    }
-                    if !result.passed { failingCount += 1 }
-                    bar.update(results.count, note: "\(corpus.count) in corpus, \(failingCount) failing")
-                    if stopAtFirstFailure, !result.passed { break search }
-                }
-                if sinceNew >= patience {
-                    stoppedEarly = true
-                    break
+                    state.take(recipe, result)
+                    bar.update(state.results.count, note: "\(state.corpus.count) in corpus, \(state.failingCount) failing")
+                    if state.finished { break }
                 }
             }
         }
         bar.finish()
-        let failing = zip(results, recipes).filter { !$0.0.passed }.map(\.1)
+        let failing = zip(state.results, state.recipes).filter { !$0.0.passed }.map(\.1)
         let recorded = recordTraces(
             scenario: scenario, folder: traces,
             runs: failing.prefix(keep).enumerated().map { ($1, "seed-\($1.seed)-guided-\($0 + 1)") })
         let summary = ExploreSummary(
-            scenario: scenario, start: start, rangeSeeds: UInt64(results.count), results: results, wall: wall, traces: recorded,
-            guided: GuidedReport(
-                budget: budget, corpus: corpus.count, features: seen.count, branched: recipes.filter { !$0.reseeds.isEmpty }.count,
-                stoppedEarly: stoppedEarly, failingRecipes: failing.map(\.description)))
-        return Outcome(results: results, recipes: recipes, summary: summary)
-    }
-
-    static let exemplarsPerFeature = 4
-    /// Features past the marks' (mark x bucket) are failing invariants, then the state
-    /// signature's (entry x bucket).
-    static let invariantFeatures = 100_000
-    static let signatureFeatures = 200_000
-
-    /// What a run reached, as AFL counts edges: each mark with its hit count bucketed, each
-    /// invariant it failed, and each entry of its state signature with its count bucketed.
-    static func features(of result: SeedResult) -> [Int] {
-        var features: [Int] = []
-        for (name, hits) in result.marks ?? [:] {
-            if let mark = Mark(name: name) { features.append(mark.rawValue * 8 + HitCount.bucket(hits)) }
-        }
-        features += result.invariants.map { invariantFeatures + $0 }
-        features += (result.signature ?? []).map { signatureFeatures + $0 }
-        return features.sorted()
-    }
-
-    /// A new recipe: one of the rarest features' exemplars, branched just after its first hit
-    /// of that feature's mark (one time in four, or for a feature that is no mark, anywhere in
-    /// the window instead).
-    func branch(corpus: [Member], seen: [Int: Int], exemplars: [Int: [Int]], random: inout SimRandom) -> Recipe {
-        // Half the time a mark, so runs branch at the moments marks name; else any feature,
-        // the state signature's included.
-        let marksOnly = random.chance(.oneIn(2))
-        let candidates = seen.filter { !marksOnly || $0.key < Self.invariantFeatures }
-        let rarest = (candidates.isEmpty ? seen : candidates).sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(4).map(\.key)
-        let feature = rarest[random.int(in: 0...(rarest.count - 1))]
-        let holders = exemplars[feature] ?? [0]
-        let member = corpus[holders[random.int(in: 0...(holders.count - 1))]]
-        let windowNanos = max(window.nanoseconds, 2)
-        var at = Instant.nanoseconds(random.int64(in: 1...windowNanos))
-        if feature < Self.invariantFeatures, !random.chance(.oneIn(4)), let mark = Mark(rawValue: feature / 8),
-            let first = member.firstHits[mark.name]
-        {
-            at = .nanoseconds(first + 1)
-        }
-        return member.recipe.branched(at: at, seed: random.next() >> 11)
+            scenario: scenario, start: start, rangeSeeds: UInt64(state.results.count), results: state.results, wall: wall, traces: recorded,
+            guided: state.report)
+        return Outcome(results: state.results, recipes: state.recipes, summary: summary)
     }
 
     /// One JUnit test case per run and checker, each named by its place in the search.

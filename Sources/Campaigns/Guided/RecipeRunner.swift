@@ -8,23 +8,41 @@ struct RecipeRunner {
     var scenario: String
     var jobs: Int
     var signature = false
+    /// A planted bug the children run with (`bench find`), and whether they time each run.
+    var plant: String? = nil
+    var measuresCPU = false
 
     func run(_ recipes: [Recipe]) -> [SeedResult] {
         let chunk = max(1, (recipes.count + jobs - 1) / jobs)
         let chunks = stride(from: 0, to: recipes.count, by: chunk).map { Array(recipes[$0..<min($0 + chunk, recipes.count)]) }
+        let byRecipe = Self.gather(chunks.map { (self, $0) }, jobs: jobs)
+        return recipes.map { byRecipe[Self.key(scenario, $0)] ?? SeedResult(seed: $0.seed, crashed: "no verdict came back") }
+    }
+
+    /// Where `gather` files a recipe's verdict: recipes are unique within a scenario only.
+    static func key(_ scenario: String, _ recipe: Recipe) -> String { "\(scenario) \(recipe)" }
+
+    /// Runs each runner's chunk in its own child, `jobs` at a time; the verdicts by `key`.
+    static func gather(_ chunks: [(RecipeRunner, [Recipe])], jobs: Int) -> [String: SeedResult] {
         let collected = Collected()
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = jobs
-        for recipes in chunks { queue.addOperation { collected.add(runChunk(recipes)) } }
+        for (runner, recipes) in chunks {
+            queue.addOperation {
+                let got = runner.runChunk(recipes)
+                collected.add(Dictionary(uniqueKeysWithValues: got.map { ("\(runner.scenario) \($0.key)", $0.value) }))
+            }
+        }
         queue.waitUntilAllOperationsAreFinished()
-        let byRecipe = collected.results
-        return recipes.map { byRecipe[$0.description] ?? SeedResult(seed: $0.seed, crashed: "no verdict came back") }
+        return collected.results
     }
 
     /// One child for these recipes; a crashed child's recipes one child each.
     func runChunk(_ recipes: [Recipe]) -> [String: SeedResult] {
         var arguments = ["explore-batch", "--scenario", scenario, "--recipes", recipes.map(\.description).joined(separator: ",")]
         if signature { arguments.append("--signature") }
+        if let plant { arguments += ["--plant", plant] }
+        if measuresCPU { arguments.append("--cpu") }
         let outcome = try? runChild(arguments)
         var got: [String: SeedResult] = [:]
         for result in seedResults(in: outcome?.stdout ?? "") { if let recipe = result.recipe { got[recipe] = result } }

@@ -11,10 +11,13 @@ import Core
 ///   its limit as far as the gateway could know: its count is formed from a sweep it sent `viewAge`
 ///   before the refusal and only learns of finishes later, so the bound it is held to is the tasks
 ///   unfinished at any moment since then, plus the creates it had admitted and not seen
-///   answered, plus the tasks it acknowledged since then for a create the store answered with
-///   an existing task (a repeated key): the gateway counts such a task as open until a later
-///   sweep lists it or not, since the reply does not say whether it is finished. Refusing below
-///   that is refusing work the cluster could take.
+///   answered, plus the creates it gave up on unanswered since then (the store may have applied
+///   one all the same, as a create delayed in the network does after the gateway stopped
+///   waiting: the gateway counts each until a sweep sent after it is read), plus the tasks it
+///   acknowledged since then for a create the store answered with an existing task (a repeated
+///   key): the gateway counts such a task as open until a later sweep lists it or not, since
+///   the reply does not say whether it is finished. Refusing below that is refusing work the
+///   cluster could take.
 public struct JustifiedRejectionChecker: InvariantChecker {
     public var observesMessages: Bool { false }
     public let invariant = Invariant.justifiedRejections
@@ -30,6 +33,11 @@ public struct JustifiedRejectionChecker: InvariantChecker {
     /// Tasks a create found already there (a repeated key), with when the store said so.
     var foundExisting: [TaskID: Instant] = [:]
     var admitting = AdmissionsInFlight()
+    /// Creates the gateway gave up on unanswered, with when and in which of its lives (a new
+    /// life counts none of an older one's), and the keys the store made a task for.
+    var unanswered: [String: (at: Instant, incarnation: UInt32)] = [:]
+    var gatewayLife: UInt32 = 0
+    var createdKeys: [String: Instant] = [:]
     var rejections = 0
     var refusals = 0
     var unjudged = 0
@@ -50,13 +58,19 @@ public struct JustifiedRejectionChecker: InvariantChecker {
         case .client(.rejected(let requestID, let reason)):
             rejections += 1
             judgeRejection(requestID, reason: reason, event)
-        case .core(.taskCreated(let task, _, .new)):
+        case .core(.taskCreated(let task, let key, .new)):
             created[task] = created[task] ?? event.time
+            createdKeys[key] = createdKeys[key] ?? event.time
         case .core(.taskCreated(let task, _, .existing)):
             foundExisting[task] = event.time
         case .core(.write(let task, .finish, _, _, .applied)), .core(.write(let task, .abort, _, _, .applied)):
             finished[task] = finished[task] ?? event.time
-        case .core(.createAdmitted), .core(.createEnded):
+        case .core(.createAdmitted(_, let incarnation)):
+            gatewayLife = max(gatewayLife, incarnation)
+            _ = admitting.observe(event.observation)
+        case .core(.createEnded(let key, let incarnation, let answered)):
+            gatewayLife = max(gatewayLife, incarnation)
+            if !answered { unanswered[key] = (event.time, incarnation) }
             _ = admitting.observe(event.observation)
         case .core(.admissionRefused(let counted, let viewAge)):
             refusals += 1
@@ -92,11 +106,16 @@ public struct JustifiedRejectionChecker: InvariantChecker {
             }
             occupied += 1
         }
-        let bound = occupied + admitting.count
+        // Given up on since the view's sweep was sent, in this life, and not yet a task (one is
+        // in `occupied` already).
+        let uncertain = unanswered.filter { key, ended in
+            ended.incarnation == gatewayLife && ended.at >= since && ended.at <= event.time && !(createdKeys[key].map { $0 <= event.time } ?? false)
+        }.count
+        let bound = occupied + admitting.count + uncertain
         guard bound < openTasksMax else { return }
         violations.append(Violation(
             invariant: invariant, task: nil, node: event.node.name, time: event.time,
-            detail: "the gateway refused a submit as busy (it counted \(counted) of its limit \(openTasksMax)), but at most \(occupied) task(s) were unfinished since its view of t=\(since) and \(admitting.count) create(s) were in flight",
+            detail: "the gateway refused a submit as busy (it counted \(counted) of its limit \(openTasksMax)), but at most \(occupied) task(s) were unfinished since its view of t=\(since) and \(admitting.count) create(s) were in flight (\(uncertain) given up on unanswered since)",
             events: [event.summary]))
     }
 

@@ -105,6 +105,15 @@ public struct AgentProxy: CoreMachine {
     var calls: StoreCalls<Purpose>
     var worker: LLMWorker
     var callIDs: RequestIDs
+    /// When one of this owner's calls was last answered: the LLM was up then, whatever a
+    /// starved node's own calls met.
+    var llmAnsweredAt: Instant?
+
+    /// Makes the worker forget a call backing off after the failed attempt `attemptID`;
+    /// whether it held one. Only the planted bugs of `bench find` call it.
+    @_spi(PlantedBugs) public mutating func forgetBackoff(attempt attemptID: UInt64) -> Bool {
+        worker.backingOff.removeValue(forKey: attemptID) != nil
+    }
     /// Fellow workers (this proxy included) with their reported workloads, in name order.
     var workers: [ProxyLoad]
     var sentSinceReport: [Address: Int] = [:]
@@ -192,6 +201,7 @@ public struct AgentProxy: CoreMachine {
             switch result {
             case .text(let text):
                 runs[call.task]?.failingSince[call.node] = nil
+                llmAnsweredAt = context.now
                 record(call, result: .success(text), context: context, random: &random, into: &effects)
             case .failed(let reason, true, _):
                 transientFailure(call, reason: reason, context: context, random: &random, into: &effects)
@@ -299,12 +309,16 @@ public struct AgentProxy: CoreMachine {
 
     /// A call failed for a reason that may pass (the worker's retries ran out on timeouts,
     /// 5xx or 429; the worker went silent): it is sent again, unless the node's calls have
-    /// failed without one success for `llmUnavailableAfter`, when the task is aborted.
+    /// failed without one success for `llmUnavailableAfter`, when the task is aborted. The
+    /// streak counts from this owner's last answered call too: a node whose calls lose to its
+    /// neighbours' under a rate limit is starved, not cut off from an LLM that is down (a
+    /// guided swarm search found such a task aborted while the LLM served every other).
     mutating func transientFailure<R: RandomSource>(
         _ call: Outstanding, reason: String, context: CoreContext, random: inout R, into effects: inout [CoreEffect]
     ) {
         guard isWanted(call) else { return }
         var failing = runs[call.task]!.failingSince[call.node] ?? FailingSince(since: context.now, failures: 0)
+        if let answered = llmAnsweredAt, answered > failing.since { failing.since = answered }
         failing.failures += 1
         runs[call.task]!.failingSince[call.node] = failing
         if context.now - failing.since >= settings.llmUnavailableAfter {

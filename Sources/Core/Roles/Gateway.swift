@@ -224,6 +224,9 @@ public struct Gateway: CoreMachine {
         switch (purpose, reply) {
         case (.create(let client, let requestID, let key, let request), .created(let taskID)):
             creating.remove(key)
+            // An earlier create of this key that went unanswered is this task: counted once, in
+            // `open` (a guided swarm search found the key and its task counted twice).
+            uncertain[key] = nil
             rememberAcknowledged(key, task: taskID, request: request)
             effects.append(.observe(.createEnded(key: key, incarnation: incarnation, answered: true)))
             // The task is durable: only now does the client learn its id.

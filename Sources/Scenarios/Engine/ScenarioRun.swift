@@ -168,11 +168,23 @@ public final class ScenarioRun {
 
     /// The seed's fault timeline: drawn over the safety phase, from 5 s in (once the cluster
     /// has formed), plus the scenario's fixed faults.
-    public static func plannedFaults(scenario: Scenario, seed: UInt64) -> [FaultEntry] {
-        var random = SimRandom(seed: seed, stream: .faults)
-        let drawn = FaultPlanner.plan(
-            mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.cluster), from: .zero + .seconds(5),
-            until: .zero + scenario.phases.safety, random: &random)
+    public static func plannedFaults(scenario: Scenario, seed: UInt64, redrawn: [(at: Instant, seed: UInt64)] = []) -> [FaultEntry] {
+        // The seed's drawn faults, or with `redrawn` (a guided branch that draws its faults
+        // afresh) the seed's up to the first moment, then each moment's own draw: an episode,
+        // a fault and its undo, belongs whole to the draw it began in.
+        let draws = [(at: Instant.zero, seed: seed)] + redrawn
+        var drawn: [FaultEntry] = []
+        for (index, draw) in draws.enumerated() {
+            var random = SimRandom(seed: draw.seed, stream: .faults)
+            let until = index + 1 < draws.count ? draws[index + 1].at : .nanoseconds(.max)
+            for episode in FaultPlanner.episodes(
+                mix: scenario.faults.mix, nodes: scenario.faults.targets(scenario.cluster), from: .zero + .seconds(5),
+                until: .zero + scenario.phases.safety, random: &random) where episode.fault.at >= draw.at && episode.fault.at < until
+            {
+                drawn += [episode.fault, episode.undo]
+            }
+        }
+        drawn = FaultPlanner.sortedStable(drawn)
         var rolling: [FaultEntry] = []
         if let kill = scenario.faults.rolling {
             var stream = SimRandom(seed: seed, stream: .rollingFaults)

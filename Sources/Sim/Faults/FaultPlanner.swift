@@ -100,6 +100,14 @@ public enum FaultPlanner {
     public static func plan(
         mix: FaultMix, nodes: [String], from start: Instant, until end: Instant, random: inout SimRandom
     ) -> [FaultEntry] {
+        sortedStable(episodes(mix: mix, nodes: nodes, from: start, until: end, random: &random).flatMap { [$0.fault, $0.undo] })
+    }
+
+    /// The same draws as `plan`, as episodes: each fault with its undo, in the order drawn. A
+    /// branch that draws its faults afresh (`Recipe`) keeps the episodes begun before it whole.
+    public static func episodes(
+        mix: FaultMix, nodes: [String], from start: Instant, until end: Instant, random: inout SimRandom
+    ) -> [(fault: FaultEntry, undo: FaultEntry)] {
         guard !nodes.isEmpty, start < end else { return [] }
         var entries: [FaultEntry] = []
         if let rate = mix.crash {
@@ -165,7 +173,8 @@ public enum FaultPlanner {
                 }
             }
         }
-        return sortedStable(entries)
+        // Every fault above was appended right before its undo.
+        return stride(from: 0, to: entries.count, by: 2).map { (entries[$0], entries[$0 + 1]) }
     }
 
     /// Sorts by time, ties kept in generation order (`sort` alone is not guaranteed stable).
