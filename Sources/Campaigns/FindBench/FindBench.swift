@@ -80,18 +80,31 @@ public struct FindBench: Sendable {
             let runs = zip(outcome.results, outcome.recipes).map { (scenario: "swarm", recipe: $1, result: $0) }
             return FindSearch(bug: bug, strategy: strategy, explorer: explorer, runs: runs)
         case .swarm, .scenarios:
-            var runs: [(scenario: String, recipe: Recipe, result: SeedResult)] = []
             let batch = strategy == .swarm ? 4 * jobs : scenarios.count
-            while runs.count < budget {
-                let planned = (runs.count..<min(budget, runs.count + batch)).map { plainRun(strategy, index: $0, first: first) }
-                let results = runMixed(planned, plant: bug)
-                for ((scenario, recipe), result) in zip(planned, results) {
-                    runs.append((scenario, recipe, result))
-                    if !result.passed { return FindSearch(bug: bug, strategy: strategy, explorer: explorer, runs: runs) }
-                }
+            return firstFailure(bug: bug, strategy: strategy, explorer: explorer) { done in
+                (done..<min(budget, done + batch)).map { plainRun(strategy, index: $0, first: first) }
             }
-            return FindSearch(bug: bug, strategy: strategy, explorer: explorer, runs: runs)
         }
+    }
+
+    /// Runs the batches `plan` makes (from the runs done so far; none: the search is over), in
+    /// order, until the first failing run or the budget; `took` hears each verdict in order.
+    func firstFailure(
+        bug: String, strategy: FindStrategy, explorer: Int, plan: (Int) -> [(String, Recipe)],
+        took: (Int, Recipe, SeedResult) -> Void = { _, _, _ in }
+    ) -> FindSearch {
+        var runs: [(scenario: String, recipe: Recipe, result: SeedResult)] = []
+        while runs.count < budget {
+            let planned = plan(runs.count)
+            if planned.isEmpty { break }
+            for (position, ((scenario, recipe), result)) in zip(planned, runMixed(planned, plant: bug)).enumerated() {
+                took(position, recipe, result)
+                runs.append((scenario, recipe, result))
+                if !result.passed { break }
+            }
+            if runs.last.map({ !$0.result.passed }) ?? false { break }
+        }
+        return FindSearch(bug: bug, strategy: strategy, explorer: explorer, runs: runs)
     }
 
     /// Plain seeds a guided search of one named scenario starts from.
@@ -105,22 +118,20 @@ public struct FindBench: Sendable {
             (guided.generation, guided.warmupRuns, guided.patienceRuns, guided.progress) = (1, Self.guidedWarmup, Int.max, false)
             return GuidedState(guided)
         }
-        var runs: [(scenario: String, recipe: Recipe, result: SeedResult)] = []
-        while runs.count < budget {
-            var planned: [(Int, Recipe)] = []
+        // Which scenario's search made each run of the batch in flight.
+        var makers: [Int] = []
+        return firstFailure(bug: bug, strategy: .guided, explorer: explorer) { done in
+            var planned: [(String, Recipe)] = []
+            makers = []
             for index in states.indices {
-                guard runs.count + planned.count < budget, let next = states[index].nextGeneration() else { continue }
-                planned += next.map { (index, $0) }
+                guard done + planned.count < budget, let next = states[index].nextGeneration() else { continue }
+                planned += next.map { (scenarios[index], $0) }
+                makers += next.map { _ in index }
             }
-            if planned.isEmpty { break }
-            let results = runMixed(planned.map { (scenarios[$0.0], $0.1) }, plant: bug)
-            for ((index, recipe), result) in zip(planned, results) {
-                states[index].take(recipe, result)
-                runs.append((scenarios[index], recipe, result))
-                if !result.passed { return FindSearch(bug: bug, strategy: .guided, explorer: explorer, runs: runs) }
-            }
+            return planned
+        } took: { position, recipe, result in
+            states[makers[position]].take(recipe, result)
         }
-        return FindSearch(bug: bug, strategy: .guided, explorer: explorer, runs: runs)
     }
 
     /// Run `index` of a plain strategy: the swarm's seeds in order, or the named scenarios in
@@ -145,7 +156,7 @@ public struct FindBench: Sendable {
             for start in stride(from: 0, to: recipes.count, by: size) { chunks.append((runner, Array(recipes[start..<min(start + size, recipes.count)]))) }
         }
         let results = RecipeRunner.gather(chunks, jobs: jobs)
-        return planned.map { results[RecipeRunner.key($0.0, $0.1)] ?? SeedResult(seed: $0.1.seed, crashed: "no verdict came back") }
+        return planned.map { results[RecipeRunner.key($0.0, $0.1.description)] ?? SeedResult(seed: $0.1.seed, crashed: "no verdict came back") }
     }
 }
 

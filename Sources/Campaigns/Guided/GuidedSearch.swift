@@ -73,7 +73,7 @@ public struct GuidedSearch: Sendable {
             }
         }
         bar.finish()
-        let failing = zip(state.results, state.recipes).filter { !$0.0.passed }.map(\.1)
+        let failing = state.failingRecipes
         let recorded = recordTraces(
             scenario: scenario, folder: traces,
             runs: failing.prefix(keep).enumerated().map { ($1, "seed-\($1.seed)-guided-\($0 + 1)") })

@@ -74,10 +74,13 @@ struct GuidedState {
         if !result.passed { failingCount += 1 }
     }
 
+    /// The recipes of the runs that failed, in run order.
+    var failingRecipes: [Recipe] { zip(results, recipes).filter { !$0.0.passed }.map(\.1) }
+
     var report: GuidedReport {
         GuidedReport(
             budget: search.budget, corpus: corpus.count, features: seen.count, branched: recipes.filter { !$0.reseeds.isEmpty }.count,
-            stoppedEarly: stoppedEarly, failingRecipes: zip(results, recipes).filter { !$0.0.passed }.map(\.1.description))
+            stoppedEarly: stoppedEarly, failingRecipes: failingRecipes.map(\.description))
     }
 
     static let exemplarsPerFeature = 4

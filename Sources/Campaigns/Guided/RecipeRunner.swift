@@ -16,11 +16,11 @@ struct RecipeRunner {
         let chunk = max(1, (recipes.count + jobs - 1) / jobs)
         let chunks = stride(from: 0, to: recipes.count, by: chunk).map { Array(recipes[$0..<min($0 + chunk, recipes.count)]) }
         let byRecipe = Self.gather(chunks.map { (self, $0) }, jobs: jobs)
-        return recipes.map { byRecipe[Self.key(scenario, $0)] ?? SeedResult(seed: $0.seed, crashed: "no verdict came back") }
+        return recipes.map { byRecipe[Self.key(scenario, $0.description)] ?? SeedResult(seed: $0.seed, crashed: "no verdict came back") }
     }
 
     /// Where `gather` files a recipe's verdict: recipes are unique within a scenario only.
-    static func key(_ scenario: String, _ recipe: Recipe) -> String { "\(scenario) \(recipe)" }
+    static func key(_ scenario: String, _ recipe: String) -> String { "\(scenario) \(recipe)" }
 
     /// Runs each runner's chunk in its own child, `jobs` at a time; the verdicts by `key`.
     static func gather(_ chunks: [(RecipeRunner, [Recipe])], jobs: Int) -> [String: SeedResult] {
@@ -30,7 +30,7 @@ struct RecipeRunner {
         for (runner, recipes) in chunks {
             queue.addOperation {
                 let got = runner.runChunk(recipes)
-                collected.add(Dictionary(uniqueKeysWithValues: got.map { ("\(runner.scenario) \($0.key)", $0.value) }))
+                collected.add(Dictionary(uniqueKeysWithValues: got.map { (key(runner.scenario, $0.key), $0.value) }))
             }
         }
         queue.waitUntilAllOperationsAreFinished()
