@@ -28,6 +28,8 @@ struct ShrinkKeepsTheBugTests {
                  invariants: [.liveness, .clientOutcome]),
             Case(name: "a store that accepts a stale epoch (safety)", scenario: zombie,
                  overrides: RoleOverrides(store: { StaleAcceptingStore(inner: StoreNode(store: $0)) }), invariants: [.fencing]),
+            Case(name: "a gateway whose keys leave out the client (justified rejections)", scenario: ScenarioLibrary.proxyCrash,
+                 overrides: CoreBug.clientBlindKeyGateway.overrides, invariants: [.justifiedRejections]),
         ]
     }
 
@@ -45,7 +47,7 @@ struct ShrinkKeepsTheBugTests {
     }
 
     @Test("without a baseline, the liveness floor and the evidence keep each planted bug's shrunk trace passing on the correct code",
-          arguments: [0, 1, 2])
+          arguments: [0, 1, 2, 3])
     func shrunkTracePassesOnCorrectCode(index: Int) throws {
         let planted = Self.cases[index]
         let (seed, faults, invariant) = try firstFailure(planted)
