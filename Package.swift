@@ -4,6 +4,12 @@
 // Sim and Core never import each other; Scenarios is where they meet.
 import PackageDescription
 
+/// `agentos mutate` builds a target from its mutant schemata (generated under .build-mutants/)
+/// by naming it in AGENTOS_MUTATE_TARGET; every other build reads the sources as they are.
+func sources(_ target: String) -> String? {
+    Context.environment["AGENTOS_MUTATE_TARGET"] == target ? ".build-mutants/sources/\(target)" : nil
+}
+
 let package = Package(
     name: "AgentOSSim",
     platforms: [.macOS(.v14)],
@@ -39,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // The leaf every deterministic module shares: random streams, the bounded draw, probabilities,
@@ -49,21 +56,23 @@ let package = Package(
             dependencies: [
                 "Determinism",
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            path: sources("Sim")
         ),
         // The roles as state machines, the messages, the store protocol and its fencing rules:
         // no IO, no database library.
-        .target(name: "Core", dependencies: ["Determinism"]),
+        .target(name: "Core", dependencies: ["Determinism"], path: sources("Core")),
         // The store on SQLite (GRDB): the embedded default and the simulator's store.
         .target(
             name: "SQLiteStore",
-            dependencies: ["Core", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
+            dependencies: ["Core", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            path: sources("SQLiteStore")
         ),
-        .target(name: "FakeLLM", dependencies: ["Determinism"]),
+        .target(name: "FakeLLM", dependencies: ["Determinism"], path: sources("FakeLLM")),
         // The judge: one checker per invariant, the suite built from their registry, and the
         // history they read. Simulated and real runs are judged by the same code; nothing here
         // knows the simulator.
-        .target(name: "Checks", dependencies: ["Core", "Determinism"]),
+        .target(name: "Checks", dependencies: ["Core", "Determinism"], path: sources("Checks")),
         .target(name: "CoreTesting", dependencies: ["Core", "SQLiteStore"]),
         // The simulated disk under the store is an SQLite VFS, so Scenarios reaches SQLite's C API.
         .target(
@@ -128,7 +137,17 @@ let package = Package(
         ),
         // Many runs as one verdict: seed sweeps and their shards, the reproduction of the
         // reference's experiments; every seed runs in a child process of this binary.
-        .target(name: "Campaigns", dependencies: ["Checks", "Scenarios"]),
+        .target(name: "Campaigns", dependencies: ["Checks", "Mutation", "Scenarios"]),
+        // Mutant schemata of a target's sources, written with swift-syntax: what `agentos mutate`
+        // builds once and runs mutant by mutant.
+        .target(
+            name: "Mutation",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftParser", package: "swift-syntax"),
+                .product(name: "SwiftOperators", package: "swift-syntax"),
+            ]
+        ),
         .executableTarget(
             name: "agentos",
             dependencies: [
@@ -142,6 +161,12 @@ let package = Package(
         .testTarget(name: "SimTests", dependencies: ["Sim", "Determinism"]),
         .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting", "PostgresStore", "SQLiteStore"]),
         .testTarget(name: "FakeLLMTests", dependencies: ["FakeLLM"]),
+        .testTarget(
+            name: "MutationTests",
+            dependencies: [
+                "Mutation", "Campaigns", "Checks",
+                .product(name: "SwiftParser", package: "swift-syntax"), .product(name: "SwiftSyntax", package: "swift-syntax"),
+            ]),
         .testTarget(
             name: "ScenarioTests",
             dependencies: ["Campaigns", "Scenarios", "Checks", "Core", "Sim", "FakeLLM", "PlantedBugs", "SQLiteStore", .product(name: "GRDB", package: "GRDB.swift")],

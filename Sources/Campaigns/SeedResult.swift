@@ -27,6 +27,8 @@ public struct SeedResult: Codable, Sendable {
     public var recipe: String? = nil
     /// The run's state-signature features (guided runs only).
     public var signature: [Int]? = nil
+    /// The scenario, when one child ran several (`explore-batch --runs`).
+    public var scenario: String? = nil
     /// The CPU time the run took in its child, seconds (`bench find` only: it varies run to run).
     public var cpuSeconds: Double? = nil
 
@@ -114,6 +116,21 @@ public enum SeedBatch {
         }
     }
 
+    /// Runs one seed of one scenario and prints its line; whether it passed.
+    public static func runOne(
+        scenario: String, seed: UInt64, overrides: RoleOverrides, measuresCPU: Bool, resolve: (String, UInt64) throws -> Scenario
+    ) throws -> Bool {
+        let resolved = try resolve(scenario, seed)
+        var passed = true
+        try emit(measuresCPU: measuresCPU) {
+            var result = SeedResult(seed: seed, report: try ScenarioRun(scenario: resolved, seed: seed, overrides: overrides).execute())
+            result.scenario = scenario
+            passed = result.passed
+            return result
+        }
+        return passed
+    }
+
     /// Prints the result `body` makes as one JSON line, with the CPU time it took when asked.
     static func emit(measuresCPU: Bool, _ body: () throws -> SeedResult) throws {
         let before = threadCPUSeconds()
@@ -128,4 +145,25 @@ public func threadCPUSeconds() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// One run of a named scenario, `SCENARIO@SEED` as `explore-batch --runs` takes it.
+public struct ScenarioSeed: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var scenario: String
+    public var seed: UInt64
+
+    public init(scenario: String, seed: UInt64) {
+        self.scenario = scenario
+        self.seed = seed
+    }
+
+    public var description: String { "\(scenario)@\(seed)" }
+
+    public static func parseList(_ text: String) throws -> [ScenarioSeed] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: "@")
+            guard parts.count == 2, let seed = UInt64(parts[1]) else { throw CampaignError("not SCENARIO@SEED: \(item)") }
+            return ScenarioSeed(scenario: String(parts[0]), seed: seed)
+        }
+    }
 }

@@ -72,12 +72,7 @@ struct BenchFind: ParsableCommand {
         }
         var bench = FindBench(bugs: chosen)
         if let scenarios {
-            bench.scenarios = try scenarios.split(separator: ",").map { name in
-                guard ScenarioLibrary.names.contains(String(name)), name != "swarm" else {
-                    throw CLIError("--scenarios takes named scenarios (`agentos scenarios list`, the swarm aside); got '\(name)'")
-                }
-                return String(name)
-            }
+            bench.scenarios = try namedScenarios(scenarios)
         }
         (bench.strategies, bench.explorers, bench.budget, bench.jobs) = (picked, explorers, budget, jobs)
         bench.progress = !json && isatty(2) != 0

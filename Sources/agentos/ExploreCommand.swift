@@ -157,9 +157,13 @@ struct ExploreCommand: ParsableCommand {
 struct ExploreBatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "explore-batch", shouldDisplay: false)
 
-    @Option var scenario: String
+    @Option var scenario: String = ""
     @Option var seeds: String = ""
     @Option var recipes: String?
+    /// Runs of several scenarios, `SCENARIO@SEED,...` in order (`mutate`'s budget).
+    @Option var runs: String?
+    /// Stops after the first failing run (`mutate`: a mutant is killed by its first failure).
+    @Flag var stopAtFailure = false
     @Flag var signature = false
     @Option var crashSeed: UInt64?
     /// A planted bug (`bench find`, or a rerun of one of its findings).
@@ -169,6 +173,14 @@ struct ExploreBatchCommand: ParsableCommand {
 
     func run() throws {
         let overrides = try plantedOverrides(plant)
+        if let runs {
+            for run in try ScenarioSeed.parseList(runs) {
+                let passed = try SeedBatch.runOne(scenario: run.scenario, seed: run.seed, overrides: overrides, measuresCPU: cpu, resolve: resolveScenario)
+                if !passed, stopAtFailure { return }
+            }
+            return
+        }
+        guard !scenario.isEmpty else { throw CLIError("explore-batch needs --scenario or --runs") }
         if let recipes {
             let parsed = try recipes.split(separator: ",").map { text in
                 guard let recipe = Recipe(text: String(text)) else { throw CLIError("not a recipe: \(text)") }

@@ -75,7 +75,15 @@ public struct ClientOutcomeChecker: InvariantChecker {
                         events: [request.submitted.summary]))
                     continue
                 }
-                if let stored, seen != stored {
+                guard let stored else {
+                    // Acknowledged means created durably: a store that no longer holds the task
+                    // lost an acknowledged task (the sensitivity corpus's acknowledged-then-lost).
+                    violations.append(Violation(
+                        invariant: invariant, task: task, node: nil, time: end,
+                        detail: "\(client) saw task \(task) \(Self.describe(seen)), but the store no longer holds the task", events: [where_.summary]))
+                    continue
+                }
+                if seen != stored {
                     violations.append(Violation(
                         invariant: invariant, task: task, node: nil, time: where_.time,
                         detail: "\(client) saw \(Self.describe(seen)), but the store holds \(Self.describe(stored))", events: [where_.summary]))

@@ -26,6 +26,10 @@ public struct JustifiedAbortChecker: InvariantChecker {
         case .core(.write(let task, .abort(let cause), _, _, .applied(_, false))),
             .core(.write(let task, .finish(.aborted, _, let cause?), _, _, .applied(_, false))):
             aborts.append((task, cause, event))
+        case .core(.write(let task, .finish(.aborted, _, nil), _, _, .applied(_, false))):
+            // An abort must say why; one without a cause cannot be justified.
+            violations.append(Violation(
+                invariant: invariant, task: task, node: nil, time: event.time, detail: "task \(task) was aborted without a cause", events: [event.summary]))
         case .llm(let call):
             if let answer = call.answerDigest, let fault = call.fault, Self.contentFaults.contains(fault) {
                 malformed[call.task, default: [:]][call.node, default: []].insert(answer)

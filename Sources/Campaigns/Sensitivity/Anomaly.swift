@@ -1,0 +1,152 @@
+import Checks
+import Core
+import Foundation
+import Scenarios
+
+/// A kind of wrong history, injected into a clean recorded trace: what one checker exists to
+/// flag. Each kind edits what was recorded (an observation added, changed or removed, a store
+/// row added or taken away), never the system, so the corpus measures the checkers alone.
+public enum Anomaly: String, CaseIterable, Codable, Sendable {
+    /// A second owner claims an epoch another owner already holds.
+    case secondOwner = "second-owner"
+    /// A data write applied at an epoch other than the task's: a fenced writer got through.
+    case fencedWriteApplied = "fenced-write-applied"
+    /// A claim applied at an epoch no higher than the last one.
+    case epochRegression = "epoch-regression"
+    /// A saved node result replaced by another.
+    case progressRewrite = "progress-rewrite"
+    /// A task in the store that no acknowledged request asked for.
+    case duplicateTask = "duplicate-task"
+    /// A task acknowledged to its client and absent from the store at the end.
+    case acknowledgedThenLost = "acknowledged-then-lost"
+    /// A task finished as aborted with no cause.
+    case abortWithoutCause = "abort-without-cause"
+    /// A generation prompt that left out one of its node's parents.
+    case promptMissingParent = "prompt-missing-parent"
+    /// A worker never answers a call and later says it no longer holds it: the call was lost.
+    case lostCall = "lost-call"
+    /// A client saw a finished task running again.
+    case statusRegression = "status-regression"
+
+    /// The checker each kind is for.
+    public var invariant: Invariant {
+        switch self {
+        case .secondOwner: .uniqueOwnership
+        case .fencedWriteApplied: .fencing
+        case .epochRegression: .epochMonotonicity
+        case .progressRewrite: .progressImmutability
+        case .duplicateTask: .exactlyOnce
+        case .acknowledgedThenLost: .clientOutcome
+        case .abortWithoutCause: .justifiedAborts
+        case .promptMissingParent: .promptCorrectness
+        case .lostCall: .callAccounting
+        case .statusRegression: .clientView
+        }
+    }
+
+    /// The places in `trace` this kind can go, each an index the injection takes.
+    func sites(in trace: EditableTrace) -> [Int] {
+        switch self {
+        case .secondOwner, .epochRegression:
+            return trace.observations().filter { appliedClaim($0.observation) != nil }.map(\.index)
+        case .fencedWriteApplied, .progressRewrite:
+            return trace.observations().filter { appliedProgress($0.observation) != nil }.map(\.index)
+        case .duplicateTask:
+            return trace.end.tasks.indices.map { $0 }
+        case .acknowledgedThenLost:
+            let stored = Set(trace.end.tasks.map(\.taskID))
+            return trace.observations().filter { entry in
+                if case .client(.acknowledged(_, let task)) = entry.observation { return stored.contains(task) }
+                return false
+            }.map(\.index)
+        case .abortWithoutCause:
+            return trace.observations().filter { entry in
+                if case .core(.write(_, .finish(.completed, _, _), _, _, .applied(_, false))) = entry.observation { return true }
+                return false
+            }.map(\.index)
+        case .promptMissingParent:
+            return trace.observations().filter { entry in
+                if case .llm(let call) = entry.observation { return call.kind == .generation && !call.parents.isEmpty }
+                return false
+            }.map(\.index)
+        case .lostCall:
+            return trace.events.indices.filter { index in
+                if case .llmWorkReply? = trace.events[index].msg, trace.events[index].k == "send" { return true }
+                return false
+            }
+        case .statusRegression:
+            return trace.observations().filter { entry in
+                if case .client(.status(_, .completed)) = entry.observation { return true }
+                return false
+            }.map(\.index)
+        }
+    }
+
+    /// Injects one anomaly of this kind at `site` (one of `sites(in:)`).
+    func inject(into trace: inout EditableTrace, at site: Int) {
+        switch self {
+        case .secondOwner:
+            let (task, region, owner, epoch, before) = appliedClaim(trace.events[site].obs!)!
+            let intruder = Owner(proxy: Address("proxy-intruder"), incarnation: (owner?.incarnation ?? 0) + 1)
+            trace.insert(.core(.write(task: task, request: .claim(region: region, owner: intruder), epoch: epoch, before: before, outcome: .applied(current: epoch, repeated: false))), after: site)
+        case .epochRegression:
+            let (task, region, owner, epoch, _) = appliedClaim(trace.events[site].obs!)!
+            let older = Epoch(global: max(epoch.global - 1, 0), regional: 0)
+            trace.insert(.core(.write(task: task, request: .claim(region: region, owner: owner), epoch: older, before: nil, outcome: .applied(current: older, repeated: false))), after: site)
+        case .fencedWriteApplied:
+            guard case .core(.write(let task, let kind, let epoch, let before, _)) = trace.events[site].obs! else { return }
+            let elsewhere = Epoch(global: epoch.global + 5, regional: epoch.regional + 5)
+            trace.events[site].obs = .core(.write(task: task, request: kind, epoch: elsewhere, before: before, outcome: .applied(current: elsewhere, repeated: false)))
+        case .progressRewrite:
+            guard case .core(.write(let task, .progress(let node, _, let input), let epoch, let before, _)) = trace.events[site].obs! else { return }
+            trace.insert(.core(.write(task: task, request: .progress(node: node, resultDigest: "0xrewritten", inputDigest: input), epoch: epoch, before: before, outcome: .applied(current: epoch, repeated: false))), after: site)
+        case .duplicateTask:
+            var copy = trace.end.tasks[site]
+            copy.taskID = (trace.end.tasks.map(\.taskID).max() ?? 0) + 1000
+            trace.end.tasks.append(copy)
+        case .acknowledgedThenLost:
+            guard case .client(.acknowledged(_, let task)) = trace.events[site].obs! else { return }
+            trace.end.tasks.removeAll { $0.taskID == task }
+            trace.end.progress.removeAll { $0.taskID == task }
+        case .abortWithoutCause:
+            guard case .core(.write(let task, .finish(_, let digest, _), let epoch, let before, let outcome)) = trace.events[site].obs! else { return }
+            trace.events[site].obs = .core(.write(task: task, request: .finish(status: .aborted, resultDigest: digest, cause: nil), epoch: epoch, before: before, outcome: outcome))
+        case .promptMissingParent:
+            guard case .llm(var call) = trace.events[site].obs! else { return }
+            call.parents.removeFirst()
+            trace.events[site].obs = .llm(call)
+        case .lostCall:
+            // The worker never answers the call; asked about it later, it says it no longer
+            // holds it: the history of a call a worker dropped.
+            guard case .llmWorkReply(let callID, _)? = trace.events[site].msg, let worker = trace.events[site].from,
+                let owner = trace.events[site].to, let replyID = trace.events[site].id
+            else { return }
+            let ids = trace.events.compactMap(\.id)
+            let check = (ids.max() ?? 0) + 1
+            var ask = trace.events[site]
+            (ask.id, ask.from, ask.to, ask.msg) = (check, owner, worker, .llmWorkCheck(owner: Address(owner), callIDs: [callID]))
+            var delivered = ask
+            (delivered.k, delivered.msg) = ("deliver", nil)
+            var answer = trace.events[site]
+            (answer.id, answer.msg) = (check + 1, .llmWorkHeld(callIDs: []))
+            trace.events.removeAll { ($0.k == "deliver" || $0.k == "drop" || $0.k == "duplicate") && $0.id == replyID }
+            let at = trace.events.firstIndex { $0.k == "send" && $0.id == replyID }!
+            trace.events.replaceSubrange(at...at, with: [ask, delivered, answer])
+        case .statusRegression:
+            guard case .client(.status(let task, _)) = trace.events[site].obs! else { return }
+            trace.insert(.client(.status(task: task, status: .running(epoch: Epoch(global: 1, regional: 1), saved: 0))), after: site)
+        }
+    }
+
+    private func appliedClaim(_ observation: WorldObservation) -> (TaskID, Address, Owner?, Epoch, Epoch?)? {
+        if case .core(.write(let task, .claim(let region, let owner), let epoch, let before, .applied(_, false))) = observation {
+            return (task, region, owner, epoch, before)
+        }
+        return nil
+    }
+
+    private func appliedProgress(_ observation: WorldObservation) -> TaskID? {
+        if case .core(.write(let task, .progress, _, _, .applied(_, false))) = observation { return task }
+        return nil
+    }
+}
