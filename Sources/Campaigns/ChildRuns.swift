@@ -18,6 +18,25 @@ public func runChild(_ arguments: [String]) throws -> (status: String, stdout: S
     return (status, String(decoding: data, as: UTF8.self))
 }
 
+/// Runs a program to its end and collects its standard output and error together: for tools
+/// (`swift build`, a peer benchmark), not for seeds.
+public func runProcess(
+    _ executable: String, _ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
 /// The seed results of a child's standard output (lines that are not one are skipped).
 func seedResults(in stdout: String) -> [SeedResult] {
     stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(SeedResult.self, from: Data($0.utf8)) }

@@ -1,3 +1,4 @@
+import Campaigns
 import Foundation
 
 /// The kernel benchmark's two peers, run on the same workload (nodes, messages in flight,
@@ -66,15 +67,6 @@ struct KernelPeers {
     }
 
     static func execute(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProcess(executable, arguments)
     }
 }

@@ -111,3 +111,24 @@ private let survivor = MutantResult(mutant: mutant(3, .swapEffects), status: .su
     #expect(xml.contains("tests=\"3\" failures=\"1\""))
     #expect(xml.components(separatedBy: "<testcase ").count == 4)
 }
+
+@Test func aCompilerErrorInTheSchemataNamesTheMutantOnTheNearestSwitchAbove() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("schemata-errors-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let build = SchemataBuild(packageRoot: root, target: "Core", generator: SchemataGenerator(), configuration: "debug", log: { _ in })
+    try FileManager.default.createDirectory(at: build.generatedSources.appendingPathComponent("Roles"), withIntermediateDirectories: true)
+    try """
+        func f() {
+            let reply: Int
+            if !__agentosMutant(7) { reply = 1 }
+            print(reply)
+            if !__agentosMutant(8) { g() }
+        }
+        """.write(to: build.generatedSources.appendingPathComponent("Roles/Gateway.swift"), atomically: true, encoding: .utf8)
+    let manifest = MutantManifest(target: "Core", sourceDigest: "d", mutants: [7, 8].map { mutant($0) })
+    let output = """
+        \(build.generatedSources.path)/Roles/Gateway.swift:4:11: error: constant 'reply' used before being initialized
+        /elsewhere/Other.swift:1:1: error: not in the schemata
+        """
+    #expect(try build.rejectedMutants(in: output, manifest: manifest).map(\.id) == [7])
+}

@@ -80,20 +80,11 @@ public struct SchemataBuild: Sendable {
     }
 
     private func build() throws -> (Bool, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "build", "-c", configuration, "--product", "agentos"]
-        process.currentDirectoryURL = packageRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(["AGENTOS_MUTATE_TARGET": target]) { $1 }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let (status, text) = try runProcess(
+            "/usr/bin/env", ["swift", "build", "-c", configuration, "--product", "agentos"], directory: packageRoot,
+            environment: ["AGENTOS_MUTATE_TARGET": target])
         try? text.write(to: workDirectory.appendingPathComponent("build.log"), atomically: true, encoding: .utf8)
-        return (process.terminationStatus == 0, text)
+        return (status == 0, text)
     }
 
     private func copyBinary() throws {
