@@ -11,9 +11,10 @@ struct SensitivityCommand: ParsableCommand {
         discussion: """
             Each source run is recorded, judged as it is (a clean control, which must pass every \
             checker) and judged again with each anomaly kind injected at several places: a second \
-            owner, a fenced write applied, an epoch regression, a progress rewrite, a duplicate task, \
-            an acknowledged task lost, an abort without a cause, a prompt missing a parent, a lost \
-            call, a status regression. The checker of each kind must flag every one. \
+            owner, a fenced write applied, an epoch regression, a progress rewrite, a stale parent, a \
+            status regression, a stuck task, an abort without a cause, an acknowledged task lost, a \
+            duplicate task, a prompt missing a parent, a lost call, a slow task, an unjustified \
+            rejection, an over-admission. The checker of each kind must flag every one. \
             Exit status: 0 all flagged and no false alarm, 1 otherwise, 2 bad input.
             """
     )

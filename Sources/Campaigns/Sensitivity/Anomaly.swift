@@ -27,6 +27,16 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
     case lostCall = "lost-call"
     /// A client saw a finished task running again.
     case statusRegression = "status-regression"
+    /// An acknowledged task still running in the store when the run ended.
+    case stuckTask = "stuck-task"
+    /// A node started from a parent result other than the saved one.
+    case staleParent = "stale-parent"
+    /// A task whose client waited far past the scenario's latency budget.
+    case slowTask = "slow-task"
+    /// A valid query refused, its key never used for another query.
+    case unjustifiedRejection = "unjustified-rejection"
+    /// More unfinished tasks created at once than the admission limit allows.
+    case overAdmission = "over-admission"
 
     /// The checker each kind is for.
     public var invariant: Invariant {
@@ -41,6 +51,11 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
         case .promptMissingParent: .promptCorrectness
         case .lostCall: .callAccounting
         case .statusRegression: .clientView
+        case .stuckTask: .liveness
+        case .staleParent: .progressCorrectness
+        case .slowTask: .latency
+        case .unjustifiedRejection: .justifiedRejections
+        case .overAdmission: .admissionBound
         }
     }
 
@@ -77,6 +92,30 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
         case .statusRegression:
             return trace.observations().filter { entry in
                 if case .client(.status(_, .completed)) = entry.observation { return true }
+                return false
+            }.map(\.index)
+        case .stuckTask:
+            return trace.end.tasks.indices.filter { trace.end.tasks[$0].status.isFinished }
+        case .staleParent:
+            return trace.observations().filter { entry in
+                if case .core(.nodeStarted(_, _, _, _, let parents)) = entry.observation { return !parents.isEmpty }
+                return false
+            }.map(\.index)
+        case .overAdmission:
+            return trace.observations().filter { entry in
+                if case .core(.taskCreated(_, _, .new)) = entry.observation { return true }
+                return false
+            }.map(\.index)
+        case .unjustifiedRejection:
+            return trace.observations().filter { entry in
+                if case .client(.submitted(_, let query?)) = entry.observation { if case .success = TaskPlan.validate(query, limits: QueryLimits()) { return true } }
+                return false
+            }.map(\.index)
+        case .slowTask:
+            // Only where the run has a latency ceiling to be over.
+            guard trace.latencyMax != nil else { return [] }
+            return trace.observations().filter { entry in
+                if case .client(.finished) = entry.observation { return true }
                 return false
             }.map(\.index)
         }
@@ -135,6 +174,25 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
         case .statusRegression:
             guard case .client(.status(let task, _)) = trace.events[site].obs! else { return }
             trace.insert(.client(.status(task: task, status: .running(epoch: Epoch(global: 1, regional: 1), saved: 0))), after: site)
+        case .stuckTask:
+            trace.end.tasks[site].status = .running
+        case .staleParent:
+            guard case .core(.nodeStarted(let task, let node, let epoch, let input, var parents)) = trace.events[site].obs! else { return }
+            parents[0].resultDigest = "0xstale"
+            trace.events[site].obs = .core(.nodeStarted(task: task, node: node, epoch: epoch, inputDigest: input, parents: parents))
+        case .overAdmission:
+            // As many new tasks at once as the limit allows, and one more, none of them finished.
+            guard case .core(.taskCreated(_, let key, _)) = trace.events[site].obs! else { return }
+            let first = (trace.end.tasks.map(\.taskID).max() ?? 0) + 10_000
+            for offset in 0...trace.openTasksMax {
+                trace.insert(.core(.taskCreated(task: first + TaskID(offset), key: "\(key)-flood-\(offset)", outcome: .new)), after: site)
+            }
+        case .unjustifiedRejection:
+            guard case .client(.submitted(let requestID, _)) = trace.events[site].obs! else { return }
+            trace.insert(.client(.rejected(requestID: requestID, reason: "refused")), after: site)
+        case .slowTask:
+            guard case .client(.finished(let task, _, let completed)) = trace.events[site].obs!, let ceiling = trace.latencyMax else { return }
+            trace.events[site].obs = .client(.finished(task: task, latency: ceiling * 2, completed: completed))
         }
     }
 

@@ -13,6 +13,10 @@ public struct EditableTrace {
     public var end: RecordedEnd
     /// When the run ended (the end line's time).
     public let endTime: Instant
+    /// The scenario's latency ceiling, if it has one.
+    public let latencyMax: Interval?
+    /// The gateway's admission limit in the run.
+    public let openTasksMax: Int
     var footer: [String: Any]
 
     public init(_ recorded: RecordedTrace) throws {
@@ -22,6 +26,9 @@ public struct EditableTrace {
         guard let end = try recorded.snapshot(as: RecordedEnd.self) else { throw CampaignError("the trace has no end snapshot") }
         self.end = end
         endTime = recorded.footer.time
+        let scenario = try ScenarioReplay.inputs(recorded).scenario
+        latencyMax = scenario.budgets?.latency?.max
+        openTasksMax = scenario.cluster.openTasksMax ?? GatewaySettings(regions: [.region(1)]).openTasksMax
         guard let footer = try JSONSerialization.jsonObject(with: Data(recorded.footerLine.utf8)) as? [String: Any] else {
             throw CampaignError("the trace's end line is not an object")
         }
