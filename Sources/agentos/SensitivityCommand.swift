@@ -14,7 +14,8 @@ struct SensitivityCommand: ParsableCommand {
             owner, a fenced write applied, an epoch regression, a progress rewrite, a stale parent, a \
             status regression, a stuck task, an abort without a cause, an acknowledged task lost, a \
             duplicate task, a prompt missing a parent, a lost call, a slow task, an unjustified \
-            rejection, an over-admission. The checker of each kind must flag every one. \
+            rejection, an over-admission, a claim for a dead proxy life. The checker of each kind must \
+            flag every one. \
             Exit status: 0 all flagged and no false alarm, 1 otherwise, 2 bad input.
             """
     )

@@ -37,6 +37,8 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
     case unjustifiedRejection = "unjustified-rejection"
     /// More unfinished tasks created at once than the admission limit allows.
     case overAdmission = "over-admission"
+    /// A region's claim naming a proxy life earlier than one it has heard from.
+    case deadLifeClaim = "dead-life-claim"
 
     /// The checker each kind is for.
     public var invariant: Invariant {
@@ -56,6 +58,7 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
         case .slowTask: .latency
         case .unjustifiedRejection: .justifiedRejections
         case .overAdmission: .admissionBound
+        case .deadLifeClaim: .newestLifeClaims
         }
     }
 
@@ -101,6 +104,24 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
                 if case .core(.nodeStarted(_, _, _, _, let parents)) = entry.observation { return !parents.isEmpty }
                 return false
             }.map(\.index)
+        case .deadLifeClaim:
+            // A region's first send of a claim for a proxy whose heartbeat it has been
+            // delivered before (so it knows that life).
+            var delivered: Set<String> = []
+            var heartbeats: [UInt64: String] = [:]
+            var sites: [Int] = []
+            for (index, line) in trace.events.enumerated() {
+                if line.k == "send", case .proxyHeartbeat(let proxy, _, _, _)? = line.msg, let id = line.id, let region = line.to {
+                    heartbeats[id] = "\(region)|\(proxy)"
+                } else if line.k == "deliver", let id = line.id, let heard = heartbeats[id] {
+                    delivered.insert(heard)
+                } else if line.k == "send", case .storeRequest(_, .claim(_, _, _, let owner?))? = line.msg, let region = line.from,
+                    delivered.contains("\(region)|\(owner.proxy)")
+                {
+                    sites.append(index)
+                }
+            }
+            return sites
         case .overAdmission:
             return trace.observations().filter { entry in
                 if case .core(.taskCreated(_, _, .new)) = entry.observation { return true }
@@ -180,6 +201,10 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
             guard case .core(.nodeStarted(let task, let node, let epoch, let input, var parents)) = trace.events[site].obs! else { return }
             parents[0].resultDigest = "0xstale"
             trace.events[site].obs = .core(.nodeStarted(task: task, node: node, epoch: epoch, inputDigest: input, parents: parents))
+        case .deadLifeClaim:
+            guard case .storeRequest(let requestID, .claim(let task, let epoch, let region, let owner?))? = trace.events[site].msg else { return }
+            let earlier = Owner(proxy: owner.proxy, incarnation: owner.incarnation &- 1)
+            trace.events[site].msg = .storeRequest(requestID: requestID, .claim(task, epoch: epoch, region: region, owner: earlier))
         case .overAdmission:
             // As many new tasks at once as the limit allows, and one more, none of them finished.
             guard case .core(.taskCreated(_, let key, _)) = trace.events[site].obs! else { return }
