@@ -130,15 +130,17 @@ public struct MutationCampaign: Sendable {
         let chunks = max(1, min(jobs, plan.count))
         let files = (0..<chunks).map { directory.appendingPathComponent("coverage-\($0).txt") }
         for file in files { try? FileManager.default.removeItem(at: file) }
-        let failures = LockedList()
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let runs = plan.enumerated().filter { $0.offset % chunks == chunk }.map(\.element)
             let outcome = runBatchChild(
                 executable: schemataBinary, runs: runs, stopAtFailure: false,
                 environment: [SchemataGenerator.environmentVariable: "", SchemataGenerator.coverageVariable: files[chunk].path], timeout: runTimeout)
-            if outcome.death != nil || outcome.results.count != runs.count { failures.append("coverage child \(chunk): \(outcome.death ?? "missing verdicts")") }
+            if outcome.death != nil || outcome.results.count != runs.count {
+                failures.withLock { $0.append("coverage child \(chunk): \(outcome.death ?? "missing verdicts")") }
+            }
         }
-        if let failure = failures.items.first { throw CampaignError("the coverage pass failed: \(failure)") }
+        if let failure = failures.withLock({ $0.first }) { throw CampaignError("the coverage pass failed: \(failure)") }
         var reached: Set<Int> = []
         for file in files {
             let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
@@ -159,12 +161,15 @@ public struct MutationCampaign: Sendable {
 
     /// Every mutant's verdict, in id order; those whose switch is not in `reached` are not run.
     public func run(_ mutants: [Mutant], reached: Set<Int>? = nil) -> [MutantResult] {
-        let unreached = reached.map { set in mutants.filter { !set.contains($0.id) } } ?? []
-        let queue = WorkQueue(reached.map { set in mutants.filter { set.contains($0.id) } } ?? mutants)
         let results = ResultBox(bar: ProgressBar(total: mutants.count, label: "mutants", enabled: progress))
-        for mutant in unreached { results.add(.notReached(mutant)) }
-        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, mutants.count))) { _ in
-            while let mutant = queue.next() {
+        var toRun = mutants
+        if let reached {
+            toRun = mutants.filter { reached.contains($0.id) }
+            for mutant in mutants where !reached.contains(mutant.id) { results.add(.notReached(mutant)) }
+        }
+        let queue = Locked(ArraySlice(toRun))
+        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, toRun.count))) { _ in
+            while let mutant = queue.withLock({ $0.popFirst() }) {
                 var result = run(mutant)
                 if reached != nil { result.reached = true }
                 results.add(result)
@@ -174,25 +179,26 @@ public struct MutationCampaign: Sendable {
     }
 }
 
-final class WorkQueue: @unchecked Sendable {
+/// A value the worker threads share, behind a lock.
+final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var items: [Mutant]
-    private var index = 0
+    private var value: Value
 
-    init(_ items: [Mutant]) { self.items = items }
+    init(_ value: Value) { self.value = value }
 
-    func next() -> Mutant? {
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
-        guard index < items.count else { return nil }
-        index += 1
-        return items[index - 1]
+        return body(&value)
     }
 }
 
+/// The verdicts as they come in, with the progress bar and its running tallies.
 final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
     private var results: [MutantResult] = []
+    private var kills = 0
+    private var unreached = 0
     private var bar: ProgressBar
 
     init(bar: ProgressBar) { self.bar = bar }
@@ -201,8 +207,8 @@ final class ResultBox: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         results.append(result)
-        let kills = results.filter(\.status.isKill).count
-        let unreached = results.filter { $0.status == .notCovered }.count
+        if result.status.isKill { kills += 1 }
+        if result.status == .notCovered { unreached += 1 }
         let note = "\(kills) killed, \(results.count - kills - unreached) survived, \(unreached) never reached"
         bar.update(results.count, note: note)
         // Where no bar is drawn (a log), a line every 5 % of the mutants.
@@ -216,22 +222,5 @@ final class ResultBox: @unchecked Sendable {
         defer { lock.unlock() }
         bar.finish()
         return results.sorted { $0.id < $1.id }
-    }
-}
-
-final class LockedList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [String] = []
-
-    func append(_ item: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        list.append(item)
-    }
-
-    var items: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return list
     }
 }

@@ -68,7 +68,7 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
         case .secondOwner, .epochRegression:
             return trace.observations().filter { appliedClaim($0.observation) != nil }.map(\.index)
         case .fencedWriteApplied, .progressRewrite:
-            return trace.observations().filter { appliedProgress($0.observation) != nil }.map(\.index)
+            return trace.observations().filter { isAppliedProgress($0.observation) }.map(\.index)
         case .duplicateTask:
             return trace.end.tasks.indices.map { $0 }
         case .acknowledgedThenLost:
@@ -228,8 +228,8 @@ public enum Anomaly: String, CaseIterable, Codable, Sendable {
         return nil
     }
 
-    private func appliedProgress(_ observation: WorldObservation) -> TaskID? {
-        if case .core(.write(let task, .progress, _, _, .applied(_, false))) = observation { return task }
-        return nil
+    private func isAppliedProgress(_ observation: WorldObservation) -> Bool {
+        if case .core(.write(_, .progress, _, _, .applied(_, false))) = observation { return true }
+        return false
     }
 }
