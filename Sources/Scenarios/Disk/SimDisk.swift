@@ -173,6 +173,13 @@ public final class SimDisk: @unchecked Sendable {
 
     let id: Int
     var files: [String: File] = [:]
+    /// Consulted at every durable boundary (each write, truncation and sync of any file) while
+    /// set: the crash table's probe, which counts them and crashes at one. Nil in every other
+    /// run, which then does exactly what it did before the probe existed.
+    public var onBoundary: ((DiskBoundary) -> BoundaryAction)?
+    /// Set when a boundary crash took the store process down (and, but for a kill, the power):
+    /// the run's store machine stops answering from that moment.
+    public private(set) var crashedAtBoundary = false
     /// Open handles, so a crash can cut them off from the files they wrote.
     var handles: [SimDiskHandle] = []
     /// Connections of earlier lives of the store process: never closed cleanly while the run
@@ -217,6 +224,28 @@ public final class SimDisk: @unchecked Sendable {
         return tornAny
     }
 
+    /// A crash at a durable boundary: the store process dies there and then (its handles fail
+    /// every call from now on); unless `keepsPageCache` (a kill, the OS survives), the power
+    /// goes too, every file falling back to what was synced, and `torn`'s last write landing in
+    /// `tornSectors` of its sectors.
+    func crashAtBoundary(keepsPageCache: Bool, torn: (file: File, sectors: Int)? = nil) {
+        crashedAtBoundary = true
+        for handle in handles { handle.dead = true }
+        handles = []
+        for name in files.keys.sorted() { files[name]!.retireSharedMemory() }
+        guard !keepsPageCache else { return }
+        for name in files.keys.sorted() {
+            let file = files[name]!
+            file.losePower(tornSectors: torn.flatMap { $0.file === file ? $0.sectors : nil })
+        }
+    }
+
+    /// The power goes now, between two operations of the store, without a tear: the crash
+    /// table's point after an acknowledgment (what an acknowledged write left unsynced is lost).
+    public func losePowerAfterAcknowledgment() {
+        crashAtBoundary(keepsPageCache: false)
+    }
+
     /// Every file gone, as after reformatting.
     public func wipe() {
         for handle in handles { handle.dead = true }
@@ -224,6 +253,48 @@ public final class SimDisk: @unchecked Sendable {
         for name in files.keys.sorted() { files[name]!.retireSharedMemory() }
         files = [:]
     }
+}
+
+/// A durable boundary the simulated disk sees: one write, truncation or sync of one of the
+/// store's files.
+public struct DiskBoundary: Hashable, Sendable, Codable, CustomStringConvertible {
+    public enum Kind: String, Hashable, Sendable, Codable { case write, truncate, sync }
+    /// Which of SQLite's files: the database, its write-ahead log, or its rollback journal.
+    public enum FileRole: String, Hashable, Sendable, Codable {
+        case database = "db", wal, journal, other
+
+        init(name: String) {
+            if name.hasSuffix("-wal") { self = .wal } else if name.hasSuffix("-journal") { self = .journal } else if name.hasSuffix(".sqlite") {
+                self = .database
+            } else { self = .other }
+        }
+    }
+
+    public var kind: Kind
+    public var file: FileRole
+    /// Bytes written (0 for a sync or a truncation).
+    public var length: Int
+
+    public init(kind: Kind, file: FileRole, length: Int) {
+        self.kind = kind
+        self.file = file
+        self.length = length
+    }
+
+    public var description: String { kind == .write ? "\(kind.rawValue) \(file.rawValue) (\(length) B)" : "\(kind.rawValue) \(file.rawValue)" }
+}
+
+/// What the probe wants done at a boundary.
+public enum BoundaryAction: Sendable, Equatable {
+    case proceed
+    /// Power lost just before the boundary: it never happens.
+    case powerLossBefore
+    /// Power lost just after it.
+    case powerLossAfter
+    /// The write lands in part (`sectors` of its 512-byte sectors), then the power goes.
+    case tornWrite(sectors: Int)
+    /// The process is killed just after it; the OS keeps every write it made.
+    case killAfter
 }
 
 /// One open file of a `SimDisk`, as an SQLite file handle holds it.

@@ -150,19 +150,48 @@ enum SimDiskVFS {
     static let write: @convention(c) (UnsafeMutablePointer<sqlite3_file>?, UnsafeRawPointer?, Int32, sqlite3_int64) -> Int32 = {
         file, buffer, count, offset in
         guard let handle = live(file), let buffer else { return SQLITE_IOERR_WRITE }
-        handle.file.write(buffer, count: Int(count), at: Int(offset))
-        return SQLITE_OK
+        return boundary(handle, DiskBoundary(kind: .write, file: .init(name: handle.name), length: Int(count)), failure: SQLITE_IOERR_WRITE) {
+            handle.file.write(buffer, count: Int(count), at: Int(offset))
+        }
     }
 
     static let truncate: @convention(c) (UnsafeMutablePointer<sqlite3_file>?, sqlite3_int64) -> Int32 = { file, size in
         guard let handle = live(file) else { return SQLITE_IOERR_TRUNCATE }
-        handle.file.truncate(Int(size))
-        return SQLITE_OK
+        return boundary(handle, DiskBoundary(kind: .truncate, file: .init(name: handle.name), length: 0), failure: SQLITE_IOERR_TRUNCATE) {
+            handle.file.truncate(Int(size))
+        }
     }
 
     static let sync: @convention(c) (UnsafeMutablePointer<sqlite3_file>?, Int32) -> Int32 = { file, _ in
         guard let handle = live(file) else { return SQLITE_IOERR_FSYNC }
-        handle.file.sync()
+        return boundary(handle, DiskBoundary(kind: .sync, file: .init(name: handle.name), length: 0), failure: SQLITE_IOERR_FSYNC) {
+            handle.file.sync()
+        }
+    }
+
+    /// Performs one durable change, asking the disk's probe (when one is set) whether to crash
+    /// just before it, just after it, or in the middle of it.
+    static func boundary(_ handle: SimDiskHandle, _ boundary: @autoclosure () -> DiskBoundary, failure: Int32, _ change: () -> Void) -> Int32 {
+        guard let disk = handle.disk, let probe = disk.onBoundary else {
+            change()
+            return SQLITE_OK
+        }
+        switch probe(boundary()) {
+        case .proceed:
+            change()
+        case .powerLossBefore:
+            disk.crashAtBoundary(keepsPageCache: false)
+            return failure
+        case .powerLossAfter:
+            change()
+            disk.crashAtBoundary(keepsPageCache: false)
+        case .tornWrite(let sectors):
+            change()
+            disk.crashAtBoundary(keepsPageCache: false, torn: (handle.file, sectors))
+        case .killAfter:
+            change()
+            disk.crashAtBoundary(keepsPageCache: true)
+        }
         return SQLITE_OK
     }
 
