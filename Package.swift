@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "Campaigns", "Checks", "Core", "Scenarios", "Server", "Sim", "PostgresStore", "SQLiteStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

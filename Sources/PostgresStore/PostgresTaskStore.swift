@@ -24,6 +24,8 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
     public let url: PostgresURL
     /// Every call: long enough for a busy server, short enough that clients get a 503, not a hang.
     public static let timeout: TimeAmount = .seconds(10)
+    /// This store's limit on every call (`timeout` unless the opener says otherwise).
+    public let callTimeout: TimeAmount
 
     private let logger: Logger
     // All state below is guarded by `lock`.
@@ -36,11 +38,13 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
 
     /// Connects and creates the tables if they are missing; a server that cannot be reached is
     /// an error naming the (redacted) URL.
-    public convenience init(url text: String, logger: Logger = Logger(label: "agentos.store.postgres")) throws {
-        try self.init(url: text, logger: logger, createTables: true)
+    /// `callTimeout`: a harness that kills the server on purpose waits less for a dead one.
+    public convenience init(url text: String, logger: Logger = Logger(label: "agentos.store.postgres"), callTimeout: TimeAmount = PostgresTaskStore.timeout) throws {
+        try self.init(url: text, logger: logger, createTables: true, callTimeout: callTimeout)
     }
 
-    private init(url text: String, logger: Logger, createTables: Bool) throws {
+    private init(url text: String, logger: Logger, createTables: Bool, callTimeout: TimeAmount = PostgresTaskStore.timeout) throws {
+        self.callTimeout = callTimeout
         url = try PostgresURL(text)
         self.logger = logger
         try lock.withLock {
@@ -98,7 +102,9 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
             }
             if first { promise.completeWith(result) }
         }
-        let timer = loop.scheduleTask(in: Self.timeout) { complete(.failure(PostgresStoreError("no answer within \(Self.timeout.nanoseconds / 1_000_000_000) s"))) }
+        let timer = loop.scheduleTask(in: callTimeout) {
+            complete(.failure(PostgresStoreError("no answer within \(Double(self.callTimeout.nanoseconds) / 1e9) s")))
+        }
         future.whenComplete { result in
             timer.cancel()
             complete(result)
@@ -106,11 +112,22 @@ public final class PostgresTaskStore: TaskStoreBackend, @unchecked Sendable {
         return try promise.futureResult.wait()
     }
 
+    /// Called with each statement's text just before it is sent (`answered` false) and just
+    /// after its answer came back (true), while set: `agentos crash-table --postgres` kills the
+    /// server at these statement boundaries. Nil in the shell, where it costs one nil check.
+    public var statementProbe: ((_ sql: String, _ answered: Bool) -> Void)? {
+        get { lock.withLock { probe } }
+        set { lock.withLock { probe = newValue } }
+    }
+    private var probe: ((String, Bool) -> Void)?
+
     @discardableResult
     private func run(_ query: PostgresQuery) throws -> [PostgresRow] {
         let connection = try connected()
         do {
+            probe?(query.sql, false)
             let rows = try wait(connection.query(query, logger: logger), on: connection.eventLoop).rows
+            probe?(query.sql, true)
             answered()
             return rows
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Campaigns
+import ClusterTest
 import Foundation
 import SQLiteStore
 import Scenarios
@@ -41,6 +42,12 @@ struct CrashTableCommand: ParsableCommand {
     @Option(help: "Crash runs at once.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Crash the PostgreSQL store at this URL instead, at statement boundaries, on a real server (needs --postgres-data).")
+    var postgres: String?
+
+    @Option(help: "The data directory of the --postgres server, which the table kills (pg_ctl stop -m immediate) and restarts.")
+    var postgresData: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -49,6 +56,10 @@ struct CrashTableCommand: ParsableCommand {
         guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
         _ = try Self.parseSettings(settings)
         _ = try Self.parseOperations(operations)
+        guard (postgres == nil) == (postgresData == nil) else { throw ValidationError("--postgres and --postgres-data go together") }
+        if postgres != nil, scenario != nil || settings != "journal=WAL,synchronous=FULL" {
+            throw ValidationError("--scenario and --settings are the simulator's; the PostgreSQL table runs its own operations on the server's settings")
+        }
     }
 
     static func parseSettings(_ text: String) throws -> StoreFileSettings {
@@ -85,18 +96,27 @@ struct CrashTableCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let postgres, let postgresData {
+            let report = try PostgresCrashTable(PostgresCrashTableOptions(url: postgres, dataDirectory: postgresData, operations: try Self.parseOperations(operations))).run()
+            try emit(report, lines: report.lines(), passed: report.passed)
+            return
+        }
         var tableSettings = CrashTableSettings(
             seed: seed, storeFile: try Self.parseSettings(settings), operations: try Self.parseOperations(operations),
             restartDelay: .seconds(restartDelay))
         if let scenario { tableSettings.scenario = try resolveScenario(scenario, seed: seed) }
         let report = try CrashTableCampaign(settings: tableSettings, jobs: jobs).run()
+        try emit(report, lines: report.lines(), passed: report.passed)
+    }
+
+    func emit(_ report: some Encodable, lines: [String], passed: Bool) throws {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            for line in report.lines() { print(line) }
+            for line in lines { print(line) }
         }
-        if !report.passed { throw ExitCode(ExitStatus.failed) }
+        if !passed { throw ExitCode(ExitStatus.failed) }
     }
 }

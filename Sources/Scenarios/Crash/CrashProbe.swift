@@ -19,6 +19,18 @@ public struct SurveyedOperation: Codable, Hashable, Sendable {
     /// The sequence of boundary kinds and files, without write sizes: two operations with the
     /// same pattern crash the same way.
     public var pattern: [String] { boundaries.map { "\($0.kind.rawValue) \($0.file.rawValue)" } }
+
+    public init(
+        kind: StoreOperationKind, ordinal: Int, time: Instant, boundaries: [DiskBoundary], applied: Bool, request: StoreRequest, createdTask: TaskID?
+    ) {
+        self.kind = kind
+        self.ordinal = ordinal
+        self.time = time
+        self.boundaries = boundaries
+        self.applied = applied
+        self.request = request
+        self.createdTask = createdTask
+    }
 }
 
 /// What a survey or crash run learns from inside the store process: shared by every life of
@@ -150,7 +162,7 @@ final class CrashProbe {
     }
 
     /// Whether an operation's effects say it changed the store, and the task a create made.
-    static func judge(_ effects: ArraySlice<CoreEffect>) -> (applied: Bool, created: TaskID?) {
+    public static func judge(_ effects: ArraySlice<CoreEffect>) -> (applied: Bool, created: TaskID?) {
         for effect in effects {
             guard case .observe(let observation) = effect else { continue }
             switch observation {

@@ -99,6 +99,10 @@ public enum CrashTable {
         return chosen.sorted { ($0.kind, $0.ordinal) < ($1.kind, $1.ordinal) }
     }
 
+    /// Whether a store node's effects for one request say it changed the store, and the task a
+    /// create made.
+    public static func judgeEffects(_ effects: ArraySlice<CoreEffect>) -> (applied: Bool, created: TaskID?) { CrashProbe.judge(effects) }
+
     /// Whether the store can be crashed in `operation` and restarted before the heal.
     public static func crashable(_ operation: SurveyedOperation, _ settings: CrashTableSettings) -> Bool {
         operation.time + .nanoseconds(1) + settings.restartDelay < .zero + settings.scenario.phases.safety
@@ -193,7 +197,7 @@ public enum CrashTable {
 
     /// What an acknowledged store had that the recovered one lacks: a task, an epoch, a final
     /// status, a saved node.
-    static func regressions(from before: StoreSnapshot, to after: StoreSnapshot) -> [String] {
+    public static func regressions(from before: StoreSnapshot, to after: StoreSnapshot) -> [String] {
         let kept = Dictionary(uniqueKeysWithValues: after.tasks.map { ($0.taskID, $0) })
         var lost: [String] = []
         for task in before.tasks {
@@ -213,7 +217,7 @@ public enum CrashTable {
 
     /// Whether the operation's write is in `store` (nil for a read, which writes nothing, and
     /// for a write the survey saw rejected or repeated, which changed nothing to look for).
-    static func effectPresent(_ operation: SurveyedOperation, in store: StoreSnapshot) -> Bool? {
+    public static func effectPresent(_ operation: SurveyedOperation, in store: StoreSnapshot) -> Bool? {
         guard operation.applied else { return nil }
         func task(_ id: TaskID) -> TaskRecord? { store.tasks.first { $0.taskID == id } }
         switch operation.request {
