@@ -10,10 +10,16 @@ public final class ClusterUnderTest {
         case pause(String)
         /// The process's only network link cut, both ways (network namespaces only).
         case partition(String)
+        /// SIGKILL of every process at once, then a cold restart of the whole cluster (the LLM
+        /// first, then the store's process, then the proxies'): nothing survives but the disk.
+        case killAll
 
+        /// The kinds drawn from when none is named.
         public static let all: [Fault] =
             [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
             + ClusterNetwork.processes.map { .partition($0) }
+        /// Every kind `--faults` can name: the drawn ones and those only asked for by name.
+        public static let named: [Fault] = all + [.killAll]
 
         /// The kinds a network can inject: partitions need namespaces.
         public static func available(on network: ClusterNetwork) -> [Fault] { all.filter { network.partitions || !$0.isPartition } }
@@ -23,7 +29,7 @@ public final class ClusterUnderTest {
         }
 
         public init?(name: String) {
-            guard let fault = Self.all.first(where: { $0.name == name }) else { return nil }
+            guard let fault = Self.named.first(where: { $0.name == name }) else { return nil }
             self = fault
         }
 
@@ -32,6 +38,7 @@ public final class ClusterUnderTest {
             case .kill(let process): "kill-\(process)"
             case .pause(let process): "pause-\(process)"
             case .partition(let process): "partition-\(process)"
+            case .killAll: "kill-all"
             }
         }
 
@@ -40,6 +47,7 @@ public final class ClusterUnderTest {
             case .kill(let name): "SIGKILL + restart \(name)"
             case .pause(let name): "SIGSTOP + SIGCONT \(name)"
             case .partition(let name): "partition \(name) from everyone"
+            case .killAll: "SIGKILL every process + cold restart"
             }
         }
     }
@@ -155,6 +163,10 @@ public final class ClusterUnderTest {
             try network.setLink(of: name, up: false)
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             try network.setLink(of: name, up: true)
+        case .killAll:
+            for name in processes.keys.sorted() { processes[name]!.killNow() }
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            for name in ["llm", "a", "b", "c"] where processes[name] != nil { try processes[name]!.restart() }
         }
     }
 

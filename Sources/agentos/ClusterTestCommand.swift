@@ -36,7 +36,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the start of one fault and the next (a range, MIN-MAX).") var faultGap = "3-7"
     @Option(help: "Seconds a fault lasts (a range, MIN-MAX).") var faultLength = "1-4"
     @Flag(help: "No faults (a baseline run).") var noFaults = false
-    @Option(help: "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces).")
+    @Option(help: "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces; kill-all, every process at once and a cold restart, only by name).")
     var faults: String?
     @Option(help: "Where the processes run: namespaces (one Linux network namespace each, so partitions are real; needs root and iproute2), loopback, or auto (namespaces where the machine allows them).")
     var network = NetworkMode.auto
@@ -70,7 +70,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
         _ = try parseRange(faultGap, "--fault-gap")
         _ = try parseRange(faultLength, "--fault-length")
         for kind in (faults ?? "").split(separator: ",") where ClusterUnderTest.Fault(name: String(kind)) == nil {
-            throw ValidationError("unknown fault kind '\(kind)' (known: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")))")
+            throw ValidationError("unknown fault kind '\(kind)' (known: \(ClusterUnderTest.Fault.named.map(\.name).joined(separator: ", ")))")
         }
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
     }
@@ -142,7 +142,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
         } catch let error as ClusterTestError {
             throw CLIError(error.description)
         }
-        if json { printJSON(report) } else { report.print() }
+        if json { printJSON(report) } else { report.print(faults: noFaults ? nil : faults) }
         if report.passed, keep == nil { try? FileManager.default.removeItem(atPath: report.folder) }
         if !report.passed { throw ExitCode(ExitStatus.failed) }
     }
@@ -177,9 +177,12 @@ struct ClusterTestCommand: AsyncParsableCommand {
 extension ClusterUnderTest.RolePlane: ExpressibleByArgument {}
 
 extension ClusterTestReport {
-    func print() {
+    /// `faults`: the kinds the run was asked to draw from, which its rerun line must name too.
+    func print(faults kinds: String? = nil) {
         Swift.print("cluster-test: seed \(seed), x\(speedup), \(durationSeconds) s of traffic, \(faults.count) fault(s)")
-        Swift.print("rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) " + (parity.map { "--parity \($0.scenario)" } ?? "--duration \(durationSeconds)"))
+        Swift.print(
+            "rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) " + (parity.map { "--parity \($0.scenario)" } ?? "--duration \(durationSeconds)")
+                + (kinds.map { " --faults \($0)" } ?? ""))
         Swift.print("requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
         Swift.print("network: \(network)")
         Swift.print("history: \(historyEvents) events from the roles, the fake LLM and the clients (\(messageEvents) of them message traffic)")

@@ -68,6 +68,15 @@ struct ClusterTestTests {
             == original.map { "\($0["invariant"]!) \($0["passed"]!) \($0["violations"]!) \($0["evidence"]!)" })
     }
 
+    @Test("SIGKILL of every process at once and a cold restart of the whole cluster lose no acknowledged task")
+    func coldRestartLosesNothing() throws {
+        let (status, report) = try run(["--duration", "12", "--requests", "6", "--fault-gap", "3-4", "--fault-length", "1-2", "--seed", "2", "--faults", "kill-all"])
+        #expect(status == 0, "\(failed(report)): \(report["violations"] ?? "")")
+        #expect((report["faults"] as? [String])?.contains { $0.contains("SIGKILL every process") } == true, "\(report["faults"] ?? "")")
+        #expect(report["acknowledged"] as? Int == report["finished"] as? Int)
+        #expect(report["taskRows"] as? Int == 18, "every acknowledged task kept, none twice")
+    }
+
     @Test("bad flags are refused with exit status 2")
     func badFlags() throws {
         for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"],
