@@ -21,6 +21,8 @@ public struct ClusterNetwork: Sendable {
     static let subnet = "10.77.0"
 
     public var partitions: Bool { prefix != nil }
+    /// Link faults (loss, delay, one-way cuts, splits, flapping) need nftables in the namespaces.
+    public var linkFaults: Bool { partitions && LinkPlane.nftTool != nil }
 
     /// The address a process listens on.
     public func host(of process: String) -> String {
@@ -50,6 +52,12 @@ public struct ClusterNetwork: Sendable {
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
         guard let tool = ipTool else { throw ClusterTestError("iproute2's `ip` is not installed") }
+        return try run(tool, arguments)
+    }
+
+    /// Runs a tool, returns its output, and throws its error output when it fails.
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -61,7 +69,8 @@ public struct ClusterNetwork: Sendable {
         let error = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ClusterTestError("ip \(arguments.joined(separator: " ")): \(String(decoding: error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            let name = (tool as NSString).lastPathComponent
+            throw ClusterTestError("\(name) \(arguments.joined(separator: " ")): \(String(decoding: error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return String(decoding: output, as: UTF8.self)
     }

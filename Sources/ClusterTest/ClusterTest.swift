@@ -128,11 +128,17 @@ public enum ClusterTest {
             try await Task.sleep(for: .milliseconds(Int64(draw(options.faultGap) * 1000)))
             guard ContinuousClock.now < faultsEnd else { break }
             let fault = kinds[random.index(below: kinds.count)]
-            let seconds = draw(options.faultLength)
+            let step = FaultStep.plan(fault, seconds: draw(options.faultLength), random: &random)
             let at = Double(HistoryLine.now() - start) / 1e9
-            timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, fault.description, seconds))
+            timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, step.description, step.seconds))
             progress(timeline.last!)
-            try await cluster.inject(fault, for: seconds)
+            let before = cluster.linkPlane?.effect
+            try await cluster.inject(step)
+            if step.fault.isLinkFault, let before, let after = cluster.linkPlane?.effect {
+                let effect = step.fault == .delay ? "\(after.delayed - before.delayed) chunk(s) delayed" : "\(after.dropped - before.dropped) packet(s) dropped"
+                timeline[timeline.count - 1] += ": \(effect)"
+                progress("  healed: \(effect)")
+            }
         }
         if ContinuousClock.now < faultsEnd { try await Task.sleep(until: faultsEnd) }
         try cluster.healAll()
@@ -141,9 +147,11 @@ public enum ClusterTest {
 
         // Liveness: every request answered and every acknowledged task seen final.
         var converged = false
+        var recoverySeconds: Double?
         while ContinuousClock.now < deadline {
             if await recorder.clientsDone == names.count, await recorder.open == 0 {
                 converged = true
+                recoverySeconds = Double(HistoryLine.now() - healAt) / 1e9
                 break
             }
             try await Task.sleep(for: .milliseconds(250))
@@ -179,6 +187,7 @@ public enum ClusterTest {
             acknowledged: await recorder.acknowledged, finished: await recorder.finished, taskRows: tasks.count,
             completed: tasks.filter { $0.status == .completed }.count, aborted: tasks.filter { $0.status == .aborted }.count,
             network: networkLine, historyEvents: judged.historyEvents, messageEvents: judged.messageEvents, converged: converged,
+            recoverySeconds: recoverySeconds,
             crashedProcesses: crashed, checks: judged.checks, violations: judged.violations, parity: parityReport, passed: passed, folder: folder)
     }
 }

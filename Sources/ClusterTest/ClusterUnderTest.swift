@@ -5,7 +5,7 @@ import Server
 /// The four processes of the cluster under test, and the faults that can hit them.
 public final class ClusterUnderTest {
     /// `a` hosts the store, the gateway and the regions; `b` and `c` two proxies each; `llm` the fake LLM.
-    public enum Fault: CustomStringConvertible, Sendable {
+    public enum Fault: CustomStringConvertible, Equatable, Sendable {
         case kill(String)
         case pause(String)
         /// The process's only network link cut, both ways (network namespaces only).
@@ -13,19 +13,46 @@ public final class ClusterUnderTest {
         /// SIGKILL of every process at once, then a cold restart of the whole cluster (the LLM
         /// first, then the store's process, then the proxies'): nothing survives but the disk.
         case killAll
+        /// SIGSTOP of the store's process for longer than every timeout in the cluster.
+        case stallStore
+        // The network nemeses (namespaces and nftables: `LinkPlane`); each draws its details
+        // from the run's seed when it strikes (`FaultStep`).
+        /// Latency with jitter on every talking link, each link its own.
+        case delay
+        /// Packet loss on every talking link, each link its own rate.
+        case loss
+        /// One direction of one talking pair cut: A hears B, B does not hear A.
+        case oneWay
+        /// One process cut off from the other three (the clients still reach every process).
+        case splitMinority
+        /// Two processes cut off from the other two.
+        case splitHalves
+        /// One talking pair's link cut and restored, over and over.
+        case flapping
 
         /// The kinds drawn from when none is named.
         public static let all: [Fault] =
             [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
-            + ClusterNetwork.processes.map { .partition($0) }
+            + ClusterNetwork.processes.map { .partition($0) } + [.stallStore] + linkFaults
+        public static let linkFaults: [Fault] = [.delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping]
         /// Every kind `--faults` can name: the drawn ones and those only asked for by name.
         public static let named: [Fault] = all + [.killAll]
 
-        /// The kinds a network can inject: partitions need namespaces.
-        public static func available(on network: ClusterNetwork) -> [Fault] { all.filter { network.partitions || !$0.isPartition } }
+        /// The kinds a network can inject: partitions need namespaces, link faults nftables too.
+        public static func available(on network: ClusterNetwork) -> [Fault] {
+            all.filter { (network.partitions || !$0.isPartition) && (network.linkFaults || !$0.isLinkFault) }
+        }
 
         public var isPartition: Bool {
-            if case .partition = self { true } else { false }
+            if case .partition = self { true } else { isLinkFault }
+        }
+
+        /// Needs the link plane (namespaces and nftables).
+        public var isLinkFault: Bool {
+            switch self {
+            case .delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping: true
+            default: false
+            }
         }
 
         public init?(name: String) {
@@ -39,6 +66,13 @@ public final class ClusterUnderTest {
             case .pause(let process): "pause-\(process)"
             case .partition(let process): "partition-\(process)"
             case .killAll: "kill-all"
+            case .stallStore: "stall-store"
+            case .delay: "delay"
+            case .loss: "loss"
+            case .oneWay: "one-way"
+            case .splitMinority: "split-minority"
+            case .splitHalves: "split-halves"
+            case .flapping: "flapping"
             }
         }
 
@@ -48,6 +82,13 @@ public final class ClusterUnderTest {
             case .pause(let name): "SIGSTOP + SIGCONT \(name)"
             case .partition(let name): "partition \(name) from everyone"
             case .killAll: "SIGKILL every process + cold restart"
+            case .stallStore: "SIGSTOP the store's process (a) past every timeout"
+            case .delay: "latency with jitter on every link"
+            case .loss: "packet loss on every link"
+            case .oneWay: "a one-way cut of one link"
+            case .splitMinority: "one process split from the other three"
+            case .splitHalves: "two processes split from the other two"
+            case .flapping: "a flapping link"
             }
         }
     }
@@ -67,6 +108,8 @@ public final class ClusterUnderTest {
     /// The PostgreSQL store's URL, if the store runs there.
     let storeURL: String?
     let network: ClusterNetwork
+    /// The links through the hub, where the link faults act (nil: direct links).
+    let linkPlane: LinkPlane?
 
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
     init(
@@ -75,6 +118,8 @@ public final class ClusterUnderTest {
     ) throws {
         self.folder = folder
         self.network = network
+        // Before any process starts, so every connection they open passes through it.
+        linkPlane = network.linkFaults ? try LinkPlane(network: network, seed: seed) : nil
         self.storeURL = storeURL
         // Through the environment, so the password stays out of the process list; only the
         // process hosting the store role opens it.
@@ -148,9 +193,10 @@ public final class ClusterUnderTest {
         case secret
     }
 
-    /// Applies a fault for `seconds`, then undoes it.
-    func inject(_ fault: Fault, for seconds: Double) async throws {
-        switch fault {
+    /// Applies a fault for its length, then undoes it.
+    func inject(_ step: FaultStep) async throws {
+        let seconds = step.seconds
+        switch step.fault {
         case .kill(let name):
             processes[name]!.killNow()
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
@@ -159,6 +205,10 @@ public final class ClusterUnderTest {
             processes[name]!.signal(SIGSTOP)
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             processes[name]!.signal(SIGCONT)
+        case .stallStore:
+            processes["a"]!.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            processes["a"]!.signal(SIGCONT)
         case .partition(let name):
             try network.setLink(of: name, up: false)
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
@@ -167,12 +217,15 @@ public final class ClusterUnderTest {
             for name in processes.keys.sorted() { processes[name]!.killNow() }
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             for name in ["llm", "a", "b", "c"] where processes[name] != nil { try processes[name]!.restart() }
+        case .delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping:
+            try await injectLinks(step)
         }
     }
 
     /// Every process running, resumed and connected.
     func healAll() throws {
         if network.partitions { for name in ClusterNetwork.processes { try network.setLink(of: name, up: true) } }
+        try linkPlane?.apply(.healthy)
         for process in processes.values {
             process.signal(SIGCONT)
             if !process.isRunning { try process.restart() }
@@ -183,6 +236,7 @@ public final class ClusterUnderTest {
     func stopAll() -> [String] {
         let dead = processes.filter { !$0.value.isRunning }.map(\.key).sorted()
         for process in processes.values { process.stop() }
+        linkPlane?.stop()
         return dead
     }
 }

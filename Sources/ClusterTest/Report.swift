@@ -18,6 +18,9 @@ public struct ClusterTestReport: Encodable, Sendable {
     /// Traced message facts (sends, deliveries, losses and starts of the LLM work family).
     public let messageEvents: Int
     public let converged: Bool
+    /// Seconds from the heal to the moment every client had seen all its tasks final (nil: it
+    /// did not converge).
+    public let recoverySeconds: Double?
     public let crashedProcesses: [String]
     public let checks: [CheckVerdict]
     public let violations: [Violation]

@@ -93,6 +93,9 @@ struct ClusterTestCommand: AsyncParsableCommand {
         if let partition = kinds.first(where: { $0.isPartition }), !network.partitions {
             throw CLIError("\(partition.name) needs network namespaces, which are unavailable here: \(loopbackReason ?? "loopback")")
         }
+        if let link = kinds.first(where: { $0.isLinkFault }), !network.linkFaults {
+            throw CLIError("\(link.name) needs nftables' `nft` in the cluster's namespaces (Debian: apt-get install nftables)")
+        }
         return kinds
     }
 
@@ -186,7 +189,7 @@ extension ClusterTestReport {
         Swift.print("requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
         Swift.print("network: \(network)")
         Swift.print("history: \(historyEvents) events from the roles, the fake LLM and the clients (\(messageEvents) of them message traffic)")
-        Swift.print("liveness: \(converged ? "converged" : "did not converge")")
+        Swift.print("liveness: " + (recoverySeconds.map { String(format: "converged %.1f s after the heal", $0) } ?? "did not converge"))
         if !crashedProcesses.isEmpty { Swift.print("processes that died on their own: \(crashedProcesses.joined(separator: ", "))") }
         printChecks(checks, violations: violations)
         if let parity {

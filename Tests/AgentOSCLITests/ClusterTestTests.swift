@@ -48,6 +48,29 @@ struct ClusterTestTests {
         #expect(report["converged"] as? Bool == true)
     }
 
+    @Test("link faults (delay, loss, one-way cuts, splits, flapping) each drop or hold real traffic, and the correct cluster still passes")
+    func linkFaultsPass() throws {
+        guard ClusterNetwork.unavailableReason() == nil else {
+            print("skipped: network namespaces are unavailable here (\(ClusterNetwork.unavailableReason()!))")
+            return
+        }
+        try #require(LinkPlane.nftTool != nil, "nftables' `nft` is needed for link faults (.ci/run installs it)")
+        let (status, report) = try run([
+            "--duration", "24", "--requests", "6", "--fault-gap", "1-2", "--fault-length", "2-3", "--seed", "6", "--faults",
+            "delay,loss,one-way,split-minority,split-halves,flapping",
+        ])
+        #expect(status == 0, "\(failed(report)): \(report["violations"] ?? "")")
+        let faults = (report["faults"] as? [String]) ?? []
+        #expect(faults.count >= 4, "\(faults)")
+        // Each fault line ends with what it did; every one of them did something.
+        for line in faults {
+            let count = line.split(separator: ":").last.flatMap { Int($0.split(separator: " ").first ?? "") }
+            #expect((count ?? 0) > 0, "a fault that touched no traffic: \(line)")
+        }
+        #expect(report["converged"] as? Bool == true)
+        #expect(report["recoverySeconds"] as? Double != nil)
+    }
+
     @Test("a planted real-shell bug (the client API drops idempotency keys) fails exactly-once when the gateway's process is paused")
     func plantedBugIsCaught() throws {
         let (status, report) = try run([
@@ -80,7 +103,7 @@ struct ClusterTestTests {
     @Test("bad flags are refused with exit status 2")
     func badFlags() throws {
         for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"],
-            ["--network", "loopback", "--faults", "partition-a"], ["--network", "mesh"],
+            ["--network", "loopback", "--faults", "partition-a"], ["--network", "loopback", "--faults", "delay"], ["--network", "mesh"],
         ] {
             let result = try CLI.run(["cluster-test"] + flags)
             #expect(result.status == 2, "\(flags): \(result.stderr)")

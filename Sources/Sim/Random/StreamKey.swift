@@ -17,6 +17,8 @@ public enum StreamKey: Hashable, Sendable {
     case diskPowerLoss(UInt64)
     /// The real-process cluster test's clients and fault schedule.
     case clusterTest
+    /// The real-process cluster test's per-chunk jitter on delayed links.
+    case clusterTestLinks
 
     /// The text the seed is mixed with.
     public var text: String {
@@ -28,6 +30,7 @@ public enum StreamKey: Hashable, Sendable {
         case .swarm: "swarm"
         case .diskPowerLoss(let count): "disk/power-loss/\(count)"
         case .clusterTest: "cluster-test"
+        case .clusterTestLinks: "cluster-test/links"
         }
     }
 }

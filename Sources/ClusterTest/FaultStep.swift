@@ -1,0 +1,89 @@
+import Foundation
+import Sim
+
+/// One fault as it strikes: its kind, how long it lasts, and the details drawn from the run's
+/// seed (which links, how much loss or delay, which side of a split), printed as it happens.
+public struct FaultStep: Sendable {
+    public let fault: ClusterUnderTest.Fault
+    public let seconds: Double
+    /// What the link faults do for the whole step (the flapping link's cut when it is down).
+    public let links: LinkFaults
+    /// Flapping: the link pair is cut and restored every this many milliseconds.
+    public let flapMillis: Int?
+    public let description: String
+
+    /// The longest a request anywhere in the cluster waits before giving up: the role plane's
+    /// 10 s (`Transport`), which is above the clients' 2 s and the connect timeouts. A stalled
+    /// store must outlast it, so every waiter times out while the store is stopped.
+    public static let timeoutLongestSeconds = 10.0
+    public static let stallSecondsMin = timeoutLongestSeconds + 2
+
+    /// Draws the details of `fault` lasting about `seconds`.
+    public static func plan(_ fault: ClusterUnderTest.Fault, seconds: Double, random: inout SimRandom) -> FaultStep {
+        var links = LinkFaults()
+        var flapMillis: Int?
+        var seconds = seconds
+        let description: String
+        func draw(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.below(UInt64(range.count))) }
+        switch fault {
+        case .stallStore:
+            seconds = max(seconds, stallSecondsMin)
+            description = fault.description
+        case .delay:
+            for link in Link.talking {
+                let base = draw(20...500)
+                links.delay[link] = LinkDelay(baseMillis: base, jitterMillis: draw(0...base))
+            }
+            description = "delay " + Link.talking.map { "\($0) \(links.delay[$0]!)" }.joined(separator: ", ")
+        case .loss:
+            for link in Link.talking { links.lossPercent[link] = draw(5...40) }
+            description = "loss " + Link.talking.map { "\($0) \(links.lossPercent[$0]!)%" }.joined(separator: ", ")
+        case .oneWay:
+            let link = Link.talking[Int(random.below(UInt64(Link.talking.count)))]
+            links.muted = [link]
+            description = "one-way cut: \(link.to) does not hear \(link.from) (\(link.from) still hears \(link.to))"
+        case .splitMinority:
+            let alone = ClusterNetwork.processes[Int(random.below(UInt64(ClusterNetwork.processes.count)))]
+            links.muted = split([alone])
+            description = "split \(alone) | \(ClusterNetwork.processes.filter { $0 != alone }.joined(separator: ", ")) (clients reach every process)"
+        case .splitHalves:
+            // `a` with one of the other three: the three ways to halve four processes.
+            let partner = ClusterNetwork.processes.filter { $0 != "a" }[Int(random.below(3))]
+            links.muted = split(["a", partner])
+            description = "split a, \(partner) | \(ClusterNetwork.processes.filter { $0 != "a" && $0 != partner }.joined(separator: ", ")) (clients reach every process)"
+        case .flapping:
+            let link = Link.talking[Int(random.below(UInt64(Link.talking.count)))]
+            links.muted = [link, Link(link.to, link.from)]
+            flapMillis = draw(100...600)
+            description = "flapping \(link.from)<->\(link.to): cut and restored every \(flapMillis!) ms"
+        case .kill, .pause, .partition, .killAll:
+            description = fault.description
+        }
+        return FaultStep(fault: fault, seconds: seconds, links: links, flapMillis: flapMillis, description: description)
+    }
+
+    /// Every link between `side` and the other processes, both ways.
+    static func split(_ side: Set<String>) -> Set<Link> {
+        Set(LinkPlane.allLinks.filter { side.contains($0.from) != side.contains($0.to) })
+    }
+}
+
+extension ClusterUnderTest {
+    /// Applies a link fault for its length, then heals the links.
+    func injectLinks(_ step: FaultStep) async throws {
+        guard let linkPlane else { throw ClusterTestError("\(step.fault.name) needs the link plane (network namespaces and nftables)") }
+        let end = ContinuousClock.now + .milliseconds(Int64(step.seconds * 1000))
+        if let flapMillis = step.flapMillis {
+            var cut = true
+            while ContinuousClock.now < end {
+                try linkPlane.apply(cut ? step.links : .healthy)
+                cut.toggle()
+                try await Task.sleep(for: min(.milliseconds(flapMillis), end - ContinuousClock.now))
+            }
+        } else {
+            try linkPlane.apply(step.links)
+            try await Task.sleep(until: end)
+        }
+        try linkPlane.apply(.healthy)
+    }
+}
