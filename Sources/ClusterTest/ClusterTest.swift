@@ -100,7 +100,7 @@ public enum ClusterTest {
         progress("network: \(networkLine)")
         let cluster = try ClusterUnderTest(
             folder: folder, speedup: options.speedup, seed: options.seed, plantedBug: options.plantedBug, llmConfig: llmConfig, network: network,
-            storeURL: options.storeURL, rolePlane: options.rolePlane)
+            storeURL: options.storeURL, rolePlane: options.rolePlane, smallDisk: options.faultKinds?.contains(.diskFull) == true)
         progress("role plane: \(options.rolePlane == .tls ? "mutual TLS (a fresh cluster CA)" : "HMAC-signed with a fresh cluster secret")")
 
         let start = HistoryLine.now()
@@ -133,7 +133,13 @@ public enum ClusterTest {
             timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, step.description, step.seconds))
             progress(timeline.last!)
             let before = cluster.linkPlane?.effect
+            let failuresBefore = cluster.storeFailuresLogged()
             try await cluster.inject(step)
+            if step.fault == .diskFull {
+                let effect = "\(cluster.storeFailuresLogged() - failuresBefore) store request(s) failed"
+                timeline[timeline.count - 1] += ": \(effect)"
+                progress("  healed: \(effect)")
+            }
             if step.fault.isLinkFault, let before, let after = cluster.linkPlane?.effect {
                 let effect = step.fault == .delay ? "\(after.delayed - before.delayed) chunk(s) delayed" : "\(after.dropped - before.dropped) packet(s) dropped"
                 timeline[timeline.count - 1] += ": \(effect)"

@@ -15,6 +15,9 @@ public final class ClusterUnderTest {
         case killAll
         /// SIGSTOP of the store's process for longer than every timeout in the cluster.
         case stallStore
+        /// The store's data directory (a small filesystem of its own) filled to the last byte,
+        /// then freed (SQLite store only; needs root to mount it).
+        case diskFull
         // The network nemeses (namespaces and nftables: `LinkPlane`); each draws its details
         // from the run's seed when it strikes (`FaultStep`).
         /// Latency with jitter on every talking link, each link its own.
@@ -36,7 +39,7 @@ public final class ClusterUnderTest {
             + ClusterNetwork.processes.map { .partition($0) } + [.stallStore] + linkFaults
         public static let linkFaults: [Fault] = [.delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping]
         /// Every kind `--faults` can name: the drawn ones and those only asked for by name.
-        public static let named: [Fault] = all + [.killAll]
+        public static let named: [Fault] = all + [.killAll, .diskFull]
 
         /// The kinds a network can inject: partitions need namespaces, link faults nftables too.
         public static func available(on network: ClusterNetwork) -> [Fault] {
@@ -67,6 +70,7 @@ public final class ClusterUnderTest {
             case .partition(let process): "partition-\(process)"
             case .killAll: "kill-all"
             case .stallStore: "stall-store"
+            case .diskFull: "disk-full"
             case .delay: "delay"
             case .loss: "loss"
             case .oneWay: "one-way"
@@ -83,6 +87,7 @@ public final class ClusterUnderTest {
             case .partition(let name): "partition \(name) from everyone"
             case .killAll: "SIGKILL every process + cold restart"
             case .stallStore: "SIGSTOP the store's process (a) past every timeout"
+            case .diskFull: "the store's disk full"
             case .delay: "latency with jitter on every link"
             case .loss: "packet loss on every link"
             case .oneWay: "a one-way cut of one link"
@@ -110,16 +115,19 @@ public final class ClusterUnderTest {
     let network: ClusterNetwork
     /// The links through the hub, where the link faults act (nil: direct links).
     let linkPlane: LinkPlane?
+    /// The store's data directory on a small filesystem of its own (for `disk-full`).
+    let smallDisk: SmallDisk?
 
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
     init(
         folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
-        storeURL: String? = nil, rolePlane: RolePlane = .tls
+        storeURL: String? = nil, rolePlane: RolePlane = .tls, smallDisk: Bool = false
     ) throws {
         self.folder = folder
         self.network = network
         // Before any process starts, so every connection they open passes through it.
         linkPlane = network.linkFaults ? try LinkPlane(network: network, seed: seed) : nil
+        self.smallDisk = smallDisk ? try SmallDisk(path: (folder as NSString).appendingPathComponent("data")) : nil
         self.storeURL = storeURL
         // Through the environment, so the password stays out of the process list; only the
         // process hosting the store role opens it.
@@ -217,6 +225,11 @@ public final class ClusterUnderTest {
             for name in processes.keys.sorted() { processes[name]!.killNow() }
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             for name in ["llm", "a", "b", "c"] where processes[name] != nil { try processes[name]!.restart() }
+        case .diskFull:
+            guard let smallDisk else { throw ClusterTestError("disk-full needs the store's data directory on a small disk") }
+            _ = try smallDisk.fill()
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            smallDisk.free()
         case .delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping:
             try await injectLinks(step)
         }
@@ -226,6 +239,7 @@ public final class ClusterUnderTest {
     func healAll() throws {
         if network.partitions { for name in ClusterNetwork.processes { try network.setLink(of: name, up: true) } }
         try linkPlane?.apply(.healthy)
+        smallDisk?.free()
         for process in processes.values {
             process.signal(SIGCONT)
             if !process.isRunning { try process.restart() }
@@ -237,6 +251,7 @@ public final class ClusterUnderTest {
         let dead = processes.filter { !$0.value.isRunning }.map(\.key).sorted()
         for process in processes.values { process.stop() }
         linkPlane?.stop()
+        smallDisk?.release()
         return dead
     }
 }

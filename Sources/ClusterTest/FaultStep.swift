@@ -56,7 +56,7 @@ public struct FaultStep: Sendable {
             links.muted = [link, Link(link.to, link.from)]
             flapMillis = draw(100...600)
             description = "flapping \(link.from)<->\(link.to): cut and restored every \(flapMillis!) ms"
-        case .kill, .pause, .partition, .killAll:
+        case .kill, .pause, .partition, .killAll, .diskFull:
             description = fault.description
         }
         return FaultStep(fault: fault, seconds: seconds, links: links, flapMillis: flapMillis, description: description)

@@ -36,7 +36,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the start of one fault and the next (a range, MIN-MAX).") var faultGap = "3-7"
     @Option(help: "Seconds a fault lasts (a range, MIN-MAX).") var faultLength = "1-4"
     @Flag(help: "No faults (a baseline run).") var noFaults = false
-    @Option(help: "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces; kill-all, every process at once and a cold restart, only by name).")
+    @Option(help: "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces, link faults (delay, loss, one-way, splits, flapping) nftables too; only by name: kill-all, every process at once and a cold restart, and disk-full, the SQLite store's own small filesystem filled, which needs root).")
     var faults: String?
     @Option(help: "Where the processes run: namespaces (one Linux network namespace each, so partitions are real; needs root and iproute2), loopback, or auto (namespaces where the machine allows them).")
     var network = NetworkMode.auto
@@ -92,6 +92,10 @@ struct ClusterTestCommand: AsyncParsableCommand {
         let kinds = faults.split(separator: ",").compactMap { ClusterUnderTest.Fault(name: String($0)) }
         if let partition = kinds.first(where: { $0.isPartition }), !network.partitions {
             throw CLIError("\(partition.name) needs network namespaces, which are unavailable here: \(loopbackReason ?? "loopback")")
+        }
+        if kinds.contains(.diskFull) {
+            if store != nil { throw CLIError("disk-full fills the SQLite store's data directory; it does not apply to a PostgreSQL store") }
+            if geteuid() != 0 { throw CLIError("disk-full mounts a small filesystem for the store, which needs root") }
         }
         if let link = kinds.first(where: { $0.isLinkFault }), !network.linkFaults {
             throw CLIError("\(link.name) needs nftables' `nft` in the cluster's namespaces (Debian: apt-get install nftables)")

@@ -85,6 +85,11 @@ public final class RoleHost: LocalEndpoint, @unchecked Sendable {
             switch action {
             case .deliver(let to, let message):
                 metrics.observeSend(message, from: address)
+                if case .storeReply(_, .failed(let why)) = message {
+                    // The store could not execute a request (a full disk, an unreachable
+                    // database): the requester retries, but an operator needs to know.
+                    logger.warning("store request failed", metadata: ["error": "\(why)"])
+                }
                 transport.send(message, from: address, to: to, trace: transport.traffic?.sent(message, from: address, to: to))
             case .arm(let timer, let delay, let generation):
                 queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, delay.nanoseconds) / clock.speedup))) { [self] in

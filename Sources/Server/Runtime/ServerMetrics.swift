@@ -20,6 +20,7 @@ public final class ServerMetrics: Sendable {
     let queriesRefusedBusy: Counter
     let staleHeartbeatsIgnored: Counter
     let claimsWritten: Counter
+    let storeRequestsFailed: Counter
 
     public init() {
         messages = registry.makeCounter(name: "agentos_messages_sent_total", help: "Role-to-role messages sent")
@@ -39,6 +40,8 @@ public final class ServerMetrics: Sendable {
             name: "agentos_stale_heartbeats_ignored_total", help: "Proxy heartbeats a region ignored: of an earlier life, or older than one already heard (delayed, duplicated, replayed)")
         claimsWritten = registry.makeCounter(
             name: "agentos_claims_applied_total", help: "Ownership claims the store applied (a hand-over each; a rise without evictions or restarts is a re-claim no fault justified)")
+        storeRequestsFailed = registry.makeCounter(
+            name: "agentos_store_requests_failed_total", help: "Store requests the store could not execute (a full disk, an unreachable database); the requester retries")
         llmCalls = registry.makeCounter(name: "agentos_llm_calls_total", help: "Chat-completions calls made")
         llmErrors = registry.makeCounter(name: "agentos_llm_errors_total", help: "Chat-completions calls that failed")
         let buckets: [Duration] = [.milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)]
@@ -63,6 +66,7 @@ public final class ServerMetrics: Sendable {
     /// Queue depth per proxy, from the workload each proxy reports in its heartbeats.
     func observeSend(_ message: CoreMessage, from: Address) {
         messages.increment()
+        if case .storeReply(_, .failed) = message { storeRequestsFailed.increment() }
         if case .proxyHeartbeat(let proxy, _, _, let workload) = message {
             registry.makeGauge(name: "agentos_llm_queue_depth", labels: [("proxy", proxy.name)]).set(to: Double(workload))
         }
