@@ -15,6 +15,9 @@ public final class ClusterUnderTest {
         case killAll
         /// SIGSTOP of the store's process for longer than every timeout in the cluster.
         case stallStore
+        /// Each role process's clock jumps (forward or back) and runs fast or slow, through the
+        /// shell's own clock (`ClockSkew`), within what the cluster is built to survive.
+        case clockSkew
         /// The store's data directory (a small filesystem of its own) filled to the last byte,
         /// then freed (SQLite store only; needs root to mount it).
         case diskFull
@@ -36,7 +39,7 @@ public final class ClusterUnderTest {
         /// The kinds drawn from when none is named.
         public static let all: [Fault] =
             [.kill("a"), .kill("b"), .kill("c"), .pause("a"), .pause("b"), .pause("c"), .pause("llm")]
-            + ClusterNetwork.processes.map { .partition($0) } + [.stallStore] + linkFaults
+            + ClusterNetwork.processes.map { .partition($0) } + [.stallStore, .clockSkew] + linkFaults
         public static let linkFaults: [Fault] = [.delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping]
         /// Every kind `--faults` can name: the drawn ones and those only asked for by name.
         public static let named: [Fault] = all + [.killAll, .diskFull]
@@ -70,6 +73,7 @@ public final class ClusterUnderTest {
             case .partition(let process): "partition-\(process)"
             case .killAll: "kill-all"
             case .stallStore: "stall-store"
+            case .clockSkew: "clock-skew"
             case .diskFull: "disk-full"
             case .delay: "delay"
             case .loss: "loss"
@@ -87,6 +91,7 @@ public final class ClusterUnderTest {
             case .partition(let name): "partition \(name) from everyone"
             case .killAll: "SIGKILL every process + cold restart"
             case .stallStore: "SIGSTOP the store's process (a) past every timeout"
+            case .clockSkew: "clocks skewed"
             case .diskFull: "the store's disk full"
             case .delay: "latency with jitter on every link"
             case .loss: "packet loss on every link"
@@ -185,6 +190,8 @@ public final class ClusterUnderTest {
                 "--port", String(publicPort), "--data-dir", path("data"), "--speedup", String(speedup), "--history", path("history-\(name).jsonl"),
                 "--log-level", "notice",
             ]
+            try "0 1".write(toFile: path("clock-\(name)"), atomically: true, encoding: .utf8)
+            arguments += ["--clock-control", path("clock-\(name)")]
             if let plantedBug { arguments += ["--planted-bug", plantedBug] }
             processes[name] = try ChildProcess(
                 name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"), launcher: network.launcher(for: name))
@@ -225,6 +232,10 @@ public final class ClusterUnderTest {
             for name in processes.keys.sorted() { processes[name]!.killNow() }
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             for name in ["llm", "a", "b", "c"] where processes[name] != nil { try processes[name]!.restart() }
+        case .clockSkew:
+            for (name, skew) in step.clocks { try setClock(of: name, skew) }
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            for name in step.clocks.keys { try setClock(of: name, .none) }
         case .diskFull:
             guard let smallDisk else { throw ClusterTestError("disk-full needs the store's data directory on a small disk") }
             _ = try smallDisk.fill()
@@ -235,11 +246,17 @@ public final class ClusterUnderTest {
         }
     }
 
+    /// Moves a role process's clock (it polls its clock-control file every 100 ms).
+    func setClock(of process: String, _ skew: ClockFault) throws {
+        try "\(skew.offsetMillis) \(skew.rate)".write(toFile: (folder as NSString).appendingPathComponent("clock-\(process)"), atomically: true, encoding: .utf8)
+    }
+
     /// Every process running, resumed and connected.
     func healAll() throws {
         if network.partitions { for name in ClusterNetwork.processes { try network.setLink(of: name, up: true) } }
         try linkPlane?.apply(.healthy)
         smallDisk?.free()
+        for name in ["a", "b", "c"] { try setClock(of: name, .none) }
         for process in processes.values {
             process.signal(SIGCONT)
             if !process.isRunning { try process.restart() }

@@ -10,6 +10,8 @@ public struct FaultStep: Sendable {
     public let links: LinkFaults
     /// Flapping: the link pair is cut and restored every this many milliseconds.
     public let flapMillis: Int?
+    /// Clock skew: each role process's clock offset and rate.
+    public let clocks: [String: ClockFault]
     public let description: String
 
     /// The longest a request anywhere in the cluster waits before giving up: the role plane's
@@ -22,6 +24,7 @@ public struct FaultStep: Sendable {
     public static func plan(_ fault: ClusterUnderTest.Fault, seconds: Double, random: inout SimRandom) -> FaultStep {
         var links = LinkFaults()
         var flapMillis: Int?
+        var clocks: [String: ClockFault] = [:]
         var seconds = seconds
         let description: String
         func draw(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.below(UInt64(range.count))) }
@@ -56,16 +59,41 @@ public struct FaultStep: Sendable {
             links.muted = [link, Link(link.to, link.from)]
             flapMillis = draw(100...600)
             description = "flapping \(link.from)<->\(link.to): cut and restored every \(flapMillis!) ms"
+        case .clockSkew:
+            for name in ["a", "b", "c"] {
+                let offset = draw(-ClockFault.offsetMillisMax...ClockFault.offsetMillisMax)
+                let rate = Double(draw(Int(ClockFault.rateMin * 100)...Int(ClockFault.rateMax * 100))) / 100
+                clocks[name] = ClockFault(offsetMillis: offset, rate: rate)
+            }
+            description = "clocks " + clocks.keys.sorted().map { "\($0) \(clocks[$0]!)" }.joined(separator: ", ")
         case .kill, .pause, .partition, .killAll, .diskFull:
             description = fault.description
         }
-        return FaultStep(fault: fault, seconds: seconds, links: links, flapMillis: flapMillis, description: description)
+        return FaultStep(fault: fault, seconds: seconds, links: links, flapMillis: flapMillis, clocks: clocks, description: description)
     }
 
     /// Every link between `side` and the other processes, both ways.
     static func split(_ side: Set<String>) -> Set<Link> {
         Set(LinkPlane.allLinks.filter { side.contains($0.from) != side.contains($0.to) })
     }
+}
+
+/// One process's clock under a clock fault: off by `offsetMillis` of real time at once, then
+/// running `rate` times as fast as true time (the shell's own clock, `ClockSkew`).
+public struct ClockFault: Equatable, Sendable, CustomStringConvertible {
+    public var offsetMillis: Int
+    public var rate: Double
+
+    public static let none = ClockFault(offsetMillis: 0, rate: 1)
+
+    /// What the cluster must survive (docs/reference.md, "Clock faults"): offsets up to a minute
+    /// of real time either way, well inside the role plane's 300 s signature window, so skewed
+    /// peers still accept each other's signatures; rates from half to twice true speed.
+    public static let offsetMillisMax = 60_000
+    public static let rateMin = 0.5
+    public static let rateMax = 2.0
+
+    public var description: String { String(format: "%+.1f s x%.2f", Double(offsetMillis) / 1000, rate) }
 }
 
 extension ClusterUnderTest {

@@ -94,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
     var history: String?
 
     @Option(help: .hidden) var plantedBug: String?
+    /// cluster-test's clock faults: a file holding `OFFSET_MS RATE`, polled and applied to this
+    /// process's clocks (`ClockSkew`).
+    @Option(help: .hidden) var clockControl: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -120,6 +123,10 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "agentos")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
         let fakeConfig = try fake.resolve()
+        if let clockControl {
+            if let text = try? String(contentsOfFile: clockControl, encoding: .utf8) { ClockSkew.shared.apply(control: text) }
+            ClockSkew.shared.follow(controlFile: clockControl)
+        }
 
         var layout: ClusterLayout
         var bindPort = port

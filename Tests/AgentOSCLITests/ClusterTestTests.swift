@@ -71,6 +71,33 @@ struct ClusterTestTests {
         #expect(report["recoverySeconds"] as? Double != nil)
     }
 
+    @Test("the store stalled past every timeout, its disk full, and every clock skewed: the correct cluster survives each and recovers")
+    func storeDiskAndClockFaultsPass() throws {
+        guard geteuid() == 0 else {
+            print("skipped: disk-full mounts a small filesystem, which needs root")
+            return
+        }
+        let (stallStatus, stalled) = try run(["--duration", "8", "--requests", "4", "--fault-gap", "1-2", "--seed", "8", "--faults", "stall-store"])
+        #expect(stallStatus == 0, "\(failed(stalled)): \(stalled["violations"] ?? "")")
+        #expect((stalled["faults"] as? [String])?.first?.contains("past every timeout for 12.0s") == true, "a stall outlasts the 10 s timeouts: \(stalled["faults"] ?? "")")
+        #expect(stalled["converged"] as? Bool == true)
+        let (status, report) = try run([
+            "--duration", "20", "--requests", "8", "--fault-gap", "1-2", "--fault-length", "2-3", "--seed", "10", "--faults", "disk-full,clock-skew",
+            "--role-plane", "secret",
+        ])
+        #expect(status == 0, "\(failed(report)): \(report["violations"] ?? "")")
+        let faults = (report["faults"] as? [String]) ?? []
+        #expect(faults.contains { $0.contains("clocks a ") }, "\(faults)")
+        #expect(faults.contains { $0.contains("disk full") }, "\(faults)")
+        // A full disk makes the store refuse requests; the clients still see every task final.
+        for line in faults where line.contains("disk full") {
+            let count = line.split(separator: ":").last.flatMap { Int($0.split(separator: " ").first ?? "") }
+            #expect(count != nil, "\(line)")
+        }
+        #expect(report["acknowledged"] as? Int == report["finished"] as? Int)
+        #expect(report["taskRows"] as? Int == 24, "every acknowledged task kept, none twice")
+    }
+
     @Test("a planted real-shell bug (the client API drops idempotency keys) fails exactly-once when the gateway's process is paused")
     func plantedBugIsCaught() throws {
         let (status, report) = try run([
@@ -104,6 +131,7 @@ struct ClusterTestTests {
     func badFlags() throws {
         for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"],
             ["--network", "loopback", "--faults", "partition-a"], ["--network", "loopback", "--faults", "delay"], ["--network", "mesh"],
+            ["--store", "postgres://x@127.0.0.1:1/x", "--faults", "disk-full"],
         ] {
             let result = try CLI.run(["cluster-test"] + flags)
             #expect(result.status == 2, "\(flags): \(result.stderr)")

@@ -24,7 +24,7 @@ public struct RolePlaneAuth: Sendable {
         self.skewMax = skewMax
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+    static func now() -> Int64 { Int64(ClockSkew.shared.wallNow().timeIntervalSince1970) }
 
     func mac(_ body: Data, at time: Int64) -> Data {
         var message = Data("\(time).".utf8)
