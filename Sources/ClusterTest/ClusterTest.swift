@@ -7,7 +7,8 @@
 //   llm  `agentos fake-llm`, with realistic latencies and no content faults.
 // Their role planes authenticate each other with mutual TLS from a fresh cluster CA (or with a
 // fresh HMAC secret). Clients send queries with idempotency keys and poll them; a supervisor
-// injects one seeded fault at a time (SIGKILL and restart, SIGSTOP and SIGCONT, a partition);
+// injects one seeded fault at a time (SIGKILL and restart, SIGSTOP and SIGCONT, a partition,
+// lossy, slow, one-way or flapping links, splits, a stalled store, a full disk, skewed clocks);
 // after the traffic phase every process is brought back and the run waits for every client to
 // see its tasks final. Every role records its observations and the clients record what they
 // saw; the checkers (`Checks`) judge the merged history and the store's final rows, exactly as
@@ -24,9 +25,11 @@
 // to, the role-plane authentication, a PostgreSQL store, and a parity scenario (the scenario's
 // workload run both in the simulator and on the cluster, their mean latencies compared).
 //
-// Files: `ClusterUnderTest` (the processes and the faults that hit them), `ClusterNetwork`
-// (namespaces or loopback), `ChildProcess` (one child), `Workload` (the clients), `History`
-// (the histories turned into the checkers' events), `Report` (the verdict).
+// Files: `ClusterUnderTest` (the processes and the faults that hit them), `FaultStep` (a fault's
+// seeded details), `ClusterNetwork` (namespaces or loopback), `LinkPlane` and `LinkProxy` (every
+// link through the hub, where the link faults act), `SmallDisk` (the store's own filesystem for
+// `disk-full`), `ChildProcess` (one child), `Workload` (the clients), `History` (the histories
+// turned into the checkers' events), `Report` (the verdict).
 
 import AsyncHTTPClient
 import Checks
