@@ -7,8 +7,8 @@ import Foundation
 /// After `set(offset:rate:)` at true time `t0`, a reading at true time `t` is
 /// `t + offset + (t - t0) * (rate - 1)`: the clock jumps by the change of offset at once (forward
 /// or back) and then runs `rate` times as fast as true time. It reaches the role machines through
-/// `ShellClock.now()` (scaled by the speedup), the role plane's signature timestamps and the
-/// life numbers of the processes through `wallNow()`.
+/// `ShellClock.now()` (scaled by the speedup) and the role plane's signature timestamps through
+/// `wallNow()`. A process's life number (incarnation) still comes from the true wall clock.
 public final class ClockSkew: @unchecked Sendable {
     public static let shared = ClockSkew()
 
