@@ -135,16 +135,7 @@ public enum ClusterTest {
             let at = Double(HistoryLine.now() - start) / 1e9
             timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, step.description, step.seconds))
             progress(timeline.last!)
-            let before = cluster.linkPlane?.effect
-            let failuresBefore = cluster.storeFailuresLogged()
-            try await cluster.inject(step)
-            if step.fault == .diskFull {
-                let effect = "\(cluster.storeFailuresLogged() - failuresBefore) store request(s) failed"
-                timeline[timeline.count - 1] += ": \(effect)"
-                progress("  healed: \(effect)")
-            }
-            if step.fault.isLinkFault, let before, let after = cluster.linkPlane?.effect {
-                let effect = step.fault == .delay ? "\(after.delayed - before.delayed) chunk(s) delayed" : "\(after.dropped - before.dropped) packet(s) dropped"
+            if let effect = try await cluster.inject(step) {
                 timeline[timeline.count - 1] += ": \(effect)"
                 progress("  healed: \(effect)")
             }

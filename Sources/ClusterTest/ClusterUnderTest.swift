@@ -208,8 +208,10 @@ public final class ClusterUnderTest {
         case secret
     }
 
-    /// Applies a fault for its length, then undoes it.
-    func inject(_ step: FaultStep) async throws {
+    /// Applies a fault for its length, then undoes it; returns what it did, where that can be
+    /// measured (packets dropped, chunks delayed, store requests failed).
+    @discardableResult
+    func inject(_ step: FaultStep) async throws -> String? {
         let seconds = step.seconds
         switch step.fault {
         case .kill(let name):
@@ -238,12 +240,15 @@ public final class ClusterUnderTest {
             for name in step.clocks.keys { try setClock(of: name, .none) }
         case .diskFull:
             guard let smallDisk else { throw ClusterTestError("disk-full needs the store's data directory on a small disk") }
+            let failuresBefore = storeFailuresLogged()
             _ = try smallDisk.fill()
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             smallDisk.free()
+            return "\(storeFailuresLogged() - failuresBefore) store request(s) failed"
         case .delay, .loss, .oneWay, .splitMinority, .splitHalves, .flapping:
-            try await injectLinks(step)
+            return try await injectLinks(step)
         }
+        return nil
     }
 
     /// Moves a role process's clock (it polls its clock-control file every 100 ms).

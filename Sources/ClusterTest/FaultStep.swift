@@ -42,20 +42,20 @@ public struct FaultStep: Sendable {
             for link in Link.talking { links.lossPercent[link] = draw(5...40) }
             description = "loss " + Link.talking.map { "\($0) \(links.lossPercent[$0]!)%" }.joined(separator: ", ")
         case .oneWay:
-            let link = Link.talking[Int(random.below(UInt64(Link.talking.count)))]
+            let link = Link.talking[random.index(below: Link.talking.count)]
             links.muted = [link]
             description = "one-way cut: \(link.to) does not hear \(link.from) (\(link.from) still hears \(link.to))"
         case .splitMinority:
-            let alone = ClusterNetwork.processes[Int(random.below(UInt64(ClusterNetwork.processes.count)))]
+            let alone = ClusterNetwork.processes[random.index(below: ClusterNetwork.processes.count)]
             links.muted = split([alone])
             description = "split \(alone) | \(ClusterNetwork.processes.filter { $0 != alone }.joined(separator: ", ")) (clients reach every process)"
         case .splitHalves:
             // `a` with one of the other three: the three ways to halve four processes.
-            let partner = ClusterNetwork.processes.filter { $0 != "a" }[Int(random.below(3))]
+            let partner = ClusterNetwork.processes.filter { $0 != "a" }[random.index(below: 3)]
             links.muted = split(["a", partner])
             description = "split a, \(partner) | \(ClusterNetwork.processes.filter { $0 != "a" && $0 != partner }.joined(separator: ", ")) (clients reach every process)"
         case .flapping:
-            let link = Link.talking[Int(random.below(UInt64(Link.talking.count)))]
+            let link = Link.talking[random.index(below: Link.talking.count)]
             links.muted = [link, Link(link.to, link.from)]
             flapMillis = draw(100...600)
             description = "flapping \(link.from)<->\(link.to): cut and restored every \(flapMillis!) ms"
@@ -97,9 +97,10 @@ public struct ClockFault: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension ClusterUnderTest {
-    /// Applies a link fault for its length, then heals the links.
-    func injectLinks(_ step: FaultStep) async throws {
+    /// Applies a link fault for its length, then heals the links; returns what it did.
+    func injectLinks(_ step: FaultStep) async throws -> String {
         guard let linkPlane else { throw ClusterTestError("\(step.fault.name) needs the link plane (network namespaces and nftables)") }
+        let before = linkPlane.effect
         let end = ContinuousClock.now + .milliseconds(Int64(step.seconds * 1000))
         if let flapMillis = step.flapMillis {
             var cut = true
@@ -113,5 +114,7 @@ extension ClusterUnderTest {
             try await Task.sleep(until: end)
         }
         try linkPlane.apply(.healthy)
+        let after = linkPlane.effect
+        return step.fault == .delay ? "\(after.delayed - before.delayed) chunk(s) delayed" : "\(after.dropped - before.dropped) packet(s) dropped"
     }
 }
