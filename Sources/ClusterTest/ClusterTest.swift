@@ -69,6 +69,9 @@ public struct ClusterTestOptions: Sendable {
     public var parity: Scenario?
     /// Parity: the largest relative difference allowed between the mean latencies.
     public var tolerance = 0.35
+    /// `--record DIR`: keep the run there (`ClusterRecording`): LLM cassettes, arrivals,
+    /// faults, histories and the final store.
+    public var recordDirectory: String?
 
     public init(folder: String) {
         self.folder = folder
@@ -103,7 +106,8 @@ public enum ClusterTest {
         progress("network: \(networkLine)")
         let cluster = try ClusterUnderTest(
             folder: folder, speedup: options.speedup, seed: options.seed, plantedBug: options.plantedBug, llmConfig: llmConfig, network: network,
-            storeURL: options.storeURL, rolePlane: options.rolePlane, smallDisk: options.faultKinds?.contains(.diskFull) == true)
+            storeURL: options.storeURL, rolePlane: options.rolePlane, smallDisk: options.faultKinds?.contains(.diskFull) == true,
+            recordDirectory: options.recordDirectory)
         progress("role plane: \(options.rolePlane == .tls ? "mutual TLS (a fresh cluster CA)" : "HMAC-signed with a fresh cluster secret")")
 
         let start = HistoryLine.now()
@@ -125,6 +129,7 @@ public enum ClusterTest {
 
         // Faults, one at a time, on the seeded schedule, until the traffic phase ends.
         var timeline: [String] = []
+        var faultRecords: [ClusterRecording.FaultRecord] = []
         let faultsEnd = ContinuousClock.now + .seconds(duration)
         func draw(_ range: ClosedRange<Double>) -> Double { range.lowerBound + Double(random.int64(in: 0...1000)) / 1000 * (range.upperBound - range.lowerBound) }
         while !kinds.isEmpty, ContinuousClock.now < faultsEnd {
@@ -135,7 +140,9 @@ public enum ClusterTest {
             let at = Double(HistoryLine.now() - start) / 1e9
             timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, step.description, step.seconds))
             progress(timeline.last!)
-            if let effect = try await cluster.inject(step) {
+            let effect = try await cluster.inject(step)
+            faultRecords.append(.init(atSeconds: at, kind: step.fault.name, description: step.description, seconds: step.seconds, effect: effect))
+            if let effect {
                 timeline[timeline.count - 1] += ": \(effect)"
                 progress("  healed: \(effect)")
             }
@@ -181,6 +188,13 @@ public enum ClusterTest {
                 scenario: parity.name, simulatedPassed: simulated.passed, simulatedChecks: simulated.checks, simulatedMean: simulatedMean,
                 realMean: realMean, ratio: ratio, tolerance: options.tolerance, agree: agree)
             passed = passed && simulated.passed && agree
+        }
+        if let directory = options.recordDirectory {
+            let summary = ClusterRecording.Summary(
+                seed: options.seed, speedup: options.speedup, durationSeconds: duration, clients: options.clients, requestsPerClient: options.requestsPerClient,
+                network: networkLine, faultKinds: kinds.map(\.name), passed: passed, failedChecks: judged.checks.filter { !$0.passed }.map(\.name))
+            try ClusterRecording.write(to: directory, folder: folder, faults: faultRecords, summary: summary)
+            progress("recorded in \(directory): LLM cassettes, arrivals, faults, histories and the final store (`agentos check \(directory)` judges it)")
         }
         return ClusterTestReport(
             seed: options.seed, speedup: options.speedup, durationSeconds: duration, faults: timeline, requests: drivers.map(\.requests).reduce(0, +),

@@ -126,7 +126,7 @@ public final class ClusterUnderTest {
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
     init(
         folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
-        storeURL: String? = nil, rolePlane: RolePlane = .tls, smallDisk: Bool = false
+        storeURL: String? = nil, rolePlane: RolePlane = .tls, smallDisk: Bool = false, recordDirectory: String? = nil
     ) throws {
         self.folder = folder
         self.network = network
@@ -193,6 +193,9 @@ public final class ClusterUnderTest {
             try "0 1".write(toFile: path("clock-\(name)"), atomically: true, encoding: .utf8)
             arguments += ["--clock-control", path("clock-\(name)")]
             if let plantedBug { arguments += ["--planted-bug", plantedBug] }
+            if let recordDirectory, ClusterRecording.recordingProcesses.contains(name) {
+                arguments += ["--record", (recordDirectory as NSString).appendingPathComponent(name)]
+            }
             processes[name] = try ChildProcess(
                 name: name, arguments: arguments, readyMarker: "agentos serving", log: path("serve-\(name).log"), launcher: network.launcher(for: name))
         }

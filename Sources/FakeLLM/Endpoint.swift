@@ -33,6 +33,12 @@ public struct FakeLLMEndpoint: Sendable {
 
     public static let windowNanos: Int64 = 60_000_000_000
 
+    /// Recorded calls that answer this endpoint's calls first (`Cassette`); nil: the generator
+    /// answers every call.
+    public var cassette: Cassette?
+    /// The endpoint's name in what a cassette records (`llm-1`, ...).
+    public var name = "llm-1"
+
     public init(config: FakeLLMConfig) {
         generator = FakeLLMGenerator(config: config)
     }
@@ -48,7 +54,17 @@ public struct FakeLLMEndpoint: Sendable {
         let now = instant.nanoseconds
         if let invalid = request.validationError() { return [.reject(id: id, invalid)] }
         callsReceived &+= 1
-        let call = generator.generate(request, callNumber: callsReceived, now: instant, random: &random, facts: facts)
+        let call: GeneratedCall
+        switch cassette?.lookup(request) {
+        case nil:
+            call = generator.generate(request, callNumber: callsReceived, now: instant, random: &random, facts: facts)
+        case .hit(let entry):
+            call = generator.replayed(entry, request: request, callNumber: callsReceived, now: instant, facts: facts)
+        case .miss(let miss):
+            guard let cassette, cassette.mode != .strict else { return [.reject(id: id, .serverError("cassette miss: \(miss)"))] }
+            call = generator.generate(request, callNumber: callsReceived, now: instant, random: &random, facts: facts)
+            if cassette.mode == .record { cassette.record(call.entry(for: request, endpoint: name, at: instant)) }
+        }
         if let limited = admit(tokens: call.budgetTokens, now: now) { return [.reject(id: id, limited)] }
         if let model = config.batching { return batchReceive(id: id, call: call, now: now, model: model) }
         if inFlight < config.capacity.concurrency {

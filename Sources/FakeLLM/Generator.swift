@@ -181,3 +181,55 @@ public struct FakeLLMGenerator: Sendable {
         stops.compactMap { ByteSearch.firstOffset(of: $0, in: text) }.min()
     }
 }
+
+// MARK: - Cassettes
+
+extension FakeLLMGenerator {
+    /// A recorded answer as this endpoint's call: the recorded status and text after the
+    /// recorded latency, with no fault of the generator's (a recorded fault is in the text).
+    public func replayed(_ entry: CassetteEntry, request: ChatRequest, callNumber: UInt64, now: Instant, facts: PromptFacts? = nil) -> GeneratedCall {
+        let facts = facts ?? PromptFacts(request)
+        let outcome: ChatOutcome?
+        switch entry.status {
+        case 200:
+            let content = entry.answer ?? ""
+            let completionTokens = max(1, content.utf8.count / 4)
+            outcome = .success(
+                ChatResponse(
+                    id: "chatcmpl-\(entry.key)-\(callNumber)", object: "chat.completion", created: now.nanoseconds / 1_000_000_000,
+                    model: request.model.isEmpty ? config.model : request.model,
+                    choices: [.init(index: 0, message: ChatMessage(role: "assistant", content: content), finishReason: "stop")],
+                    usage: .init(promptTokens: facts.tokens, completionTokens: completionTokens, totalTokens: facts.tokens + completionTokens)))
+        case 0:
+            outcome = nil  // recorded as never answered
+        default:
+            outcome = .failure(ChatFailure(status: entry.status, error: .init(message: entry.error ?? "HTTP \(entry.status)", type: "server_error")))
+        }
+        return GeneratedCall(
+            outcome: outcome, serviceNanos: max(0, Int64((entry.latencyMillis * 1_000_000).rounded())), digest: facts.digest, kind: facts.kind,
+            contentFault: nil, transportFault: nil, budgetTokens: facts.tokens + (request.maxTokens ?? 2000))
+    }
+}
+
+extension GeneratedCall {
+    /// The call as a cassette records it.
+    public func entry(for request: ChatRequest, endpoint: String, at: Instant) -> CassetteEntry {
+        let status: Int
+        var answer: String?
+        var error: String?
+        switch outcome {
+        case .success(let response)?:
+            status = 200
+            answer = response.content
+        case .failure(let failure)?:
+            status = failure.status
+            error = failure.error.message
+        case nil:
+            status = 0
+            error = "never answered"
+        }
+        return CassetteEntry(
+            request: CassetteRequest(request), status: status, answer: answer, error: error, latencyMillis: Double(serviceNanos) / 1_000_000,
+            endpoint: endpoint, task: request.metadata?[Cassette.taskLabel], node: request.metadata?[Cassette.nodeLabel], atMillis: Double(at.nanoseconds) / 1_000_000)
+    }
+}

@@ -48,6 +48,11 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Keep the processes' data, logs and histories here (default: a temporary folder, removed on success).")
     var keep: String?
     @Option(help: .hidden) var plantedBug: String?
+    @Option(
+        help: ArgumentHelp(
+            "Record the run under DIR: each proxy process's LLM calls as cassettes, the clients' arrivals and requests, the faults as they struck, every history and the final store (never a key or secret); `agentos check DIR` judges it again.",
+            valueName: "DIR"))
+    var record: String?
     @Option(help: "Parity: run this scenario's workload (a name or a file) both in the simulator and on the real cluster, on the real cluster's topology with the scenario's LLM minus its content faults, with the same arrivals and no faults; pass only if both pass the checkers and their mean latencies agree within --tolerance.")
     var parity: String?
     @Option(help: "Parity: the largest relative difference allowed between the real and the simulated mean latency.")
@@ -140,6 +145,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
         options.rolePlane = rolePlane
         options.parity = try parityScenario()
         options.tolerance = tolerance
+        options.recordDirectory = record.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let quiet = json
         let report: ClusterTestReport
         do {

@@ -20,6 +20,7 @@ struct FakeLLMCommand: AsyncParsableCommand {
 
     @OptionGroup var fake: FakeLLMOptions
 
+    @OptionGroup var cassette: CassetteOptions
 
     @Option(help: "Divide every delay by this factor (1 = real speed).")
     var speedup: Int64 = 1
@@ -41,7 +42,12 @@ struct FakeLLMCommand: AsyncParsableCommand {
 
     func run() async throws {
         let llmConfig = try fake.resolve()
-        let live = LiveFakeLLM(config: llmConfig, seed: fake.seed, speedup: speedup)
+        let recorded = try cassette.load()
+        if let recorded, let directory = cassette.cassette {
+            try liveCassette(recorded, directory: directory)
+            FileHandle.standardError.write(Data("cassette: \(recorded.entryCount) recorded call(s) from \(directory), mode \(recorded.mode.rawValue)\n".utf8))
+        }
+        let live = LiveFakeLLM(config: llmConfig, seed: fake.seed, speedup: speedup, cassette: recorded)
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         let calls = try history.map { path in
@@ -60,5 +66,16 @@ struct FakeLLMCommand: AsyncParsableCommand {
                     Data("fake LLM (\(llmConfig.profile), model \(llmConfig.model)) listening on http://\(host):\(bound)\n".utf8))
             })
         try await app.runService()
+    }
+}
+
+/// A live server's cassette: each miss is reported on stderr as it happens, and in record mode
+/// each new answer is added to the cassette's directory at once (nothing waits for a shutdown).
+func liveCassette(_ cassette: Cassette, directory: String) throws {
+    cassette.missSink = { miss in FileHandle.standardError.write(Data("cassette miss: \(miss)\n".utf8)) }
+    if cassette.mode == .record {
+        let recorder: LLMRecorder
+        do { recorder = try LLMRecorder(directory: directory) } catch let error as ServeError { throw CLIError(error.description) }
+        cassette.recordSink = { recorder.append($0) }
     }
 }

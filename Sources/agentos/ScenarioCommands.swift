@@ -2,9 +2,11 @@ import ArgumentParser
 import Campaigns
 import Checks
 import Core
+import FakeLLM
 import Foundation
 import PlantedBugs
 import Scenarios
+import Server
 import Sim
 
 /// A named scenario, or a scenario file (JSON).
@@ -93,16 +95,24 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run with this planted bug in the core's roles (`agentos bench find --list` names them); for seeing a checker catch it.")
     var plant: String?
 
+    @OptionGroup var cassette: CassetteOptions
+
     func run() throws {
         let resolved = try resolveScenario(scenario, seed: seed)
         let overrides = try plantedOverrides(plant)
         if plant != nil, trace != nil {
             throw CLIError("--plant runs a bug no trace can name, so `replay` would judge the trace on the correct code: leave out --trace")
         }
+        if cassette.cassette != nil, trace != nil {
+            throw CLIError("a trace does not carry the cassette's answers, so `replay` would run the fake LLM's instead: leave out --trace")
+        }
+        let recorded = try cassette.load()
         guard let recipe = Recipe(text: ([String(seed)] + branch).joined(separator: "@")) else {
             throw CLIError("--branch takes AT:SEED or AT:SEED:faults (virtual nanoseconds, then a seed), in time order; got \(branch.joined(separator: " "))")
         }
-        let rerun = recipe.rerun(scenario: scenario) + (plant.map { " --plant \($0)" } ?? "")
+        let rerun =
+            recipe.rerun(scenario: scenario) + (plant.map { " --plant \($0)" } ?? "")
+            + (cassette.cassette.map { " --cassette \($0) --cassette-mode \(cassette.cassetteMode)" } ?? "")
         let replay = trace.map { "agentos replay \($0)" } ?? "\(rerun) --trace FILE"
         if !json {
             // First, so a crash never loses them.
@@ -112,11 +122,20 @@ struct RunCommand: ParsableCommand {
         }
         let runner: ScenarioRun
         do {
-            runner = try ScenarioRun(scenario: resolved, seed: seed, faults: recipe.reseeds.isEmpty ? nil : recipe.faults(for: resolved), overrides: overrides)
+            runner = try ScenarioRun(
+                scenario: resolved, seed: seed, faults: recipe.reseeds.isEmpty ? nil : recipe.faults(for: resolved), overrides: overrides, cassette: recorded)
         } catch { throw CLIError(oneLineError(error)) }
         if let trace { try runner.record(to: trace) }
         let (report, wall) = try measure { try runner.execute() }
         if json { printJSON(report) } else { printReport(report, wall: wall, replay: replay) }
+        if let recorded, let directory = cassette.cassette {
+            if recorded.mode == .record {
+                do { try CassetteFiles.append(recorded.recorded, to: directory) } catch let error as ServeError { throw CLIError(error.description) }
+            }
+            let summary = cassetteSummary(recorded, directory: directory)
+            if json { FileHandle.standardError.write(Data((summary + "\n").utf8)) } else { print(summary) }
+            if recorded.mode == .strict, recorded.missCount > 0 { throw ExitCode(ExitStatus.failed) }
+        }
         if !report.passed { throw ExitCode(ExitStatus.failed) }
     }
 }
@@ -311,4 +330,17 @@ struct ScenariosCommand: ParsableCommand {
             printJSON(try resolveScenario(name, seed: seed))
         }
     }
+}
+
+/// What a run's cassette did, in a few lines: matches, misses (the first ones with their
+/// difference), and what record mode added.
+func cassetteSummary(_ cassette: Cassette, directory: String) -> String {
+    var lines = ["cassette \(directory) (\(cassette.mode.rawValue)): \(cassette.matched) call(s) matched, \(cassette.missCount) missed"]
+    if cassette.mode == .record { lines[0] += ", \(cassette.recorded.count) recorded" }
+    // In record mode every miss was recorded: nothing to explain.
+    let shown = cassette.mode == .record ? [] : cassette.misses.prefix(5)
+    for miss in shown { lines.append("  miss: \(miss)") }
+    if cassette.missCount > shown.count, !shown.isEmpty { lines.append("  ... and \(cassette.missCount - shown.count) more miss(es), retries included") }
+    if cassette.mode == .strict, cassette.missCount > 0 { lines.append("  FAIL: strict mode and \(cassette.missCount) call(s) had no recorded answer") }
+    return lines.joined(separator: "\n")
 }

@@ -93,6 +93,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Append every role observation to this file as JSON lines (what `agentos cluster-test` checks).")
     var history: String?
 
+    @Option(help: ArgumentHelp("Record every LLM call the proxies make (the canonical request, the answer, the latency; never a key or a header) under DIR, as a cassette.", valueName: "DIR"))
+    var record: String?
+
+    @Option(help: "The most megabytes a recording keeps (in 4 rotated files; the oldest goes first).")
+    var recordMaxMb = 64
+
+    @OptionGroup var cassette: CassetteOptions
+
     @Option(help: .hidden) var plantedBug: String?
     /// cluster-test's clock faults: a file holding `OFFSET_MS RATE`, polled and applied to this
     /// process's clocks (`ClockSkew`).
@@ -116,6 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let workerQueue, !(1...100_000).contains(workerQueue) { throw ValidationError("--worker-queue must be between 1 and 100000, got \(workerQueue)") }
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
         guard speedup >= 1 else { throw ValidationError("--speedup must be at least 1") }
+        guard (1...65536).contains(recordMaxMb) else { throw ValidationError("--record-max-mb must be between 1 and 65536, got \(recordMaxMb)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
 
@@ -163,6 +172,13 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: bindPort, layout: layout, roles: hosted, dataDirectory: dataDir, llmURLs: llmURLs, llmModel: llmModel,
             llmKey: key, fakeLLM: fakeConfig, fakeLLMSeed: fake.seed, speedup: speedup, auth: auth, limits: limits)
         options.historyPath = history
+        if let record {
+            do { options.recorder = try LLMRecorder(directory: record, bytesMax: recordMaxMb << 20) } catch let error as ServeError { throw CLIError(error.description) }
+        }
+        if let recorded = try cassette.load(), let directory = cassette.cassette {
+            try liveCassette(recorded, directory: directory)
+            options.cassette = recorded
+        }
         options.tls = tls
         options.storeURL = store ?? ProcessInfo.processInfo.environment["AGENTOS_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if let url = options.storeURL {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FakeLLM
 import Server
 
@@ -46,5 +47,36 @@ struct ListenerOptions: ParsableArguments {
 
     var limits: ListenerLimits {
         ListenerLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout), connectionsMax: connectionsMax)
+    }
+}
+
+/// A cassette of recorded LLM calls to answer from, declared once for `run`, `serve` and
+/// `fake-llm`.
+struct CassetteOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Answer LLM calls from the recorded calls under DIR (`serve --record DIR`, or this flag with --cassette-mode record).",
+            valueName: "DIR"))
+    var cassette: String?
+
+    @Option(help: "What a call with no recorded answer does: strict (fails the run), fallback (the fake LLM answers), record (the fake LLM answers and DIR keeps it).")
+    var cassetteMode = "strict"
+
+    func validate() throws {
+        guard CassetteMode(rawValue: cassetteMode) != nil else {
+            throw ValidationError("unknown --cassette-mode '\(cassetteMode)' (known: \(CassetteMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
+    /// The cassette, loaded (record mode starts from an empty one when DIR does not exist yet).
+    func load() throws -> Cassette? {
+        guard let cassette else { return nil }
+        let mode = CassetteMode(rawValue: cassetteMode)!
+        if mode == .record, !FileManager.default.fileExists(atPath: cassette) { return Cassette(entries: [], mode: mode) }
+        do {
+            return Cassette(entries: try CassetteFiles.load(cassette), mode: mode)
+        } catch let error as ServeError {
+            throw CLIError(error.description)
+        }
     }
 }

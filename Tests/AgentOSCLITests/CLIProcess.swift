@@ -65,9 +65,10 @@ final class ChildServer {
     let banner: String
 
     /// With `stderrPath`, the child's errors and log stay in that file for the test to read.
-    init(_ arguments: [String], readyMarker: String, timeout: TimeInterval = 30, stderrPath: String? = nil) throws {
+    init(_ arguments: [String], readyMarker: String, timeout: TimeInterval = 30, stderrPath: String? = nil, environment: [String: String] = [:]) throws {
         process.executableURL = CLI.binary
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe()
         process.standardOutput = out
         // Errors go to a file, read only if the child fails to start (a pipe nobody drains could block it).

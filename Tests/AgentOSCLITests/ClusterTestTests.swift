@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import ClusterTest
+import Server
 @testable import agentos
 
 /// `agentos cluster-test`: the simulator's checkers over a real cluster's history.
@@ -17,9 +18,18 @@ struct ClusterTestTests {
         ((report["checks"] as? [[String: Any]]) ?? []).filter { $0["passed"] as? Bool == false }.compactMap { $0["name"] as? String }
     }
 
-    @Test("the correct cluster passes every applicable checker under SIGKILLs and SIGSTOPs of every process")
+    @Test("the correct cluster passes every applicable checker under SIGKILLs and SIGSTOPs of every process, and --record keeps the run without a secret")
     func correctClusterPasses() throws {
-        let (status, report) = try run(["--duration", "15", "--requests", "6", "--fault-gap", "2-3", "--seed", "3"])
+        let folder = CLI.temporaryPath("ct-kept")
+        let recording = CLI.temporaryPath("ct-recording")
+        defer {
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(atPath: recording)
+        }
+        let (status, report) = try run([
+            "--duration", "15", "--requests", "6", "--fault-gap", "2-3", "--seed", "3", "--keep", folder, "--record", recording,
+            "--faults", "kill-a,kill-b,kill-c,pause-a,pause-b,pause-c,pause-llm",
+        ])
         #expect(status == 0, "\(failed(report)): \(report["violations"] ?? "")")
         #expect((report["faults"] as? [String])?.count ?? 0 >= 3, "faults were injected")
         #expect(report["converged"] as? Bool == true)
@@ -31,6 +41,28 @@ struct ClusterTestTests {
         #expect((calls?["evidence"] as? String)?.hasPrefix("0 ") == false, "call accounting judged real calls: \(calls ?? [:])")
         let prompts = ((report["checks"] as? [[String: Any]]) ?? []).first { $0["invariant"] as? Int == 11 }
         #expect((prompts?["evidence"] as? String)?.hasPrefix("0 ") == false, "prompt correctness judged the fake LLM's call log: \(prompts ?? [:])")
+
+        // The recording: every LLM call as a cassette entry, every fault, and nothing secret.
+        // Every answer a proxy received is an entry; a proxy killed mid-call records none, and
+        // a call that failed at the proxy (the LLM paused) is an entry the fake LLM never saw.
+        let entries = try CassetteFiles.load(recording)
+        let served = try String(contentsOfFile: recording + "/history-llm.jsonl", encoding: .utf8)
+        let answeredEntries = entries.filter { $0.status == 200 }
+        #expect(answeredEntries.count > 20)
+        #expect(answeredEntries.allSatisfy { served.contains($0.answer!.jsonEscapedForTest) }, "every recorded answer is one the fake LLM gave")
+        let answered = Int((calls?["evidence"] as? String)?.split(separator: " ").first ?? "") ?? -1
+        #expect(answeredEntries.count <= answered && answeredEntries.count * 10 >= answered * 8, "\(answeredEntries.count) of \(answered) calls")
+        let faultLines = try String(contentsOfFile: recording + "/faults.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(faultLines.count == (report["faults"] as? [String])?.count)
+        let secret = try String(contentsOfFile: folder + "/secret", encoding: .utf8)
+        for file in try FileManager.default.subpathsOfDirectory(atPath: recording) where !file.hasSuffix(".sqlite") {
+            guard let text = try? String(contentsOfFile: recording + "/" + file, encoding: .utf8) else { continue }
+            #expect(!text.contains(secret), "the role secret leaked into \(file)")
+            #expect(!text.contains("PRIVATE KEY"), "a private key leaked into \(file)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: recording + "/certs") && !FileManager.default.fileExists(atPath: recording + "/secret"))
+        let rejudged = try CLI.run(["check", recording])
+        #expect(rejudged.status == 0, "the recording is judged as the run was: \(rejudged.stdout.suffix(800))")
     }
 
     @Test("partitions cut processes off for real where network namespaces are allowed, and the correct cluster still passes")
@@ -153,5 +185,13 @@ struct ParityTests {
             let ratio = try #require(parity["ratio"] as? Double)
             #expect(abs(ratio - 1) <= 0.35, "\(scenario): real/sim \(ratio)")
         }
+    }
+}
+
+extension String {
+    /// The string as JSONEncoder writes it inside quotes (to find it in a JSON-lines file).
+    var jsonEscapedForTest: String {
+        let encoded = String(decoding: try! JSONEncoder().encode(self), as: UTF8.self)
+        return String(encoded.dropFirst().dropLast())
     }
 }

@@ -71,7 +71,8 @@ public final class ScenarioRun {
 
     /// Builds the run. Without `faults`, the timeline is drawn from the seed and the scenario's
     /// fault mix (plus its fixed faults).
-    public init(scenario: Scenario, seed: UInt64, faults: [FaultEntry]? = nil, overrides: RoleOverrides = .none) throws {
+    /// `cassette`: recorded LLM calls that answer the run's calls first (`run --cassette`).
+    public init(scenario: Scenario, seed: UInt64, faults: [FaultEntry]? = nil, overrides: RoleOverrides = .none, cassette: Cassette? = nil) throws {
         if let problem = scenario.problem() { throw ScenarioError.invalid(problem) }
         self.scenario = scenario
         self.seed = seed
@@ -106,7 +107,7 @@ public final class ScenarioRun {
         }
         for llm in spec.llmNames {
             let config = scenario.llm
-            specs.append(NodeSpec(llm.name) { _ in LLMEndpointProcess(config: config) })
+            specs.append(NodeSpec(llm.name) { _ in LLMEndpointProcess(config: config, name: llm.name, cassette: cassette) })
         }
         let gateway = directory.id(Address.gateway)
         for client in clients {

@@ -61,17 +61,23 @@ struct LLMEndpointProcess: SimProcess {
     var pending: [UInt64: Pending] = [:]
     var nextCall: UInt64 = 0
 
-    init(config: FakeLLMConfig) {
+    /// `cassette`: recorded calls that answer first, shared by every endpoint of the run.
+    init(config: FakeLLMConfig, name: String, cassette: Cassette? = nil) {
         endpoint = FakeLLMEndpoint(config: config)
+        endpoint.name = name
+        endpoint.cassette = cassette
     }
 
     mutating func handle(_ input: ProcessInput<CoreWorld>, context: inout ProcessContext<CoreWorld>) {
         switch input {
         case .message(let from, .llmRequest(let request)):
             nextCall += 1
-            let chat = ChatRequest(
+            var chat = ChatRequest(
                 model: endpoint.config.model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
                 stop: request.stop)
+            // Labelled as the real shell labels its calls, so a cassette's entries and misses
+            // name their task and node (only with a cassette: the generator never reads them).
+            if endpoint.cassette != nil { chat.metadata = [Cassette.taskLabel: String(request.task), Cassette.nodeLabel: request.node] }
             // The prompt is read once, for the answer and for the record.
             let (facts, promptDigest) = PromptFacts.userMessage(request.prompt)
             pending[nextCall] = Pending(caller: from, request: request, kind: facts.kind, promptDigest: promptDigest, outcome: nil, fault: nil)

@@ -48,6 +48,10 @@ public struct ServeOptions: Sendable {
     /// wraps the client API (`cluster-test` plants an HTTP-level bug this way, to show that it
     /// catches what the simulator cannot see). Empty in normal use.
     public var publicMiddleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []
+    /// `--record`: where the proxies' LLM calls are recorded as a cassette; nil: nowhere.
+    public var recorder: LLMRecorder?
+    /// `--cassette`: recorded calls the embedded fake LLM answers from first.
+    public var cassette: Cassette?
 
     public init(
         host: String, port: Int, layout: ClusterLayout, roles: [Address], dataDirectory: String, llmURLs: [String], llmModel: String,
@@ -157,7 +161,8 @@ public enum ServeHost {
             for (url, address) in zip(options.llmEndpointURLs, options.layout.spec.llmNames) {
                 let client = LLMClient(
                     address: address, url: url, model: options.llmModel, apiKey: options.llmKey, timeout: .seconds(max(5, 300 / options.speedup)),
-                    connectionsMax: connections, sendsLabels: options.llmURLs.isEmpty, metrics: metrics, logger: logger)
+                    connectionsMax: connections, sendsLabels: options.llmURLs.isEmpty, metrics: metrics, logger: logger, recorder: options.recorder,
+                    speedup: options.speedup)
                 client.transport = transport
                 transport.register(address, client)
                 llmClients.append(client)
@@ -189,7 +194,8 @@ public enum ServeHost {
         }
         if options.roles.contains(.fakeLLM) {
             let calls = try options.historyPath.map { try HistoryWriter(path: ($0 as NSString).deletingPathExtension + "-llm.jsonl") }
-            FakeLLMRoutes(live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup), speedup: options.speedup, calls: calls)
+            FakeLLMRoutes(
+                live: LiveFakeLLM(config: options.fakeLLM, seed: options.fakeLLMSeed, speedup: options.speedup, cassette: options.cassette), speedup: options.speedup, calls: calls)
                 .register(on: router, withReady: false)
         }
 

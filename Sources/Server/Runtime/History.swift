@@ -75,8 +75,8 @@ public struct LLMCallLine: Codable, Sendable {
         self.status = status
     }
 
-    static let taskKey = "agentos_task"
-    static let nodeKey = "agentos_node"
+    static let taskKey = Cassette.taskLabel
+    static let nodeKey = Cassette.nodeLabel
 
     static func labels(task: TaskID, node: String) -> [String: String] { [taskKey: String(task), nodeKey: node] }
 

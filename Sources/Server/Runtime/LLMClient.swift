@@ -27,12 +27,17 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
     /// Send each call's task and graph node as request metadata (only to the cluster's own fake
     /// LLM, which records them; a hosted API need not accept them).
     let sendsLabels: Bool
+    /// `serve --record`: every call's canonical request, answer and latency (never a header).
+    let recorder: LLMRecorder?
+    let clock: ShellClock
 
     init(
         address: Address, url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
-        logger: Logger
+        logger: Logger, recorder: LLMRecorder? = nil, speedup: Int64 = 1
     ) {
         self.sendsLabels = sendsLabels
+        self.recorder = recorder
+        self.clock = ShellClock(speedup: speedup)
         self.url = url
         self.model = model
         self.apiKey = apiKey
@@ -61,11 +66,32 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
         metrics.llmCalls.increment()
         metrics.endpointCalls(address.name).increment()
         let started = ContinuousClock.now
+        let sentAt = clock.now()
         defer { metrics.llmLatency.record(ContinuousClock.now - started) }
+        let chat = ChatRequest(
+            model: model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens, stop: request.stop,
+            temperature: 0.7)
+        let result = await send(chat, request)
+        if let recorder {
+            let (status, answer, error): (Int, String?, String?)
+            switch result {
+            case .text(let text): (status, answer, error) = (200, text, nil)
+            case .error(let code, let message, _): (status, answer, error) = (code, nil, message)
+            }
+            // In the cluster's clock, as the simulator replays it: real time times the speedup.
+            let latency = ContinuousClock.now - started
+            let latencyMillis = (Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15) * Double(clock.speedup)
+            recorder.append(
+                CassetteEntry(
+                    request: CassetteRequest(chat), status: status, answer: answer, error: error,
+                    latencyMillis: latencyMillis, endpoint: address.name, task: String(request.task), node: request.node, atMillis: Double(sentAt.nanoseconds) / 1_000_000))
+        }
+        return result
+    }
+
+    private func send(_ chat: ChatRequest, _ request: LLMRequest) async -> LLMReply.Result {
         do {
-            var chat = ChatRequest(
-                model: model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens,
-                stop: request.stop, temperature: 0.7)
+            var chat = chat
             if sendsLabels { chat.metadata = LLMCallLine.labels(task: request.task, node: request.node) }
             var http = HTTPClientRequest(url: url)
             http.method = .POST

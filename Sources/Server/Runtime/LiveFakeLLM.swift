@@ -22,9 +22,11 @@ public actor LiveFakeLLM {
     private var wakeGeneration: UInt64 = 0
 
     /// `speedup` divides every delay (1 = real speed), for tests and demos.
-    public init(config: FakeLLMConfig, seed: UInt64, speedup: Int64 = 1) {
+    /// `cassette`: recorded calls that answer first (`Cassette`), in its mode.
+    public init(config: FakeLLMConfig, seed: UInt64, speedup: Int64 = 1, cassette: Cassette? = nil) {
         clock = ShellClock(speedup: speedup)
         endpoint = FakeLLMEndpoint(config: config)
+        endpoint.cassette = cassette
         random = SeededSource(seed: seed)
     }
 
