@@ -62,6 +62,9 @@ public struct ClusterTestOptions: Sendable {
     public var folder: String
     /// A planted bug for the serve processes (tests of the harness itself).
     public var plantedBug: String?
+    /// A planted core bug (`CoreBug`) for the serve processes' roles: the same code the
+    /// simulator can run, so a recorded run and its replay (`replay-real`) agree.
+    public var plantedCoreBug: String?
     /// A PostgreSQL store instead of SQLite.
     public var storeURL: String?
     public var rolePlane = ClusterUnderTest.RolePlane.tls
@@ -107,7 +110,7 @@ public enum ClusterTest {
         let cluster = try ClusterUnderTest(
             folder: folder, speedup: options.speedup, seed: options.seed, plantedBug: options.plantedBug, llmConfig: llmConfig, network: network,
             storeURL: options.storeURL, rolePlane: options.rolePlane, smallDisk: options.faultKinds?.contains(.diskFull) == true,
-            recordDirectory: options.recordDirectory)
+            recordDirectory: options.recordDirectory, plantedCoreBug: options.plantedCoreBug)
         progress("role plane: \(options.rolePlane == .tls ? "mutual TLS (a fresh cluster CA)" : "HMAC-signed with a fresh cluster secret")")
 
         let start = HistoryLine.now()
@@ -141,7 +144,7 @@ public enum ClusterTest {
             timeline.append(String(format: "t=%6.2fs %@ for %.1fs", at, step.description, step.seconds))
             progress(timeline.last!)
             let effect = try await cluster.inject(step)
-            faultRecords.append(.init(atSeconds: at, kind: step.fault.name, description: step.description, seconds: step.seconds, effect: effect))
+            faultRecords.append(ClusterRecording.FaultRecord(step, atSeconds: at, effect: effect))
             if let effect {
                 timeline[timeline.count - 1] += ": \(effect)"
                 progress("  healed: \(effect)")
@@ -192,7 +195,9 @@ public enum ClusterTest {
         if let directory = options.recordDirectory {
             let summary = ClusterRecording.Summary(
                 seed: options.seed, speedup: options.speedup, durationSeconds: duration, clients: options.clients, requestsPerClient: options.requestsPerClient,
-                network: networkLine, faultKinds: kinds.map(\.name), passed: passed, failedChecks: judged.checks.filter { !$0.passed }.map(\.name))
+                network: networkLine, faultKinds: kinds.map(\.name), passed: passed, failedChecks: judged.checks.filter { !$0.passed }.map(\.name),
+                converged: converged, plantedBug: options.plantedBug, plantedCoreBug: options.plantedCoreBug,
+                processes: ClusterUnderTest.hosted.reduce(into: ["llm": ClusterUnderTest.llmNodes]) { $0[$1.process] = $1.roles.map(\.name) })
             try ClusterRecording.write(to: directory, folder: folder, faults: faultRecords, summary: summary)
             progress("recorded in \(directory): LLM cassettes, arrivals, faults, histories and the final store (`agentos check \(directory)` judges it)")
         }

@@ -112,6 +112,15 @@ public final class ClusterUnderTest {
     /// The files of a run's folder: each role process's history, the fake LLM's log of the
     /// labelled calls it answered, the clients' history, and the store.
     static let historyFileNames = ["a", "b", "c"].map { "history-\($0).jsonl" }
+    /// `serve`'s default cluster (2 regions x 2 proxies): the coordinators in process a, one
+    /// proxy of each region in b, the other in c, so killing b or c leaves every region served.
+    static let hosted: [(process: String, roles: [Address])] = [
+        ("a", [.store, .gateway, .region(1), .region(2)]),
+        ("b", [.proxy(region: 1, index: 1), .proxy(region: 2, index: 1)]),
+        ("c", [.proxy(region: 1, index: 2), .proxy(region: 2, index: 2)]),
+    ]
+    /// The fake LLM process's one endpoint, as the simulator names it.
+    static let llmNodes = ["llm-1"]
     static let callsFileName = "history-llm.jsonl"
     static let clientsFileName = "history-clients.jsonl"
     static let storeFileName = "data/agentos.sqlite"
@@ -126,7 +135,7 @@ public final class ClusterUnderTest {
     /// `llmConfig`: the fake LLM's configuration as JSON (default: realistic latencies, no faults).
     init(
         folder: String, speedup: Int64, seed: UInt64, plantedBug: String?, llmConfig: String? = nil, network: ClusterNetwork = .loopback,
-        storeURL: String? = nil, rolePlane: RolePlane = .tls, smallDisk: Bool = false, recordDirectory: String? = nil
+        storeURL: String? = nil, rolePlane: RolePlane = .tls, smallDisk: Bool = false, recordDirectory: String? = nil, plantedCoreBug: String? = nil
     ) throws {
         self.folder = folder
         self.network = network
@@ -161,11 +170,7 @@ public final class ClusterUnderTest {
         let plane = planePorts.map { url($0.name, $0.port) }
         // `serve`'s default cluster (2 regions x 2 proxies): the coordinators in process a, one
         // proxy of each region in b, the other in c, so killing b or c leaves every region served.
-        let hosted: [(process: String, roles: [Address])] = [
-            ("a", [.store, .gateway, .region(1), .region(2)]),
-            ("b", [.proxy(region: 1, index: 1), .proxy(region: 2, index: 1)]),
-            ("c", [.proxy(region: 1, index: 2), .proxy(region: 2, index: 2)]),
-        ]
+        let hosted = Self.hosted
         var urls: [Address: String] = [.fakeLLM: url("llm", llmPort)]
         for (index, process) in hosted.enumerated() { for role in process.roles { urls[role] = plane[index] } }
         let layout = ClusterLayout(spec: .serveDefault, urls: urls)
@@ -193,6 +198,7 @@ public final class ClusterUnderTest {
             try "0 1".write(toFile: path("clock-\(name)"), atomically: true, encoding: .utf8)
             arguments += ["--clock-control", path("clock-\(name)")]
             if let plantedBug { arguments += ["--planted-bug", plantedBug] }
+            if let plantedCoreBug { arguments += ["--plant", plantedCoreBug] }
             if let recordDirectory, ClusterRecording.recordingProcesses.contains(name) {
                 arguments += ["--record", (recordDirectory as NSString).appendingPathComponent(name)]
             }

@@ -13,17 +13,56 @@ public enum ClusterRecording {
     /// The processes whose serve records its LLM calls: the ones hosting proxies.
     static let recordingProcesses = ["b", "c"]
 
-    /// One fault as it struck: seconds from the start of the run, its kind, what it did.
+    /// One fault as it struck: seconds from the start of the run, its kind, how long it lasted,
+    /// what it did, and for link faults each link's cut, loss or delay.
     public struct FaultRecord: Codable, Sendable {
         public var atSeconds: Double
         public var kind: String
         public var description: String
         public var seconds: Double
         public var effect: String?
+        public var links: [LinkRecord]?
+        public var flapMillis: Int?
 
         enum CodingKeys: String, CodingKey {
-            case kind, description, seconds, effect
+            case kind, description, seconds, effect, links
             case atSeconds = "at_s"
+            case flapMillis = "flap_ms"
+        }
+
+        init(_ step: FaultStep, atSeconds: Double, effect: String?) {
+            self.atSeconds = atSeconds
+            kind = step.fault.name
+            description = step.description
+            seconds = step.seconds
+            self.effect = effect
+            flapMillis = step.flapMillis
+            let links = LinkPlane.allLinks.compactMap { link -> LinkRecord? in
+                let muted = step.links.muted.contains(link)
+                let loss = step.links.lossPercent[link]
+                let delay = step.links.delay[link]
+                guard muted || loss != nil || delay != nil else { return nil }
+                return LinkRecord(
+                    from: link.from, to: link.to, muted: muted, lossPercent: loss, delayMillis: delay?.baseMillis, jitterMillis: delay?.jitterMillis)
+            }
+            self.links = links.isEmpty ? nil : links
+        }
+    }
+
+    /// What a link fault did to one direction of one link.
+    public struct LinkRecord: Codable, Sendable {
+        public var from: String
+        public var to: String
+        public var muted: Bool
+        public var lossPercent: Int?
+        public var delayMillis: Int?
+        public var jitterMillis: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case from, to, muted
+            case lossPercent = "loss_percent"
+            case delayMillis = "delay_ms"
+            case jitterMillis = "jitter_ms"
         }
     }
 
@@ -38,6 +77,12 @@ public enum ClusterRecording {
         public var faultKinds: [String]
         public var passed: Bool
         public var failedChecks: [String]
+        public var converged: Bool
+        /// The planted bugs the processes ran, if any (tests of the harness and of the replay).
+        public var plantedBug: String?
+        public var plantedCoreBug: String?
+        /// Each process's roles, by the simulator's node names (`a`: store, gateway, regions).
+        public var processes: [String: [String]]
     }
 
     /// Copies the run's files from `folder` into `directory` (where the serve processes already

@@ -110,7 +110,8 @@ struct ClusterTestClient: Sendable {
     let queries: [Query]
     let run: String
     /// Real seconds between two polls of a task.
-    var poll: Double = 0.5
+    var poll: Double = ClusterTestClient.pollSecondsDefault
+    static let pollSecondsDefault = 0.5
     let speedup: Int64
     let client: HTTPClient
     let recorder: ClientRecorder

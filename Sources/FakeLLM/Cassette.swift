@@ -60,7 +60,9 @@ public struct CassetteEntry: Codable, Hashable, Sendable {
     /// The call's task and graph node, when the caller labelled it.
     public var task: String?
     public var node: String?
-    /// When the call was sent, in the recording process's clock.
+    /// When the call was sent, in milliseconds of the recorder's clock: Unix time in a real run
+    /// (comparable across its processes), virtual time in a simulated one. A request recorded
+    /// several times answers in this order.
     public var atMillis: Double?
 
     enum CodingKeys: String, CodingKey {
@@ -121,12 +123,20 @@ public struct CassetteMiss: Codable, Hashable, Sendable, CustomStringConvertible
 /// real fake LLM's) or from the single-threaded simulation, never from two threads at once.
 public final class Cassette: @unchecked Sendable {
     public let mode: CassetteMode
-    /// Recorded answers by request key, in recording order, and how many of each were used.
-    private var answers: [String: [CassetteEntry]] = [:]
-    private var used: [String: Int] = [:]
+    /// Every recorded call; `answers` and `votes` index it, `consumed` says which were used.
+    private var entries: [CassetteEntry] = []
+    private var consumed: [Bool] = []
+    /// Recorded calls by request key, each request's in the order they were sent.
+    private var answers: [String: [Int]] = [:]
+    /// Recorded votes by their order-free key (`VoteForm`): a vote whose choices came in
+    /// another order (the round's samples finished in another order) is still this vote.
+    private var votes: [String: [Int]] = [:]
     /// Every distinct recorded request, in recording order (for the nearest request of a miss).
     private var requests: [CassetteRequest] = []
     public private(set) var matched = 0
+    /// Of `matched`, the votes matched with their choices in another order (the recorded
+    /// answer's choice number renumbered to the same choice).
+    public private(set) var matchedReordered = 0
     public private(set) var misses: [CassetteMiss] = []
     public private(set) var missCount = 0
     private var missedKeys: Set<String> = []
@@ -146,15 +156,41 @@ public final class Cassette: @unchecked Sendable {
     /// Misses kept with their difference (the first of each request); the rest are only counted.
     public static let missesKept = 20
 
-    public init(entries: [CassetteEntry], mode: CassetteMode) {
+    public init(entries recorded: [CassetteEntry], mode: CassetteMode) {
         self.mode = mode
-        for entry in entries {
-            if answers[entry.key] == nil { requests.append(entry.request) }
-            answers[entry.key, default: []].append(entry)
+        // A request's answers in the order the calls were sent (a round's samples share one
+        // prompt, and a recording from several processes interleaves them by when each ended).
+        entries = recorded.enumerated().sorted { a, b in
+            (a.element.atMillis ?? .infinity, a.offset) < (b.element.atMillis ?? .infinity, b.offset)
+        }.map(\.element)
+        consumed = Array(repeating: false, count: entries.count)
+        var seen: Set<String> = []
+        for entry in recorded where seen.insert(entry.key).inserted { requests.append(entry.request) }
+        let forms = entries.map { VoteForm($0.request) }
+        for (index, entry) in entries.enumerated() {
+            answers[entry.key, default: []].append(index)
+            if let form = forms[index] { votes[form.key, default: []].append(index) }
+        }
+        // A round's samples share one prompt, so which answer was which sample shows only in
+        // the vote that lists them, by slot: each request's answers go in that order, the way
+        // a run that sends its samples in slot order takes them.
+        var samplesByText: [String: [Int]] = [:]
+        for (index, entry) in entries.enumerated() where forms[index] == nil && entry.status == 200 {
+            if let answer = entry.answer { samplesByText[VoteForm.flattened(answer), default: []].append(index) }
+        }
+        var slot: [Int: Int] = [:]
+        for form in forms.compactMap({ $0 }) {
+            for (position, choice) in form.choices.enumerated() {
+                if let sample = samplesByText[choice]?.first(where: { slot[$0] == nil }) { slot[sample] = position }
+            }
+        }
+        for key in answers.keys.sorted() where answers[key]!.count > 1 {
+            answers[key] = answers[key]!.enumerated().sorted { a, b in (slot[a.element] ?? .max, a.offset) < (slot[b.element] ?? .max, b.offset) }
+                .map(\.element)
         }
     }
 
-    public var entryCount: Int { answers.values.reduce(0) { $0 + $1.count } }
+    public var entryCount: Int { entries.count }
 
     /// The next recorded answer to `request`, or a miss (counted, and kept with its
     /// difference from the nearest recorded request).
@@ -163,13 +199,15 @@ public final class Cassette: @unchecked Sendable {
         let key = canonical.key
         let difference: String
         if let recorded = answers[key] {
-            let index = used[key, default: 0]
-            if index < recorded.count, recorded[index].request == canonical {
-                used[key] = index + 1
+            if let index = recorded.first(where: { !consumed[$0] && entries[$0].request == canonical }) {
+                consumed[index] = true
                 matched += 1
-                return .hit(recorded[index])
+                return .hit(entries[index])
             }
-            difference = "the request was recorded \(recorded.count) time(s) and this is call \(index + 1) of it"
+            if let form = VoteForm(canonical), let hit = reorderedVote(form) { return .hit(hit) }
+            difference = "the request was recorded \(recorded.count) time(s) and this is call \(recorded.count + 1) of it"
+        } else if let form = VoteForm(canonical), let hit = reorderedVote(form) {
+            return .hit(hit)
         } else {
             difference = nearestDifference(canonical)
         }
@@ -180,6 +218,18 @@ public final class Cassette: @unchecked Sendable {
         if misses.count < Self.missesKept, missedKeys.insert(key).inserted { misses.append(miss) }
         missSink?(miss)
         return .miss(miss)
+    }
+
+    /// A recorded vote over the same choices in another order, its answer renumbered so it
+    /// names the same choice in this order.
+    private func reorderedVote(_ form: VoteForm) -> CassetteEntry? {
+        guard let index = votes[form.key]?.first(where: { !consumed[$0] }), let recordedForm = VoteForm(entries[index].request) else { return nil }
+        consumed[index] = true
+        matched += 1
+        matchedReordered += 1
+        var entry = entries[index]
+        entry.answer = entry.answer.map { form.renumber($0, from: recordedForm) }
+        return entry
     }
 
     /// Record mode: the generator's answer to a miss.

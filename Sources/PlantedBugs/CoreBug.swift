@@ -141,3 +141,22 @@ public enum PlantedBugError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension CoreBug {
+    /// The bug as the real shell's role factory (hidden `serve --plant`), so a real run and its
+    /// replay in the simulator (`replay-real`) run the same mistaken code. Nil for a bug of the
+    /// simulated disk's settings, which a real process does not have. A store bug acts on the
+    /// SQLite store only (the PostgreSQL store is its own code).
+    public var shellFactory: RoleFactory? {
+        guard self != .unsyncedStore else { return nil }
+        let overrides = self.overrides
+        var factory = RoleFactory.standard
+        if let store = overrides.store {
+            factory.store = { backend in (backend as? TaskStore).map(store) ?? StoreNode(store: backend) }
+        }
+        if let gateway = overrides.gateway { factory.gateway = gateway }
+        if let region = overrides.region { factory.region = region }
+        if let proxy = overrides.proxy { factory.proxy = proxy }
+        return factory
+    }
+}

@@ -11,7 +11,7 @@ struct AgentOS: AsyncParsableCommand {
         abstract: "AgentOS-Sim: deterministic simulation testing for LLM-agent coordination.",
         subcommands: [
             RunCommand.self, CheckCommand.self, ExploreCommand.self, ExploreMergeCommand.self, ReplayCommand.self, ShrinkCommand.self, ScenariosCommand.self, MarksCommand.self, SimCommand.self,
-            ServeCommand.self, LoadCommand.self, ClusterTestCommand.self, ReproduceCommand.self, BenchCommand.self, FakeLLMCommand.self, ExploreBatchCommand.self, CertsCommand.self, MutateCommand.self, SensitivityCommand.self, CrashTableCommand.self,
+            ServeCommand.self, LoadCommand.self, ClusterTestCommand.self, ReproduceCommand.self, BenchCommand.self, FakeLLMCommand.self, ExploreBatchCommand.self, CertsCommand.self, MutateCommand.self, SensitivityCommand.self, CrashTableCommand.self, ReplayRealCommand.self,
         ]
     )
 

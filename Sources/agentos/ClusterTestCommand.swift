@@ -48,6 +48,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Keep the processes' data, logs and histories here (default: a temporary folder, removed on success).")
     var keep: String?
     @Option(help: .hidden) var plantedBug: String?
+    /// A planted core bug for every serve process's roles (`serve --plant`).
+    @Option(help: .hidden) var plant: String?
     @Option(
         help: ArgumentHelp(
             "Record the run under DIR: each proxy process's LLM calls as cassettes, the clients' arrivals and requests, the faults as they struck, every history and the final store (never a key or secret); `agentos check DIR` judges it again.",
@@ -141,6 +143,10 @@ struct ClusterTestCommand: AsyncParsableCommand {
         options.faultKinds = noFaults ? [] : kinds
         options.liveness = liveness
         options.plantedBug = plantedBug
+        if let plant {
+            guard try agentos.plantedBug(plant).shellFactory != nil else { throw CLIError("--plant \(plant) is a setting of the simulated disk; a real process cannot run it") }
+            options.plantedCoreBug = plant
+        }
         options.storeURL = store
         options.rolePlane = rolePlane
         options.parity = try parityScenario()

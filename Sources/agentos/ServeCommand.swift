@@ -102,6 +102,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var cassette: CassetteOptions
 
     @Option(help: .hidden) var plantedBug: String?
+    /// A planted core bug (`bench find --list`), run in this process's roles as the simulator
+    /// runs it (`cluster-test --plant`, `replay-real`).
+    @Option(help: .hidden) var plant: String?
     /// cluster-test's clock faults: a file holding `OFFSET_MS RATE`, polled and applied to this
     /// process's clocks (`ClockSkew`).
     @Option(help: .hidden) var clockControl: String?
@@ -185,6 +188,10 @@ struct ServeCommand: AsyncParsableCommand {
             do { _ = try PostgresURL(url) } catch { throw CLIError("--store: \(error)") }
         }
         options.publicMiddleware = plantedBug.flatMap(PlantedBug.init(rawValue:)).map { [$0.middleware] } ?? []
+        if let plant {
+            guard let factory = try agentos.plantedBug(plant).shellFactory else { throw CLIError("--plant \(plant) is a setting of the simulated disk; a real process cannot run it") }
+            options.roleFactory = factory
+        }
         let hostName = host
         let hostedRoles = hosted
         do {

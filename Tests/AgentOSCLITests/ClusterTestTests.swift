@@ -63,6 +63,43 @@ struct ClusterTestTests {
         #expect(!FileManager.default.fileExists(atPath: recording + "/certs") && !FileManager.default.fileExists(atPath: recording + "/secret"))
         let rejudged = try CLI.run(["check", recording])
         #expect(rejudged.status == 0, "the recording is judged as the run was: \(rejudged.stdout.suffix(800))")
+        let replayed = try CLI.run(["replay-real", recording, "--json"])
+        #expect(replayed.status == 0, "the correct run replays clean in the simulator: \(replayed.stdout.suffix(800))")
+        let comparison = try JSONSerialization.jsonObject(with: Data(replayed.stdout.utf8)) as? [String: Any]
+        #expect(comparison?["sameVerdict"] as? Bool == true)
+        #expect((comparison?["cassetteMatched"] as? Int ?? 0) > 0, "some LLM calls answered from the recording")
+    }
+
+    @Test("a run recorded on real processes replays in the simulator: its planted core bug fails the same checker there, the correct code passes it, and the replay's trace replays exactly")
+    func recordedRunReplaysInTheSimulator() throws {
+        let recording = CLI.temporaryPath("ct-replay")
+        let trace = CLI.temporaryPath("replayed.jsonl")
+        defer {
+            try? FileManager.default.removeItem(atPath: recording)
+            try? FileManager.default.removeItem(atPath: trace)
+        }
+        let (status, report) = try run([
+            "--duration", "12", "--requests", "6", "--seed", "4", "--faults", "kill-a", "--fault-gap", "3-4", "--plant", "forgetful-gateway", "--record", recording,
+            "--liveness", "10",
+        ])
+        #expect(status == 1)
+        #expect(failed(report).contains("client view"), "a gateway that forgets its tasks on restart: \(failed(report))")
+
+        let replayed = try CLI.run(["replay-real", recording, "--json"])
+        #expect(replayed.status == 1)
+        let comparison = try #require(try JSONSerialization.jsonObject(with: Data(replayed.stdout.utf8)) as? [String: Any], "\(replayed.stderr)")
+        #expect(comparison["reproduced"] as? Bool == true, "every checker the real run failed fails in the replay: \(comparison["replayFailed"] ?? "")")
+        #expect((comparison["replayFailed"] as? [String])?.contains("client view") == true)
+        #expect((comparison["replayedFaults"] as? [String])?.count == (report["faults"] as? [String])?.count)
+
+        let correct = try CLI.run(["replay-real", recording, "--no-plant"])
+        #expect(correct.status == 0, "the same recording on the correct code passes: \(correct.stdout.suffix(600))")
+        let traced = try CLI.run(["replay-real", recording, "--no-plant", "--llm", "generator", "--trace", trace])
+        #expect(traced.status == 0)
+        let exact = try CLI.run(["replay", trace, "--exact"])
+        #expect(exact.status == 0 && exact.stdout.contains("identical"), "\(exact.stdout.suffix(400))")
+        let refused = try CLI.run(["replay-real", recording, "--llm", "generator", "--trace", trace])
+        #expect(refused.status == 2 && refused.stderr.contains("no trace can name"), "\(refused.stderr)")
     }
 
     @Test("partitions cut processes off for real where network namespaces are allowed, and the correct cluster still passes")

@@ -187,6 +187,9 @@ public struct Workload: Codable, Hashable, Sendable {
     /// Time-bounded arrivals: no request is sent this long after the start or later, even if
     /// `requestsPerClient` is not reached (nil: until `requestsPerClient`).
     public var sendFor: Interval?
+    /// A real run's requests, replayed (`agentos replay-real`): each client sends exactly its
+    /// own recorded queries at their recorded times, and `pattern` and `tasks` are not used.
+    public var recorded: [RecordedRequest]?
 
     public init(
         clients: Int = 1, requestsPerClient: Int = 4, pattern: ClientPattern = .sendAll, pollInterval: Interval = .seconds(3),
@@ -197,6 +200,20 @@ public struct Workload: Codable, Hashable, Sendable {
         self.pattern = pattern
         self.pollInterval = pollInterval
         self.tasks = tasks
+    }
+}
+
+/// One request of a recorded run: which client sent it, when (virtual milliseconds from the
+/// start), and the query exactly as sent (its description and idempotency key included).
+public struct RecordedRequest: Codable, Hashable, Sendable {
+    public var client: String
+    public var atMillis: Int64
+    public var query: Query
+
+    public init(client: String, atMillis: Int64, query: Query) {
+        self.client = client
+        self.atMillis = atMillis
+        self.query = query
     }
 }
 

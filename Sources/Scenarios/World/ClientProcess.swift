@@ -28,10 +28,14 @@ struct ClientProcess: SimProcess {
     var polls: [UInt64: UInt64] = [:]
     var nextPoll: UInt64 = 1 << 32
 
+    /// A recorded run's requests of this client, in time order (nil: the workload's pattern).
+    let recorded: [RecordedRequest]?
+
     init(name: String, workload: Workload, gateway: NodeID) {
         self.name = name
         self.workload = workload
         self.gateway = gateway
+        recorded = workload.recorded.map { all in all.filter { $0.client == name }.sorted { $0.atMillis < $1.atMillis } }
     }
 
     mutating func handle(_ input: ProcessInput<CoreWorld>, context: inout ProcessContext<CoreWorld>) {
@@ -113,8 +117,13 @@ struct ClientProcess: SimProcess {
 
     private mutating func submit(_ index: Int, _ context: inout ProcessContext<CoreWorld>) {
         let requestID = UInt64(index + 1)
-        let template = workload.tasks[workload.pattern.template(for: index, count: workload.tasks.count)]
-        let query = template.query(description: "Request \(index + 1) of \(name): write and test function number \(index + 1).")
+        let query: Query
+        if let recorded {
+            query = recorded[index].query
+        } else {
+            let template = workload.tasks[workload.pattern.template(for: index, count: workload.tasks.count)]
+            query = template.query(description: "Request \(index + 1) of \(name): write and test function number \(index + 1).")
+        }
         requests[requestID] = Request(submittedAt: context.now, query: query)
         context.observe(.client(.submitted(requestID: requestID, query: query)))
         context.send(.submit(requestID: requestID, query: query), to: gateway)
@@ -123,6 +132,15 @@ struct ClientProcess: SimProcess {
 
     /// Draws the burst sizes and gaps of the pattern from the client's own stream.
     private mutating func planBursts(_ random: inout SimRandom) {
+        if let recorded {
+            var previous: Int64 = 0
+            for (index, request) in recorded.enumerated() {
+                bursts.append([index])
+                gaps.append(.milliseconds(max(0, request.atMillis - previous)))
+                previous = max(previous, request.atMillis)
+            }
+            return
+        }
         for burst in Self.plan(workload, random: &random) {
             bursts.append(burst.requests)
             gaps.append(burst.gap)

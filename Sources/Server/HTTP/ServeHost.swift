@@ -48,6 +48,17 @@ public struct ServeOptions: Sendable {
     /// wraps the client API (`cluster-test` plants an HTTP-level bug this way, to show that it
     /// catches what the simulator cannot see). Empty in normal use.
     public var publicMiddleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []
+    /// Makes the roles' state machines (a harness puts a planted core bug here, the same one
+    /// the simulator can run, so a real run and its replay run the same code). `.standard` in
+    /// normal use.
+    public var roleFactory: RoleFactory {
+        get { roleFactoryBox.factory }
+        set { roleFactoryBox.factory = newValue }
+    }
+    private var roleFactoryBox = FactoryBox(factory: .standard)
+    /// The factory's closures capture only immutable values (a bug's settings), and are called
+    /// while the process builds its roles, before any other task exists.
+    struct FactoryBox: @unchecked Sendable { var factory: RoleFactory }
     /// `--record`: where the proxies' LLM calls are recorded as a cassette; nil: nowhere.
     public var recorder: LLMRecorder?
     /// `--cassette`: recorded calls the embedded fake LLM answers from first.
@@ -248,7 +259,7 @@ public enum ServeHost {
 
     /// The role's state machine, from the cluster description the simulator builds its roles from.
     public static func machine(for role: Address, options: ServeOptions, incarnation: UInt32) throws -> any CoreMachine {
-        let machine = try options.layout.spec.machine(for: role, incarnation: incarnation) { () -> any TaskStoreBackend in
+        let machine = try options.layout.spec.machine(for: role, incarnation: incarnation, factory: options.roleFactory) { () -> any TaskStoreBackend in
             if let url = options.storeURL {
                 do { return try PostgresTaskStore(url: url) } catch { throw ServeError("cannot open the store: \(error)") }
             }

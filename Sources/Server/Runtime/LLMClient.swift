@@ -66,7 +66,9 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
         metrics.llmCalls.increment()
         metrics.endpointCalls(address.name).increment()
         let started = ContinuousClock.now
-        let sentAt = clock.now()
+        // Unix time, comparable across the cluster's processes: a cassette orders a request's
+        // answers by it (a round's samples share one prompt and take its answers in send order).
+        let sentAt = Double(HistoryLine.now()) / 1_000_000
         defer { metrics.llmLatency.record(ContinuousClock.now - started) }
         let chat = ChatRequest(
             model: model, messages: [ChatMessage(role: "user", content: request.prompt)], maxTokens: request.maxTokens, stop: request.stop,
@@ -84,7 +86,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
             recorder.append(
                 CassetteEntry(
                     request: CassetteRequest(chat), status: status, answer: answer, error: error,
-                    latencyMillis: latencyMillis, endpoint: address.name, task: String(request.task), node: request.node, atMillis: Double(sentAt.nanoseconds) / 1_000_000))
+                    latencyMillis: latencyMillis, endpoint: address.name, task: String(request.task), node: request.node, atMillis: sentAt))
         }
         return result
     }

@@ -64,7 +64,8 @@ public enum CassetteFiles {
         for entry in entries { recorder.append(entry) }
     }
 
-    static func shortDecodingError(_ error: Error) -> String {
+    /// A decoding error in a few words (which field, what is wrong).
+    public static func shortDecodingError(_ error: Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): "no field '\(key.stringValue)'"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
