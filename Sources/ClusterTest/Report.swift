@@ -27,6 +27,8 @@ public struct ClusterTestReport: Encodable, Sendable {
     public let parity: ParityReport?
     public let passed: Bool
     public let folder: String
+    /// `--compare-sim`: the run beside its replay in the simulator.
+    public var realityGap: RealityGapReport? = nil
 }
 
 /// The simulator's side of a parity run.

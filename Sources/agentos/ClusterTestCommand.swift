@@ -1,5 +1,7 @@
 import ArgumentParser
+import Checks
 import ClusterTest
+import FakeLLM
 import Foundation
 import Scenarios
 import Server
@@ -55,6 +57,13 @@ struct ClusterTestCommand: AsyncParsableCommand {
             "Record the run under DIR: each proxy process's LLM calls as cassettes, the clients' arrivals and requests, the faults as they struck, every history and the final store (never a key or secret); `agentos check DIR` judges it again.",
             valueName: "DIR"))
     var record: String?
+    @Flag(
+        help:
+            "Also replay the run in the simulator (from its recording) and compare the two side by side: each checker's verdict, latency mean, p50, p99 and the two distributions' distance, throughput, recovery after each fault; pass only if they agree (the reality gap at most --gap-threshold)."
+    )
+    var compareSim = false
+    @Option(help: "With --compare-sim, the largest reality gap (0...1) at which the real cluster and the simulator agree.")
+    var gapThreshold = RealityGapReport.thresholdDefault
     @Option(help: "Parity: run this scenario's workload (a name or a file) both in the simulator and on the real cluster, on the real cluster's topology with the scenario's LLM minus its content faults, with the same arrivals and no faults; pass only if both pass the checkers and their mean latencies agree within --tolerance.")
     var parity: String?
     @Option(help: "Parity: the largest relative difference allowed between the real and the simulated mean latency.")
@@ -80,6 +89,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
             throw ValidationError("unknown fault kind '\(kind)' (known: \(ClusterUnderTest.Fault.named.map(\.name).joined(separator: ", ")))")
         }
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
+        if compareSim, parity != nil { throw ValidationError("--compare-sim replays the run itself; --parity runs a scenario's workload instead: give one of them") }
+        guard (0...1).contains(gapThreshold) else { throw ValidationError("--gap-threshold must be in 0...1, got \(gapThreshold)") }
     }
 
     /// The parity scenario, by name or file, as written (`ClusterTest` reshapes it).
@@ -152,8 +163,9 @@ struct ClusterTestCommand: AsyncParsableCommand {
         options.parity = try parityScenario()
         options.tolerance = tolerance
         options.recordDirectory = record.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        if compareSim, options.recordDirectory == nil { options.recordDirectory = (options.folder as NSString).appendingPathComponent("recording") }
         let quiet = json
-        let report: ClusterTestReport
+        var report: ClusterTestReport
         do {
             report = try await ClusterTest.run(options, network: clusterNetwork, loopbackReason: loopbackReason) { line in
                 if !quiet { FileHandle.standardError.write(Data("cluster-test: \(line)\n".utf8)) }
@@ -161,9 +173,30 @@ struct ClusterTestCommand: AsyncParsableCommand {
         } catch let error as ClusterTestError {
             throw CLIError(error.description)
         }
+        var passed = report.passed
+        if compareSim, let directory = options.recordDirectory {
+            report.realityGap = try compareWithSimulator(directory, realChecks: report.checks)
+            passed = passed && report.realityGap!.agree
+        }
         if json { printJSON(report) } else { report.print(faults: noFaults ? nil : faults) }
-        if report.passed, keep == nil { try? FileManager.default.removeItem(atPath: report.folder) }
-        if !report.passed { throw ExitCode(ExitStatus.failed) }
+        if passed, keep == nil { try? FileManager.default.removeItem(atPath: report.folder) }
+        if !passed { throw ExitCode(ExitStatus.failed) }
+    }
+
+    /// The recorded run replayed in the simulator, with the real run's planted core bug and its
+    /// recorded LLM answers (the generator answers the rest), compared with the real run.
+    func compareWithSimulator(_ directory: String, realChecks: [CheckVerdict]) throws -> RealityGapReport {
+        do {
+            let replay = try RealRunReplay.load(directory)
+            let runner = try ScenarioRun(
+                scenario: replay.scenario, seed: replay.summary.seed, overrides: try plantedOverrides(replay.summary.plantedCoreBug),
+                cassette: Cassette(entries: replay.cassetteEntries, mode: .fallback))
+            let simulated = try runner.execute()
+            return try RealityGapReport.compare(
+                recording: directory, realChecks: realChecks, replay: replay, simulated: runner, report: simulated, threshold: gapThreshold)
+        } catch let error as ClusterTestError {
+            throw CLIError(error.description)
+        }
     }
 
     /// Creates the namespaces, runs this same command inside the hub namespace, passes its output
@@ -208,6 +241,10 @@ extension ClusterTestReport {
         Swift.print("liveness: " + (recoverySeconds.map { String(format: "converged %.1f s after the heal", $0) } ?? "did not converge"))
         if !crashedProcesses.isEmpty { Swift.print("processes that died on their own: \(crashedProcesses.joined(separator: ", "))") }
         printChecks(checks, violations: violations)
+        if let realityGap {
+            for line in realityGap.lines { Swift.print(line) }
+            Swift.print("compare-sim: \(realityGap.agree ? "PASS" : "FAIL"), the real cluster and the simulator \(realityGap.agree ? "agree" : "disagree")")
+        }
         if let parity {
             Swift.print("parity with the simulator (scenario \(parity.scenario), same seed, arrivals and topology, no faults):")
             let simulatedFailed = parity.simulatedChecks.filter { !$0.passed }.map(\.name)

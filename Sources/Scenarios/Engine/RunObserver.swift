@@ -16,6 +16,8 @@ final class RunObserver {
     var requestsAcknowledged = 0
     var requestsFinished = 0
     var latencies: [Int64] = []
+    /// When each of those tasks was seen final (virtual nanoseconds), in the same order.
+    var finishTimes: [Int64] = []
     var completedSeen = 0
     var abortedSeen = 0
     var rejected = 0
@@ -82,6 +84,7 @@ final class RunObserver {
         case .observe(let node, let observation):
             checkers.observe(ObservedEvent(index: entry.index, time: entry.time, node: directory.address(node), observation: observation))
             tally(observation)
+            if case .client(.finished) = observation { finishTimes.append(entry.time.nanoseconds) }
         default:
             break
         }

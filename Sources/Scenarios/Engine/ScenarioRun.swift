@@ -206,6 +206,8 @@ public final class ScenarioRun {
     /// The safety phase, then the liveness phase; then the final audit.
     /// Every task's client-observed latency (virtual nanoseconds), in the order clients saw them final.
     public var latencies: [Int64] { observer.latencies }
+    /// When each of them was seen final (virtual nanoseconds), in the same order.
+    public var finishTimes: [Int64] { observer.finishTimes }
 
     public func execute() throws -> RunReport {
         drive()
