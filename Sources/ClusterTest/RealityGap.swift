@@ -59,7 +59,8 @@ public struct RealityGapReport: Encodable, Sendable {
     ) throws -> RealityGapReport {
         let facts: ClusterRunFacts
         do {
-            facts = try JSONDecoder().decode(ClusterRunFacts.self, from: Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(ClusterRunFacts.fileName))))
+            facts = try JSONDecoder().decode(
+                ClusterRunFacts.self, from: Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(ClusterRunFacts.fileName))))
         } catch { throw ClusterTestError("\(directory): no readable run facts (\(error.localizedDescription))") }
         let speedup = Double(facts.speedup)
         func clusterSeconds(wall: Int64) -> Double { Double(wall - facts.start) / 1e9 * speedup }
@@ -89,7 +90,8 @@ public struct RealityGapReport: Encodable, Sendable {
         let simulatedFirstSubmit = Double(replay.scenario.workload.recorded?.map(\.atMillis).min() ?? 0) / 1000
         let simulatedFailed = report.checks.filter { $0.ran && !$0.passed }.map(\.name)
         let simulated = side(
-            passed: report.passed, failed: simulatedFailed, latencies: run.latencies.map { Double($0) / 1e9 }, finishes: run.finishTimes.map { Double($0) / 1e9 },
+            passed: report.passed, failed: simulatedFailed, latencies: run.latencies.map { Double($0) / 1e9 },
+            finishes: run.finishTimes.map { Double($0) / 1e9 },
             firstSubmit: simulatedFirstSubmit, faultEnds: faultEnds)
 
         var rows: [CheckRow] = []
@@ -123,7 +125,8 @@ public struct RealityGapReport: Encodable, Sendable {
         let last = finishes.max()
         let minutes = last.map { ($0 - firstSubmit) / 60 } ?? 0
         return Side(
-            passed: passed, failedChecks: failed, tasksSeenFinal: latencies.count, meanSeconds: sorted.isEmpty ? nil : sorted.reduce(0, +) / Double(sorted.count),
+            passed: passed, failedChecks: failed, tasksSeenFinal: latencies.count,
+            meanSeconds: sorted.isEmpty ? nil : sorted.reduce(0, +) / Double(sorted.count),
             p50Seconds: percentile(0.5), p99Seconds: percentile(0.99), throughputPerMinute: minutes > 0 ? Double(latencies.count) / minutes : nil,
             recoverySeconds: faultEnds.map { end in finishes.filter { $0 >= end }.min().map { $0 - end } })
     }
@@ -151,7 +154,9 @@ public struct RealityGapReport: Encodable, Sendable {
         var lines = ["reality gap: the real cluster and its replay in the simulator (cluster clock: real seconds x speedup)"]
         lines.append("  checker                    real   simulated")
         for row in checks {
-            lines.append("  " + "\(row.invariant) \(row.name)".padding(toLength: 26, withPad: " ", startingAt: 0) + " " + row.real.padding(toLength: 6, withPad: " ", startingAt: 0) + " " + row.simulated)
+            lines.append(
+                "  " + "\(row.invariant) \(row.name)".padding(toLength: 26, withPad: " ", startingAt: 0) + " "
+                    + row.real.padding(toLength: 6, withPad: " ", startingAt: 0) + " " + row.simulated)
         }
         lines.append("                             real       simulated  difference")
         lines.append("  tasks seen final         \(String(format: "%9d", real.tasksSeenFinal))  \(String(format: "%9d", simulated.tasksSeenFinal))")
@@ -167,7 +172,9 @@ public struct RealityGapReport: Encodable, Sendable {
         }
         lines.append(
             String(
-                format: "  gap %.2f (threshold %.2f; the mean of the mean, median and throughput differences and the KS distance, 1 if a checker disagrees): %@", gap,
+                format:
+                    "  gap %.2f (threshold %.2f; the mean of the mean, median and throughput differences and the KS distance, 1 if a checker disagrees): %@",
+                gap,
                 threshold, agree ? "agree" : "DISAGREE"))
         return lines
     }

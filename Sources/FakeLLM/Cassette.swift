@@ -171,23 +171,6 @@ public final class Cassette: @unchecked Sendable {
             answers[entry.key, default: []].append(index)
             if let form = forms[index] { votes[form.key, default: []].append(index) }
         }
-        // A round's samples share one prompt, so which answer was which sample shows only in
-        // the vote that lists them, by slot: each request's answers go in that order, the way
-        // a run that sends its samples in slot order takes them.
-        var samplesByText: [String: [Int]] = [:]
-        for (index, entry) in entries.enumerated() where forms[index] == nil && entry.status == 200 {
-            if let answer = entry.answer { samplesByText[VoteForm.flattened(answer), default: []].append(index) }
-        }
-        var slot: [Int: Int] = [:]
-        for form in forms.compactMap({ $0 }) {
-            for (position, choice) in form.choices.enumerated() {
-                if let sample = samplesByText[choice]?.first(where: { slot[$0] == nil }) { slot[sample] = position }
-            }
-        }
-        for key in answers.keys.sorted() where answers[key]!.count > 1 {
-            answers[key] = answers[key]!.enumerated().sorted { a, b in (slot[a.element] ?? .max, a.offset) < (slot[b.element] ?? .max, b.offset) }
-                .map(\.element)
-        }
     }
 
     public var entryCount: Int { entries.count }

@@ -11,12 +11,6 @@ struct VoteForm {
 
     static let tailMarker = "\nCompare them"
 
-    /// A sample's text as a vote lists it (a choice may not look like another choice's header).
-    static func flattened(_ answer: String) -> String {
-        var text = answer
-        while let range = text.range(of: "Choice ") { text.replaceSubrange(range, with: "choice ") }
-        return text
-    }
     static let voteSentence = "The best choice is "
 
     /// Nil unless the request is one user message listing `Choice 1:` ... `Choice N:` in order.
