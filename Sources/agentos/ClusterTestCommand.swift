@@ -38,11 +38,20 @@ struct ClusterTestCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the start of one fault and the next (a range, MIN-MAX).") var faultGap = "3-7"
     @Option(help: "Seconds a fault lasts (a range, MIN-MAX).") var faultLength = "1-4"
     @Flag(help: "No faults (a baseline run).") var noFaults = false
-    @Option(help: "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces, link faults (delay, loss, one-way, splits, flapping) nftables too; only by name: kill-all, every process at once and a cold restart, and disk-full, the SQLite store's own small filesystem filled, which needs root).")
+    @Option(
+        help:
+            "The fault kinds to draw from, comma-separated: \(ClusterUnderTest.Fault.all.map(\.name).joined(separator: ", ")) (default: every kind the network allows; partitions need namespaces, link faults (delay, loss, one-way, splits, flapping) nftables too; only by name: kill-all, every process at once and a cold restart, and disk-full, the SQLite store's own small filesystem filled, which needs root)."
+    )
     var faults: String?
-    @Option(help: "Where the processes run: namespaces (one Linux network namespace each, so partitions are real; needs root and iproute2), loopback, or auto (namespaces where the machine allows them).")
+    @Option(
+        help:
+            "Where the processes run: namespaces (one Linux network namespace each, so partitions are real; needs root and iproute2), loopback, or auto (namespaces where the machine allows them)."
+    )
     var network = NetworkMode.auto
-    @Option(help: "Run the store on this PostgreSQL database (postgres://...) instead of SQLite; the audit reads it there. The processes then run on loopback, where the server is reachable.")
+    @Option(
+        help:
+            "Run the store on this PostgreSQL database (postgres://...) instead of SQLite; the audit reads it there. The processes then run on loopback, where the server is reachable."
+    )
     var store: String?
     /// Set by the outer run that created the namespaces and re-ran the test inside the hub.
     @Option(help: .hidden) var insideNamespaces: String?
@@ -64,17 +73,25 @@ struct ClusterTestCommand: AsyncParsableCommand {
     var compareSim = false
     @Option(help: "With --compare-sim, the largest reality gap (0...1) at which the real cluster and the simulator agree.")
     var gapThreshold = RealityGapReport.thresholdDefault
-    @Option(help: "Parity: run this scenario's workload (a name or a file) both in the simulator and on the real cluster, on the real cluster's topology with the scenario's LLM minus its content faults, with the same arrivals and no faults; pass only if both pass the checkers and their mean latencies agree within --tolerance.")
+    @Option(
+        help:
+            "Parity: run this scenario's workload (a name or a file) both in the simulator and on the real cluster, on the real cluster's topology with the scenario's LLM minus its content faults, with the same arrivals and no faults; pass only if both pass the checkers and their mean latencies agree within --tolerance."
+    )
     var parity: String?
     @Option(help: "Parity: the largest relative difference allowed between the real and the simulated mean latency.")
     var tolerance = 0.35
-    @Option(help: "How the processes' role planes authenticate each other: tls (mutual TLS with a fresh cluster CA, `agentos certs`) or secret (HMAC-signed requests with a fresh cluster secret).")
+    @Option(
+        help:
+            "How the processes' role planes authenticate each other: tls (mutual TLS with a fresh cluster CA, `agentos certs`) or secret (HMAC-signed requests with a fresh cluster secret)."
+    )
     var rolePlane = ClusterUnderTest.RolePlane.tls
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func parseRange(_ text: String, _ flag: String) throws -> ClosedRange<Double> {
         let parts = text.split(separator: "-").compactMap { Double($0) }
-        guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else { throw ValidationError("\(flag) must be MIN-MAX seconds with 0 < MIN <= MAX, got '\(text)'") }
+        guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else {
+            throw ValidationError("\(flag) must be MIN-MAX seconds with 0 < MIN <= MAX, got '\(text)'")
+        }
         return parts[0]...parts[1]
     }
 
@@ -89,8 +106,22 @@ struct ClusterTestCommand: AsyncParsableCommand {
             throw ValidationError("unknown fault kind '\(kind)' (known: \(ClusterUnderTest.Fault.named.map(\.name).joined(separator: ", ")))")
         }
         if let plantedBug, PlantedBug(rawValue: plantedBug) == nil { throw ValidationError("unknown --planted-bug '\(plantedBug)'") }
-        if compareSim, parity != nil { throw ValidationError("--compare-sim replays the run itself; --parity runs a scenario's workload instead: give one of them") }
+        if compareSim, parity != nil {
+            throw ValidationError("--compare-sim replays the run itself; --parity runs a scenario's workload instead: give one of them")
+        }
         guard (0...1).contains(gapThreshold) else { throw ValidationError("--gap-threshold must be in 0...1, got \(gapThreshold)") }
+        // A recording is one run: the serve processes append to the cassettes they find, so
+        // an earlier run's files would mix into this one's.
+        if let record, let contents = try? FileManager.default.contentsOfDirectory(atPath: record), !contents.isEmpty {
+            throw ValidationError(
+                "--record \(record): the directory already holds files (\(contents.sorted().prefix(3).joined(separator: ", "))); give a new or empty one")
+        }
+        if let plant {
+            guard let bug = try? agentos.plantedBug(plant) else {
+                throw ValidationError("unknown --plant '\(plant)' (`agentos bench find --list` names the bugs)")
+            }
+            guard bug.shellFactory != nil else { throw ValidationError("--plant \(plant) is a setting of the simulated disk; a real process cannot run it") }
+        }
     }
 
     /// The parity scenario, by name or file, as written (`ClusterTest` reshapes it).
@@ -154,10 +185,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
         options.faultKinds = noFaults ? [] : kinds
         options.liveness = liveness
         options.plantedBug = plantedBug
-        if let plant {
-            guard try agentos.plantedBug(plant).shellFactory != nil else { throw CLIError("--plant \(plant) is a setting of the simulated disk; a real process cannot run it") }
-            options.plantedCoreBug = plant
-        }
+        options.plantedCoreBug = plant  // checked in validate()
         options.storeURL = store
         options.rolePlane = rolePlane
         options.parity = try parityScenario()
@@ -207,7 +235,8 @@ struct ClusterTestCommand: AsyncParsableCommand {
         defer { network.remove() }
         let inner = Process()
         inner.executableURL = URL(fileURLWithPath: ClusterNetwork.ipTool!)
-        inner.arguments = ["netns", "exec", "\(network.prefix!)-hub", ChildProcess.binary.path] + CommandLine.arguments.dropFirst()
+        inner.arguments =
+            ["netns", "exec", "\(network.prefix!)-hub", ChildProcess.binary.path] + CommandLine.arguments.dropFirst()
             + ["--inside-namespaces", network.prefix!]
         // A Ctrl-C reaches the inner run too (same process group); SIGTERM is passed on. Either
         // way this process waits for the inner run, so the namespaces are always removed.
@@ -235,7 +264,8 @@ extension ClusterTestReport {
         Swift.print(
             "rerun: agentos cluster-test --seed \(seed) --speedup \(speedup) " + (parity.map { "--parity \($0.scenario)" } ?? "--duration \(durationSeconds)")
                 + (kinds.map { " --faults \($0)" } ?? ""))
-        Swift.print("requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
+        Swift.print(
+            "requests: \(requests), acknowledged \(acknowledged), seen final \(finished); task rows \(taskRows) (\(completed) completed, \(aborted) aborted)")
         Swift.print("network: \(network)")
         Swift.print("history: \(historyEvents) events from the roles, the fake LLM and the clients (\(messageEvents) of them message traffic)")
         Swift.print("liveness: " + (recoverySeconds.map { String(format: "converged %.1f s after the heal", $0) } ?? "did not converge"))
@@ -248,8 +278,13 @@ extension ClusterTestReport {
         if let parity {
             Swift.print("parity with the simulator (scenario \(parity.scenario), same seed, arrivals and topology, no faults):")
             let simulatedFailed = parity.simulatedChecks.filter { !$0.passed }.map(\.name)
-            Swift.print("  simulated: \(parity.simulatedPassed ? "pass" : "FAIL (\(simulatedFailed.joined(separator: ", ")))"), checks \(parity.simulatedChecks.filter(\.passed).count) of \(parity.simulatedChecks.count)")
-            Swift.print(String(format: "  mean latency: simulated %.1f s, real %.1f s, real/sim %.2f (tolerance ±%.0f %%): %@", parity.simulatedMean, parity.realMean, parity.ratio, parity.tolerance * 100, parity.agree ? "agree" : "DISAGREE"))
+            Swift.print(
+                "  simulated: \(parity.simulatedPassed ? "pass" : "FAIL (\(simulatedFailed.joined(separator: ", ")))"), checks \(parity.simulatedChecks.filter(\.passed).count) of \(parity.simulatedChecks.count)"
+            )
+            Swift.print(
+                String(
+                    format: "  mean latency: simulated %.1f s, real %.1f s, real/sim %.2f (tolerance ±%.0f %%): %@", parity.simulatedMean, parity.realMean,
+                    parity.ratio, parity.tolerance * 100, parity.agree ? "agree" : "DISAGREE"))
         }
         Swift.print(passed ? "result: PASS" : "result: FAIL (logs and histories kept in \(folder))")
     }

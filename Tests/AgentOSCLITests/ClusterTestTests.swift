@@ -200,7 +200,8 @@ struct ClusterTestTests {
     func badFlags() throws {
         for flags in [["--faults", "kill-z"], ["--fault-gap", "5-1"], ["--duration", "1"], ["--planted-bug", "nope"],
             ["--network", "loopback", "--faults", "partition-a"], ["--network", "loopback", "--faults", "delay"], ["--network", "mesh"],
-            ["--store", "postgres://x@127.0.0.1:1/x", "--faults", "disk-full"],
+            ["--store", "postgres://x@127.0.0.1:1/x", "--faults", "disk-full"], ["--record", FileManager.default.currentDirectoryPath],
+            ["--plant", "no-such-bug"], ["--plant", "unsynced-store"], ["--compare-sim", "--parity", "smoke"], ["--compare-sim", "--gap-threshold", "2"],
         ] {
             let result = try CLI.run(["cluster-test"] + flags)
             #expect(result.status == 2, "\(flags): \(result.stderr)")
