@@ -1,4 +1,5 @@
 import Checks
+import Determinism
 import Foundation
 import Scenarios
 import Server
@@ -57,11 +58,7 @@ public struct RealityGapReport: Encodable, Sendable {
         recording directory: String, realChecks: [CheckVerdict], replay: RealRunReplay, simulated run: ScenarioRun, report: RunReport,
         threshold: Double = thresholdDefault
     ) throws -> RealityGapReport {
-        let facts: ClusterRunFacts
-        do {
-            facts = try JSONDecoder().decode(
-                ClusterRunFacts.self, from: Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(ClusterRunFacts.fileName))))
-        } catch { throw ClusterTestError("\(directory): no readable run facts (\(error.localizedDescription))") }
+        let facts = replay.facts
         let speedup = Double(facts.speedup)
         func clusterSeconds(wall: Int64) -> Double { Double(wall - facts.start) / 1e9 * speedup }
 
@@ -121,13 +118,13 @@ public struct RealityGapReport: Encodable, Sendable {
 
     static func side(passed: Bool, failed: [String], latencies: [Double], finishes: [Double], firstSubmit: Double, faultEnds: [Double]) -> Side {
         let sorted = latencies.sorted()
-        func percentile(_ p: Double) -> Double? { sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
         let last = finishes.max()
         let minutes = last.map { ($0 - firstSubmit) / 60 } ?? 0
         return Side(
             passed: passed, failedChecks: failed, tasksSeenFinal: latencies.count,
             meanSeconds: sorted.isEmpty ? nil : sorted.reduce(0, +) / Double(sorted.count),
-            p50Seconds: percentile(0.5), p99Seconds: percentile(0.99), throughputPerMinute: minutes > 0 ? Double(latencies.count) / minutes : nil,
+            p50Seconds: Percentile.nearestRank(50, of: sorted), p99Seconds: Percentile.nearestRank(99, of: sorted),
+            throughputPerMinute: minutes > 0 ? Double(latencies.count) / minutes : nil,
             recoverySeconds: faultEnds.map { end in finishes.filter { $0 >= end }.min().map { $0 - end } })
     }
 

@@ -17,6 +17,8 @@ public struct RealRunReplay: Sendable {
     /// The recorded calls, for a cassette.
     public let cassetteEntries: [CassetteEntry]
     public let summary: ClusterRecording.Summary
+    /// When the real run started, healed and ended, its clients and speedup.
+    public let facts: ClusterRunFacts
     /// Faults the simulator has no counterpart for, with why.
     public let notReplayed: [String]
     /// How each real fault was replayed, in a line each.
@@ -96,7 +98,8 @@ public struct RealRunReplay: Sendable {
         scenario.phases = Phases(
             safety: .nanoseconds(healed + 1_000_000_000), liveness: max(Phases().liveness, .nanoseconds(max(0, facts.end - facts.healAt) * speedup)))
         return RealRunReplay(
-            scenario: scenario, cassetteEntries: try CassetteFiles.load(directory), summary: summary, notReplayed: notReplayed, replayedFaults: replayed)
+            scenario: scenario, cassetteEntries: try CassetteFiles.load(directory), summary: summary, facts: facts, notReplayed: notReplayed,
+            replayedFaults: replayed)
     }
 
     /// Why a real fault kind has no replay.

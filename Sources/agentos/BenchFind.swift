@@ -1,5 +1,6 @@
 import ArgumentParser
 import Campaigns
+import Core
 import Foundation
 import PlantedBugs
 import Scenarios
@@ -54,18 +55,23 @@ struct BenchFind: ParsableCommand {
 
     func run() throws {
         if list {
-            for bug in CoreBug.allCases { print("\(bug.name.padding(toLength: 31, withPad: " ", startingAt: 0)) \(bug.role.padding(toLength: 8, withPad: " ", startingAt: 0)) \(bug.summary)") }
+            for bug in CoreBug.allCases {
+                print(
+                    "\(bug.name.padding(toLength: 31, withPad: " ", startingAt: 0)) \(bug.role.padding(toLength: 8, withPad: " ", startingAt: 0)) \(bug.summary)"
+                )
+            }
             return
         }
         let chosen = try bugs.map { try $0.split(separator: ",").map { try plantedBug(String($0)).name } } ?? CoreBug.allCases.map(\.name)
-        let picked = try strategies.map { list in
-            try list.split(separator: ",").map { name in
-                guard let strategy = FindStrategy(rawValue: String(name)) else {
-                    throw CLIError("no strategy named '\(name)'; the strategies: \(FindStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+        let picked =
+            try strategies.map { list in
+                try list.split(separator: ",").map { name in
+                    guard let strategy = FindStrategy(rawValue: String(name)) else {
+                        throw CLIError("no strategy named '\(name)'; the strategies: \(FindStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return strategy
                 }
-                return strategy
-            }
-        } ?? FindStrategy.allCases
+            } ?? FindStrategy.allCases
         let stored = try check.map { try loadJSON(FindThresholds.self, path: $0, what: "thresholds file") }
         if let stored, stored.budget != budget || stored.explorers != explorers {
             throw CLIError("the thresholds in \(check!) are for --budget \(stored.budget) --explorers \(stored.explorers); run with those")
@@ -78,7 +84,9 @@ struct BenchFind: ParsableCommand {
         bench.progress = !json && isatty(2) != 0
         bench.notesPerBug = !json && isatty(2) == 0
         if !json {
-            print("bench find: \(chosen.count) bug(s) x \(picked.map(\.rawValue).joined(separator: ", ")) x \(explorers) explorer seed(s), at most \(budget) runs each, \(jobs) jobs")
+            print(
+                "bench find: \(chosen.count) bug(s) x \(picked.map(\.rawValue).joined(separator: ", ")) x \(explorers) explorer seed(s), at most \(budget) runs each, \(jobs) jobs"
+            )
         }
         let report = bench.run()
         if json { printJSON(report) } else { report.lines().forEach { print($0) } }
@@ -100,4 +108,12 @@ struct BenchFind: ParsableCommand {
 /// A planted bug by name, or a clear error listing them.
 func plantedBug(_ name: String) throws -> CoreBug {
     do { return try CoreBug.named(name) } catch let error as PlantedBugError { throw CLIError(error.description) }
+}
+
+/// The planted bug `name` as the real shell's role factory (`serve --plant`, `cluster-test --plant`).
+func shellPlantedFactory(_ name: String) throws -> RoleFactory {
+    guard let factory = try plantedBug(name).shellFactory else {
+        throw CLIError("--plant \(name) is a setting of the simulated disk; a real process cannot run it")
+    }
+    return factory
 }

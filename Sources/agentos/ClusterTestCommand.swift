@@ -117,10 +117,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
                 "--record \(record): the directory already holds files (\(contents.sorted().prefix(3).joined(separator: ", "))); give a new or empty one")
         }
         if let plant {
-            guard let bug = try? agentos.plantedBug(plant) else {
-                throw ValidationError("unknown --plant '\(plant)' (`agentos bench find --list` names the bugs)")
-            }
-            guard bug.shellFactory != nil else { throw ValidationError("--plant \(plant) is a setting of the simulated disk; a real process cannot run it") }
+            do { _ = try shellPlantedFactory(plant) } catch let error as CLIError { throw ValidationError(error.message) }
         }
     }
 

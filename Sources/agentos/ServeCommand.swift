@@ -189,8 +189,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         options.publicMiddleware = plantedBug.flatMap(PlantedBug.init(rawValue:)).map { [$0.middleware] } ?? []
         if let plant {
-            guard let factory = try agentos.plantedBug(plant).shellFactory else { throw CLIError("--plant \(plant) is a setting of the simulated disk; a real process cannot run it") }
-            options.roleFactory = factory
+            options.roleFactory = try shellPlantedFactory(plant)
         }
         let hostName = host
         let hostedRoles = hosted

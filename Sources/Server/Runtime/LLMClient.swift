@@ -29,15 +29,17 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
     let sendsLabels: Bool
     /// `serve --record`: every call's canonical request, answer and latency (never a header).
     let recorder: LLMRecorder?
-    let clock: ShellClock
+    /// The cluster's speedup: a recorded latency is in the cluster's clock.
+    let speedup: Int64
 
     init(
-        address: Address, url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false, metrics: ServerMetrics,
+        address: Address, url: String, model: String, apiKey: String?, timeout: TimeAmount, connectionsMax: Int, sendsLabels: Bool = false,
+        metrics: ServerMetrics,
         logger: Logger, recorder: LLMRecorder? = nil, speedup: Int64 = 1
     ) {
         self.sendsLabels = sendsLabels
         self.recorder = recorder
-        self.clock = ShellClock(speedup: speedup)
+        self.speedup = speedup
         self.url = url
         self.model = model
         self.apiKey = apiKey
@@ -81,8 +83,7 @@ final class LLMClient: LocalEndpoint, @unchecked Sendable {
             case .error(let code, let message, _): (status, answer, error) = (code, nil, message)
             }
             // In the cluster's clock, as the simulator replays it: real time times the speedup.
-            let latency = ContinuousClock.now - started
-            let latencyMillis = (Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15) * Double(clock.speedup)
+            let latencyMillis = (ContinuousClock.now - started) / .milliseconds(1) * Double(speedup)
             recorder.append(
                 CassetteEntry(
                     request: CassetteRequest(chat), status: status, answer: answer, error: error,
